@@ -1,0 +1,21 @@
+"""SQS batches of canonical events → profiles; failed records are retried, then go to the DLQ."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from omnijourney.pipeline import handle_queue_message, register_context
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> None:
+    handle_queue_message(record.body)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
+    register_context(context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

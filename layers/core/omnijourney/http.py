@@ -1,0 +1,49 @@
+"""HTTP at the edge: one mapping of domain errors to problem+json answers, and the raw request body."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+
+from omnijourney.errors import OmnijourneyError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response[str]:
+    from aws_lambda_powertools.event_handler import Response
+
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({key: value for key, value in extra.items() if value is not None})
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body))
+
+
+def problem_responses(app: APIGatewayHttpResolver) -> None:
+    """Register the one mapping of domain errors (and unknown routes) to RFC 9457 problem responses."""
+
+    @app.exception_handler(OmnijourneyError)
+    def domain_error(error: OmnijourneyError) -> Response[str]:
+        return problem(error.status, error.title, error.detail, field=error.field, quarantine_id=error.quarantine_id)
+
+    @app.not_found
+    def no_route(_: Exception) -> Response[str]:
+        event = app.current_event
+        return problem(404, "Not found", f"no route for {event.http_method} {event.path}")
+
+
+def raw_body(event: APIGatewayProxyEventV2) -> bytes:
+    """The body exactly as the channel sent it: signatures are computed over these bytes."""
+    body = event.body or ""
+    return base64.b64decode(body) if event.is_base64_encoded else body.encode()
+
+
+def request_url(event: APIGatewayProxyEventV2, public_base_url: str | None) -> str:
+    """The URL the channel called (Twilio signs it), as the public base URL or the request's own host."""
+    base = public_base_url.rstrip("/") if public_base_url else f"https://{event.request_context.domain_name}"
+    query = event.raw_query_string
+    return f"{base}{event.raw_path}" + (f"?{query}" if query else "")

@@ -1,0 +1,76 @@
+"""Accepting a channel's delivery: size, source, signature, parse, enqueue; quarantine what can't be parsed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omnijourney import clock
+from omnijourney.errors import MalformedPayload, PayloadTooLarge, Unavailable
+from omnijourney.events import CanonicalEvent
+from omnijourney.settings import get_settings
+from omnijourney.sources import webhook_source
+from omnijourney.sources.delivery import Delivery
+
+SQS_BATCH = 10
+
+
+@dataclass(frozen=True)
+class Receipt:
+    source: str
+    event_ids: list[str]
+
+    def as_body(self) -> dict[str, Any]:
+        return {"accepted": len(self.event_ids), "event_ids": self.event_ids}
+
+
+def accept_delivery(source: str, headers: Mapping[str, str], body: bytes, url: str = "") -> Receipt:
+    """Verify and enqueue one webhook call. Raises the domain errors `omnijourney.http` maps to statuses."""
+    settings = get_settings()
+    if len(body) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"the body is {len(body)} bytes; at most {settings.max_body_bytes} are accepted", field="body")
+    channel = webhook_source(source)
+    delivery = Delivery(source=source, body=body, headers=dict(headers), url=url, received_at=clock.now())
+    channel.verify(delivery, webhook_secret(source), delivery.received_at, settings.signature_tolerance_seconds)
+    try:
+        events = channel.parse(delivery)
+    except MalformedPayload as error:
+        # Signed, so it really came from the channel: keep it to fix and replay.
+        from omnijourney.quarantine import quarantine
+
+        error.quarantine_id = quarantine(delivery, error)
+        raise
+    enqueue(events)
+    return Receipt(source=source, event_ids=[event.event_id for event in events])
+
+
+def webhook_secret(source: str) -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    settings = get_settings()
+    name = f"{settings.secrets_prefix}/{source}"
+    try:
+        secret: str = parameters.get_parameter(name, decrypt=True, max_age=settings.secrets_max_age_seconds)
+    except parameters.exceptions.GetParameterError as error:
+        raise Unavailable(f"the webhook secret for {source} is not configured ({name})") from error
+    return secret
+
+
+def enqueue(events: Sequence[CanonicalEvent]) -> None:
+    """Send the events to the profile queue; a failure is a 503 so the channel sends again."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from omnijourney.aws import client
+
+    sqs = client("sqs")
+    queue_url = get_settings().events_queue_url
+    for start in range(0, len(events), SQS_BATCH):
+        chunk = events[start : start + SQS_BATCH]
+        entries = [{"Id": str(index), "MessageBody": event.to_message()} for index, event in enumerate(chunk)]
+        try:
+            response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        except (BotoCoreError, ClientError) as error:
+            raise Unavailable(f"the event queue did not take the delivery: {error}") from error
+        if response.get("Failed"):
+            raise Unavailable(f"the event queue refused {len(response['Failed'])} event(s): {response['Failed'][0]}")

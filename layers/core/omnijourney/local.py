@@ -1,0 +1,246 @@
+"""The whole backend on moto, in this process: tables from the models, queues, bucket, topic, secrets.
+
+Used by `omnijourney simulate`, the demo and the tests, so they all run the same handlers the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+from omnijourney import aws
+from omnijourney.sources import SOURCE_NAMES
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+LOCAL_HOST = "omnijourney.local"
+# Secrets the local backend is configured with; the simulator signs deliveries with them.
+LOCAL_SECRETS = {name: f"local-{name}-secret" for name in SOURCE_NAMES}
+MAX_RECEIVE_COUNT = 5
+FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
+MOTO_CONFIG: Any = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+    "core": {"reset_boto3_session": False},
+}
+
+
+def load_handler(name: str) -> ModuleType:
+    """functions/<name>/handler.py as a module (the functions are not a package, as in Lambda)."""
+    module_name = f"omnijourney_function_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, FUNCTIONS_DIR / name / "handler.py")
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(FUNCTIONS_DIR / name / "handler.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = ""
+    aws_request_id: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes = b"",
+    query: Mapping[str, str] | None = None,
+    host: str = LOCAL_HOST,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as Lambda receives it."""
+    text_body = True
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        text_body = False
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": {key.lower(): value for key, value in (headers or {}).items()} | {"host": host},
+        "queryStringParameters": dict(query) if query else None,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": host,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "local"},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "timeEpoch": 0,
+        },
+        "body": body.decode() if text_body else base64.b64encode(body).decode(),
+        "isBase64Encoded": not text_body,
+    }
+
+
+class LocalBackend:
+    """moto started and provisioned; `stop()` ends it. Environment variables point the settings at it."""
+
+    def __init__(self, stage: str = "local") -> None:
+        from moto import mock_aws
+
+        self._saved_env = dict(os.environ)
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+                "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "POWERTOOLS_SERVICE_NAME": "omnijourney",
+                "POWERTOOLS_METRICS_NAMESPACE": "omnijourney",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                "OMNIJOURNEY_STAGE": stage,
+            }
+        )
+        self._mock = mock_aws(config=MOTO_CONFIG)
+        self._mock.start()
+        self._forget_clients()
+        self._provision(stage)
+        self._handlers: dict[str, ModuleType] = {}
+
+    def _provision(self, stage: str) -> None:
+        from omnijourney.profiles.store import TABLE_MODELS, TTL_ATTRIBUTES, bind
+
+        names = {setting: f"omnijourney-{stage}-{setting.removesuffix('_table')}" for setting in TABLE_MODELS}
+        for setting, name in names.items():
+            os.environ[f"OMNIJOURNEY_{setting.upper()}"] = name
+        sqs = aws.client("sqs")
+        dlq_url = sqs.create_queue(QueueName=f"omnijourney-{stage}-events-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
+        self.queue_url = sqs.create_queue(QueueName=f"omnijourney-{stage}-events", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.dlq_url = dlq_url
+        sns = aws.client("sns")
+        self.ses_topic_arn = sns.create_topic(Name=f"omnijourney-{stage}-ses-events")["TopicArn"]
+        sns.subscribe(TopicArn=self.ses_topic_arn, Protocol="sqs", Endpoint=self.queue_arn)
+        bucket = f"omnijourney-{stage}-quarantine"
+        aws.client("s3").create_bucket(Bucket=bucket)
+        prefix = f"/omnijourney/{stage}/webhook-secrets"
+        for source, secret in LOCAL_SECRETS.items():
+            aws.client("ssm").put_parameter(Name=f"{prefix}/{source}", Value=secret, Type="SecureString")
+        os.environ.update(
+            {
+                "OMNIJOURNEY_EVENTS_QUEUE_URL": self.queue_url,
+                "OMNIJOURNEY_QUARANTINE_BUCKET": bucket,
+                "OMNIJOURNEY_SECRETS_PREFIX": prefix,
+            }
+        )
+        self._forget_clients()
+        bind()
+        dynamodb = aws.client("dynamodb")
+        for setting, model in TABLE_MODELS.items():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            if setting in TTL_ATTRIBUTES:
+                dynamodb.update_time_to_live(
+                    TableName=names[setting], TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[setting]}
+                )
+
+    @staticmethod
+    def _forget_clients() -> None:
+        """Settings, clients, bound tables and cached secrets all follow the environment just set."""
+        from aws_lambda_powertools.utilities import parameters
+
+        from omnijourney import config, pipeline
+        from omnijourney.profiles import store
+
+        aws.reset()
+        store.bind.cache_clear()
+        config.lifecycle.cache_clear()
+        pipeline._idempotent_record.cache_clear()
+        pipeline._idempotency_config.cache_clear()
+        parameters.clear_caches()
+
+    def stop(self) -> None:
+        self._mock.stop()
+        os.environ.clear()
+        os.environ.update(self._saved_env)
+        self._forget_clients()
+
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def handler(self, name: str) -> ModuleType:
+        if name not in self._handlers:
+            self._handlers[name] = load_handler(name)
+        return self._handlers[name]
+
+    def call_http(self, function: str, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Invoke an HTTP function; its status and decoded JSON body."""
+        response = self.handler(function).lambda_handler(event, LambdaContext(function_name=f"omnijourney-{function}"))
+        body = response.get("body") or "{}"
+        if response.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode()
+        return int(response["statusCode"]), json.loads(body)
+
+    def publish_ses_event(self, record: Mapping[str, Any]) -> None:
+        """SES → SNS → the events queue, as event publishing delivers it."""
+        message = record["Message"] if "Message" in record else json.dumps(record)
+        aws.client("sns").publish(TopicArn=self.ses_topic_arn, Message=message)
+
+    def drain(self, max_rounds: int = 1000) -> int:
+        """Run the profile function over the queue as Lambda's event source mapping does, until it is empty.
+
+        Failed records stay on the queue and are received again; after MAX_RECEIVE_COUNT receives SQS moves
+        them to the DLQ. Returns how many records were processed successfully.
+        """
+        sqs = aws.client("sqs")
+        handler = self.handler("profile")
+        processed = 0
+        for _ in range(max_rounds):
+            messages = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return processed
+            event = {"Records": [self._sqs_record(message) for message in messages]}
+            result = handler.lambda_handler(event, LambdaContext(function_name="omnijourney-profile"))
+            failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] in failed:
+                    sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                else:
+                    sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    processed += 1
+        raise RuntimeError(f"the events queue did not drain in {max_rounds} rounds")
+
+    def _sqs_record(self, message: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": REGION,
+        }
+
+    def dead_letters(self) -> list[str]:
+        messages = aws.client("sqs").receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        return [message["Body"] for message in messages.get("Messages", [])]

@@ -1,0 +1,66 @@
+"""The profile function's work: each queued event recorded on its profile exactly once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from omnijourney import clock
+from omnijourney.events import SCHEMA, CanonicalEvent
+from omnijourney.settings import get_settings
+
+
+def events_in(body: str) -> list[CanonicalEvent]:
+    """The events in one queue message: a canonical event from ingest, or an SES record from SNS."""
+    data = json.loads(body)
+    if isinstance(data, dict) and data.get("schema") == SCHEMA:
+        return [CanonicalEvent.model_validate(data)]
+    from omnijourney.sources import get_source
+    from omnijourney.sources.delivery import Delivery
+
+    return get_source("ses").parse(Delivery(source="ses", body=body.encode(), received_at=clock.now()))
+
+
+def record(event: CanonicalEvent) -> dict[str, Any]:
+    """Record one event on its profile; a duplicate (same event id) returns the first outcome unchanged."""
+    return _idempotent_record()(event=event)
+
+
+def handle_queue_message(body: str) -> list[dict[str, Any]]:
+    return [record(event) for event in events_in(body)]
+
+
+def register_context(context: Any) -> None:
+    """Let idempotency expire an in-progress record when this invocation runs out of time."""
+    _idempotency_config().register_lambda_context(context)
+
+
+@lru_cache(maxsize=1)
+def _idempotency_config() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="event_id",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=get_settings().idempotency_expiry_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def _idempotent_record() -> Callable[..., dict[str, Any]]:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+    from omnijourney.aws import client
+
+    persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table, boto3_client=client("dynamodb"))
+
+    @idempotent_function(data_keyword_argument="event", config=_idempotency_config(), persistence_store=persistence)
+    def recorded(event: CanonicalEvent) -> dict[str, Any]:
+        from omnijourney.profiles.service import record_event
+
+        update = record_event(event)
+        return {"customer_id": update.customer_id, "changed": update.changed, "merged": update.merged}
+
+    return recorded

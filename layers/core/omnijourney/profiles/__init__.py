@@ -1,0 +1,1 @@
+"""Customer profiles: one per customer across every channel."""

@@ -1,0 +1,223 @@
+"""The profile and how each canonical event changes it: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from omnijourney.events import (
+    CanonicalEvent,
+    Channel,
+    ConsentChannel,
+    ConsentStatus,
+    EventType,
+    LineItem,
+)
+from omnijourney.identifiers import Identifier, IdentifierKind
+from omnijourney.lifecycle import LifecycleConfig
+
+# Anonymous ids pile up (one per browser and device); the most recent ones are enough to resolve.
+MAX_IDENTIFIERS = {IdentifierKind.anonymous_id: 20}
+MAX_IDENTIFIERS_DEFAULT = 10
+RECENT_EVENTS = 25
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Cart(Record):
+    items: tuple[LineItem, ...]
+    channel: Channel
+    updated_at: AwareDatetime
+    cart_id: str | None = None
+
+
+class OrderSummary(Record):
+    order_id: str
+    channel: Channel
+    at: AwareDatetime
+    total: Decimal
+    currency: str
+    skus: tuple[str, ...]
+
+
+class OpenTicket(Record):
+    ticket_id: str
+    subject: str | None
+    opened_at: AwareDatetime
+
+
+class Consent(Record):
+    status: ConsentStatus
+    updated_at: AwareDatetime
+    source: str
+
+
+class Profile(Record):
+    customer_id: str
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    identifiers: dict[IdentifierKind, tuple[str, ...]] = Field(default_factory=dict)
+    traits: dict[str, Any] = Field(default_factory=dict)
+    timezone: str | None = None
+    consent: dict[ConsentChannel, Consent] = Field(default_factory=dict)
+    cart: Cart | None = None
+    orders: tuple[OrderSummary, ...] = ()
+    open_tickets: tuple[OpenTicket, ...] = ()
+    lifecycle_stage: str = ""
+    merged_from: tuple[str, ...] = ()
+    # The last events that changed this profile: re-applying one (a retried batch) changes nothing.
+    recent_events: tuple[str, ...] = ()
+
+    @property
+    def is_known(self) -> bool:
+        return bool(self.identifiers.get(IdentifierKind.email) or self.identifiers.get(IdentifierKind.phone))
+
+    @property
+    def last_order_at(self) -> datetime | None:
+        return max((order.at for order in self.orders), default=None)
+
+    @property
+    def identifier_keys(self) -> list[str]:
+        return [f"{kind.value}#{value}" for kind, values in self.identifiers.items() for value in values]
+
+    def ordered_skus(self) -> set[str]:
+        return {sku for order in self.orders for sku in order.skus}
+
+    def consent_status(self, channel: ConsentChannel) -> ConsentStatus:
+        consent = self.consent.get(channel)
+        return consent.status if consent else ConsentStatus.unknown
+
+
+def new_profile(customer_id: str, at: datetime) -> Profile:
+    return Profile(customer_id=customer_id, created_at=at, updated_at=at)
+
+
+def with_identifiers(profile: Profile, identifiers: list[Identifier]) -> Profile:
+    merged = dict(profile.identifiers)
+    for identifier in identifiers:
+        values = merged.get(identifier.kind, ())
+        if identifier.value in values:
+            continue
+        limit = MAX_IDENTIFIERS.get(identifier.kind, MAX_IDENTIFIERS_DEFAULT)
+        merged[identifier.kind] = (*values, identifier.value)[-limit:]
+    return profile if merged == profile.identifiers else profile.model_copy(update={"identifiers": merged})
+
+
+def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleConfig) -> Profile:
+    """The profile after `event`. Events that arrive late never overwrite newer state."""
+    if event.event_id in profile.recent_events:
+        return profile
+    original = profile
+    update: dict[str, Any] = {}
+    profile = with_identifiers(profile, list(event.identifiers))
+    if event.timezone and event.timezone != profile.timezone:
+        update["timezone"] = event.timezone
+    traits = {**profile.traits, **event.traits}
+    if traits != profile.traits:
+        update["traits"] = traits
+    for change in event.consent:
+        current = profile.consent.get(change.channel)
+        if current is None or (current.status != change.status and current.updated_at <= event.occurred_at):
+            consent = update.setdefault("consent", dict(profile.consent))
+            consent[change.channel] = Consent(status=change.status, updated_at=event.occurred_at, source=event.source)
+    if event.cart is not None:
+        cart = _changed_cart(profile.cart, event)
+        if cart != profile.cart:
+            update["cart"] = cart
+    if event.order is not None and all(order.order_id != event.order.order_id for order in profile.orders):
+        update.update(_after_order(profile, event))
+    if event.ticket is not None:
+        tickets = _changed_tickets(profile.open_tickets, event)
+        if tickets != profile.open_tickets:
+            update["open_tickets"] = tickets
+    changed = profile.model_copy(update=update) if update else profile
+    stage = lifecycle.stage_of(changed, event.occurred_at)
+    if stage != changed.lifecycle_stage:
+        changed = changed.model_copy(update={"lifecycle_stage": stage})
+    if changed != original:
+        changed = changed.model_copy(
+            update={
+                "updated_at": max(original.updated_at, event.occurred_at),
+                "recent_events": (*original.recent_events, event.event_id)[-RECENT_EVENTS:],
+            }
+        )
+    return changed
+
+
+def _changed_cart(cart: Cart | None, event: CanonicalEvent) -> Cart | None:
+    change = event.cart
+    assert change is not None
+    if cart is not None and event.occurred_at < cart.updated_at:
+        return cart
+    items = {item.sku: item for item in (cart.items if cart else ())}
+    if change.action == "replace":
+        items = {item.sku: item for item in change.items}
+    for item in change.items if change.action != "replace" else ():
+        if change.action == "remove":
+            items.pop(item.sku, None)
+        elif item.sku in items:
+            items[item.sku] = item.model_copy(update={"quantity": items[item.sku].quantity + item.quantity})
+        else:
+            items[item.sku] = item
+    return Cart(items=tuple(items.values()), channel=event.channel, updated_at=event.occurred_at, cart_id=change.cart_id)
+
+
+def _after_order(profile: Profile, event: CanonicalEvent) -> dict[str, Any]:
+    order = event.order
+    assert order is not None
+    summary = OrderSummary(
+        order_id=order.order_id,
+        channel=event.channel,
+        at=event.occurred_at,
+        total=order.total,
+        currency=order.currency,
+        skus=tuple(order.skus),
+    )
+    update: dict[str, Any] = {"orders": tuple(sorted((*profile.orders, summary), key=lambda o: (o.at, o.order_id)))}
+    if profile.cart is not None:
+        # Whatever was bought, on any channel, leaves the cart.
+        remaining = tuple(item for item in profile.cart.items if item.sku not in order.skus)
+        if remaining != profile.cart.items:
+            update["cart"] = profile.cart.model_copy(update={"items": remaining}) if remaining else None
+    return update
+
+
+def _changed_tickets(tickets: tuple[OpenTicket, ...], event: CanonicalEvent) -> tuple[OpenTicket, ...]:
+    ticket = event.ticket
+    assert ticket is not None
+    others = tuple(open_ticket for open_ticket in tickets if open_ticket.ticket_id != ticket.ticket_id)
+    if event.type is EventType.ticket_solved:
+        return others
+    existing = next((t for t in tickets if t.ticket_id == ticket.ticket_id), None)
+    opened_at = existing.opened_at if existing else event.occurred_at
+    return (*others, OpenTicket(ticket_id=ticket.ticket_id, subject=ticket.subject, opened_at=opened_at))
+
+
+def merge_profiles(winner: Profile, loser: Profile) -> Profile:
+    """One profile from two: the union of what each knew; where they disagree, the newer fact wins."""
+    merged = with_identifiers(winner, [Identifier(kind=k, value=v) for k, vs in loser.identifiers.items() for v in vs])
+    consent = dict(merged.consent)
+    for channel, theirs in loser.consent.items():
+        if channel not in consent or theirs.updated_at > consent[channel].updated_at:
+            consent[channel] = theirs
+    carts = [cart for cart in (winner.cart, loser.cart) if cart is not None]
+    orders = {order.order_id: order for order in (*loser.orders, *winner.orders)}
+    tickets = {ticket.ticket_id: ticket for ticket in (*loser.open_tickets, *winner.open_tickets)}
+    return merged.model_copy(
+        update={
+            "created_at": min(winner.created_at, loser.created_at),
+            "updated_at": max(winner.updated_at, loser.updated_at),
+            "traits": {**loser.traits, **winner.traits},
+            "timezone": winner.timezone or loser.timezone,
+            "consent": consent,
+            "cart": max(carts, key=lambda cart: cart.updated_at) if carts else None,
+            "orders": tuple(sorted(orders.values(), key=lambda o: (o.at, o.order_id))),
+            "open_tickets": tuple(sorted(tickets.values(), key=lambda t: (t.opened_at, t.ticket_id))),
+            "merged_from": tuple(dict.fromkeys((*winner.merged_from, loser.customer_id, *loser.merged_from))),
+        }
+    )

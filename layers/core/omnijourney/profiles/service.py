@@ -1,0 +1,143 @@
+"""Recording an event on the one profile it belongs to: identity resolution, merge, optimistic locking."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from omnijourney import config
+from omnijourney.errors import MalformedPayload, NotFound, Unavailable
+from omnijourney.events import CanonicalEvent
+from omnijourney.identifiers import IdentifierKind
+from omnijourney.profiles import store
+from omnijourney.profiles.model import Profile, apply_event, merge_profiles, new_profile
+
+MAX_ATTEMPTS = 8
+# Customer ids derive from the event that created the customer: deterministic, and unique because event ids are.
+CUSTOMER_NAMESPACE = uuid.UUID("6f1c0a4e-7d3b-4c55-9e0f-0b5a8c2d1e37")
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    """What recording one event did: which customer, whether anything changed, stage transitions, merges."""
+
+    customer_id: str
+    profile: Profile
+    changed: bool
+    created: bool = False
+    previous_stage: str | None = None
+    merged: list[str] = field(default_factory=list)
+
+    @property
+    def stage_changed(self) -> bool:
+        return self.previous_stage != self.profile.lifecycle_stage
+
+
+def customer_id_for(event: CanonicalEvent) -> str:
+    return f"cus_{uuid.uuid5(CUSTOMER_NAMESPACE, event.event_id).hex[:20]}"
+
+
+def _identifier_keys(event: CanonicalEvent) -> list[str]:
+    keys = [identifier.key for identifier in event.identifiers]
+    # Segment's previousId may have been an anonymousId or a userId.
+    for previous in event.previous_ids:
+        keys += [f"{IdentifierKind.anonymous_id.value}#{previous}", f"{IdentifierKind.user_id.value}#{previous}"]
+    return list(dict.fromkeys(keys))
+
+
+def record_event(event: CanonicalEvent) -> ProfileUpdate:
+    """Apply the event to its customer's profile, retrying when a concurrent writer got there first."""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            update = _record_once(event)
+        except store.ConcurrentUpdate:
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
+            continue
+        store.append_history(update.customer_id, event)
+        return update
+    raise Unavailable(f"profile for {event.event_id} kept changing under us; {MAX_ATTEMPTS} attempts")
+
+
+def _record_once(event: CanonicalEvent) -> ProfileUpdate:
+    lifecycle = config.lifecycle()
+    keys = _identifier_keys(event)
+    owned = store.owners(keys)
+    records = {}
+    for customer_id in dict.fromkeys(owned.values()):
+        record = store.load(customer_id)
+        if record is not None:
+            records[record.customer_id] = record
+    # Previous ids only link to customers that exist; they are not identifiers of their own.
+    claimable = [identifier.key for identifier in event.identifiers if identifier.key not in owned]
+    if not records:
+        profile = apply_event(new_profile(customer_id_for(event), event.occurred_at), event, lifecycle)
+        store.create(profile, claimable)
+        return ProfileUpdate(profile.customer_id, profile, changed=True, created=True, previous_stage=None)
+    ordered = sorted(records.values(), key=lambda record: (record.profile.created_at, record.customer_id))
+    winner, losers = ordered[0], ordered[1:]
+    before = winner.profile
+    merged = before
+    for loser in losers:
+        merged = merge_profiles(merged, loser.profile)
+    after = apply_event(merged, event, lifecycle)
+    if losers:
+        store.merge(winner, after, losers, claimable)
+    elif after != before or claimable:
+        store.save(winner, after, claimable)
+    return ProfileUpdate(
+        winner.customer_id,
+        after,
+        changed=after != before,
+        previous_stage=before.lifecycle_stage,
+        merged=[loser.customer_id for loser in losers],
+    )
+
+
+def find(kind: IdentifierKind, value: str) -> store.ProfileRecord:
+    from omnijourney.identifiers import Identifier
+
+    identifier = Identifier.parse(kind, value)
+    if identifier is None:
+        raise NotFound(f"{value!r} is not a valid {kind.value}", field=kind.value)
+    customer_id = store.owners([identifier.key]).get(identifier.key)
+    record = store.load(customer_id) if customer_id else None
+    if record is None:
+        raise NotFound(f"no customer has {kind.value} {identifier.value}", field=kind.value)
+    return record
+
+
+def get(customer_id: str) -> store.ProfileRecord:
+    record = store.load(customer_id)
+    if record is None:
+        raise NotFound(f"no customer {customer_id}", field="customer_id")
+    return record
+
+
+def erase(customer_id: str) -> list[str]:
+    return store.erase(get(customer_id))
+
+
+def view_of(record: store.ProfileRecord, with_activity: bool = True) -> dict[str, Any]:
+    """The profile view as of now, with the newest activity across merged ids."""
+    from omnijourney import clock
+    from omnijourney.profiles.view import profile_view
+
+    profile = record.profile
+    activity = store.history([record.customer_id, *profile.merged_from]) if with_activity else None
+    return profile_view(profile, config.lifecycle(), clock.now(), activity)
+
+
+LOOKUP_KEYS = (IdentifierKind.phone, IdentifierKind.email, IdentifierKind.loyalty_id)
+
+
+def look_up(query: Mapping[str, str]) -> dict[str, Any]:
+    """`?phone=` | `?email=` | `?loyalty_id=`: exactly one of them."""
+    given = [kind for kind in LOOKUP_KEYS if query.get(kind.value)]
+    if len(given) != 1:
+        names = ", ".join(kind.value for kind in LOOKUP_KEYS)
+        raise MalformedPayload(f"give exactly one of {names}", field="query")
+    return view_of(find(given[0], query[given[0].value]))

@@ -1,0 +1,225 @@
+"""Where profiles live: pynamodb models (the one definition of each table) and the reads and writes on them.
+
+Tables: profiles (one item per customer, optimistic locking by `version`), identities (identifier →
+customer), history (a bounded, expiring event trail per customer) and idempotency (Powertools' records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from functools import lru_cache
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from omnijourney.events import CanonicalEvent
+from omnijourney.profiles.model import Profile
+from omnijourney.settings import Settings, get_settings
+
+HISTORY_READ_LIMIT = 50
+# Whatever else a transaction holds, identities are written in chunks that fit DynamoDB's 100 actions.
+TRANSACTION_ACTIONS = 100
+
+
+class ProfileRecord(Model):
+    class Meta:
+        table_name = "omnijourney-profiles"
+        billing_mode = "PAY_PER_REQUEST"
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    version = VersionAttribute()
+    # Set on a profile that was merged into another; lookups follow it.
+    merged_into = UnicodeAttribute(null=True)
+    document = UnicodeAttribute(null=True)
+
+    @property
+    def profile(self) -> Profile:
+        return Profile.model_validate_json(self.document or "{}")
+
+
+class IdentityRecord(Model):
+    class Meta:
+        table_name = "omnijourney-identities"
+        billing_mode = "PAY_PER_REQUEST"
+
+    identifier = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+
+
+class HistoryRecord(Model):
+    class Meta:
+        table_name = "omnijourney-history"
+        billing_mode = "PAY_PER_REQUEST"
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    # `<occurred_at>#<event_id>`: sorts by time, unique per event, so a replay rewrites the same item.
+    entry = UnicodeAttribute(range_key=True)
+    event_type = UnicodeAttribute()
+    name = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    source = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class IdempotencyRecord(Model):
+    """The key schema Powertools' DynamoDB persistence layer expects (it writes the other attributes)."""
+
+    class Meta:
+        table_name = "omnijourney-idempotency"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = NumberAttribute(null=True)
+
+
+TABLE_MODELS: dict[str, type[Model]] = {
+    "profiles_table": ProfileRecord,
+    "identities_table": IdentityRecord,
+    "history_table": HistoryRecord,
+    "idempotency_table": IdempotencyRecord,
+}
+TTL_ATTRIBUTES = {"history_table": "expires_at", "idempotency_table": "expiration"}
+
+
+class ConcurrentUpdate(Exception):
+    """Someone else changed the profile or claimed an identifier first: reload and apply again."""
+
+
+@lru_cache(maxsize=1)
+def bind() -> Settings:
+    """Point the models at the configured tables and region (once per process, on first use)."""
+    import boto3
+
+    settings = get_settings()
+    region = boto3.session.Session().region_name or "us-east-1"
+    for setting, model in TABLE_MODELS.items():
+        model.Meta.table_name = getattr(settings, setting)
+        model.Meta.region = region
+        model._connection = None
+    return settings
+
+
+def _connection() -> Connection:
+    return Connection(region=ProfileRecord.Meta.region)
+
+
+def owners(identifier_keys: Iterable[str]) -> dict[str, str]:
+    """identifier key → customer id, for those that are known."""
+    bind()
+    keys = list(dict.fromkeys(identifier_keys))
+    return {record.identifier: record.customer_id for record in IdentityRecord.batch_get(keys)} if keys else {}
+
+
+def load(customer_id: str) -> ProfileRecord | None:
+    """The live record for a customer id, following merges."""
+    bind()
+    seen: set[str] = set()
+    while customer_id not in seen:
+        seen.add(customer_id)
+        try:
+            record = ProfileRecord.get(customer_id, consistent_read=True)
+        except ProfileRecord.DoesNotExist:
+            return None
+        if not record.merged_into:
+            return record
+        customer_id = record.merged_into
+    return None
+
+
+def _identity_puts(tx: TransactWrite, customer_id: str, new_keys: Iterable[str], repoint: Iterable[str] = ()) -> None:
+    for key in new_keys:
+        # Claim only what nobody holds: a rival claim means the two customers must be merged first.
+        tx.save(IdentityRecord(key, customer_id=customer_id), condition=IdentityRecord.identifier.does_not_exist())
+    for key in repoint:
+        tx.save(IdentityRecord(key, customer_id=customer_id))
+
+
+def create(profile: Profile, identifier_keys: list[str]) -> ProfileRecord:
+    record = ProfileRecord(profile.customer_id, document=profile.model_dump_json())
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(record, condition=ProfileRecord.customer_id.does_not_exist())
+            _identity_puts(tx, profile.customer_id, identifier_keys)
+    except TransactWriteError as error:
+        raise ConcurrentUpdate(str(error)) from error
+    return record
+
+
+def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]) -> None:
+    """Write the changed profile if nobody else did meanwhile (the version condition) and claim new identifiers."""
+    record.document = profile.model_dump_json()
+    try:
+        if not new_identifier_keys:
+            record.save()
+            return
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(record)
+            _identity_puts(tx, record.customer_id, new_identifier_keys)
+    except (PutError, UpdateError, TransactWriteError) as error:
+        raise ConcurrentUpdate(str(error)) from error
+
+
+def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], new_identifier_keys: list[str]) -> None:
+    """In one transaction: the winner takes the merged profile, each loser points at it, identifiers follow."""
+    winner.document = merged.model_dump_json()
+    repoint = [key for loser in losers for key in loser.profile.identifier_keys]
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(winner)
+            for loser in losers:
+                loser.merged_into = winner.customer_id
+                loser.document = None
+                tx.save(loser)
+            budget = TRANSACTION_ACTIONS - 1 - len(losers) - len(new_identifier_keys)
+            _identity_puts(tx, winner.customer_id, new_identifier_keys, repoint[:budget])
+    except TransactWriteError as error:
+        raise ConcurrentUpdate(str(error)) from error
+    # Identifiers past one transaction's capacity: the losers already point at the winner, so these only save a hop.
+    for key in repoint[budget:]:
+        IdentityRecord(key, customer_id=winner.customer_id).save()
+
+
+def append_history(customer_id: str, event: CanonicalEvent) -> None:
+    settings = bind()
+    HistoryRecord(
+        customer_id,
+        f"{event.occurred_at.isoformat()}#{event.event_id}",
+        event_type=event.type.value,
+        name=event.name,
+        channel=event.channel.value,
+        source=event.source,
+        expires_at=event.occurred_at + timedelta(days=settings.history_retention_days),
+    ).save()
+
+
+def history(customer_ids: Iterable[str], limit: int = HISTORY_READ_LIMIT) -> list[HistoryRecord]:
+    """The newest entries across a customer and everyone merged into them, newest first."""
+    bind()
+    entries = [entry for customer_id in customer_ids for entry in HistoryRecord.query(customer_id, scan_index_forward=False, limit=limit)]
+    return sorted(entries, key=lambda entry: entry.entry, reverse=True)[:limit]
+
+
+def erase(record: ProfileRecord) -> list[str]:
+    """Delete a customer and everyone merged into them from every table; the ids erased."""
+    bind()
+    profile = record.profile
+    customer_ids = [record.customer_id, *profile.merged_from]
+    with IdentityRecord.batch_write() as identities:
+        for key in profile.identifier_keys:
+            identities.delete(IdentityRecord(key))
+    with HistoryRecord.batch_write() as entries:
+        for entry in _all_history(customer_ids):
+            entries.delete(entry)
+    with ProfileRecord.batch_write() as profiles:
+        for customer_id in customer_ids:
+            profiles.delete(ProfileRecord(customer_id))
+    return customer_ids
+
+
+def _all_history(customer_ids: list[str]) -> Iterator[HistoryRecord]:
+    for customer_id in customer_ids:
+        yield from HistoryRecord.query(customer_id)

@@ -1,0 +1,64 @@
+"""The profile as store staff, agents and the profile API see it (the contract in shared/scenario-format.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from omnijourney.events import ConsentChannel
+from omnijourney.identifiers import IdentifierKind
+from omnijourney.lifecycle import LifecycleConfig
+from omnijourney.profiles.model import Profile
+from omnijourney.profiles.store import HistoryRecord
+
+
+def _number(value: Decimal | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def profile_view(
+    profile: Profile, lifecycle: LifecycleConfig, at: datetime, activity: list[HistoryRecord] | None = None
+) -> dict[str, Any]:
+    cart = profile.cart
+    view: dict[str, Any] = {
+        "customer_id": profile.customer_id,
+        "identifiers": {kind.value: list(profile.identifiers.get(kind, ())) for kind in IdentifierKind},
+        # Stages that depend on time passing (at risk, lapsed) are as of now, not as of the last event.
+        "lifecycle_stage": lifecycle.stage_of(profile, at),
+        "timezone": profile.timezone,
+        "consent": {channel.value: profile.consent_status(channel).value for channel in ConsentChannel},
+        "cart": None
+        if cart is None
+        else {
+            "items": [
+                {"sku": item.sku, "name": item.name, "quantity": item.quantity, "price": _number(item.price)}
+                for item in cart.items
+            ],
+            "channel": cart.channel.value,
+            "updated_at": cart.updated_at.isoformat(),
+        },
+        "orders": [
+            {
+                "order_id": order.order_id,
+                "channel": order.channel.value,
+                "at": order.at.isoformat(),
+                "total": _number(order.total),
+                "currency": order.currency,
+                "skus": list(order.skus),
+            }
+            for order in profile.orders
+        ],
+        "open_tickets": [
+            {"ticket_id": ticket.ticket_id, "subject": ticket.subject, "opened_at": ticket.opened_at.isoformat()}
+            for ticket in profile.open_tickets
+        ],
+    }
+    if activity is not None:
+        view["recent_activity"] = [
+            {"at": entry.entry.split("#", 1)[0], "type": entry.event_type, "name": entry.name, "channel": entry.channel}
+            for entry in activity
+        ]
+    return view
