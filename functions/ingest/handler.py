@@ -18,7 +18,9 @@ problem_responses(app)
 @app.post("/webhooks/<source>")
 def webhook(source: str) -> Response[str]:
     event = app.current_event
-    receipt = accept_delivery(source, event.headers, raw_body(event), request_url(event, get_settings().public_base_url))
+    receipt = accept_delivery(
+        source, event.headers, raw_body(event), request_url(event, get_settings().public_base_url)
+    )
     logger.info("delivery accepted", source=source, events=len(receipt.event_ids))
     return Response(status_code=202, content_type="application/json", body=json.dumps(receipt.as_body()))
 

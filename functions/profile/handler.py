@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,6 +17,6 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
+def lambda_handler(event: dict[str, object], context: LambdaContext) -> PartialItemFailureResponse:
     register_context(context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

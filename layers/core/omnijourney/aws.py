@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import boto3
@@ -11,15 +11,13 @@ from botocore.config import Config
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1)
+def session() -> boto3.session.Session:
+    """One session per process: each new one re-reads botocore's endpoint and service data (~0.1 s)."""
+    return boto3.session.Session()
+
+
+@cache
 def client(service: str) -> Any:
     """One client per service and process; created on first use."""
-    return boto3.session.Session().client(service, config=_RETRIES)  # type: ignore[call-overload]
-
-
-def reset() -> None:
-    """Forget every cached client and settings (a test or the simulator changed the backend)."""
-    from omnijourney.settings import get_settings
-
-    client.cache_clear()
-    get_settings.cache_clear()
+    return session().client(service, config=_RETRIES)

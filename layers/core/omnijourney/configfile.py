@@ -99,7 +99,9 @@ class YamlDocument:
 
 def _location(loc: tuple[int | str, ...]) -> Location:
     # Pydantic names union and function-validator branches in loc; they are not keys in the file.
-    return tuple(part for part in loc if isinstance(part, int) or not str(part).startswith(("function-", "tagged-union")))
+    return tuple(
+        part for part in loc if isinstance(part, int) or not str(part).startswith(("function-", "tagged-union"))
+    )
 
 
 def load(path: Path, model: type[Model]) -> Model:

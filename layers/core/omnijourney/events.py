@@ -116,7 +116,7 @@ class CanonicalEvent(Model):
     `event_id` is the source's own id, namespaced by source, and is what duplicates are recognised by.
     """
 
-    schema_: Literal["omnijourney.event/1"] = Field(default=SCHEMA, alias="schema")
+    schema_: Literal["omnijourney.event/1"] = Field(default="omnijourney.event/1", alias="schema")
     event_id: str = Field(min_length=3, max_length=512)
     source: str
     type: EventType

@@ -26,7 +26,7 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response[str]
 def problem_responses(app: APIGatewayHttpResolver) -> None:
     """Register the one mapping of domain errors (and unknown routes) to RFC 9457 problem responses."""
 
-    @app.exception_handler(OmnijourneyError)
+    @app.exception_handler(OmnijourneyError)  # type: ignore[untyped-decorator]
     def domain_error(error: OmnijourneyError) -> Response[str]:
         return problem(error.status, error.title, error.detail, field=error.field, quarantine_id=error.quarantine_id)
 

@@ -29,7 +29,9 @@ def accept_delivery(source: str, headers: Mapping[str, str], body: bytes, url: s
     """Verify and enqueue one webhook call. Raises the domain errors `omnijourney.http` maps to statuses."""
     settings = get_settings()
     if len(body) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"the body is {len(body)} bytes; at most {settings.max_body_bytes} are accepted", field="body")
+        raise PayloadTooLarge(
+            f"the body is {len(body)} bytes; at most {settings.max_body_bytes} are accepted", field="body"
+        )
     channel = webhook_source(source)
     delivery = Delivery(source=source, body=body, headers=dict(headers), url=url, received_at=clock.now())
     channel.verify(delivery, webhook_secret(source), delivery.received_at, settings.signature_tolerance_seconds)

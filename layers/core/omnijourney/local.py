@@ -82,7 +82,13 @@ def http_event(
             "accountId": ACCOUNT,
             "apiId": "local",
             "domainName": host,
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "local"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "local",
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": "$default",
             "stage": "$default",
@@ -103,8 +109,8 @@ class LocalBackend:
         os.environ.update(
             {
                 "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
-                "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
                 "POWERTOOLS_SERVICE_NAME": "omnijourney",
@@ -129,8 +135,12 @@ class LocalBackend:
         dlq_url = sqs.create_queue(QueueName=f"omnijourney-{stage}-events-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
-        self.queue_url = sqs.create_queue(QueueName=f"omnijourney-{stage}-events", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
-        self.queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.queue_url = sqs.create_queue(
+            QueueName=f"omnijourney-{stage}-events", Attributes={"RedrivePolicy": redrive}
+        )["QueueUrl"]
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self.dlq_url = dlq_url
         sns = aws.client("sns")
         self.ses_topic_arn = sns.create_topic(Name=f"omnijourney-{stage}-ses-events")["TopicArn"]
@@ -154,7 +164,8 @@ class LocalBackend:
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             if setting in TTL_ATTRIBUTES:
                 dynamodb.update_time_to_live(
-                    TableName=names[setting], TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[setting]}
+                    TableName=names[setting],
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[setting]},
                 )
 
     @staticmethod
@@ -164,13 +175,14 @@ class LocalBackend:
 
         from omnijourney import config, pipeline
         from omnijourney.profiles import store
+        from omnijourney.settings import get_settings
 
-        aws.reset()
+        get_settings.cache_clear()
         store.bind.cache_clear()
         config.lifecycle.cache_clear()
         pipeline._idempotent_record.cache_clear()
         pipeline._idempotency_config.cache_clear()
-        parameters.clear_caches()
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
 
     def stop(self) -> None:
         self._mock.stop()
@@ -208,6 +220,8 @@ class LocalBackend:
         Failed records stay on the queue and are received again; after MAX_RECEIVE_COUNT receives SQS moves
         them to the DLQ. Returns how many records were processed successfully.
         """
+        from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
         sqs = aws.client("sqs")
         handler = self.handler("profile")
         processed = 0
@@ -218,11 +232,16 @@ class LocalBackend:
             if not messages:
                 return processed
             event = {"Records": [self._sqs_record(message) for message in messages]}
-            result = handler.lambda_handler(event, LambdaContext(function_name="omnijourney-profile"))
-            failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
+            try:
+                result = handler.lambda_handler(event, LambdaContext(function_name="omnijourney-profile"))
+                failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
+            except BatchProcessingError:  # every record failed: Lambda retries the whole batch
+                failed = {message["MessageId"] for message in messages}
             for message in messages:
                 if message["MessageId"] in failed:
-                    sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                    sqs.change_message_visibility(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
                 else:
                     sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
                     processed += 1

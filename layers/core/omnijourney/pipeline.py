@@ -56,11 +56,13 @@ def _idempotent_record() -> Callable[..., dict[str, Any]]:
 
     persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table, boto3_client=client("dynamodb"))
 
-    @idempotent_function(data_keyword_argument="event", config=_idempotency_config(), persistence_store=persistence)
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="event", config=_idempotency_config(), persistence_store=persistence
+    )
     def recorded(event: CanonicalEvent) -> dict[str, Any]:
         from omnijourney.profiles.service import record_event
 
         update = record_event(event)
         return {"customer_id": update.customer_id, "changed": update.changed, "merged": update.merged}
 
-    return recorded
+    return recorded  # type: ignore[no-any-return]

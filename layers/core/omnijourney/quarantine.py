@@ -36,7 +36,10 @@ def quarantine(delivery: Delivery, error: OmnijourneyError) -> str:
         "error": {"title": error.title, "detail": error.detail, "field": error.field},
     }
     client("s3").put_object(
-        Bucket=get_settings().quarantine_bucket, Key=key, Body=json.dumps(record).encode(), ContentType="application/json"
+        Bucket=get_settings().quarantine_bucket,
+        Key=key,
+        Body=json.dumps(record).encode(),
+        ContentType="application/json",
     )
     return key
 

@@ -164,7 +164,12 @@ def _changed_cart(cart: Cart | None, event: CanonicalEvent) -> Cart | None:
             items[item.sku] = item.model_copy(update={"quantity": items[item.sku].quantity + item.quantity})
         else:
             items[item.sku] = item
-    return Cart(items=tuple(items.values()), channel=event.channel, updated_at=event.occurred_at, cart_id=change.cart_id)
+    return Cart(
+        items=tuple(items.values()),
+        channel=event.channel,
+        updated_at=event.occurred_at,
+        cart_id=change.cart_id,
+    )
 
 
 def _after_order(profile: Profile, event: CanonicalEvent) -> dict[str, Any]:

@@ -45,7 +45,10 @@ def _identifier_keys(event: CanonicalEvent) -> list[str]:
     keys = [identifier.key for identifier in event.identifiers]
     # Segment's previousId may have been an anonymousId or a userId.
     for previous in event.previous_ids:
-        keys += [f"{IdentifierKind.anonymous_id.value}#{previous}", f"{IdentifierKind.user_id.value}#{previous}"]
+        keys += [
+            f"{IdentifierKind.anonymous_id.value}#{previous}",
+            f"{IdentifierKind.user_id.value}#{previous}",
+        ]
     return list(dict.fromkeys(keys))
 
 

@@ -90,21 +90,24 @@ class ConcurrentUpdate(Exception):
 
 
 @lru_cache(maxsize=1)
-def bind() -> Settings:
-    """Point the models at the configured tables and region (once per process, on first use)."""
-    import boto3
+def _connection() -> Connection:
+    """One DynamoDB connection for every model and transaction: each costs a botocore session and client."""
+    from omnijourney.aws import session
 
+    return Connection(region=session().region_name or "us-east-1")
+
+
+@lru_cache(maxsize=1)
+def bind() -> Settings:
+    """Point the models at the configured tables (once per process, on first use)."""
     settings = get_settings()
-    region = boto3.session.Session().region_name or "us-east-1"
+    connection = _connection()
     for setting, model in TABLE_MODELS.items():
         model.Meta.table_name = getattr(settings, setting)
-        model.Meta.region = region
+        model.Meta.region = connection.region
         model._connection = None
+        model._get_connection().connection = connection
     return settings
-
-
-def _connection() -> Connection:
-    return Connection(region=ProfileRecord.Meta.region)
 
 
 def owners(identifier_keys: Iterable[str]) -> dict[str, str]:
@@ -199,7 +202,11 @@ def append_history(customer_id: str, event: CanonicalEvent) -> None:
 def history(customer_ids: Iterable[str], limit: int = HISTORY_READ_LIMIT) -> list[HistoryRecord]:
     """The newest entries across a customer and everyone merged into them, newest first."""
     bind()
-    entries = [entry for customer_id in customer_ids for entry in HistoryRecord.query(customer_id, scan_index_forward=False, limit=limit)]
+    entries = [
+        entry
+        for customer_id in customer_ids
+        for entry in HistoryRecord.query(customer_id, scan_index_forward=False, limit=limit)
+    ]
     return sorted(entries, key=lambda entry: entry.entry, reverse=True)[:limit]
 
 

@@ -52,13 +52,22 @@ def profile_view(
             for order in profile.orders
         ],
         "open_tickets": [
-            {"ticket_id": ticket.ticket_id, "subject": ticket.subject, "opened_at": ticket.opened_at.isoformat()}
+            {
+                "ticket_id": ticket.ticket_id,
+                "subject": ticket.subject,
+                "opened_at": ticket.opened_at.isoformat(),
+            }
             for ticket in profile.open_tickets
         ],
     }
     if activity is not None:
         view["recent_activity"] = [
-            {"at": entry.entry.split("#", 1)[0], "type": entry.event_type, "name": entry.name, "channel": entry.channel}
+            {
+                "at": entry.entry.split("#", 1)[0],
+                "type": entry.event_type,
+                "name": entry.name,
+                "channel": entry.channel,
+            }
             for entry in activity
         ]
     return view

@@ -66,7 +66,9 @@ class SegmentSource:
             raise PayloadTooLarge(f"a Segment message may be at most 32 KB ({where or 'body'})", field=where or None)
         kind = require(message, "type", where)
         if kind not in MESSAGE_TYPES:
-            raise MalformedPayload(f"{where}type must be one of {', '.join(MESSAGE_TYPES)}, not {kind!r}", field=f"{where}type")
+            raise MalformedPayload(
+                f"{where}type must be one of {', '.join(MESSAGE_TYPES)}, not {kind!r}", field=f"{where}type"
+            )
         message_id = require(message, "messageId", where)
         context = message.get("context") or {}
         traits = {**(context.get("traits") or {}), **(message.get("traits") or {})}
@@ -79,7 +81,9 @@ class SegmentSource:
             "source": self.name,
             "channel": _channel(kind, context),
             "occurred_at": as_timestamp(
-                message.get("timestamp") or message.get("originalTimestamp"), f"{where}timestamp", delivery.received_at
+                message.get("timestamp") or message.get("originalTimestamp"),
+                f"{where}timestamp",
+                delivery.received_at,
             ),
             "received_at": delivery.received_at,
             "identifiers": identifiers_from(
@@ -114,8 +118,12 @@ def _track(message: dict[str, Any], properties: dict[str, Any], where: str) -> d
     fields: dict[str, Any] = {"name": name, "properties": properties}
     if name in _CART_ACTIONS:
         action = _CART_ACTIONS[name]
-        items = _products(properties, f"{where}properties.") if action == "replace" else (_product(properties, f"{where}properties."),)
-        fields["cart"] = CartChange(action=action, items=items, cart_id=as_text(properties.get("cart_id")))  # type: ignore[arg-type]
+        items = (
+            _products(properties, f"{where}properties.")
+            if action == "replace"
+            else (_product(properties, f"{where}properties."),)
+        )
+        fields["cart"] = CartChange(action=action, items=items, cart_id=as_text(properties.get("cart_id")))
         return {**fields, "type": EventType.cart_updated}
     if name == "Checkout Started":
         items = _products(properties, f"{where}properties.")
@@ -143,7 +151,10 @@ def _product(product: dict[str, Any], where: str) -> LineItem:
     if not isinstance(quantity, int) or quantity < 0:
         raise MalformedPayload(f"{where}quantity must be a whole number ≥ 0", field=f"{where}quantity")
     return LineItem(
-        sku=str(sku), name=as_text(product.get("name")), quantity=quantity, price=as_decimal(product.get("price"), f"{where}price")
+        sku=str(sku),
+        name=as_text(product.get("name")),
+        quantity=quantity,
+        price=as_decimal(product.get("price"), f"{where}price"),
     )
 
 
@@ -151,7 +162,9 @@ def _products(properties: dict[str, Any], where: str) -> tuple[LineItem, ...]:
     products = properties.get("products") or []
     if not isinstance(products, list):
         raise MalformedPayload(f"{where}products must be a list", field=f"{where}products")
-    return tuple(_product(as_object(item, f"{where}products[{i}]"), f"{where}products[{i}].") for i, item in enumerate(products))
+    return tuple(
+        _product(as_object(item, f"{where}products[{i}]"), f"{where}products[{i}].") for i, item in enumerate(products)
+    )
 
 
 SOURCE = SegmentSource()

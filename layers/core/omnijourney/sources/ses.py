@@ -19,7 +19,14 @@ from omnijourney.events import (
     Message,
 )
 from omnijourney.identifiers import identifiers_from
-from omnijourney.sources.delivery import Delivery, as_object, as_timestamp, canonical_event, load_json, require
+from omnijourney.sources.delivery import (
+    Delivery,
+    as_object,
+    as_timestamp,
+    canonical_event,
+    load_json,
+    require,
+)
 
 _TYPES = {
     "Send": None,
@@ -46,7 +53,9 @@ class SesSource:
     def parse(self, delivery: Delivery) -> list[CanonicalEvent]:
         envelope = as_object(load_json(delivery.body), "body")
         # Raw message delivery hands over the SES record itself; otherwise it is in the SNS envelope.
-        record = as_object(load_json(str(envelope["Message"]).encode()), "Message") if "Message" in envelope else envelope
+        record = (
+            as_object(load_json(str(envelope["Message"]).encode()), "Message") if "Message" in envelope else envelope
+        )
         kind = require(record, "eventType")
         if kind not in _TYPES:
             raise MalformedPayload(f"eventType {kind!r} is not an SES event type", field="eventType")

@@ -39,8 +39,17 @@ from omnijourney.sources.delivery import (
 
 TOPICS = ("orders/create", "checkouts/create", "checkouts/update", "customers/create", "customers/update")
 # Shopify's order `source_name`: where the sale happened.
-_ORDER_CHANNELS = {"pos": Channel.pos, "iphone": Channel.app, "android": Channel.app, "shopify_draft_order": Channel.phone}
-_CONSENT_STATES = {"subscribed": ConsentStatus.subscribed, "unsubscribed": ConsentStatus.unsubscribed, "redacted": ConsentStatus.unsubscribed}
+_ORDER_CHANNELS = {
+    "pos": Channel.pos,
+    "iphone": Channel.app,
+    "android": Channel.app,
+    "shopify_draft_order": Channel.phone,
+}
+_CONSENT_STATES = {
+    "subscribed": ConsentStatus.subscribed,
+    "unsubscribed": ConsentStatus.unsubscribed,
+    "redacted": ConsentStatus.unsubscribed,
+}
 # Loyalty ids are kept as a customer tag `loyalty:<id>` (Shopify has no loyalty field of its own).
 LOYALTY_TAG = "loyalty:"
 
@@ -61,7 +70,10 @@ class ShopifySource:
         if not topic:
             raise MalformedPayload("the X-Shopify-Topic header is required", field="X-Shopify-Topic")
         if topic not in TOPICS:
-            raise MalformedPayload(f"topic {topic!r} is not supported; subscribe only to {', '.join(TOPICS)}", field="X-Shopify-Topic")
+            raise MalformedPayload(
+                f"topic {topic!r} is not supported; subscribe only to {', '.join(TOPICS)}",
+                field="X-Shopify-Topic",
+            )
         payload = as_object(load_json(delivery.body), "body")
         resource, _ = topic.split("/")
         fields: dict[str, Any] = {"source": self.name, "name": topic, "received_at": delivery.received_at}
@@ -117,7 +129,9 @@ def _order(payload: dict[str, Any], delivery: Delivery) -> dict[str, Any]:
         ),
         "properties": {
             "order_name": payload.get("name"),
-            "discount_codes": [code.get("code") for code in payload.get("discount_codes") or [] if isinstance(code, dict)],
+            "discount_codes": [
+                code.get("code") for code in payload.get("discount_codes") or [] if isinstance(code, dict)
+            ],
         },
     }
 
@@ -131,8 +145,15 @@ def _checkout(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[s
         "channel": Channel.web,
         "occurred_at": as_timestamp(updated_at, "updated_at", delivery.received_at),
         "identifiers": _people(payload),
-        "cart": CartChange(action="replace", items=_line_items(payload), cart_id=as_text(payload.get("cart_token")) or str(token)),
-        "properties": {"abandoned_checkout_url": payload.get("abandoned_checkout_url"), "total_price": payload.get("total_price")},
+        "cart": CartChange(
+            action="replace",
+            items=_line_items(payload),
+            cart_id=as_text(payload.get("cart_token")) or str(token),
+        ),
+        "properties": {
+            "abandoned_checkout_url": payload.get("abandoned_checkout_url"),
+            "total_price": payload.get("total_price"),
+        },
     }
 
 
@@ -142,7 +163,10 @@ def _customer(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[s
     tags = [tag.strip() for tag in str(payload.get("tags") or "").split(",") if tag.strip()]
     loyalty = next((tag.removeprefix(LOYALTY_TAG) for tag in tags if tag.startswith(LOYALTY_TAG)), None)
     consent = []
-    for channel, key in ((ConsentChannel.email, "email_marketing_consent"), (ConsentChannel.sms, "sms_marketing_consent")):
+    for channel, key in (
+        (ConsentChannel.email, "email_marketing_consent"),
+        (ConsentChannel.sms, "sms_marketing_consent"),
+    ):
         state = _CONSENT_STATES.get(str((payload.get(key) or {}).get("state")))
         if state is not None:
             consent.append(ConsentChange(channel=channel, status=state))
@@ -152,9 +176,13 @@ def _customer(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[s
         "channel": Channel.web,
         "occurred_at": as_timestamp(updated_at, "updated_at", delivery.received_at),
         "identifiers": identifiers_from(
-            shopify_customer_id=customer_id, email=payload.get("email"), phone=payload.get("phone"), loyalty_id=loyalty
+            shopify_customer_id=customer_id,
+            email=payload.get("email"),
+            phone=payload.get("phone"),
+            loyalty_id=loyalty,
         ),
-        "traits": {key: payload[key] for key in ("first_name", "last_name") if payload.get(key)} | ({"tags": tags} if tags else {}),
+        "traits": {key: payload[key] for key in ("first_name", "last_name") if payload.get(key)}
+        | ({"tags": tags} if tags else {}),
         "consent": tuple(consent),
     }
 

@@ -11,9 +11,23 @@ from datetime import datetime
 from urllib.parse import parse_qs
 
 from omnijourney.errors import MalformedPayload
-from omnijourney.events import CanonicalEvent, Channel, ConsentChange, ConsentChannel, ConsentStatus, EventType
+from omnijourney.events import (
+    CanonicalEvent,
+    Channel,
+    ConsentChange,
+    ConsentChannel,
+    ConsentStatus,
+    EventType,
+)
 from omnijourney.identifiers import identifiers_from
-from omnijourney.sources.delivery import Delivery, b64, canonical_event, hmac_digest, require, require_signature
+from omnijourney.sources.delivery import (
+    Delivery,
+    b64,
+    canonical_event,
+    hmac_digest,
+    require,
+    require_signature,
+)
 
 # Twilio's default Advanced Opt-Out keywords (case-insensitive, the whole body).
 OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
@@ -55,7 +69,11 @@ class TwilioSource:
             "occurred_at": delivery.received_at,
             "received_at": delivery.received_at,
             "identifiers": identifiers_from(phone=sender),
-            "properties": {"body": body, "to": params.get("To"), "keyword": keyword if keyword in OPT_OUT | OPT_IN | HELP else None},
+            "properties": {
+                "body": body,
+                "to": params.get("To"),
+                "keyword": keyword if keyword in OPT_OUT | OPT_IN | HELP else None,
+            },
         }
         if not fields["identifiers"]:
             raise MalformedPayload(f"From is not a phone number: {sender!r}", field="From")

@@ -37,7 +37,10 @@ class ZendeskSource:
 
     def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
         timestamp = delivery.header(TIMESTAMP_HEADER) or at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return {self.header: b64(hmac_digest("sha256", secret, timestamp.encode() + delivery.body)), TIMESTAMP_HEADER: timestamp}
+        return {
+            self.header: b64(hmac_digest("sha256", secret, timestamp.encode() + delivery.body)),
+            TIMESTAMP_HEADER: timestamp,
+        }
 
     def verify(self, delivery: Delivery, secret: str, now: datetime, tolerance_seconds: int) -> None:
         timestamp = delivery.header(TIMESTAMP_HEADER)
@@ -48,7 +51,10 @@ class ZendeskSource:
         except MalformedPayload as error:
             raise BadSignature(error.detail, field=TIMESTAMP_HEADER) from error
         if abs(now - signed_at) > timedelta(seconds=tolerance_seconds):
-            raise BadSignature(f"the signature timestamp {timestamp} is outside the {tolerance_seconds} s window", field=TIMESTAMP_HEADER)
+            raise BadSignature(
+                f"the signature timestamp {timestamp} is outside the {tolerance_seconds} s window",
+                field=TIMESTAMP_HEADER,
+            )
         require_signature(delivery.header(self.header), self.sign(delivery, secret, now)[self.header], self.header)
 
     def parse(self, delivery: Delivery) -> list[CanonicalEvent]:

@@ -1,0 +1,148 @@
+"""The `omnijourney` command: simulate scenarios, tell the demo story, replay quarantined deliveries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DEMO_SCENARIO = PROJECT_ROOT / "scenarios" / "shoes.jsonl"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="omnijourney", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    simulate = commands.add_parser("simulate", help="replay a scenario on moto and write the report")
+    simulate.add_argument("scenario", type=Path)
+    simulate.add_argument("--config", type=Path, help="config directory (default: the project's config/)")
+    simulate.add_argument("--report", type=Path, help="write the JSON report here")
+    demo = commands.add_parser(
+        "demo", help="tell the shoes story: web cart, app identify, store lookup, in-store order"
+    )
+    demo.add_argument("--scenario", type=Path, default=DEMO_SCENARIO)
+    quarantine = commands.add_parser("quarantine", help="deliveries that were signed but could not be parsed")
+    quarantine_commands = quarantine.add_subparsers(dest="action", required=True)
+    quarantine_commands.add_parser("list", help="list quarantined deliveries")
+    replay = quarantine_commands.add_parser("replay", help="parse and enqueue a quarantined delivery again")
+    replay.add_argument("key")
+    replay.add_argument("--body", type=Path, help="a corrected body to use instead of the one received")
+    args = parser.parse_args(argv)
+    if args.command == "simulate":
+        return _simulate(args.scenario, args.config, args.report)
+    if args.command == "demo":
+        return _demo(args.scenario)
+    return _quarantine(args)
+
+
+def _run(scenario: Path, config: Path | None) -> dict[str, Any] | None:
+    from omnijourney.configfile import ConfigError
+    from omnijourney.simulation.runner import simulate
+    from omnijourney.simulation.scenario import ScenarioError, read
+
+    if config is not None:
+        os.environ["OMNIJOURNEY_CONFIG_DIR"] = str(config.resolve())
+    try:
+        lines = read(scenario)
+        return simulate(lines, progress=_progress if sys.stderr.isatty() else None)
+    except (ScenarioError, ConfigError) as error:
+        print(error, file=sys.stderr)
+        return None
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // total
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} lines",
+        end="" if done < total else "\n",
+        file=sys.stderr,
+    )
+
+
+def _simulate(scenario: Path, config: Path | None, report_path: Path | None) -> int:
+    report = _run(scenario, config)
+    if report is None:
+        return 2
+    if report_path is not None:
+        report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    statuses = Counter(entry["status"] for entry in report["inputs"])
+    print(
+        f"{scenario}: {len(report['inputs'])} inputs ({', '.join(f'{n}× {s}' for s, n in sorted(statuses.items()))}), "
+        f"{len(report['lookups'])} lookups, {report['metrics']['customers']} customers, "
+        f"{report['metrics']['orders']} orders, revenue {report['metrics']['revenue']:.2f}"
+    )
+    return 0
+
+
+def _demo(scenario: Path) -> int:
+    from omnijourney.simulation.scenario import DeliveryLine, read
+
+    report = _run(scenario, None)
+    if report is None:
+        return 2
+    lines = {line.number: line for line in read(scenario)}
+    print("The shoes story, replayed through the real handlers on moto:\n")
+    for entry in sorted(report["inputs"] + report["lookups"], key=lambda entry: entry["line"]):
+        line = lines[entry["line"]]
+        what = line.summary if isinstance(line, DeliveryLine) else f"store looks up {getattr(line, 'lookup', '')}"
+        outcome = entry["status"] if entry.get("error") is None else f"{entry['status']} ({entry['error']})"
+        print(f"  {line.at:%a %d %b %H:%M}  {what:<52} → {outcome}")
+        profile = entry.get("profile")
+        if profile:
+            print(_store_screen(profile))
+    print(f"\n{report['metrics']['customers']} customer profile(s) at the end:")
+    for profile in report["profiles"]:
+        print(_store_screen(profile))
+    return 0
+
+
+def _store_screen(profile: dict[str, Any]) -> str:
+    """What a store or call-center screen shows of a profile."""
+    ids = {kind: values for kind, values in profile["identifiers"].items() if values}
+    cart = profile["cart"]
+    items = (
+        ", ".join(f"{item['quantity']}× {item['name'] or item['sku']}" for item in cart["items"]) if cart else "empty"
+    )
+    orders = (
+        ", ".join(f"{o['order_id']} ({o['channel']}, {o['total']} {o['currency']})" for o in profile["orders"])
+        or "none"
+    )
+    tickets = ", ".join(ticket["subject"] or ticket["ticket_id"] for ticket in profile["open_tickets"]) or "none"
+    consent = ", ".join(f"{channel} {status}" for channel, status in profile["consent"].items())
+    timezone = profile["timezone"] or "timezone unknown"
+    return "\n".join(
+        [
+            f"      ┌ customer {profile['customer_id']} · {profile['lifecycle_stage']} · {timezone}",
+            f"      │ known by: {', '.join(f'{k}={v[-1]}' for k, v in ids.items())}",
+            f"      │ cart: {items}" + (f" (from {cart['channel']})" if cart else ""),
+            f"      │ orders: {orders}",
+            f"      │ open tickets: {tickets}   consent: {consent}",
+            "      └",
+        ]
+    )
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    from omnijourney import quarantine
+    from omnijourney.errors import OmnijourneyError
+
+    if args.action == "list":
+        for key in quarantine.list_quarantined():
+            print(key)
+        return 0
+    try:
+        event_ids = quarantine.replay(args.key, args.body.read_bytes() if args.body else None)
+    except OmnijourneyError as error:
+        print(f"{args.key}: {error.title}: {error.detail}", file=sys.stderr)
+        return 1
+    print(f"replayed {args.key}: {len(event_ids)} event(s) enqueued")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

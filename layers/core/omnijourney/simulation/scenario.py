@@ -1,0 +1,146 @@
+"""Scenario files: one JSON object a line (the contract in shared/scenario-format.md)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+LookupKey = Literal["phone", "email", "loyalty_id", "customer_id"]
+EraseKey = Literal["email", "phone", "customer_id"]
+
+
+class ScenarioError(Exception):
+    """A scenario line that cannot be run; names the file and line."""
+
+
+class Line(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: int = Field(exclude=True)
+    at: AwareDatetime
+
+
+class DeliveryLine(Line):
+    source: str
+    body: Any = None
+    form: dict[str, str] | None = None
+    raw: str | None = None
+    # Extension: the body (or, for form-encoded sources, the form) read from a file such as events/…,
+    # relative to the scenario file, so scenarios replay the project's real sample payloads.
+    file: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    signature: Literal["valid", "invalid", "missing"] = "valid"
+
+    @property
+    def summary(self) -> str:
+        """What the delivery is, in the vendor's words: `segment Product Added`, `shopify orders/create`."""
+        body = self.body if isinstance(self.body, dict) else {}
+        what = (
+            self.headers.get("X-Shopify-Topic")
+            or (self.form or {}).get("Body")
+            or body.get("event")
+            or body.get("type")
+            or ("batch" if "batch" in body else "")
+        )
+        return f"{self.source} {what}".strip() + ("" if self.signature == "valid" else f" ({self.signature} signature)")
+
+    @model_validator(mode="after")
+    def _one_body(self) -> DeliveryLine:
+        given = [name for name in ("body", "form", "raw", "file") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"a delivery needs exactly one of body, form, raw, file (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+def _one_key(value: dict[str, str], what: str) -> dict[str, str]:
+    if len(value) != 1:
+        raise ValueError(f"{what} takes exactly one identifier")
+    return value
+
+
+class LookupLine(Line):
+    lookup: dict[LookupKey, str]
+
+    @model_validator(mode="after")
+    def _single(self) -> LookupLine:
+        _one_key(self.lookup, "lookup")  # type: ignore[arg-type]
+        return self
+
+
+class EraseLine(Line):
+    erase: dict[EraseKey, str]
+
+    @model_validator(mode="after")
+    def _single(self) -> EraseLine:
+        _one_key(self.erase, "erase")  # type: ignore[arg-type]
+        return self
+
+
+class AdvanceLine(Line):
+    pass
+
+
+ScenarioLine = DeliveryLine | LookupLine | EraseLine | AdvanceLine
+
+
+def _kind(data: dict[str, Any]) -> type[Line]:
+    if "source" in data:
+        return DeliveryLine
+    if "lookup" in data:
+        return LookupLine
+    if "erase" in data:
+        return EraseLine
+    return AdvanceLine
+
+
+def _inline_file(data: dict[str, Any], base: Path, where: str) -> dict[str, Any]:
+    """Read a delivery's `file` into `form` (when the file says so) or `body`."""
+    if not isinstance(data.get("file"), str):
+        return data
+    target = base / data["file"]
+    try:
+        content = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ScenarioError(f"{where}: file {data['file']}: {error}") from error
+    key = "form" if data.get("source") == "twilio" else "body"
+    return {**{k: v for k, v in data.items() if k != "file"}, key: content}
+
+
+def parse_lines(text: str, path: str = "<scenario>", base: Path | None = None) -> list[ScenarioLine]:
+    lines: list[ScenarioLine] = []
+    previous: datetime | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ScenarioError(f"{path}:{number}: not JSON: {error.msg} (column {error.colno})") from error
+        if not isinstance(data, dict):
+            raise ScenarioError(f"{path}:{number}: a line must be a JSON object")
+        data = _inline_file(data, base or Path.cwd(), f"{path}:{number}")
+        try:
+            line = _kind(data).model_validate({**data, "number": number})
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "line"
+            raise ScenarioError(f"{path}:{number}: {where}: {first['msg']}") from error
+        if previous is not None and line.at < previous:
+            raise ScenarioError(f"{path}:{number}: at {line.at.isoformat()} is earlier than the line before")
+        previous = line.at
+        lines.append(line)  # type: ignore[arg-type]
+    return lines
+
+
+def read(path: Path) -> list[ScenarioLine]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot be read: {error.strerror}") from error
+    return parse_lines(text, str(path), path.parent)

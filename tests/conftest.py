@@ -1,0 +1,53 @@
+"""Shared test vocabulary: the project's sample payloads and signed deliveries built from them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from omnijourney.local import LOCAL_HOST, LOCAL_SECRETS
+from omnijourney.sources import get_source
+from omnijourney.sources.delivery import Delivery
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+RECEIVED_AT = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
+
+
+def sample(source: str, case: str) -> Any:
+    return json.loads((EVENTS / source / f"{case}.json").read_text())
+
+
+def shopify_topic(case: str) -> str:
+    """events/shopify/orders_create_pos.json → orders/create."""
+    resource, action = case.split("_")[:2]
+    return f"{resource}/{action}"
+
+
+def delivery(source: str, case: str, *, body: bytes | None = None, received_at: datetime = RECEIVED_AT) -> Delivery:
+    """The sample as the vendor delivers it: exact bytes, content type, and topic header where it has one."""
+    headers: dict[str, str] = {}
+    if source == "twilio":
+        raw = body if body is not None else urlencode(sample(source, case)).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    else:
+        raw = body if body is not None else json.dumps(sample(source, case)).encode()
+        headers["Content-Type"] = "application/json"
+    if source == "shopify":
+        headers["X-Shopify-Topic"] = shopify_topic(case)
+    return Delivery(source, raw, headers, f"https://{LOCAL_HOST}/webhooks/{source}", received_at)
+
+
+def signed(item: Delivery, secret: str | None = None, at: datetime = RECEIVED_AT) -> Delivery:
+    headers = dict(item.headers) | get_source(item.source).sign(item, secret or LOCAL_SECRETS[item.source], at)
+    return Delivery(item.source, item.body, headers, item.url, item.received_at)
+
+
+@pytest.fixture
+def samples() -> Any:
+    return sample
