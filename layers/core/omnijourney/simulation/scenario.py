@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 LookupKey = Literal["phone", "email", "loyalty_id", "customer_id"]
 EraseKey = Literal["email", "phone", "customer_id"]
@@ -58,28 +58,22 @@ class DeliveryLine(Line):
         return self
 
 
-def _one_key(value: dict[str, str], what: str) -> dict[str, str]:
+def _one_identifier(value: dict[str, str]) -> dict[str, str]:
     if len(value) != 1:
-        raise ValueError(f"{what} takes exactly one identifier")
+        raise ValueError("takes exactly one identifier")
     return value
 
 
 class LookupLine(Line):
     lookup: dict[LookupKey, str]
 
-    @model_validator(mode="after")
-    def _single(self) -> LookupLine:
-        _one_key(self.lookup, "lookup")  # type: ignore[arg-type]
-        return self
+    _single = field_validator("lookup")(_one_identifier)
 
 
 class EraseLine(Line):
     erase: dict[EraseKey, str]
 
-    @model_validator(mode="after")
-    def _single(self) -> EraseLine:
-        _one_key(self.erase, "erase")  # type: ignore[arg-type]
-        return self
+    _single = field_validator("erase")(_one_identifier)
 
 
 class AdvanceLine(Line):
@@ -130,7 +124,8 @@ def parse_lines(text: str, path: str = "<scenario>", base: Path | None = None) -
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "line"
-            raise ScenarioError(f"{path}:{number}: {where}: {first['msg']}") from error
+            message = first["msg"].removeprefix("Value error, ")
+            raise ScenarioError(f"{path}:{number}: {where}: {message}") from error
         if previous is not None and line.at < previous:
             raise ScenarioError(f"{path}:{number}: at {line.at.isoformat()} is earlier than the line before")
         previous = line.at

@@ -1,0 +1,113 @@
+"""`omnijourney simulate`: the scenario contract, end to end through the real handlers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from omnijourney.cli import main
+from tests.conftest import ROOT
+
+SHOES = ROOT / "scenarios" / "shoes.jsonl"
+PHONE = "+4915123456789"
+
+
+@pytest.fixture(scope="module")
+def shoes_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    path = tmp_path_factory.mktemp("report") / "shoes.json"
+    assert main(["simulate", str(SHOES), "--report", str(path)]) == 0
+    text = path.read_text()
+    return text, json.loads(text)
+
+
+def test_the_store_sees_the_web_cart_by_phone_and_the_pos_order_clears_it(shoes_report: tuple[str, dict]) -> None:
+    _, report = shoes_report
+    before, after = report["lookups"][1], report["lookups"][2]
+    assert before["status"] == 200
+    assert [item["sku"] for item in before["profile"]["cart"]["items"]] == ["SHOE-TRAIL-42"]
+    assert before["profile"]["cart"]["channel"] == "web"
+    assert before["profile"]["identifiers"]["phone"] == [PHONE]
+    assert after["profile"]["cart"] is None
+    assert [(o["channel"], o["skus"]) for o in after["profile"]["orders"]] == [("pos", ["SHOE-TRAIL-42"])]
+    assert after["profile"]["lifecycle_stage"] == "first_time_customer"
+
+
+def test_before_identifying_the_store_cannot_find_the_customer(shoes_report: tuple[str, dict]) -> None:
+    _, report = shoes_report
+    assert report["lookups"][0] == {
+        "line": 7,
+        "status": 404,
+        "profile": None,
+        "error": f"no customer has phone {PHONE}",
+    }
+
+
+def test_every_input_is_answered_and_the_bad_signature_changes_nothing(shoes_report: tuple[str, dict]) -> None:
+    _, report = shoes_report
+    statuses = {entry["line"]: entry["status"] for entry in report["inputs"]}
+    assert statuses.pop(11) == 401
+    assert set(statuses.values()) == {202}
+    [profile] = report["profiles"]
+    assert profile == report["lookups"][2]["profile"] | {"recent_activity": profile["recent_activity"]}
+    assert report["metrics"] == {"customers": 1, "orders": 1, "revenue": 129.95}
+
+
+def test_the_same_scenario_gives_the_same_report_byte_for_byte(shoes_report: tuple[str, dict], tmp_path: Path) -> None:
+    text, _ = shoes_report
+    again = tmp_path / "again.json"
+    assert main(["simulate", str(SHOES), "--report", str(again)]) == 0
+    assert again.read_text() == text
+
+
+def write(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "scenario.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_malformed_line_stops_with_its_number_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, '{"at": "2026-03-02T18:05:01Z"}', "", '{"at": "2026-03-02T18:06:00Z", "lookup": {}}')
+    assert main(["simulate", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == f"{path}:3: lookup: takes exactly one identifier"
+
+
+def test_lines_out_of_time_order_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, '{"at": "2026-03-02T18:05:01Z"}', '{"at": "2026-03-02T18:00:00Z"}')
+    assert main(["simulate", str(path)]) == 2
+    assert "scenario.jsonl:2: at 2026-03-02T18:00:00+00:00 is earlier than the line before" in capsys.readouterr().err
+
+
+def test_rejected_inputs_are_reported_with_their_status(tmp_path: Path) -> None:
+    events = ROOT / "events"
+    path = write(
+        tmp_path,
+        json.dumps({"at": "2026-03-02T18:05:00Z", "source": "segment", "raw": '{"type": "track",'}),
+        json.dumps(
+            {
+                "at": "2026-03-02T18:05:01Z",
+                "source": "segment",
+                "file": f"{events}/segment/page.json",
+                "signature": "missing",
+            }
+        ),
+        json.dumps({"at": "2026-03-02T18:05:02Z", "source": "mailchimp", "body": {}}),
+        json.dumps({"at": "2026-03-02T18:05:03Z", "source": "twilio", "file": f"{events}/twilio/inbound_stop.json"}),
+        json.dumps({"at": "2026-03-02T18:05:04Z", "source": "ses", "file": f"{events}/ses/complaint.json"}),
+        json.dumps({"at": "2026-03-02T18:06:00Z", "erase": {"phone": "+49 151 23456789"}}),
+        json.dumps({"at": "2026-03-02T18:07:00Z", "lookup": {"phone": "+49 151 23456789"}}),
+    )
+    report_path = tmp_path / "report.json"
+    assert main(["simulate", str(path), "--report", str(report_path)]) == 0
+    report = json.loads(report_path.read_text())
+    assert [(entry["line"], entry["status"]) for entry in report["inputs"]] == [
+        (1, 400),
+        (2, 401),
+        (3, 404),
+        (4, 202),
+        (5, 202),
+        (6, 200),
+    ]
+    assert report["lookups"][0]["status"] == 404
+    assert report["profiles"] == [p for p in report["profiles"] if PHONE not in p["identifiers"]["phone"]]
