@@ -57,7 +57,8 @@ def test_a_tampered_body_fails_verification() -> None:
 def test_segment_product_added_is_a_cart_add_from_the_web() -> None:
     [event] = parse("segment", "product_added")
     assert (event.type, event.channel) == (EventType.cart_updated, Channel.web)
-    assert event.cart is not None and event.cart.action == "add"
+    assert event.cart is not None
+    assert event.cart.action == "add"
     assert [(item.sku, item.quantity, item.price) for item in event.cart.items] == [
         ("SHOE-TRAIL-42", 1, Decimal("129.95"))
     ]
@@ -112,7 +113,8 @@ def test_a_segment_batch_message_over_32_kb_is_too_large() -> None:
 def test_shopify_pos_order_is_an_in_store_order_of_the_known_customer() -> None:
     [event] = parse("shopify", "orders_create_pos")
     assert (event.type, event.channel) == (EventType.order_completed, Channel.pos)
-    assert event.order is not None and event.order.location_id
+    assert event.order is not None
+    assert event.order.location_id
     assert event.event_id == f"shopify:orders/create:{sample('shopify', 'orders_create_pos')['id']}"
     assert ids(event)["shopify_customer_id"] == "7390123456789"
 
@@ -120,7 +122,8 @@ def test_shopify_pos_order_is_an_in_store_order_of_the_known_customer() -> None:
 def test_shopify_checkout_update_replaces_the_cart() -> None:
     [event] = parse("shopify", "checkouts_update")
     assert event.type is EventType.cart_updated
-    assert event.cart is not None and event.cart.action == "replace"
+    assert event.cart is not None
+    assert event.cart.action == "replace"
     assert {item.sku for item in event.cart.items} == {"SHOE-TRAIL-42", "SOCK-MERINO-M"}
     assert ids(event)["email"] == EMAIL
 
@@ -204,7 +207,8 @@ def test_ses_feedback_events(case: str, event_type: EventType, unsubscribes: boo
     assert event.type is event_type
     assert ids(event) == {"email": EMAIL}
     assert bool(event.consent) is unsubscribes
-    assert event.message is not None and event.message.tags.get("journey") == ["abandoned_cart"]
+    assert event.message is not None
+    assert event.message.tags.get("journey") == ["abandoned_cart"]
 
 
 def test_malformed_json_names_line_and_column() -> None:
