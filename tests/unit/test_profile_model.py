@@ -186,3 +186,22 @@ def test_lifecycle_stage_follows_orders_and_time(days_since_order: int, orders: 
     ]
     profile = apply(*events)
     assert config.lifecycle().stage_of(profile, T0 + timedelta(days=days_since_order)) == stage
+
+
+def test_single_adds_count_whatever_order_they_arrive_in() -> None:
+    later = event("e2", EventType.cart_updated, 2, cart=CartChange(action="add", items=(SOCKS,)))
+    earlier = event("e1", EventType.cart_updated, 1, cart=CartChange(action="add", items=(SHOES,)))
+    assert {item.sku for item in apply(later, earlier).cart.items} == {"SHOE-TRAIL-42", "SOCK-MERINO-M"}
+
+
+def test_an_add_from_before_a_whole_cart_is_already_in_that_cart() -> None:
+    whole = event("e2", EventType.checkout_started, 5, cart=CartChange(action="replace", items=(SHOES,)))
+    stale_add = event("e1", EventType.cart_updated, 1, cart=CartChange(action="add", items=(SOCKS,)))
+    assert [item.sku for item in apply(whole, stale_add).cart.items] == ["SHOE-TRAIL-42"]
+
+
+def test_a_late_add_of_something_bought_since_does_not_come_back_into_the_cart() -> None:
+    order = Order(order_id="pos-1", total=Decimal("129.95"), currency="EUR", items=(SHOES,))
+    bought = event("o", EventType.order_completed, 60, channel=Channel.pos, order=order)
+    late_add = event("a", EventType.cart_updated, 10, cart=CartChange(action="add", items=(SHOES,)))
+    assert apply(bought, late_add).cart.items == ()

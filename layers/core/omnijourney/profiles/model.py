@@ -33,6 +33,8 @@ class Cart(Record):
     items: tuple[LineItem, ...]
     channel: Channel
     updated_at: AwareDatetime
+    # When a channel last sent the whole cart: single adds and removes from before then are in it already.
+    replaced_at: AwareDatetime | None = None
     cart_id: str | None = None
 
 
@@ -126,7 +128,7 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
             consent = update.setdefault("consent", dict(profile.consent))
             consent[change.channel] = Consent(status=change.status, updated_at=event.occurred_at, source=event.source)
     if event.cart is not None:
-        cart = _changed_cart(profile.cart, event)
+        cart = _changed_cart(profile.cart, event, profile.orders)
         if cart != profile.cart:
             update["cart"] = cart
     if event.order is not None and all(order.order_id != event.order.order_id for order in profile.orders):
@@ -149,26 +151,38 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
     return changed
 
 
-def _changed_cart(cart: Cart | None, event: CanonicalEvent) -> Cart | None:
+def _changed_cart(cart: Cart | None, event: CanonicalEvent, orders: tuple[OrderSummary, ...]) -> Cart | None:
+    """Whole carts replace older state; single adds and removes apply in any order, unless a later
+    whole cart already reflects them or a later order bought the item."""
     change = event.cart
     assert change is not None
-    if cart is not None and event.occurred_at < cart.updated_at:
-        return cart
-    items = {item.sku: item for item in (cart.items if cart else ())}
+    at = event.occurred_at
     if change.action == "replace":
-        items = {item.sku: item for item in change.items}
-    for item in change.items if change.action != "replace" else ():
+        if cart is not None and at < cart.updated_at:
+            return cart
+        return Cart(items=change.items, channel=event.channel, updated_at=at, replaced_at=at, cart_id=change.cart_id)
+    if cart is not None and cart.replaced_at is not None and at < cart.replaced_at:
+        return cart
+    bought_since = {sku for order in orders if order.at >= at for sku in order.skus}
+    items = {item.sku: item for item in (cart.items if cart else ())}
+    for item in change.items:
         if change.action == "remove":
             items.pop(item.sku, None)
+        elif item.sku in bought_since:
+            continue
         elif item.sku in items:
             items[item.sku] = item.model_copy(update={"quantity": items[item.sku].quantity + item.quantity})
         else:
             items[item.sku] = item
-    return Cart(
-        items=tuple(items.values()),
-        channel=event.channel,
-        updated_at=event.occurred_at,
-        cart_id=change.cart_id,
+    if cart is None:
+        return Cart(items=tuple(items.values()), channel=event.channel, updated_at=at, cart_id=change.cart_id)
+    return cart.model_copy(
+        update={
+            "items": tuple(items.values()),
+            "channel": event.channel,
+            "updated_at": max(at, cart.updated_at),
+            "cart_id": change.cart_id or cart.cart_id,
+        }
     )
 
 

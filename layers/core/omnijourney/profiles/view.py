@@ -31,7 +31,7 @@ def profile_view(
         "timezone": profile.timezone,
         "consent": {channel.value: profile.consent_status(channel).value for channel in ConsentChannel},
         "cart": None
-        if cart is None
+        if cart is None or not cart.items
         else {
             "items": [
                 {"sku": item.sku, "name": item.name, "quantity": item.quantity, "price": _number(item.price)}
