@@ -66,6 +66,7 @@ def test_an_oversize_body_is_413_before_anything_else(harness: Harness) -> None:
     status, body = harness.deliver(signed(delivery("segment", "page", body=huge)))
     assert status == 413
     assert "at most 524288" in body["detail"]
+    assert harness.live_profiles() == []
 
 
 def test_a_segment_message_over_32_kb_is_413(harness: Harness) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from omnijourney.errors import OmnijourneyError
@@ -23,11 +24,16 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response[str]
     return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body))
 
 
-def problem_responses(app: APIGatewayHttpResolver) -> None:
-    """Register the one mapping of domain errors (and unknown routes) to RFC 9457 problem responses."""
+def problem_responses(app: APIGatewayHttpResolver, observe: Callable[[OmnijourneyError], None] | None = None) -> None:
+    """Register the one mapping of domain errors (and unknown routes) to RFC 9457 problem responses.
+
+    `observe` sees every domain error first (a handler counts rejections by status, say).
+    """
 
     @app.exception_handler(OmnijourneyError)  # type: ignore[untyped-decorator]
     def domain_error(error: OmnijourneyError) -> Response[str]:
+        if observe is not None:
+            observe(error)
         return problem(error.status, error.title, error.detail, field=error.field, quarantine_id=error.quarantine_id)
 
     @app.not_found

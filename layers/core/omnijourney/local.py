@@ -115,7 +115,9 @@ class LocalBackend:
                 "AWS_REGION": REGION,
                 "POWERTOOLS_SERVICE_NAME": "omnijourney",
                 "POWERTOOLS_METRICS_NAMESPACE": "omnijourney",
-                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                # Locally, metrics would only be EMF lines on stdout.
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"),
                 "OMNIJOURNEY_STAGE": stage,
             }
         )
