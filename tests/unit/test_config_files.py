@@ -37,7 +37,10 @@ def test_an_unknown_condition_is_reported_at_its_line(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as error:
         load(path, LifecycleConfig)
-    assert str(error.value) == f"{path}:4:7: stages[0].when.min_order: Extra inputs are not permitted"
+    assert str(error.value) == (
+        f"{path}:4:7: stages[0].when.min_order: unknown key 'min_order' (did you mean 'min_orders'?); "
+        "allowed here: min_orders, max_orders, days_since_last_order_at_least, known"
+    )
 
 
 def test_all_problems_of_a_file_are_reported_at_once(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The `omnijourney` command: simulate scenarios, tell the demo story, replay quarantined deliveries."""
+"""The `omnijourney` command: journeys as code, simulate scenarios, the demo story, quarantine replay."""
 
 from __future__ import annotations
 
@@ -31,7 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     replay = quarantine_commands.add_parser("replay", help="parse and enqueue a quarantined delivery again")
     replay.add_argument("key")
     replay.add_argument("--body", type=Path, help="a corrected body to use instead of the one received")
+    from omnijourney.journeys import commands as journey_commands
+
+    journey_commands.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "journeys":
+        return journey_commands.run(args)
     if args.command == "simulate":
         return _simulate(args.scenario, args.config, args.report)
     if args.command == "demo":

@@ -6,6 +6,11 @@ file's problems are reported at once.
 
 from __future__ import annotations
 
+import difflib
+import re
+import types
+import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +20,11 @@ from pydantic import BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
 Location = tuple[int | str, ...]
+# PyYAML's words for the usual slips, and what a person editing the file should check.
+YAML_HINTS = {
+    "mapping values are not allowed here": " (check this line's indentation, or quote a value that has ': ' in it)",
+    "found character '\\t' that cannot start any token": " (indent with spaces, not tabs)",
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,8 @@ class YamlDocument:
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            raise ConfigError([Problem(self.path, line, column, "", f"not valid YAML: {error.problem}")]) from error
+            message = f"not valid YAML: {error.problem}{YAML_HINTS.get(str(error.problem), '')}"
+            raise ConfigError([Problem(self.path, line, column, "", message)]) from error
         self.positions: dict[Location, tuple[int, int]] = {}
         if node is not None:
             _positions(node, (), self.positions)
@@ -93,15 +104,123 @@ class YamlDocument:
         try:
             return model.model_validate(self.data if self.data is not None else {})
         except ValidationError as error:
-            problems = [self.problem(_location(detail["loc"]), detail["msg"]) for detail in error.errors()]
-            raise ConfigError(sorted(problems, key=lambda p: (p.line, p.column))) from error
+            details = [(detail, _location(detail["loc"])) for detail in error.errors()]
+            problems = [
+                self.problem(location, explain(detail, model, location))
+                for detail, location in details
+                if not _misspelled(detail, location, details)
+            ]
+            raise ConfigError(sorted(set(problems), key=lambda p: (p.line, p.column, p.where))) from error
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "literal", "none", "is-instance"}
 
 
 def _location(loc: tuple[int | str, ...]) -> Location:
-    # Pydantic names union and function-validator branches in loc; they are not keys in the file.
-    return tuple(
-        part for part in loc if isinstance(part, int) or not str(part).startswith(("function-", "tagged-union"))
-    )
+    """The path in the file: pydantic also names union members and validator branches, which are not keys."""
+    kept: list[int | str] = []
+    for part in loc:
+        text = str(part)
+        tag = text.startswith(("function-", "tagged-union")) or "[" in text or text in _TYPE_TAGS
+        if isinstance(part, int) or not tag:
+            kept.append(part)
+    return tuple(kept)
+
+
+def _misspelled(detail: Any, location: Location, details: list[tuple[Any, Location]]) -> bool:
+    """A missing key that an unknown key beside it misspells: the unknown key's "did you mean" says it all."""
+    if detail["type"] != "missing" or not location:
+        return False
+    unknown = [
+        str(other[-1]) for found, other in details if found["type"] == "extra_forbidden" and other[:-1] == location[:-1]
+    ]
+    return bool(difflib.get_close_matches(str(location[-1]), unknown, n=1, cutoff=0.6))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def explain(detail: Any, model: type[BaseModel], location: Location) -> str:
+    """Pydantic's message, made specific: which keys are allowed, which values, what was probably meant."""
+    kind = detail["type"]
+    if kind == "extra_forbidden" and location:
+        allowed = allowed_keys(model, location[:-1])
+        key = str(location[-1])
+        listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key {key!r}{did_you_mean(key, allowed)}{listing}"
+    if kind == "missing":
+        return f"{location[-1]!r} is required" if location else "required"
+    if kind == "string_pattern_mismatch":
+        return f"{detail.get('input')!r} is not valid here; expected {_expected(model, location)}"
+    if kind in ("enum", "literal_error"):
+        choices = re.findall(r"'([^']*)'", detail.get("ctx", {}).get("expected", ""))
+        given = detail.get("input")
+        hint = did_you_mean(str(given), choices) if isinstance(given, str) else ""
+        return f"{given!r} is not allowed{hint}; choose one of {', '.join(choices)}"
+    return str(detail["msg"]).removeprefix("Value error, ")
+
+
+def allowed_keys(model: type[BaseModel], location: Location) -> list[str]:
+    """The keys a mapping at `location` may have, found by following the model's field types."""
+    current: Any = model
+    for part in location:
+        current = _element(current, part)
+        if current is None:
+            return []
+    current = _unwrap(current)
+    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+
+
+def _expected(model: type[BaseModel], location: Location) -> str:
+    """What a constrained string should look like: its type's description, else the field's, else the pattern."""
+    current: Any = model
+    field_description = None
+    for part in location:
+        owner = _unwrap(current)
+        current = _element(current, part)
+        if (
+            isinstance(part, str)
+            and isinstance(owner, type)
+            and issubclass(owner, BaseModel)
+            and part in owner.model_fields
+        ):
+            field_description = owner.model_fields[part].description
+    for argument in (
+        typing.get_args(current) if typing.get_origin(current) in (typing.Union, types.UnionType) else [current]
+    ):
+        if typing.get_origin(argument) is typing.Annotated:
+            for metadata in typing.get_args(argument)[1:]:
+                if getattr(metadata, "description", None):
+                    return str(metadata.description)
+    return field_description or "a different format"
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model or container inside Optional[...], X | None and Annotated[...]."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        arguments = typing.get_args(annotation)
+        models = [arg for arg in arguments if isinstance(arg, type) and issubclass(arg, BaseModel)]
+        containers = [arg for arg in arguments if typing.get_origin(arg) in (list, tuple, dict)]
+        return models[0] if models else (containers[0] if containers else annotation)
+    return annotation
+
+
+def _element(current: Any, part: int | str) -> Any:
+    current = _unwrap(current)
+    origin = typing.get_origin(current)
+    if isinstance(part, int) and origin in (list, tuple):
+        return typing.get_args(current)[0]
+    if isinstance(part, str) and origin is dict:
+        return typing.get_args(current)[1]
+    if isinstance(part, str) and isinstance(current, type) and issubclass(current, BaseModel):
+        field = current.model_fields.get(part)
+        return field.annotation if field else None
+    return None
 
 
 def load(path: Path, model: type[Model]) -> Model:

@@ -1,0 +1,53 @@
+"""All journeys of a folder, checked together: one run reports every problem in every file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from omnijourney.configfile import ConfigError, Problem
+from omnijourney.journeys.language import Journey
+from omnijourney.journeys.templates import TemplateCatalog
+from omnijourney.journeys.validation import check_journey
+
+TEMPLATES_FOLDER = "templates"
+
+
+@dataclass(frozen=True)
+class JourneySet:
+    journeys: dict[str, Journey]
+    templates: TemplateCatalog
+
+
+def journey_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    return files
+
+
+def load_journeys(paths: list[Path], stages: tuple[str, ...] | None = None) -> JourneySet:
+    """Every journey in `paths` (files or folders; templates from each journey's templates/ folder)."""
+    if stages is None:
+        from omnijourney import config
+
+        stages = config.lifecycle().names
+    files = journey_files(paths)
+    problems: list[Problem] = []
+    catalogs: dict[Path, TemplateCatalog] = {}
+    journeys: dict[str, Journey] = {}
+    for file in files:
+        folder = file.parent / TEMPLATES_FOLDER
+        if folder not in catalogs:
+            catalogs[folder] = TemplateCatalog(folder)
+            problems.extend(catalogs[folder].problems)
+        try:
+            journey = check_journey(file, catalogs[folder], stages)
+        except ConfigError as error:
+            problems.extend(error.problems)
+            continue
+        journeys[journey.journey] = journey
+    if problems:
+        raise ConfigError(problems)
+    templates = next(iter(catalogs.values())) if catalogs else TemplateCatalog(Path(TEMPLATES_FOLDER))
+    return JourneySet(journeys=journeys, templates=templates)
