@@ -17,6 +17,15 @@ from omnijourney.sources.delivery import Delivery
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 RECEIVED_AT = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
+# SES records that tell nothing about a customer: sending, delays, rejects, SNS set-up messages.
+IGNORED_SES_SAMPLES = [
+    "send",
+    "delivery_delay",
+    "reject",
+    "rendering_failure",
+    "notification_subscription_succeeded",
+    "topic_validation",
+]
 
 
 def sample(source: str, case: str) -> Any:

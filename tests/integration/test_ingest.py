@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from omnijourney import clock
-from tests.conftest import RECEIVED_AT, delivery, signed
+from tests.conftest import RECEIVED_AT, delivery, sample, signed
 from tests.integration.conftest import Harness
 
 SIGNED_SAMPLES = [
@@ -51,14 +52,27 @@ def test_an_unknown_source_is_404_problem_json(harness: Harness) -> None:
         "type": "about:blank",
         "title": "Unknown source",
         "status": 404,
-        "detail": "no source named 'mailchimp'; known sources: segment, shopify, twilio, zendesk, ses",
+        "detail": "no webhook source named 'mailchimp'; webhook sources: segment, shopify, twilio, zendesk",
         "field": "source",
     }
 
 
 def test_ses_events_do_not_come_in_as_webhooks(harness: Harness) -> None:
-    status, _ = harness.post(delivery("ses", "delivery"))
+    status, body = harness.post(delivery("ses", "delivery"))
     assert status == 404
+    assert body["detail"] == "'ses' events arrive through AWS, not as a webhook"
+
+
+def test_the_local_backend_holds_a_secret_for_each_webhook_source_and_none_for_ses(harness: Harness) -> None:
+    from omnijourney.aws import client
+
+    parameters = client("ssm").get_parameters_by_path(Path="/omnijourney/test/webhook-secrets")["Parameters"]
+    assert sorted(parameter["Name"].rsplit("/", 1)[1] for parameter in parameters) == [
+        "segment",
+        "shopify",
+        "twilio",
+        "zendesk",
+    ]
 
 
 def test_an_oversize_body_is_413_before_anything_else(harness: Harness) -> None:
@@ -85,6 +99,19 @@ def test_signed_but_malformed_json_is_400_and_quarantined_for_replay(harness: Ha
     from omnijourney.quarantine import list_quarantined
 
     assert list_quarantined() == [body["quarantine_id"]]
+    assert harness.live_profiles() == []
+
+
+@pytest.mark.parametrize("quantity", ["2", 1.5, -1])
+def test_a_shopify_order_with_a_quantity_that_is_not_a_whole_number_is_400_and_quarantined(
+    harness: Harness, quantity: Any
+) -> None:
+    order = sample("shopify", "orders_create_pos")
+    order["line_items"][0]["quantity"] = quantity
+    status, body = harness.deliver(signed(delivery("shopify", "orders_create_pos", body=json.dumps(order).encode())))
+    assert status == 400
+    assert body["field"] == "line_items[0].quantity"
+    assert body["quarantine_id"].startswith("quarantine/shopify/")
     assert harness.live_profiles() == []
 
 

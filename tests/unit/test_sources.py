@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from omnijourney.errors import BadSignature, MalformedPayload, PayloadTooLarge
 from omnijourney.events import CanonicalEvent, Channel, ConsentChannel, ConsentStatus, EventType
+from omnijourney.pipeline import events_in
 from omnijourney.sources import get_source
-from tests.conftest import EVENTS, RECEIVED_AT, delivery, sample, signed
+from omnijourney.sources.delivery import Delivery
+from tests.conftest import EVENTS, IGNORED_SES_SAMPLES, RECEIVED_AT, delivery, sample, signed
 
 ANONYMOUS_ID = "3f6c9d52-7a1e-4c1b-9a63-2f5d8c1e4b70"
 EMAIL = "lena.fischer@example.com"
@@ -29,6 +35,38 @@ def parse(source: str, case: str) -> list[CanonicalEvent]:
 
 def ids(event: CanonicalEvent) -> dict[str, str]:
     return {identifier.kind.value: identifier.value for identifier in event.identifiers}
+
+
+def edited(source: str, case: str, edit: Callable[[Any], object]) -> Delivery:
+    """The sample with one change, delivered as the vendor would; for SES the change is to the SES record."""
+    payload = sample(source, case)
+    if source == "ses":
+        record = json.loads(payload["Message"])
+        edit(record)
+        payload["Message"] = json.dumps(record)
+    else:
+        edit(payload)
+    return delivery(source, case, body=json.dumps(payload).encode())
+
+
+def field_paths(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    """Every field of a payload, down to the first item of each list."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield (*path, key)
+            yield from field_paths(inner, (*path, key))
+    elif isinstance(value, list) and value:
+        yield (*path, 0)
+        yield from field_paths(value[0], (*path, 0))
+
+
+def with_value(payload: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    changed = copy.deepcopy(payload)
+    parent = changed
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = value
+    return changed
 
 
 @pytest.mark.parametrize(("source", "case"), ALL_SAMPLES)
@@ -150,6 +188,79 @@ def test_shopify_needs_a_supported_topic() -> None:
             get_source("shopify").parse(item.__class__("shopify", item.body, headers, item.url))
 
 
+@pytest.mark.parametrize("case", ["orders_create_pos_custom_sale", "checkouts_update", "customers_update"])
+def test_a_signed_shopify_body_with_any_field_of_the_wrong_kind_is_malformed_never_a_crash(case: str) -> None:
+    """Only MalformedPayload is quarantined (400); anything else would be a 500 and the delivery lost."""
+    payload = sample("shopify", case)
+    escaped = []
+    for path in field_paths(payload):
+        for value in (None, "two", -1, 1.5, True, [], {}, "NaN"):
+            body = json.dumps(with_value(payload, path, value)).encode()
+            try:
+                get_source("shopify").parse(delivery("shopify", case, body=body))
+            except MalformedPayload:
+                pass
+            except Exception as error:  # noqa: BLE001 - collected, then reported by the assertion
+                escaped.append((path, value, repr(error)))
+    assert escaped == []
+
+
+@pytest.mark.parametrize("quantity", ["2", 1.5, -1, None, True])
+def test_a_shopify_quantity_that_is_not_a_whole_number_names_its_line(quantity: Any) -> None:
+    item = edited("shopify", "checkouts_update", lambda checkout: checkout["line_items"][1].update(quantity=quantity))
+    with pytest.raises(MalformedPayload) as error:
+        get_source("shopify").parse(item)
+    assert error.value.field == "line_items[1].quantity"
+
+
+def test_a_shopify_line_of_quantity_zero_is_left_out_of_the_cart() -> None:
+    item = edited("shopify", "checkouts_update", lambda checkout: checkout["line_items"][1].update(quantity=0))
+    [event] = get_source("shopify").parse(item)
+    assert event.cart is not None
+    assert [(line.sku, line.quantity) for line in event.cart.items] == [("SHOE-TRAIL-42", 1)]
+
+
+def test_a_shopify_pos_custom_sale_is_kept_in_the_order_under_a_key_of_its_own() -> None:
+    [event] = parse("shopify", "orders_create_pos_custom_sale")
+    assert event.order is not None
+    assert event.order.skus == ["SHOE-TRAIL-42", "custom-15012345712302"]
+    assert [line.name for line in event.order.items] == ["Trail Runner 42", "Schuhpflege-Set"]
+    assert event.order.total == Decimal("149.85")
+    assert parse("shopify", "orders_create_pos_custom_sale") == [event]
+
+
+def test_a_completed_shopify_checkout_changes_no_cart() -> None:
+    [event] = parse("shopify", "checkouts_update_completed")
+    assert (event.type, event.cart) == (EventType.tracked, None)
+    assert event.properties["completed_at"] == sample("shopify", "checkouts_update_completed")["completed_at"]
+    assert ids(event)["email"] == EMAIL
+
+
+def test_shopify_deliveries_without_timestamps_are_told_apart_and_retries_are_not() -> None:
+    def undated(phone: str) -> Delivery:
+        def edit(customer: dict[str, Any]) -> None:
+            del customer["updated_at"], customer["created_at"]
+            customer["phone"] = phone
+
+        return edited("shopify", "customers_update", edit)
+
+    def event_id(item: Delivery, shopify_event_id: str | None = None) -> str:
+        headers = dict(item.headers) | ({"X-Shopify-Event-Id": shopify_event_id} if shopify_event_id else {})
+        [event] = get_source("shopify").parse(replace(item, headers=headers))
+        return event.event_id
+
+    first, second = undated("+4915123456789"), undated("+4915199999999")
+    assert event_id(first, "98880550-7158-44d4-b7cd-2c97c8a091b5") == event_id(
+        first, "98880550-7158-44d4-b7cd-2c97c8a091b5"
+    )
+    assert event_id(first, "98880550-7158-44d4-b7cd-2c97c8a091b5") != event_id(
+        second, "2e3b5c1d-9a4f-4c7e-8b6d-0f1a2c3e4d5b"
+    )
+    assert event_id(first) == event_id(first)
+    assert event_id(first) != event_id(second)
+    assert not event_id(first).endswith("None")
+
+
 @pytest.mark.parametrize(
     ("case", "status"),
     [
@@ -184,6 +295,21 @@ def test_zendesk_ticket_without_a_requester_we_can_match_is_refused() -> None:
         parse("zendesk", "ticket_without_requester")
 
 
+def test_two_zendesk_updates_in_one_minute_get_event_ids_of_their_own() -> None:
+    def update(priority: str, event: str = "ticket.updated", status: str = "open") -> str:
+        def edit(body: dict[str, Any]) -> None:
+            body["event"] = event
+            body["ticket"].update(updated_at="2026-03-06T11:40Z", priority=priority, status=status)
+
+        [parsed] = get_source("zendesk").parse(edited("zendesk", "ticket_updated", edit))
+        return parsed.event_id
+
+    assert update("normal") != update("urgent")
+    assert update("urgent") == update("urgent")
+    # One update that solves a ticket fires both triggers: still one event.
+    assert update("normal", "ticket.updated", "solved") == update("normal", "ticket.solved", "solved")
+
+
 def test_zendesk_signature_outside_the_window_is_refused() -> None:
     item = signed(delivery("zendesk", "ticket_created"), at=RECEIVED_AT - timedelta(minutes=6))
     with pytest.raises(BadSignature, match="outside the 300 s window"):
@@ -209,6 +335,47 @@ def test_ses_feedback_events(case: str, event_type: EventType, unsubscribes: boo
     assert bool(event.consent) is unsubscribes
     assert event.message is not None
     assert event.message.tags.get("journey") == ["abandoned_cart"]
+
+
+@pytest.mark.parametrize(
+    ("notification", "published"),
+    [("notification_complaint", "complaint"), ("notification_bounce", "bounce_permanent")],
+)
+def test_ses_identity_notifications_are_read_like_published_events(notification: str, published: str) -> None:
+    [from_notification], [from_publishing] = parse("ses", notification), parse("ses", published)
+    assert from_notification.event_id == from_publishing.event_id
+    assert (from_notification.type, from_notification.consent) == (from_publishing.type, from_publishing.consent)
+    assert ids(from_notification) == {"email": EMAIL}
+
+
+@pytest.mark.parametrize(
+    "case",
+    IGNORED_SES_SAMPLES,
+)
+def test_ses_records_that_change_no_profile_give_no_events(case: str) -> None:
+    assert parse("ses", case) == []
+
+
+def test_the_ses_topic_validation_text_with_raw_message_delivery_gives_no_events() -> None:
+    assert events_in(sample("ses", "topic_validation")["Message"]) == []
+
+
+def test_an_ses_bounce_recipient_without_an_address_is_skipped() -> None:
+    def add_unnamed(record: dict[str, Any]) -> None:
+        record["bounce"]["bouncedRecipients"].insert(0, {"action": "failed", "status": "5.1.1"})
+
+    events = get_source("ses").parse(edited("ses", "bounce_permanent", add_unnamed))
+    assert [event.message.recipient for event in events if event.message] == [EMAIL]
+    nobody = edited("ses", "complaint", lambda record: record["complaint"].update(complainedRecipients=[{}]))
+    assert get_source("ses").parse(nobody) == []
+
+
+def test_an_ses_open_is_credited_to_the_to_addresses_not_cc_or_bcc() -> None:
+    [event] = parse("ses", "open_with_cc")
+    assert ids(event) == {"email": EMAIL}
+    headerless = edited("ses", "open_with_cc", lambda record: record["mail"].pop("commonHeaders"))
+    recipients = [event.message.recipient for event in get_source("ses").parse(headerless) if event.message]
+    assert recipients == [EMAIL, "jonas.fischer@example.com"]
 
 
 def test_malformed_json_names_line_and_column() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from omnijourney import clock
@@ -47,14 +48,24 @@ def accept_delivery(source: str, headers: Mapping[str, str], body: bytes, url: s
     return Receipt(source=source, event_ids=[event.event_id for event in events])
 
 
+@lru_cache(maxsize=1)
+def secrets() -> Any:
+    """Powertools' SSM provider on the shared client: its default provider would build a second boto3 session."""
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    from omnijourney.aws import client
+
+    return SSMProvider(boto3_client=client("ssm"))
+
+
 def webhook_secret(source: str) -> str:
-    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     settings = get_settings()
     name = f"{settings.secrets_prefix}/{source}"
     try:
-        secret: str = parameters.get_parameter(name, decrypt=True, max_age=settings.secrets_max_age_seconds)
-    except parameters.exceptions.GetParameterError as error:
+        secret: str = secrets().get(name, decrypt=True, max_age=settings.secrets_max_age_seconds)
+    except GetParameterError as error:
         raise Unavailable(f"the webhook secret for {source} is not configured ({name})") from error
     return secret
 

@@ -13,19 +13,22 @@ from omnijourney.errors import UnknownSource
 from omnijourney.events import CanonicalEvent
 from omnijourney.sources.delivery import Delivery
 
-_MODULES = {
+# Sources that call POST /webhooks/<name>, signed with a secret of their own.
+_WEBHOOK_MODULES = {
     "segment": "omnijourney.sources.segment",
     "shopify": "omnijourney.sources.shopify",
     "twilio": "omnijourney.sources.twilio",
     "zendesk": "omnijourney.sources.zendesk",
+}
+# Sources that reach the profile function through AWS (SES: SNS → the events queue), never over HTTP.
+_AWS_MODULES = {
     "ses": "omnijourney.sources.ses",
 }
+_MODULES = _WEBHOOK_MODULES | _AWS_MODULES
 
 
 class Source(Protocol):
     name: str
-    # False for sources that reach us through AWS (SES via SNS → SQS), not as webhooks.
-    webhook: bool
 
     def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
         """The headers the vendor would add to sign this delivery."""
@@ -41,6 +44,7 @@ class Source(Protocol):
 
 
 SOURCE_NAMES = tuple(_MODULES)
+WEBHOOK_SOURCE_NAMES = tuple(_WEBHOOK_MODULES)
 
 
 def get_source(name: str) -> Source:
@@ -52,7 +56,11 @@ def get_source(name: str) -> Source:
 
 
 def webhook_source(name: str) -> Source:
-    source = get_source(name)
-    if not source.webhook:
+    """The source behind POST /webhooks/<name>; UnknownSource (404) lists the sources that can be posted."""
+    if name in _AWS_MODULES:
         raise UnknownSource(f"{name!r} events arrive through AWS, not as a webhook", field="source")
-    return source
+    if name not in _WEBHOOK_MODULES:
+        raise UnknownSource(
+            f"no webhook source named {name!r}; webhook sources: {', '.join(WEBHOOK_SOURCE_NAMES)}", field="source"
+        )
+    return get_source(name)

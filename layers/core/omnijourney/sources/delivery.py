@@ -83,9 +83,29 @@ def as_decimal(value: Any, where: str) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation as error:
         raise MalformedPayload(f"{where} must be a number, not {value!r}", field=where) from error
+    # Decimal reads "NaN" and "Infinity", which no price or total can be (and the canonical model refuses).
+    if not number.is_finite():
+        raise MalformedPayload(f"{where} must be a number, not {value!r}", field=where)
+    return number
+
+
+def as_quantity(value: Any, where: str) -> int:
+    """A line item's quantity: a whole number ≥ 0, as JSON sends it (not 1.0, "2" or true)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MalformedPayload(f"{where} must be a whole number ≥ 0, not {value!r}", field=where)
+    return value
+
+
+def as_list(value: Any, where: str) -> list[Any]:
+    """A JSON array; an absent or null one is empty."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedPayload(f"{where} must be a JSON array", field=where)
+    return value
 
 
 def as_timestamp(value: Any, where: str, default: datetime) -> datetime:

@@ -17,6 +17,7 @@ from omnijourney.sources.delivery import (
     Delivery,
     as_decimal,
     as_object,
+    as_quantity,
     as_text,
     as_timestamp,
     canonical_event,
@@ -36,7 +37,6 @@ _CART_ACTIONS = {"Product Added": "add", "Product Removed": "remove", "Cart View
 
 class SegmentSource:
     name = "segment"
-    webhook = True
     header = "X-Signature"
 
     def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
@@ -147,13 +147,10 @@ def _product(product: dict[str, Any], where: str) -> LineItem:
     sku = product.get("sku") or product.get("product_id")
     if not sku:
         raise MalformedPayload(f"{where}sku (or product_id) is required", field=f"{where}sku")
-    quantity = product.get("quantity", 1)
-    if not isinstance(quantity, int) or quantity < 0:
-        raise MalformedPayload(f"{where}quantity must be a whole number ≥ 0", field=f"{where}quantity")
     return LineItem(
         sku=str(sku),
         name=as_text(product.get("name")),
-        quantity=quantity,
+        quantity=as_quantity(product.get("quantity", 1), f"{where}quantity"),
         price=as_decimal(product.get("price"), f"{where}price"),
     )
 

@@ -1,11 +1,15 @@
-"""Amazon SES event publishing records, delivered SES → SNS → SQS (never as a webhook).
+"""Amazon SES email feedback, delivered SES → SNS → SQS (never as a webhook).
 
+Both of SES's formats are read: configuration-set event publishing (`eventType`) and an identity's feedback
+notifications (`notificationType`: Bounce, Complaint, Delivery), whose records have the same fields.
 The queue's policy admits only the SNS topic, so the SNS envelope is trusted rather than re-verified.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from email.utils import getaddresses
 from typing import Any
 
 from omnijourney.errors import MalformedPayload
@@ -21,7 +25,9 @@ from omnijourney.events import (
 from omnijourney.identifiers import identifiers_from
 from omnijourney.sources.delivery import (
     Delivery,
+    as_list,
     as_object,
+    as_text,
     as_timestamp,
     canonical_event,
     load_json,
@@ -29,7 +35,6 @@ from omnijourney.sources.delivery import (
 )
 
 _TYPES = {
-    "Send": None,
     "Delivery": EventType.message_delivered,
     "Bounce": EventType.message_bounced,
     "Complaint": EventType.message_complained,
@@ -37,12 +42,19 @@ _TYPES = {
     "Click": EventType.message_clicked,
     "Subscription": EventType.consent_changed,
 }
+# What SES publishes that changes nothing on a profile: the send itself, sends that never reached the
+# customer (a virus, a template that did not render), delays (a delivery or a bounce follows), and the
+# confirmation an identity's notification topic gets when it is set up. They are acknowledged, not retried.
+IGNORED = ("Send", "Reject", "Rendering Failure", "DeliveryDelay", "AmazonSnsSubscriptionSucceeded")
+# The plain-text message SES publishes to the topic when a configuration set's event destination is created.
+TOPIC_VALIDATION = b"Successfully validated SNS topic for Amazon SES event publishing."
 UNSUBSCRIBED = (ConsentChange(channel=ConsentChannel.email, status=ConsentStatus.unsubscribed),)
+# A child of the functions' Powertools logger (service `omnijourney`), so its lines come out the same way.
+logger = logging.getLogger(__name__)
 
 
 class SesSource:
     name = "ses"
-    webhook = False
 
     def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
         return {}
@@ -51,17 +63,18 @@ class SesSource:
         """Nothing to check: only the SNS topic can write to the queue."""
 
     def parse(self, delivery: Delivery) -> list[CanonicalEvent]:
-        envelope = as_object(load_json(delivery.body), "body")
-        # Raw message delivery hands over the SES record itself; otherwise it is in the SNS envelope.
-        record = (
-            as_object(load_json(str(envelope["Message"]).encode()), "Message") if "Message" in envelope else envelope
-        )
-        kind = require(record, "eventType")
+        record = _record(delivery.body)
+        if record is None:
+            logger.info("SES topic validation message ignored")
+            return []
+        kind = as_text(record.get("eventType") or record.get("notificationType"))
+        if not kind:
+            raise MalformedPayload("eventType (or notificationType) is required", field="eventType")
+        if kind in IGNORED:
+            logger.info("SES %s record ignored: it changes no profile", kind)
+            return []
         if kind not in _TYPES:
             raise MalformedPayload(f"eventType {kind!r} is not an SES event type", field="eventType")
-        event_type = _TYPES[kind]
-        if event_type is None:
-            return []
         mail = as_object(require(record, "mail"), "mail")
         detail = as_object(record.get(kind.lower()) or {}, kind.lower())
         occurred_at = as_timestamp(detail.get("timestamp") or mail.get("timestamp"), "timestamp", delivery.received_at)
@@ -77,7 +90,7 @@ class SesSource:
             canonical_event(
                 event_id=f"ses:{mail_id}:{kind}:{recipient}:{occurred_at.isoformat()}",
                 source=self.name,
-                type=event_type,
+                type=_TYPES[kind],
                 name=f"Email {kind}",
                 channel=Channel.email,
                 occurred_at=occurred_at,
@@ -96,14 +109,48 @@ class SesSource:
         ]
 
 
+def _record(body: bytes) -> dict[str, Any] | None:
+    """The SES record in a queue message, or None for the topic validation text. Raw message delivery
+    hands over the message itself; otherwise it is the SNS envelope's `Message`."""
+    if body.strip() == TOPIC_VALIDATION:
+        return None
+    envelope = as_object(load_json(body), "body")
+    if "Message" not in envelope:
+        return envelope
+    message = str(envelope["Message"]).encode()
+    if message.strip() == TOPIC_VALIDATION:
+        return None
+    return as_object(load_json(message), "Message")
+
+
 def _recipients(kind: str, detail: dict[str, Any], mail: dict[str, Any]) -> list[str]:
     if kind == "Bounce":
-        return [entry["emailAddress"] for entry in detail.get("bouncedRecipients") or []]
+        return _feedback_recipients(detail.get("bouncedRecipients"), "bounce.bouncedRecipients")
     if kind == "Complaint":
-        return [entry["emailAddress"] for entry in detail.get("complainedRecipients") or []]
+        return _feedback_recipients(detail.get("complainedRecipients"), "complaint.complainedRecipients")
     if kind == "Delivery":
-        return list(detail.get("recipients") or [])
-    return list(mail.get("destination") or [])
+        return [str(address) for address in as_list(detail.get("recipients"), "delivery.recipients")]
+    return _addressees(mail)
+
+
+def _feedback_recipients(entries: Any, where: str) -> list[str]:
+    """The addresses a bounce or complaint names. An entry without `emailAddress` names no one a profile
+    could be found by, so it is skipped rather than failing the record (and the other recipients with it)."""
+    return [
+        str(entry["emailAddress"])
+        for entry in as_list(entries, where)
+        if isinstance(entry, dict) and entry.get("emailAddress")
+    ]
+
+
+def _addressees(mail: dict[str, Any]) -> list[str]:
+    """Who an open, click or unsubscribe is credited to. SES does not say which recipient it was, so the
+    addresses in the To header stand for the customer: CC and BCC copies are rarely the journey's customer.
+    Without a To header (identity notifications may omit headers), every address SES sent to."""
+    headers = as_object(mail.get("commonHeaders") or {}, "mail.commonHeaders")
+    to = [str(value) for value in as_list(headers.get("to"), "mail.commonHeaders.to")]
+    addresses = [address for _, address in getaddresses(to) if address]
+    return addresses or [str(address) for address in as_list(mail.get("destination"), "mail.destination")]
 
 
 SOURCE = SesSource()

@@ -44,7 +44,6 @@ def form_params(body: bytes) -> dict[str, list[str]]:
 
 class TwilioSource:
     name = "twilio"
-    webhook = True
     header = "X-Twilio-Signature"
 
     def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
