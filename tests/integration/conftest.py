@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from moto import mock_aws
 
-from omnijourney import clock
-from omnijourney.local import LocalBackend, http_event
+from omnijourney import aws, clock
+from omnijourney.local import MOTO_CONFIG, REGION, LocalBackend, http_event
+from omnijourney.settings import get_settings
 from omnijourney.sources.delivery import Delivery
 from tests.conftest import RECEIVED_AT
+
+
+@contextmanager
+def fake_aws(**environment: str) -> Iterator[None]:
+    """moto with fake credentials and `environment`; cached settings and clients are forgotten around it."""
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (credentials | environment).items():
+            patch.setenv(name, value)
+        _forget_clients()
+        try:
+            with mock_aws(config=MOTO_CONFIG):
+                yield
+        finally:
+            _forget_clients()
+
+
+def _forget_clients() -> None:
+    get_settings.cache_clear()
+    aws.client.cache_clear()
+    aws.session.cache_clear()
 
 
 class Harness:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from omnijourney.events import CanonicalEvent
 from omnijourney.local import LambdaContext
 from omnijourney.profiles import service, store
 from omnijourney.sources import get_source
-from tests.conftest import delivery, sample, signed
+from tests.conftest import IGNORED_SES_SAMPLES, delivery, sample, signed
 from tests.integration.conftest import Harness
 
 PHONE = "+4915123456789"
@@ -98,6 +99,69 @@ def test_ses_complaint_unsubscribes_email_through_the_sns_path(harness: Harness)
     harness.backend.publish_ses_event(sample("ses", "complaint"))
     harness.backend.drain()
     assert harness.lookup(email=EMAIL)[1]["consent"]["email"] == "unsubscribed"
+
+
+def test_an_ses_identity_complaint_notification_unsubscribes_email(harness: Harness) -> None:
+    deliver_all(harness, ("shopify", "customers_create"))
+    harness.backend.publish_ses_event(sample("ses", "notification_complaint"))
+    harness.backend.drain()
+    assert harness.lookup(email=EMAIL)[1]["consent"]["email"] == "unsubscribed"
+    assert harness.backend.dead_letters() == []
+
+
+@pytest.mark.parametrize(
+    "case",
+    IGNORED_SES_SAMPLES,
+)
+def test_ses_records_that_change_no_profile_are_acknowledged_not_dead_lettered(harness: Harness, case: str) -> None:
+    harness.backend.publish_ses_event(sample("ses", case))
+    assert harness.backend.drain() == 1
+    assert harness.backend.dead_letters() == []
+    assert harness.live_profiles() == []
+
+
+def test_a_pos_order_with_a_custom_sale_is_recorded_with_its_whole_total(harness: Harness) -> None:
+    deliver_all(harness, ("shopify", "orders_create_pos_custom_sale"))
+    [order] = harness.lookup(phone=PHONE)[1]["orders"]
+    assert (order["channel"], order["total"], order["currency"]) == ("pos", 149.85, "EUR")
+    assert order["skus"] == ["SHOE-TRAIL-42", "custom-15012345712302"]
+
+
+def test_the_checkout_update_sent_as_the_order_completes_leaves_the_cart_empty(harness: Harness) -> None:
+    deliver_all(harness, ("shopify", "checkouts_create"))
+    assert [item["sku"] for item in harness.lookup(email=EMAIL)[1]["cart"]["items"]] == ["SHOE-TRAIL-42"]
+    deliver_all(harness, ("shopify", "orders_create"), ("shopify", "checkouts_update_completed"))
+    profile = harness.lookup(email=EMAIL)[1]
+    assert profile["cart"] is None
+    assert [order["skus"] for order in profile["orders"]] == [["SHOE-TRAIL-42"]]
+
+
+def test_a_checkout_update_delivered_after_the_order_keeps_only_what_was_not_bought(harness: Harness) -> None:
+    deliver_all(harness, ("shopify", "checkouts_create"), ("shopify", "orders_create"), ("shopify", "checkouts_update"))
+    cart = harness.lookup(email=EMAIL)[1]["cart"]
+    assert [(item["sku"], item["quantity"]) for item in cart["items"]] == [("SOCK-MERINO-M", 2)]
+
+
+def test_a_later_shopify_customer_update_without_timestamps_is_not_taken_for_a_duplicate(harness: Harness) -> None:
+    for tags, shopify_event_id in (("", "5b0c2d4e-1f3a-4b5c-8d7e-9f0a1b2c3d4e"), ("loyalty:LOY-100245", None)):
+        customer = sample("shopify", "customers_update") | {"tags": tags}
+        del customer["updated_at"], customer["created_at"]
+        item = delivery("shopify", "customers_update", body=json.dumps(customer).encode())
+        if shopify_event_id:
+            item = replace(item, headers=dict(item.headers) | {"X-Shopify-Event-Id": shopify_event_id})
+        status, body = harness.deliver(signed(item))
+        assert status == 202, body
+    assert harness.lookup(phone=PHONE)[1]["identifiers"]["loyalty_id"] == ["LOY-100245"]
+
+
+def test_two_zendesk_updates_of_a_ticket_in_one_minute_are_both_recorded(harness: Harness) -> None:
+    for priority in ("normal", "urgent"):
+        update = sample("zendesk", "ticket_updated")
+        update["ticket"].update(updated_at="2026-03-06T11:40Z", priority=priority)
+        item = signed(delivery("zendesk", "ticket_updated", body=json.dumps(update).encode()))
+        assert harness.deliver(item)[0] == 202
+    activity = harness.lookup(phone=PHONE)[1]["recent_activity"]
+    assert [entry["name"] for entry in activity] == ["ticket.updated", "ticket.updated"]
 
 
 def test_a_stale_writer_loses_and_retries_instead_of_overwriting(harness: Harness) -> None:

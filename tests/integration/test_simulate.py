@@ -37,7 +37,7 @@ def test_the_store_sees_the_web_cart_by_phone_and_the_pos_order_clears_it(shoes_
 def test_before_identifying_the_store_cannot_find_the_customer(shoes_report: tuple[str, dict]) -> None:
     _, report = shoes_report
     assert report["lookups"][0] == {
-        "line": 7,
+        "line": 8,
         "status": 404,
         "profile": None,
         "error": f"no customer has phone {PHONE}",
@@ -47,11 +47,68 @@ def test_before_identifying_the_store_cannot_find_the_customer(shoes_report: tup
 def test_every_input_is_answered_and_the_bad_signature_changes_nothing(shoes_report: tuple[str, dict]) -> None:
     _, report = shoes_report
     statuses = {entry["line"]: entry["status"] for entry in report["inputs"]}
-    assert statuses.pop(11) == 401
+    assert statuses.pop(12) == 401
     assert set(statuses.values()) == {202}
     [profile] = report["profiles"]
-    assert profile == report["lookups"][2]["profile"] | {"recent_activity": profile["recent_activity"]}
-    assert report["metrics"] == {"customers": 1, "orders": 1, "revenue": 129.95}
+    assert profile == report["lookups"][-1]["profile"] | {"recent_activity": profile["recent_activity"]}
+    assert (report["metrics"]["customers"], report["metrics"]["orders"], report["metrics"]["revenue"]) == (1, 1, 129.95)
+
+
+def sent(report: dict, journey: str) -> list[dict]:
+    return [m for m in report["messages"] if m["journey"] == journey and m["status"] == "sent"]
+
+
+def test_the_abandoned_cart_email_names_the_web_cart_an_hour_after_checkout(shoes_report: tuple[str, dict]) -> None:
+    _, report = shoes_report
+    [email] = sent(report, "abandoned_cart")
+    assert (email["at"], email["channel"], email["to"]) == (
+        "2026-03-02T19:13:06+00:00",
+        "email",
+        "lena.fischer@example.com",
+    )
+    assert email["products"] == ["SHOE-TRAIL-42"]
+
+
+def test_buying_the_shoes_in_store_ends_the_cart_journey_before_its_sms(shoes_report: tuple[str, dict]) -> None:
+    _, report = shoes_report
+    [run] = [run for run in report["journeys"] if run["journey"] == "abandoned_cart"]
+    assert (run["outcome"], run["ended_at"], run["converted_on"]) == ("goal", "2026-03-04T10:30:46+00:00", "pos")
+    assert not [m for m in report["messages"] if m["channel"] == "sms"]
+
+
+def test_the_post_purchase_cross_sell_leaves_out_the_shoes_and_reaches_the_store(
+    shoes_report: tuple[str, dict],
+) -> None:
+    _, report = shoes_report
+    thank_you, _, cross_sell, store_note = sent(report, "post_purchase")
+    assert (thank_you["category"], thank_you["at"]) == ("transactional", "2026-03-04T10:30:46+00:00")
+    assert cross_sell["products"] == store_note["products"] == ["SOCK-MERINO-M", "CARE-KIT"]
+    [note] = [n for n in report["lookups"][-1]["profile"]["next_best_actions"] if n["channel"] == "in_store"]
+    assert "Merino Running Socks" in note["text"]
+    assert "Trail Runner" not in note["text"].split("Suggest:")[1]
+
+
+def test_an_open_support_ticket_holds_marketing_until_it_is_solved(shoes_report: tuple[str, dict]) -> None:
+    _, report = shoes_report
+    review = [m for m in report["messages"] if m["step"] == "review_request"]
+    held, delivered = review[:-1], review[-1]
+    assert {(m["status"], m["reason"]) for m in held} == {("deferred", "open_ticket")}
+    assert held[0]["at"] == "2026-03-06T10:30:46+00:00"  # two days after the order, the ticket opened that morning
+    assert delivered["status"] == "sent"
+    assert "2026-03-08T15:05:11+00:00" < delivered["at"] < "2026-03-08T21:05:11+00:00"  # within 6 h of the solve
+
+
+def test_an_unanswered_support_follow_up_becomes_a_call_center_task(shoes_report: tuple[str, dict]) -> None:
+    _, report = shoes_report
+    check, call = sent(report, "support_follow_up")
+    assert (check["category"], check["at"]) == ("service", "2026-03-08T19:05:11+00:00")
+    assert (call["channel"], call["at"]) == ("call_center", "2026-03-10T19:05:11+00:00")
+
+
+def test_the_story_breaks_no_consistency_rule(shoes_report: tuple[str, dict]) -> None:
+    _, report = shoes_report
+    assert report["metrics"]["consistency_score"] == 1.0
+    assert report["metrics"]["consistency_violations"] == []
 
 
 def test_the_same_scenario_gives_the_same_report_byte_for_byte(shoes_report: tuple[str, dict], tmp_path: Path) -> None:

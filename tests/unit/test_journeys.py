@@ -171,3 +171,9 @@ def test_diagram_writes_svg_pictures(tmp_path: Path) -> None:
     journey = SHIPPED / "welcome_series.yaml"
     assert cli.main(["journeys", "diagram", str(journey), "--format", "svg", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "welcome_series.svg").read_text().startswith("<svg ")
+
+
+def test_the_diagram_in_the_docs_is_the_shipped_journeys(shipped: dict[str, Journey]) -> None:
+    docs = (ROOT / "docs" / "journeys.md").read_text(encoding="utf-8")
+    embedded = docs.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert embedded == diagram.mermaid(shipped["abandoned_cart"]), "regenerate it with `omnijourney journeys diagram`"

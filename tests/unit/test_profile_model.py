@@ -205,3 +205,10 @@ def test_a_late_add_of_something_bought_since_does_not_come_back_into_the_cart()
     bought = event("o", EventType.order_completed, 60, channel=Channel.pos, order=order)
     late_add = event("a", EventType.cart_updated, 10, cart=CartChange(action="add", items=(SHOES,)))
     assert apply(bought, late_add).cart.items == ()
+
+
+def test_a_late_whole_cart_does_not_bring_back_what_an_order_bought_since() -> None:
+    order = Order(order_id="5820001234567", total=Decimal("129.95"), currency="EUR", items=(SHOES,))
+    bought = event("o", EventType.order_completed, 60, order=order)
+    late_checkout = event("c", EventType.cart_updated, 10, cart=CartChange(action="replace", items=(SHOES, SOCKS)))
+    assert [item.sku for item in apply(bought, late_checkout).cart.items] == ["SOCK-MERINO-M"]

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,25 +86,81 @@ def _simulate(scenario: Path, config: Path | None, report_path: Path | None) -> 
 
 
 def _demo(scenario: Path) -> int:
-    from omnijourney.simulation.scenario import DeliveryLine, read
+    from omnijourney.simulation.scenario import read
 
     report = _run(scenario, None)
     if report is None:
         return 2
     lines = {line.number: line for line in read(scenario)}
-    print("The shoes story, replayed through the real handlers on moto:\n")
-    for entry in sorted(report["inputs"] + report["lookups"], key=lambda entry: entry["line"]):
+    timeline: list[tuple[str, int, list[str]]] = []
+    for entry in report["inputs"] + report["lookups"]:
         line = lines[entry["line"]]
-        what = line.summary if isinstance(line, DeliveryLine) else f"store looks up {getattr(line, 'lookup', '')}"
+        what = _summary(line)
         outcome = entry["status"] if entry.get("error") is None else f"{entry['status']} ({entry['error']})"
-        print(f"  {line.at:%a %d %b %H:%M}  {what:<52} → {outcome}")
-        profile = entry.get("profile")
-        if profile:
-            print(_store_screen(profile))
-    print(f"\n{report['metrics']['customers']} customer profile(s) at the end:")
-    for profile in report["profiles"]:
-        print(_store_screen(profile))
+        text = [f"{what:<52} → {outcome}"]
+        if entry.get("profile"):
+            text.append(_store_screen(entry["profile"]))
+        timeline.append((line.at.astimezone(UTC).isoformat(), 0, text))
+    for message in _collapsed(report["messages"]):
+        timeline.append((message["at"], 2, [_message_line(message)]))
+    for run in report["journeys"]:
+        timeline.append((run["started_at"], 1, [f"   journey {run['journey']} starts"]))
+        if run["ended_at"]:
+            reason = f" ({run['reason']})" if run["reason"] else ""
+            timeline.append((run["ended_at"], 3, [f"   journey {run['journey']} ends: {run['outcome']}{reason}"]))
+    print("The shoes story, replayed through the real handlers and journeys on moto, on a virtual clock:\n")
+    for at, _, text in sorted(timeline, key=lambda item: (item[0], item[1])):
+        stamp = f"{datetime.fromisoformat(at):%a %d %b %H:%M}"
+        print(f"  {stamp}  {text[0]}")
+        for more in text[1:]:
+            print(more)
+    metrics = report["metrics"]
+    print(
+        f"\n{metrics['customers']} customer, {metrics['orders']} order, revenue {metrics['revenue']:.2f}; "
+        f"{metrics['messages_sent']} messages sent, {metrics['messages_suppressed']} held back; "
+        f"consistency score {metrics['consistency_score']:.2f}; "
+        f"cross-channel conversion rate {metrics['cross_channel_conversion_rate']:.2f}; "
+        f"average lifetime value {metrics['clv']['average']:.2f}"
+    )
     return 0
+
+
+def _summary(line: Any) -> str:
+    from omnijourney.simulation.scenario import DeliveryLine, EraseLine, LookupLine
+
+    if isinstance(line, DeliveryLine):
+        return line.summary
+    if isinstance(line, LookupLine):
+        ((key, value),) = line.lookup.items()
+        return f"store looks up {key.replace('_', ' ')} {value}"
+    if isinstance(line, EraseLine):
+        ((key, value),) = line.erase.items()
+        return f"erasure requested for {key} {value}"
+    return "clock advances"
+
+
+def _collapsed(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Repeated deferrals of one step, as one line with a count."""
+    shown: list[dict[str, Any]] = []
+    for message in messages:
+        previous = shown[-1] if shown else None
+        same_step = previous is not None and all(
+            previous[key] == message[key] for key in ("execution", "step", "status")
+        )
+        if same_step and message["status"] == "deferred" and previous is not None:
+            previous["times"] = previous.get("times", 1) + 1
+            continue
+        shown.append(dict(message))
+    return shown
+
+
+def _message_line(message: dict[str, Any]) -> str:
+    what = f"{message['channel']} {message['template']} ({message['category']})"
+    if message["status"] == "sent":
+        products = f" naming {', '.join(message['products'])}" if message["products"] else ""
+        return f"   ✉ {message['journey']}: {what} sent to {message['to']}{products}"
+    times = f" ×{message['times']}" if message.get("times", 1) > 1 else ""
+    return f"   ⏸ {message['journey']}: {what} {message['status']}{times}: {message['reason']}"
 
 
 def _store_screen(profile: dict[str, Any]) -> str:
@@ -118,6 +175,7 @@ def _store_screen(profile: dict[str, Any]) -> str:
         or "none"
     )
     tickets = ", ".join(ticket["subject"] or ticket["ticket_id"] for ticket in profile["open_tickets"]) or "none"
+    actions = [f"      │ next: {note['text']} ({note['channel']})" for note in profile.get("next_best_actions", [])]
     consent = ", ".join(f"{channel} {status}" for channel, status in profile["consent"].items())
     timezone = profile["timezone"] or "timezone unknown"
     return "\n".join(
@@ -127,6 +185,7 @@ def _store_screen(profile: dict[str, Any]) -> str:
             f"      │ cart: {items}" + (f" (from {cart['channel']})" if cart else ""),
             f"      │ orders: {orders}",
             f"      │ open tickets: {tickets}   consent: {consent}",
+            *actions,
             "      └",
         ]
     )

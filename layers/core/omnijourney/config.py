@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omnijourney.configfile import load
+from omnijourney.consistency import ConsistencyRules, ProductCatalog
 from omnijourney.lifecycle import LifecycleConfig
 from omnijourney.settings import get_settings
 
-# In the repository, config/ sits at the root; the Lambda layer sets OMNIJOURNEY_CONFIG_DIR.
+if TYPE_CHECKING:
+    from omnijourney.journeys.catalog import JourneySet
+
+# In the repository, config/ and journeys/ sit at the root; the Lambda layer sets OMNIJOURNEY_CONFIG_DIR
+# and OMNIJOURNEY_JOURNEYS_DIR.
 _REPOSITORY_CONFIG = Path(__file__).resolve().parents[3] / "config"
+_REPOSITORY_JOURNEYS = Path(__file__).resolve().parents[3] / "journeys"
 
 
 def config_dir() -> Path:
@@ -21,3 +28,26 @@ def config_dir() -> Path:
 @lru_cache(maxsize=1)
 def lifecycle() -> LifecycleConfig:
     return load(config_dir() / "lifecycle.yaml", LifecycleConfig)
+
+
+@lru_cache(maxsize=1)
+def consistency() -> ConsistencyRules:
+    return load(config_dir() / "consistency.yaml", ConsistencyRules)
+
+
+@lru_cache(maxsize=1)
+def products() -> ProductCatalog:
+    return load(config_dir() / "products.yaml", ProductCatalog)
+
+
+def journeys_dir() -> Path:
+    configured = get_settings().journeys_dir
+    return Path(configured) if configured else _REPOSITORY_JOURNEYS
+
+
+@lru_cache(maxsize=1)
+def journeys() -> JourneySet:
+    """The published journeys and their templates, checked as `omnijourney journeys validate` checks them."""
+    from omnijourney.journeys.catalog import load_journeys
+
+    return load_journeys([journeys_dir()], lifecycle().names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import logging
 import os
 import uuid
 from collections.abc import Mapping
@@ -18,13 +19,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from omnijourney import aws
-from omnijourney.sources import SOURCE_NAMES
+from omnijourney.settings import get_settings
+from omnijourney.sources import WEBHOOK_SOURCE_NAMES
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 LOCAL_HOST = "omnijourney.local"
-# Secrets the local backend is configured with; the simulator signs deliveries with them.
-LOCAL_SECRETS = {name: f"local-{name}-secret" for name in SOURCE_NAMES}
+# Secrets the local backend is configured with; the simulator signs deliveries with them. SES has none:
+# it does not arrive as a webhook.
+LOCAL_SECRETS = {name: f"local-{name}-secret" for name in WEBHOOK_SOURCE_NAMES}
 MAX_RECEIVE_COUNT = 5
 FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
 MOTO_CONFIG: Any = {
@@ -32,6 +35,17 @@ MOTO_CONFIG: Any = {
     "lambda": {"use_docker": False},
     "core": {"reset_boto3_session": False},
 }
+
+
+def _empty_zip() -> bytes:
+    """moto wants code for a function; the in-process handlers answer instead."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def lambda_handler(event, context):\n    return event\n")
+    return buffer.getvalue()
 
 
 def load_handler(name: str) -> ModuleType:
@@ -121,16 +135,22 @@ class LocalBackend:
                 "OMNIJOURNEY_STAGE": stage,
             }
         )
+        # moto logs every error a state raises, even one the state machine catches (a wait_for timing out
+        # is the journey's normal path); failures that matter end the execution and reach the ledger.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         self._forget_clients()
+        self.stage = stage
         self._provision(stage)
         self._handlers: dict[str, ModuleType] = {}
+        self.state_machines = self._provision_journeys(stage)
 
     def _provision(self, stage: str) -> None:
-        from omnijourney.profiles.store import TABLE_MODELS, TTL_ATTRIBUTES, bind
+        from omnijourney.tables import TTL_ATTRIBUTES, bind, table_models
 
-        names = {setting: f"omnijourney-{stage}-{setting.removesuffix('_table')}" for setting in TABLE_MODELS}
+        models = table_models()
+        names = {setting: f"omnijourney-{stage}-{setting.removesuffix('_table')}" for setting in models}
         for setting, name in names.items():
             os.environ[f"OMNIJOURNEY_{setting.upper()}"] = name
         sqs = aws.client("sqs")
@@ -162,7 +182,7 @@ class LocalBackend:
         self._forget_clients()
         bind()
         dynamodb = aws.client("dynamodb")
-        for setting, model in TABLE_MODELS.items():
+        for setting, model in models.items():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             if setting in TTL_ATTRIBUTES:
                 dynamodb.update_time_to_live(
@@ -170,18 +190,57 @@ class LocalBackend:
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[setting]},
                 )
 
+    def _provision_journeys(self, stage: str) -> dict[str, str]:
+        """The journey-step function and one state machine per journey, compiled as `cdk deploy` compiles them."""
+        from omnijourney import config
+        from omnijourney.journeys.compiler import compile_journey
+
+        role = aws.client("iam").create_role(
+            RoleName=f"omnijourney-{stage}-local",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        function_arn = aws.client("lambda").create_function(
+            FunctionName=self.journey_step_function,
+            Runtime="python3.12",
+            Role=role,
+            Handler="handler.lambda_handler",
+            Code={"ZipFile": _empty_zip()},
+        )["FunctionArn"]
+        prefix = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:omnijourney-{stage}-"
+        os.environ["OMNIJOURNEY_STATE_MACHINE_PREFIX"] = prefix
+        aws.client("sesv2").create_email_identity(EmailIdentity=get_settings().email_from_address)
+        machines = {}
+        for name, journey in config.journeys().journeys.items():
+            definition = json.dumps(compile_journey(journey, function_arn))
+            machines[name] = aws.client("stepfunctions").create_state_machine(
+                name=f"omnijourney-{stage}-{name}", definition=definition, roleArn=role, type="STANDARD"
+            )["stateMachineArn"]
+        self._forget_clients()
+        return machines
+
+    @property
+    def journey_step_function(self) -> str:
+        return f"omnijourney-{self.stage}-journey-step"
+
+    def journey_step(self, event: dict[str, Any]) -> Any:
+        """The journey-step function as Lambda would run it (moto's Step Functions invoke it through this)."""
+        context = LambdaContext(function_name=self.journey_step_function)
+        return self.handler("journey_step").lambda_handler(event, context)
+
     @staticmethod
     def _forget_clients() -> None:
         """Settings, clients, bound tables and cached secrets all follow the environment just set."""
         from aws_lambda_powertools.utilities import parameters
 
-        from omnijourney import config, pipeline
-        from omnijourney.profiles import store
-        from omnijourney.settings import get_settings
+        from omnijourney import config, ingest, pipeline, tables
 
         get_settings.cache_clear()
-        store.bind.cache_clear()
+        ingest.secrets.cache_clear()
+        tables.bind.cache_clear()
         config.lifecycle.cache_clear()
+        config.consistency.cache_clear()
+        config.products.cache_clear()
+        config.journeys.cache_clear()
         pipeline._idempotent_record.cache_clear()
         pipeline._idempotency_config.cache_clear()
         parameters.clear_caches()  # type: ignore[no-untyped-call]

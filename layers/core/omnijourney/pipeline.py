@@ -13,8 +13,11 @@ from omnijourney.settings import get_settings
 
 
 def events_in(body: str) -> list[CanonicalEvent]:
-    """The events in one queue message: a canonical event from ingest, or an SES record from SNS."""
-    data = json.loads(body)
+    """The events in one queue message: a canonical event from ingest, or whatever SES published to SNS."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        data = None  # not from ingest: with raw message delivery, SES's plain-text notices arrive as they are
     if isinstance(data, dict) and data.get("schema") == SCHEMA:
         return [CanonicalEvent.model_validate(data)]
     from omnijourney.sources import get_source
@@ -61,8 +64,14 @@ def _idempotent_record() -> Callable[..., dict[str, Any]]:
     )
     def recorded(event: CanonicalEvent) -> dict[str, Any]:
         from omnijourney.profiles.service import record_event
+        from omnijourney.runtime.triggers import react
 
         update = record_event(event)
-        return {"customer_id": update.customer_id, "changed": update.changed, "merged": update.merged}
+        journeys = react(event, update)
+        return {
+            "customer_id": update.customer_id,
+            "changed": update.changed,
+            "merged": update.merged,
+        } | journeys.as_dict()
 
     return recorded  # type: ignore[no-any-return]

@@ -28,6 +28,20 @@ class Settings(BaseSettings):
     idempotency_expiry_seconds: int = 7 * 24 * 3600
     history_retention_days: int = 90
     config_dir: str | None = Field(default=None, description="Where config/*.yaml lives; default: the packaged copy")
+    # The journey runtime.
+    journeys_dir: str | None = Field(default=None, description="Where journeys/*.yaml live; default: the packaged copy")
+    ledger_table: str = "omnijourney-ledger"
+    journey_runs_table: str = "omnijourney-journey-runs"
+    state_machine_prefix: str = Field(
+        default="arn:aws:states:us-east-1:123456789012:stateMachine:omnijourney-local-",
+        description="A journey's state machine ARN is this prefix and the journey's name",
+    )
+    # Channels.
+    store_name: str = "omnijourney shop"
+    email_from_address: str = "shop@example.com"
+    email_configuration_set: str | None = Field(default=None, description="SES events (bounces, opens) flow from it")
+    unsubscribe_base_url: str = "https://example.com/unsubscribe"
+    sms_sender_id: str | None = Field(default=None, description="Alphanumeric sender id, where the country allows")
 
 
 @lru_cache(maxsize=1)

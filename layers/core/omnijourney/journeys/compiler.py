@@ -49,15 +49,6 @@ class Compiler:
         self.function_arn = function_arn
         self.states: dict[str, dict[str, Any]] = {}
 
-    def policy(self) -> dict[str, Any]:
-        """What the guards need to know of the journey, carried in the definition so running executions keep it."""
-        journey = self.journey
-        return {
-            "priority": journey.priority,
-            "settings": journey.settings.model_dump(mode="json", exclude_none=True),
-            "goal": journey.goal.model_dump(mode="json", exclude_none=True) if journey.goal else None,
-        }
-
     def task(self, step: Step, action: str, next_state: str, **payload: Any) -> dict[str, Any]:
         return {
             "Type": "Task",
@@ -133,7 +124,10 @@ class Compiler:
             }
         elif step.send is not None:
             send = step.send.model_dump(mode="json")
-            self.states[name] = self.task(step, "send", f"{name}.route", send=send, policy=self.policy())
+            policy = self.journey.policy.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+            # A state's EnteredTime is the same on every retry and new on every visit (after a deferral).
+            visit = {"visit.$": "$$.State.EnteredTime"}
+            self.states[name] = self.task(step, "send", f"{name}.route", send=send, policy=policy, **visit)
             self.states[f"{name}.route"] = {
                 "Type": "Choice",
                 "Choices": [

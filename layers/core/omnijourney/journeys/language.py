@@ -248,6 +248,17 @@ class Step(Strict):
         return groups
 
 
+class Policy(Strict):
+    """What the guards need of a journey at every send; compiled into the state machine, so a running
+    execution keeps the rules it started with even when the file changes."""
+
+    journey: Name
+    priority: int
+    goal: Goal | None = None
+    exit_when: list[EventMatch] = Field(default_factory=list)
+    settings: Settings = Field(default_factory=Settings)
+
+
 class Journey(Strict):
     """One journey file."""
 
@@ -263,6 +274,16 @@ class Journey(Strict):
     exit_when: list[EventMatch] = Field(default_factory=list, description="events that end the journey")
     settings: Settings = Field(default_factory=Settings)
     steps: list[Step] = Field(min_length=1)
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            journey=self.journey,
+            priority=self.priority,
+            goal=self.goal,
+            exit_when=self.exit_when,
+            settings=self.settings,
+        )
 
 
 def json_schema() -> dict[str, Any]:

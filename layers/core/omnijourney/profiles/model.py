@@ -59,6 +59,15 @@ class Consent(Record):
     source: str
 
 
+class Note(Record):
+    """A next best action for store staff or call-center agents, left by a journey."""
+
+    channel: str
+    text: str
+    journey: str
+    at: AwareDatetime
+
+
 class Profile(Record):
     customer_id: str
     created_at: AwareDatetime
@@ -72,6 +81,8 @@ class Profile(Record):
     open_tickets: tuple[OpenTicket, ...] = ()
     lifecycle_stage: str = ""
     merged_from: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
     # The last events that changed this profile: re-applying one (a retried batch) changes nothing.
     recent_events: tuple[str, ...] = ()
 
@@ -153,17 +164,19 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
 
 def _changed_cart(cart: Cart | None, event: CanonicalEvent, orders: tuple[OrderSummary, ...]) -> Cart | None:
     """Whole carts replace older state; single adds and removes apply in any order, unless a later
-    whole cart already reflects them or a later order bought the item."""
+    whole cart already reflects them. Nothing a later order bought comes back into the cart."""
     change = event.cart
     assert change is not None
     at = event.occurred_at
+    # A cart sent before an order but arriving after it (a retried checkout update) still holds what was bought.
+    bought_since = {sku for order in orders if order.at >= at for sku in order.skus}
     if change.action == "replace":
         if cart is not None and at < cart.updated_at:
             return cart
-        return Cart(items=change.items, channel=event.channel, updated_at=at, replaced_at=at, cart_id=change.cart_id)
+        kept = tuple(item for item in change.items if item.sku not in bought_since)
+        return Cart(items=kept, channel=event.channel, updated_at=at, replaced_at=at, cart_id=change.cart_id)
     if cart is not None and cart.replaced_at is not None and at < cart.replaced_at:
         return cart
-    bought_since = {sku for order in orders if order.at >= at for sku in order.skus}
     items = {item.sku: item for item in (cart.items if cart else ())}
     for item in change.items:
         if change.action == "remove":
@@ -238,5 +251,7 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
             "orders": tuple(sorted(orders.values(), key=lambda o: (o.at, o.order_id))),
             "open_tickets": tuple(sorted(tickets.values(), key=lambda t: (t.opened_at, t.ticket_id))),
             "merged_from": tuple(dict.fromkeys((*winner.merged_from, loser.customer_id, *loser.merged_from))),
+            "tags": tuple(dict.fromkeys((*winner.tags, *loser.tags))),
+            "notes": tuple(sorted({*winner.notes, *loser.notes}, key=lambda note: (note.at, note.journey, note.text))),
         }
     )

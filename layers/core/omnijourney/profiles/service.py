@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from omnijourney import config
 from omnijourney.errors import MalformedPayload, NotFound, Unavailable
@@ -17,6 +17,7 @@ from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile, apply_event, merge_profiles, new_profile
 
 MAX_ATTEMPTS = 8
+Written = TypeVar("Written")
 # Customer ids derive from the event that created the customer: deterministic, and unique because event ids are.
 CUSTOMER_NAMESPACE = uuid.UUID("6f1c0a4e-7d3b-4c55-9e0f-0b5a8c2d1e37")
 
@@ -52,17 +53,36 @@ def _identifier_keys(event: CanonicalEvent) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def record_event(event: CanonicalEvent) -> ProfileUpdate:
-    """Apply the event to its customer's profile, retrying when a concurrent writer got there first."""
+def _retrying(write: Callable[[], Written], what: str) -> Written:
+    """`write` again (it reloads) while a concurrent writer got there first, with jittered backoff."""
     for attempt in range(MAX_ATTEMPTS):
         try:
-            update = _record_once(event)
+            return write()
         except store.ConcurrentUpdate:
             time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
-            continue
-        store.append_history(update.customer_id, event)
-        return update
-    raise Unavailable(f"profile for {event.event_id} kept changing under us; {MAX_ATTEMPTS} attempts")
+    raise Unavailable(f"{what} kept changing under us; {MAX_ATTEMPTS} attempts")
+
+
+def record_event(event: CanonicalEvent) -> ProfileUpdate:
+    """Apply the event to its customer's profile, retrying when a concurrent writer got there first."""
+    update = _retrying(lambda: _record_once(event), f"profile for {event.event_id}")
+    store.append_history(update.customer_id, event)
+    return update
+
+
+def amend(customer_id: str, change: Callable[[Profile], Profile]) -> Profile | None:
+    """Apply a journey's change (tags, traits, a note) to the live profile; None if the customer is gone."""
+
+    def once() -> Profile | None:
+        record = store.load(customer_id)
+        if record is None:
+            return None
+        after = change(record.profile)
+        if after != record.profile:
+            store.save(record, after, [])
+        return after
+
+    return _retrying(once, f"profile {customer_id}")
 
 
 def _record_once(event: CanonicalEvent) -> ProfileUpdate:

@@ -1,24 +1,23 @@
 """Where profiles live: pynamodb models (the one definition of each table) and the reads and writes on them.
 
 Tables: profiles (one item per customer, optimistic locking by `version`), identities (identifier →
-customer), history (a bounded, expiring event trail per customer) and idempotency (Powertools' records).
+customer), history (a bounded, expiring event trail per customer) and idempotency (Powertools' records);
+omnijourney.tables binds them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from functools import lru_cache
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from omnijourney.events import CanonicalEvent
 from omnijourney.profiles.model import Profile
-from omnijourney.settings import Settings, get_settings
+from omnijourney.tables import bind, connection
 
 HISTORY_READ_LIMIT = 50
 # Whatever else a transaction holds, identities are written in chunks that fit DynamoDB's 100 actions.
@@ -76,38 +75,8 @@ class IdempotencyRecord(Model):
     expiration = NumberAttribute(null=True)
 
 
-TABLE_MODELS: dict[str, type[Model]] = {
-    "profiles_table": ProfileRecord,
-    "identities_table": IdentityRecord,
-    "history_table": HistoryRecord,
-    "idempotency_table": IdempotencyRecord,
-}
-TTL_ATTRIBUTES = {"history_table": "expires_at", "idempotency_table": "expiration"}
-
-
 class ConcurrentUpdate(Exception):
     """Someone else changed the profile or claimed an identifier first: reload and apply again."""
-
-
-@lru_cache(maxsize=1)
-def _connection() -> Connection:
-    """One DynamoDB connection for every model and transaction: each costs a botocore session and client."""
-    from omnijourney.aws import session
-
-    return Connection(region=session().region_name or "us-east-1")
-
-
-@lru_cache(maxsize=1)
-def bind() -> Settings:
-    """Point the models at the configured tables (once per process, on first use)."""
-    settings = get_settings()
-    connection = _connection()
-    for setting, model in TABLE_MODELS.items():
-        model.Meta.table_name = getattr(settings, setting)
-        model.Meta.region = connection.region
-        model._connection = None
-        model._get_connection().connection = connection
-    return settings
 
 
 def owners(identifier_keys: Iterable[str]) -> dict[str, str]:
@@ -144,7 +113,7 @@ def _identity_puts(tx: TransactWrite, customer_id: str, new_keys: Iterable[str],
 def create(profile: Profile, identifier_keys: list[str]) -> ProfileRecord:
     record = ProfileRecord(profile.customer_id, document=profile.model_dump_json())
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=connection()) as tx:
             tx.save(record, condition=ProfileRecord.customer_id.does_not_exist())
             _identity_puts(tx, profile.customer_id, identifier_keys)
     except TransactWriteError as error:
@@ -159,7 +128,7 @@ def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]
         if not new_identifier_keys:
             record.save()
             return
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=connection()) as tx:
             tx.save(record)
             _identity_puts(tx, record.customer_id, new_identifier_keys)
     except (PutError, UpdateError, TransactWriteError) as error:
@@ -171,7 +140,7 @@ def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], n
     winner.document = merged.model_dump_json()
     repoint = [key for loser in losers for key in loser.profile.identifier_keys]
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=connection()) as tx:
             tx.save(winner)
             for loser in losers:
                 loser.merged_into = winner.customer_id

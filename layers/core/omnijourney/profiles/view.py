@@ -59,6 +59,12 @@ def profile_view(
             }
             for ticket in profile.open_tickets
         ],
+        "tags": list(profile.tags),
+        # What journeys asked store staff and agents to do next ("continue where you left off").
+        "next_best_actions": [
+            {"channel": note.channel, "text": note.text, "journey": note.journey, "at": note.at.isoformat()}
+            for note in profile.notes
+        ],
     }
     if activity is not None:
         view["recent_activity"] = [

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from omnijourney import clock
+from omnijourney import aws, config
 from omnijourney.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, http_event
+from omnijourney.simulation.metrics import metrics
 from omnijourney.simulation.scenario import AdvanceLine, DeliveryLine, EraseLine, LookupLine, ScenarioLine
 from omnijourney.sources import SOURCE_NAMES, get_source
 from omnijourney.sources.delivery import Delivery
@@ -20,29 +20,74 @@ Progress = Callable[[int, int], None]
 
 
 class Simulation:
-    """One scenario run: a fresh backend, a virtual clock, and the report built as lines are applied."""
+    """One scenario run: a fresh backend, a virtual clock, and the report built as lines are applied.
+
+    The compiled journeys run on moto's Step Functions executor with their Lambda tasks answered by the
+    journey-step handler in this process; waits, timeouts, retries and quiet-hours deferrals fire at
+    virtual times, in order, before each line is applied.
+    """
 
     def __init__(self, backend: LocalBackend) -> None:
         self.backend = backend
-        self.now = datetime.now(UTC)
-        self.report: dict[str, Any] = {"inputs": [], "lookups": [], "profiles": [], "metrics": {}}
+        self.report: dict[str, Any] = {
+            "inputs": [],
+            "messages": [],
+            "lookups": [],
+            "journeys": [],
+            "profiles": [],
+            "metrics": {},
+        }
+        self._finished: set[str] = set()
 
     def run(self, lines: Iterable[ScenarioLine], progress: Progress | None = None) -> dict[str, Any]:
+        from omnijourney.simulation.lambdas import route_lambdas
+        from omnijourney.simulation.virtual_time import VirtualClock
+
         lines = list(lines)
-        if lines:
-            self.now = lines[0].at
-        clock.use(lambda: self.now)
-        try:
+        start = lines[0].at.astimezone(UTC) if lines else datetime.now(UTC)
+        routes = {self.backend.journey_step_function: self.backend.journey_step}
+        with VirtualClock(start) as virtual_clock, route_lambdas(routes):
             for index, line in enumerate(lines, start=1):
-                self.now = line.at
+                # Timer by timer, so an execution that ends in between is recorded when it ends.
+                while (due := virtual_clock.next_due()) is not None and due <= line.at:
+                    virtual_clock.advance_to(due)
+                    self.executions_finished()
+                virtual_clock.advance_to(line.at.astimezone(UTC))
                 self.apply(line)
+                virtual_clock.settle()
+                self.executions_finished()
                 if progress:
                     progress(index, len(lines))
             self.report["profiles"] = self.profiles()
-            self.report["metrics"] = metrics(self.report["profiles"])
-        finally:
-            clock.use(None)
+            live = live_customer_ids()
+            self.report["messages"] = messages(live)
+            self.report["journeys"] = journey_runs(live)
+            self.report["metrics"] = metrics(
+                self.report["profiles"],
+                self.report["messages"],
+                self.report["journeys"],
+                self.activity(),
+                config.consistency(),
+            )
         return self.report
+
+    def executions_finished(self) -> None:
+        """What EventBridge does on AWS: each execution's status change goes to the journey-step function."""
+        stepfunctions = aws.client("stepfunctions")
+        for machine in self.backend.state_machines.values():
+            for listed in stepfunctions.list_executions(stateMachineArn=machine)["executions"]:
+                if listed["status"] == "RUNNING" or listed["executionArn"] in self._finished:
+                    continue
+                self._finished.add(listed["executionArn"])
+                execution = stepfunctions.describe_execution(executionArn=listed["executionArn"])
+                detail = {
+                    "name": execution["name"],
+                    "stateMachineArn": machine,
+                    "status": execution["status"],
+                    "input": execution.get("input"),
+                    "output": execution.get("output"),
+                }
+                self.backend.journey_step({"detail-type": "Step Functions Execution Status Change", "detail": detail})
 
     def apply(self, line: ScenarioLine) -> None:
         if isinstance(line, DeliveryLine):
@@ -100,6 +145,21 @@ class Simulation:
             return self.backend.call_http("profile_api", http_event("GET", f"/profiles/{value}"))
         return self.backend.call_http("profile_api", http_event("GET", "/profiles", query={key: value}))
 
+    def activity(self) -> dict[str, list[dict[str, Any]]]:
+        """Each live customer's recorded events (with those of everyone merged into them), oldest first."""
+        from omnijourney.profiles import store
+
+        activity = {}
+        for profile in self.report["profiles"]:
+            record = store.load(profile["customer_id"])
+            ids = [profile["customer_id"], *(record.profile.merged_from if record else ())]
+            entries = store.history(ids, limit=10_000)
+            activity[profile["customer_id"]] = [
+                {"at": entry.entry.split("#", 1)[0], "type": entry.event_type, "channel": entry.channel}
+                for entry in reversed(entries)
+            ]
+        return activity
+
     def profiles(self) -> list[dict[str, Any]]:
         from omnijourney.profiles import service, store
 
@@ -107,11 +167,35 @@ class Simulation:
         return [service.view_of(record) for record in sorted(live, key=lambda record: record.customer_id)]
 
 
-def metrics(profiles: list[dict[str, Any]]) -> dict[str, Any]:
-    """The figures defined in docs/metrics.md that profiles alone determine."""
-    orders = [order for profile in profiles for order in profile["orders"]]
-    revenue = sum((Decimal(str(order["total"])) for order in orders), Decimal(0))
-    return {"customers": len(profiles), "orders": len(orders), "revenue": float(revenue)}
+def live_customer_ids() -> dict[str, str]:
+    """Every customer id, merged-away ones included → the live profile's id (erased customers are absent)."""
+    from omnijourney.profiles import store
+
+    live = {}
+    for record in store.ProfileRecord.scan():
+        if not record.merged_into:
+            live.update(dict.fromkeys((record.customer_id, *record.profile.merged_from), record.customer_id))
+    return live
+
+
+def messages(live: dict[str, str]) -> list[dict[str, Any]]:
+    """Every send, suppression and deferral in the ledger, in time order, under the customer's live id."""
+    from omnijourney.runtime.records import LedgerRecord
+
+    entries = [
+        entry.as_report() | {"customer_id": live.get(entry.customer_id, entry.customer_id)}
+        for entry in LedgerRecord.scan()
+    ]
+    return sorted(entries, key=lambda entry: (entry["at"], entry["customer_id"], entry["journey"], entry["step"]))
+
+
+def journey_runs(live: dict[str, str]) -> list[dict[str, Any]]:
+    from omnijourney.runtime.records import JourneyRunRecord
+
+    runs = [
+        run.as_report() | {"customer_id": live.get(run.customer_id, run.customer_id)} for run in JourneyRunRecord.scan()
+    ]
+    return sorted(runs, key=lambda run: (run["started_at"], run["customer_id"], run["journey"]))
 
 
 def simulate(lines: Iterable[ScenarioLine], progress: Progress | None = None) -> dict[str, Any]:

@@ -1,0 +1,199 @@
+"""The consistency guards: may this message go out now, to this customer, as the profile stands?
+
+One pure function over the live profile, the ledger and the shared rules (config/consistency.yaml),
+so every journey and channel is held by the same rules, and the rules are testable without AWS.
+The first guard that holds a message names the reason written to the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from omnijourney.consistency import ConsistencyRules, ProductCatalog
+from omnijourney.events import ConsentChannel, ConsentStatus
+from omnijourney.journeys.language import Goal, Policy, QuietHours, Send
+from omnijourney.profiles.model import Profile
+from omnijourney.runtime.conditions import address_for, compares, holds
+
+Status = Literal["send", "suppressed", "deferred", "goal", "exited"]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A ledger entry the guards weigh: a message that went out."""
+
+    at: datetime
+    journey: str
+    priority: int
+    category: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: Status
+    reason: str | None = None
+    recipient: str | None = None
+    products: tuple[str, ...] = ()
+    defer_seconds: int = 0
+    converted_on: str | None = None
+
+
+@dataclass(frozen=True)
+class Happened:
+    """An event on the customer's record since they entered the journey (from the profile's history)."""
+
+    type: str
+    name: str
+    at: datetime
+    fields: dict[str, Any]
+
+
+def promoted_products(send: Send, profile: Profile, catalog: ProductCatalog) -> tuple[str, ...]:
+    """The SKUs a message names, as the profile stands now."""
+    if send.promotes == "cart":
+        return tuple(item.sku for item in profile.cart.items) if profile.cart else ()
+    if send.promotes == "last_order":
+        return profile.orders[-1].skus if profile.orders else ()
+    if send.promotes == "cross_sell":
+        last = list(profile.orders[-1].skus) if profile.orders else []
+        return tuple(catalog.cross_sell(last, profile.ordered_skus()))
+    if send.promotes == "none":
+        return ()
+    return tuple(send.promotes)
+
+
+def goal_reached(goal: Goal, profile: Profile, entry: dict[str, Any], since: Sequence[Happened]) -> str | None:
+    """Where the goal was reached (the converting event's channel, or `profile` for a condition), or None."""
+    if goal.when is not None and holds(goal.when, profile, entry):
+        return "profile"
+    if goal.event is None:
+        return None
+    wanted = set(entry.get("cart_skus" if goal.includes == "cart" else "order_skus", [])) if goal.includes else set()
+    for happened in since:
+        if happened.type != goal.event.value:
+            continue
+        if any(not compares(happened.fields.get(name), test) for name, test in (goal.where or {}).items()):
+            continue
+        if wanted <= set(happened.fields.get("order_skus", [])):
+            return str(happened.fields.get("channel") or "unknown")
+    return None
+
+
+def local_time(profile: Profile, rules: ConsistencyRules) -> ZoneInfo:
+    try:
+        return ZoneInfo(profile.timezone) if profile.timezone else rules.quiet_hours.zone
+    except (ZoneInfoNotFoundError, ValueError):
+        return rules.quiet_hours.zone
+
+
+def seconds_until_daytime(now: datetime, zone: ZoneInfo, start: str, end: str) -> int:
+    """0 outside the night from `start` to `end` (local), else the seconds until `end`."""
+    local = now.astimezone(zone)
+    begins, ends = time.fromisoformat(start), time.fromisoformat(end)
+    clock = local.time()
+    at_night = (begins <= clock or clock < ends) if begins > ends else (begins <= clock < ends)
+    if not at_night:
+        return 0
+    morning = datetime.combine(local.date(), ends, tzinfo=zone)
+    if morning <= local:
+        morning = datetime.combine(local.date() + timedelta(days=1), ends, tzinfo=zone)
+    return _seconds_between(now, morning)
+
+
+def seconds_until(now: datetime, zone: ZoneInfo, at: str, days: int) -> int:
+    """Seconds from now to `at` local time, `days` days later (today's `at` if still ahead and days is 0)."""
+    local = now.astimezone(zone)
+    target = datetime.combine(local.date() + timedelta(days=days), time.fromisoformat(at), tzinfo=zone)
+    if target <= local:
+        target = datetime.combine(target.date() + timedelta(days=1), time.fromisoformat(at), tzinfo=zone)
+    return _seconds_between(now, target)
+
+
+def _seconds_between(now: datetime, later: datetime) -> int:
+    # In UTC: Python subtracts two times of one zone by their wall clocks, which is wrong across DST.
+    return max(1, int((later.astimezone(UTC) - now.astimezone(UTC)).total_seconds()))
+
+
+def decide(
+    *,
+    journey: Policy,
+    send: Send,
+    profile: Profile | None,
+    entry: dict[str, Any],
+    since_entry: Sequence[Happened],
+    sent: Sequence[Sent],
+    rules: ConsistencyRules,
+    catalog: ProductCatalog,
+    now: datetime,
+    held_since: datetime | None = None,
+) -> Decision:
+    """`held_since`: when this step was first deferred for an open ticket, if it was."""
+    if profile is None:
+        return Decision("exited", "customer_erased")
+    converted_on = goal_reached(journey.goal, profile, entry, since_entry) if journey.goal else None
+    if converted_on is not None:
+        return Decision("goal", "goal_reached", converted_on=converted_on)
+    for match in journey.exit_when:
+        if any(happened.type == match.event.value for happened in since_entry):
+            return Decision("exited", f"exit_{match.event.value}")
+    recipient = address_for(profile, send.channel)
+    products = promoted_products(send, profile, catalog)
+    held = _held(send, profile, products, recipient, rules)
+    if held:
+        return Decision("suppressed", held, recipient, products)
+    if send.category in rules.open_ticket.holds and profile.open_tickets:
+        held_for = now - (held_since or now)
+        if held_for >= timedelta(days=rules.open_ticket.give_up_after_days):
+            return Decision("suppressed", "open_ticket", recipient, products)
+        return Decision("deferred", "open_ticket", recipient, products, rules.open_ticket.recheck_hours * 3600)
+    if send.category in rules.quiet_hours.categories and send.channel in rules.quiet_hours.channels:
+        window = journey.settings.quiet_hours
+        if window is not False:
+            hours = window if isinstance(window, QuietHours) else rules.quiet_hours
+            wait = seconds_until_daytime(now, local_time(profile, rules), hours.start, hours.end)
+            if wait:
+                return Decision("deferred", "quiet_hours", recipient, products, wait)
+    if send.category == "marketing":
+        limited = _over_cap(journey, sent, rules, now)
+        if limited:
+            return Decision("suppressed", limited, recipient, products)
+    return Decision("send", None, recipient, products)
+
+
+def _held(
+    send: Send, profile: Profile, products: tuple[str, ...], recipient: str | None, rules: ConsistencyRules
+) -> str | None:
+    if recipient is None:
+        return "no_address"
+    if send.channel in ("email", "sms", "push"):
+        consent = profile.consent_status(ConsentChannel(send.channel))
+        if consent == ConsentStatus.unsubscribed and send.category in rules.consent.opt_out_holds.get(send.channel, []):
+            return "opted_out"
+        needs_opt_in = send.channel in rules.consent.marketing_needs_opt_in
+        if send.category == "marketing" and needs_opt_in and consent != ConsentStatus.subscribed:
+            return "no_consent"
+    if send.category in rules.already_purchased_holds:
+        if set(products) & profile.ordered_skus():
+            return "already_purchased"
+        if send.promotes == "cart" and not products:
+            return "empty_cart"
+    return None
+
+
+def _over_cap(journey: Policy, sent: Sequence[Sent], rules: ConsistencyRules, now: datetime) -> str | None:
+    marketing = [entry for entry in sent if entry.category == "marketing"]
+    caps = [(rules.frequency_cap.messages, rules.frequency_cap.days, marketing)]
+    if journey.settings.frequency_cap is not None:
+        own = [entry for entry in marketing if entry.journey == journey.journey]
+        caps.append((journey.settings.frequency_cap.messages, journey.settings.frequency_cap.days, own))
+    for messages, days, counted in caps:
+        if sum(1 for entry in counted if entry.at > now - timedelta(days=days)) >= messages:
+            return "frequency_cap"
+    window = timedelta(hours=rules.outranked_within_hours)
+    if any(entry.priority > journey.priority and entry.at > now - window for entry in marketing):
+        return "outranked"
+    return None

@@ -1,0 +1,43 @@
+"""Template variables from the live profile and the journey's entry, and the rendered message."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from omnijourney.consistency import ProductCatalog
+from omnijourney.identifiers import IdentifierKind
+from omnijourney.profiles.model import Profile
+from omnijourney.settings import Settings
+
+
+def _items(skus_and_quantities: list[tuple[str, int, str | None]], catalog: ProductCatalog) -> str:
+    return ", ".join(f"{quantity}× {catalog.name_of(sku, name)}" for sku, quantity, name in skus_and_quantities)
+
+
+def variables(profile: Profile, entry: dict[str, Any], catalog: ProductCatalog, settings: Settings) -> dict[str, str]:
+    """Every variable a template may use (validation guarantees a template uses no other)."""
+    cart = profile.cart.items if profile.cart else ()
+    last_order = profile.orders[-1] if profile.orders else None
+    newest_ticket = profile.open_tickets[-1] if profile.open_tickets else None
+    emails = profile.identifiers.get(IdentifierKind.email, ())
+    phones = profile.identifiers.get(IdentifierKind.phone, ())
+    cross_sell = catalog.cross_sell(list(last_order.skus), profile.ordered_skus()) if last_order else []
+    unsubscribe = f"{settings.unsubscribe_base_url}?{urlencode({'customer': profile.customer_id})}"
+    return {
+        "first_name": str(profile.traits.get("first_name") or profile.traits.get("firstName") or "there"),
+        "last_name": str(profile.traits.get("last_name") or profile.traits.get("lastName") or ""),
+        "email": emails[-1] if emails else "",
+        "phone": phones[-1] if phones else "",
+        "cart_items": _items([(item.sku, item.quantity, item.name) for item in cart], catalog),
+        "cart_total": f"{sum((item.price or 0) * item.quantity for item in cart):.2f}",
+        "first_cart_item": catalog.name_of(cart[0].sku, cart[0].name) if cart else "",
+        "last_order_id": last_order.order_id if last_order else "",
+        "last_order_items": ", ".join(catalog.name_of(sku) for sku in last_order.skus) if last_order else "",
+        "cross_sell_items": ", ".join(catalog.name_of(sku) for sku in cross_sell),
+        # The open ticket, else the one whose event started the journey (a solved ticket's follow-up).
+        "ticket_subject": (newest_ticket.subject if newest_ticket else None) or str(entry.get("ticket_subject") or ""),
+        "unsubscribe_url": unsubscribe,
+        "store_name": settings.store_name,
+        "checkout_url": str(entry.get("checkout_url") or ""),
+    }

@@ -1,0 +1,332 @@
+"""The journey-step function's work: each Task of a compiled journey, decided against the live profile.
+
+Step Functions waits, routes and retries; everything that depends on the customer happens here, at
+the moment it matters. A send is written to the ledger exactly once per (execution, step, visit):
+retries of the same Task find the first outcome and return it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from omnijourney import clock, config, tables
+from omnijourney.events import EventType
+from omnijourney.journeys.language import Condition, Policy, Send, SplitGroup, UpdateProfile
+from omnijourney.profiles import service, store
+from omnijourney.profiles.model import Note, Profile
+from omnijourney.runtime import guards
+from omnijourney.runtime.conditions import holds
+from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord, ended, run_key
+from omnijourney.settings import get_settings
+
+LEDGER_RETENTION_DAYS = 400
+# Executions that did not succeed end the run so; a succeeded one carries its outcome in its output.
+FINAL_STATUSES = {"FAILED": "failed", "TIMED_OUT": "failed", "ABORTED": "stopped"}
+NOTE_CHANNELS = ("in_store", "call_center")
+# Guard reasons that end the journey rather than hold one message.
+ENDINGS = {"goal_reached": "goal", "customer_erased": "exited", **{f"exit_{name}": "exited" for name in EventType}}
+MAX_NOTES = 10
+
+
+class Retryable(Exception):
+    """A failure worth another attempt: the state machine's Retry catches this error name."""
+
+
+def perform(task: dict[str, Any]) -> dict[str, Any]:
+    """One Task of a journey: `task` is the Payload the compiled state machine sends."""
+    action = task["action"]
+    handlers = {
+        "send": send,
+        "plan_wait": plan_wait,
+        "await": await_event,
+        "branch": branch,
+        "split": split,
+        "update_profile": update_profile,
+        "record_failure": record_failure,
+    }
+    return handlers[action](task)
+
+
+def _profile(customer_id: str) -> Profile | None:
+    record = store.load(customer_id)
+    return record.profile if record else None
+
+
+def _run(task: dict[str, Any]) -> JourneyRunRecord | None:
+    try:
+        return JourneyRunRecord.get(task["customer_id"], run_key(task["journey"], task["execution"]))
+    except JourneyRunRecord.DoesNotExist:
+        return None
+
+
+def _since_entry(profile: Profile, entry: dict[str, Any]) -> list[guards.Happened]:
+    """What the customer did since entering: orders from the profile, everything else from the history."""
+    entered = datetime.fromisoformat(entry["at"])
+    happened = [
+        guards.Happened(
+            "order_completed",
+            "order",
+            order.at,
+            {
+                "order_skus": list(order.skus),
+                "order_total": float(order.total),
+                "currency": order.currency,
+                "channel": order.channel.value,
+            },
+        )
+        for order in profile.orders
+        if order.at > entered
+    ]
+    for record in store.history([profile.customer_id, *profile.merged_from]):
+        at = datetime.fromisoformat(record.entry.split("#", 1)[0])
+        if at > entered and record.event_type != "order_completed":
+            fields = {"name": record.name, "channel": record.channel, "source": record.source}
+            happened.append(guards.Happened(record.event_type, record.name, at, fields))
+    return happened
+
+
+def _sent(profile: Profile, now: datetime) -> list[guards.Sent]:
+    """Messages that went out to this customer (and anyone merged into them) within the longest cap window."""
+    rules = config.consistency()
+    horizon = now - timedelta(days=max(rules.frequency_cap.days, 31))
+    sent = []
+    for customer_id in (profile.customer_id, *profile.merged_from):
+        for entry in LedgerRecord.query(customer_id, filter_condition=LedgerRecord.status == "sent"):
+            if entry.at > horizon:
+                sent.append(guards.Sent(entry.at, entry.journey, int(entry.priority), entry.category))
+    return sent
+
+
+def send(task: dict[str, Any]) -> dict[str, Any]:
+    tables.bind()
+    now = clock.now()
+    policy = Policy.model_validate(task["policy"])
+    message = Send.model_validate(task["send"])
+    key = f"{task['execution']}#{task['step']}#{task['visit']}"
+    try:
+        earlier = LedgerRecord.get(task["customer_id"], key)
+    except LedgerRecord.DoesNotExist:
+        earlier = None
+    if earlier is not None and earlier.status != "retry":
+        return _outcome(earlier)
+    profile = _profile(task["customer_id"])
+    decision = guards.decide(
+        journey=policy,
+        send=message,
+        profile=profile,
+        entry=task["entry"],
+        since_entry=_since_entry(profile, task["entry"]) if profile else [],
+        sent=_sent(profile, now) if profile else [],
+        rules=config.consistency(),
+        catalog=config.products(),
+        now=now,
+        held_since=_held_since(task),
+    )
+    entry = LedgerRecord(
+        task["customer_id"],
+        key,
+        at=now,
+        journey=policy.journey,
+        step=task["step"],
+        priority=policy.priority,
+        channel=message.channel,
+        category=message.category,
+        template=message.template,
+        recipient=decision.recipient,
+        products=json.dumps(list(decision.products)),
+        status=decision.status if decision.status in ("suppressed", "deferred") else "pending",
+        reason=decision.reason,
+        expires_at=now + timedelta(days=LEDGER_RETENTION_DAYS),
+    )
+    if decision.status in ("goal", "exited"):
+        entry.status = "suppressed"
+        run = _run(task)
+        if run is not None:
+            ended(run, decision.status, now, decision.reason, decision.converted_on)
+    elif decision.status == "deferred":
+        entry.provider_id = str(decision.defer_seconds)
+    if not _claim(entry, retrying=earlier is not None):
+        return _outcome(LedgerRecord.get(task["customer_id"], key))
+    if decision.status != "send":
+        return {"outcome": decision.status, "reason": decision.reason, "defer_seconds": decision.defer_seconds}
+    assert profile is not None
+    return _deliver(entry, message, profile, task["entry"], policy)
+
+
+def _held_since(task: dict[str, Any]) -> datetime | None:
+    """When this step of this run was first held for an open ticket (its earlier visits are in the ledger)."""
+    visits = LedgerRecord.query(
+        task["customer_id"],
+        LedgerRecord.message_key.startswith(f"{task['execution']}#{task['step']}#"),
+        filter_condition=LedgerRecord.reason == "open_ticket",
+    )
+    return min((visit.at for visit in visits), default=None)
+
+
+def _claim(entry: LedgerRecord, retrying: bool) -> bool:
+    """Write the entry unless another attempt already did (a retry after `retry` status may overwrite it)."""
+    condition = LedgerRecord.status == "retry" if retrying else LedgerRecord.message_key.does_not_exist()
+    try:
+        entry.save(condition=condition)
+    except PutError:
+        return False
+    return True
+
+
+def _outcome(entry: LedgerRecord) -> dict[str, Any]:
+    """What an earlier attempt decided. A `pending` entry means it stopped mid-send: count it as sent,
+    because at most once is the promise to the customer."""
+    if entry.status in ("sent", "pending"):
+        return {"outcome": "sent", "reason": None}
+    if entry.status == "deferred":
+        return {"outcome": "deferred", "reason": entry.reason, "defer_seconds": int(entry.provider_id or 1)}
+    return {"outcome": ENDINGS.get(entry.reason or "", "suppressed"), "reason": entry.reason}
+
+
+def _deliver(
+    entry: LedgerRecord, message: Send, profile: Profile, journey_entry: dict[str, Any], policy: Policy
+) -> dict[str, Any]:
+    from omnijourney.runtime.rendering import variables
+
+    settings = get_settings()
+    template = config.journeys().templates.templates[message.template]
+    values = variables(profile, journey_entry, config.products(), settings)
+    subject, body = template.render(values)
+    if message.channel in NOTE_CHANNELS:
+        note = Note(channel=message.channel, text=body, journey=policy.journey, at=entry.at)
+        service.amend(profile.customer_id, lambda current: _with_note(current, note))
+        provider_id = f"note:{profile.customer_id}"
+    else:
+        from omnijourney.channels import SendFailed
+
+        try:
+            provider_id = _send_through_channel(entry, message, subject, body, values["unsubscribe_url"])
+        except SendFailed as failure:
+            if failure.retryable:
+                entry.update(actions=[LedgerRecord.status.set("retry"), LedgerRecord.reason.set(failure.reason)])
+                raise Retryable(failure.reason) from failure
+            # A bad address or a rejected message: recorded, and the journey goes on.
+            reason = f"undeliverable_{failure.reason}"
+            entry.update(actions=[LedgerRecord.status.set("suppressed"), LedgerRecord.reason.set(reason)])
+            return {"outcome": "suppressed", "reason": reason}
+    entry.update(actions=[LedgerRecord.status.set("sent"), LedgerRecord.provider_id.set(provider_id)])
+    return {"outcome": "sent", "reason": None}
+
+
+def _send_through_channel(entry: LedgerRecord, message: Send, subject: str | None, body: str, unsubscribe: str) -> str:
+    from omnijourney.channels import OutgoingMessage, adapter_for
+
+    assert entry.recipient is not None
+    outgoing = OutgoingMessage(
+        message_key=entry.message_key,
+        customer_id=entry.customer_id,
+        journey=entry.journey,
+        step=entry.step,
+        channel=message.channel,  # type: ignore[arg-type]  # notes were handled before
+        category=message.category,
+        to=entry.recipient,
+        subject=subject,
+        body=body,
+        unsubscribe_url=unsubscribe if message.category == "marketing" else None,
+    )
+    return adapter_for(message.channel).send(outgoing)
+
+
+def _with_note(profile: Profile, note: Note) -> Profile:
+    if note in profile.notes:
+        return profile
+    return profile.model_copy(update={"notes": (*profile.notes, note)[-MAX_NOTES:]})
+
+
+def plan_wait(task: dict[str, Any]) -> dict[str, Any]:
+    """Seconds until the step's local time of day in the customer's timezone."""
+    profile = _profile(task["customer_id"])
+    rules = config.consistency()
+    zone = guards.local_time(profile, rules) if profile else rules.quiet_hours.zone
+    return {"seconds": guards.seconds_until(clock.now(), zone, task["until"], int(task["days"]))}
+
+
+def await_event(task: dict[str, Any]) -> dict[str, Any]:
+    """Park the execution until the profile function sees the awaited event and answers the token."""
+    tables.bind()
+    run = _run(task)
+    if run is not None:
+        run.update(
+            actions=[
+                JourneyRunRecord.waiting_step.set(task["step"]),
+                JourneyRunRecord.awaited.set(json.dumps(task["awaited"])),
+                JourneyRunRecord.task_token.set(task["task_token"]),
+            ]
+        )
+    return {}
+
+
+def branch(task: dict[str, Any]) -> dict[str, Any]:
+    """The first case that holds for the live profile, or -1 (otherwise)."""
+    profile = _profile(task["customer_id"])
+    if profile is None:
+        return {"case": -1}
+    cases = [Condition.model_validate(case) for case in task["cases"]]
+    return {"case": next((n for n, case in enumerate(cases) if holds(case, profile, task["entry"])), -1)}
+
+
+def split(task: dict[str, Any]) -> dict[str, Any]:
+    """A group drawn from a hash of customer, journey and step: random across customers, stable for one."""
+    groups = [SplitGroup.model_validate(group) for group in task["groups"]]
+    seed = f"{task['customer_id']}#{task['journey']}#{task['step']}".encode()
+    draw = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big") % 100
+    total = 0
+    for index, group in enumerate(groups):
+        total += group.percent
+        if draw < total:
+            if group.holdout:
+                tables.bind()
+                run = _run(task)
+                if run is not None:
+                    ended(run, "holdout", clock.now(), "control group")
+            return {"group": index}
+    return {"group": 0}
+
+
+def update_profile(task: dict[str, Any]) -> dict[str, Any]:
+    change = UpdateProfile.model_validate(task["update"])
+
+    def updated(profile: Profile) -> Profile:
+        tags = [tag for tag in dict.fromkeys((*profile.tags, *change.add_tags)) if tag not in change.remove_tags]
+        return profile.model_copy(update={"tags": tuple(tags), "traits": {**profile.traits, **change.traits}})
+
+    service.amend(task["customer_id"], updated)
+    return {}
+
+
+def record_failure(task: dict[str, Any]) -> dict[str, Any]:
+    tables.bind()
+    run = _run(task)
+    if run is not None:
+        error = task.get("error") or {}
+        ended(run, "failed", clock.now(), str(error.get("Error") or "failed"))
+    return {}
+
+
+def execution_finished(detail: dict[str, Any]) -> dict[str, Any]:
+    """A Step Functions status change (EventBridge): the run's outcome, unless a step or trigger recorded it."""
+    tables.bind()
+    from omnijourney.runtime.triggers import journey_of
+
+    journey = journey_of(detail["stateMachineArn"])
+    customer_id = json.loads(detail.get("input") or "{}").get("customer_id")
+    if not customer_id:
+        return {}
+    try:
+        run = JourneyRunRecord.get(customer_id, run_key(journey, detail["name"]))
+    except JourneyRunRecord.DoesNotExist:
+        return {}
+    output = json.loads(detail.get("output") or "{}")
+    outcome = FINAL_STATUSES.get(detail["status"]) or output.get("outcome", {}).get("outcome", "completed")
+    ended(run, outcome, clock.now(), output.get("outcome", {}).get("reason"))
+    return {"outcome": outcome}

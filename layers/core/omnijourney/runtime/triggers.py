@@ -1,0 +1,224 @@
+"""What an event does to journeys, right after it is recorded on the profile: runs start, resume, stop.
+
+Runs once per event (the profile function is idempotent per event id), and every call is safe to
+repeat: executions have deterministic names, a stale task token is ignored, stopping twice is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from omnijourney import clock, config, tables
+from omnijourney.events import CanonicalEvent
+from omnijourney.journeys.language import EventMatch, Journey, ReEntry
+from omnijourney.profiles.model import Profile
+from omnijourney.profiles.service import ProfileUpdate
+from omnijourney.runtime.conditions import entry_of, event_matches, holds, matches_where
+from omnijourney.runtime.records import JourneyRunRecord, ended, run_key
+from omnijourney.settings import get_settings
+
+
+@dataclass
+class Reaction:
+    started: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"started": self.started, "resumed": self.resumed, "stopped": self.stopped}
+
+
+def execution_name(journey: str, customer_id: str, event_id: str) -> str:
+    """Deterministic, so a redelivered event starts nothing new; within Step Functions' 80 characters."""
+    digest = hashlib.sha256(event_id.encode()).hexdigest()[:16]
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{journey[:40]}-{customer_id.removeprefix('cus_')[:20]}-{digest}")
+
+
+def state_machine_arn(journey: str) -> str:
+    return f"{get_settings().state_machine_prefix}{journey}"
+
+
+def journey_of(state_machine: str) -> str:
+    return state_machine.removeprefix(get_settings().state_machine_prefix)
+
+
+def execution_arn(journey: str, execution: str) -> str:
+    return f"{state_machine_arn(journey).replace(':stateMachine:', ':execution:')}:{execution}"
+
+
+def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
+    journeys = config.journeys().journeys
+    reaction = Reaction()
+    if not _may_matter(event, update, journeys.values()):
+        return reaction  # most events (page views, product views) touch no journey: no reads at all
+    tables.bind()
+    profile = update.profile
+    now = clock.now()
+    runs = [
+        run
+        for customer_id in (profile.customer_id, *profile.merged_from)
+        for run in JourneyRunRecord.query(customer_id)
+    ]
+    running = _one_run_per_journey([run for run in runs if run.running], now, reaction)
+    for run in running:
+        journey = journeys.get(run.journey)
+        ending = _ending(journey, run, event, profile) if journey else None
+        if ending is not None:
+            outcome, reason, converted_on = ending
+            _stop(run, outcome, reason, now, reaction, converted_on=converted_on)
+        elif run.task_token and run.awaited:
+            awaited = EventMatch.model_validate_json(run.awaited)
+            if event_matches(awaited, event, profile):
+                _resume(run, event, profile, reaction)
+    entry = entry_of(event, profile)
+    for journey in journeys.values():
+        if _enters(journey, event, update, entry) and _may_enter(journey, runs, now):
+            _start(journey, profile, entry, now, reaction)
+    return reaction
+
+
+def _may_matter(event: CanonicalEvent, update: ProfileUpdate, journeys: Iterable[Journey]) -> bool:
+    """Whether any journey could start, resume or stop on this event (a merge may leave two runs of one journey)."""
+    if update.merged:
+        return True
+    for journey in journeys:
+        awaited = [step.wait_for.event for step in journey.steps if step.wait_for is not None]
+        exits = [match.event for match in journey.exit_when]
+        goal = journey.goal
+        if event.type in (journey.entry.event, goal.event if goal else None, *awaited, *exits):
+            return True
+        if (goal is not None and goal.when is not None) or (journey.entry.stage and update.stage_changed):
+            return True
+    return False
+
+
+def _one_run_per_journey(running: list[JourneyRunRecord], now: datetime, reaction: Reaction) -> list[JourneyRunRecord]:
+    """Two customers merged may both be in one journey: the earlier run goes on, the other stops (no double sends)."""
+    kept: dict[str, JourneyRunRecord] = {}
+    for run in sorted(running, key=lambda run: (run.started_at, run.run)):
+        if run.journey in kept:
+            _stop(run, "stopped", "merged", now, reaction)
+        else:
+            kept[run.journey] = run
+    return list(kept.values())
+
+
+def _ending(
+    journey: Journey, run: JourneyRunRecord, event: CanonicalEvent, profile: Profile
+) -> tuple[str, str, str | None] | None:
+    """(outcome, reason, converted on) when this event reaches the run's goal or one of its exits."""
+    goal = journey.goal
+    if goal is not None and goal.event == event.type:
+        fields = entry_of(event, profile)
+        wanted = set(run.entry_data.get("cart_skus" if goal.includes == "cart" else "order_skus", []))
+        if matches_where(fields, goal.where) and (not goal.includes or wanted <= set(fields["order_skus"])):
+            return "goal", "goal_reached", event.channel.value
+    if goal is not None and goal.when is not None and holds(goal.when, profile, run.entry_data):
+        return "goal", "goal_reached", "profile"
+    for match in journey.exit_when:
+        if event_matches(match, event, profile):
+            return "exited", f"exit_{match.event.value}", None
+    return None
+
+
+def _stop(
+    run: JourneyRunRecord,
+    outcome: str,
+    reason: str,
+    now: datetime,
+    reaction: Reaction,
+    *,
+    converted_on: str | None = None,
+) -> None:
+    from omnijourney.aws import client
+
+    if not ended(run, outcome, now, reason, converted_on):
+        return
+    stepfunctions = client("stepfunctions")
+    # An execution that never started or was deleted is fine: the run record is what counts.
+    with suppress(stepfunctions.exceptions.ExecutionDoesNotExist):
+        stepfunctions.stop_execution(
+            executionArn=execution_arn(run.journey, run.execution), error=f"omnijourney.{outcome}", cause=reason
+        )
+    reaction.stopped.append(run.execution)
+
+
+def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reaction: Reaction) -> None:
+    from omnijourney.aws import client
+
+    stepfunctions = client("stepfunctions")
+    token = run.task_token
+    run.update(
+        actions=[
+            JourneyRunRecord.task_token.remove(),
+            JourneyRunRecord.waiting_step.remove(),
+            JourneyRunRecord.awaited.remove(),
+        ]
+    )
+    output = {"event": {"type": event.type.value, "name": event.name, "at": event.occurred_at.isoformat()}}
+    try:
+        stepfunctions.send_task_success(taskToken=token, output=json.dumps(output))
+    except (stepfunctions.exceptions.TaskTimedOut, stepfunctions.exceptions.InvalidToken):
+        return  # the wait already timed out or the run ended: a late answer is harmless
+    reaction.resumed.append(run.execution)
+
+
+def _enters(journey: Journey, event: CanonicalEvent, update: ProfileUpdate, entry: dict[str, Any]) -> bool:
+    trigger = journey.entry
+    if trigger.event is not None:
+        matched = event.type == trigger.event and trigger.name in (None, event.name)
+        if not matched or not matches_where(entry, trigger.where):
+            return False
+    elif trigger.stage is not None:
+        if not update.stage_changed or update.profile.lifecycle_stage != trigger.stage:
+            return False
+    else:
+        return False  # scheduled journeys start from their schedule, not from events
+    return journey.audience is None or holds(journey.audience, update.profile, entry)
+
+
+def _may_enter(journey: Journey, runs: list[JourneyRunRecord], now: datetime) -> bool:
+    """One run at a time per customer and journey; re-entry after that as the journey says."""
+    own = [run for run in runs if run.journey == journey.journey]
+    if any(run.running for run in own):
+        return False
+    if not own or journey.re_entry == "always":
+        return True
+    if isinstance(journey.re_entry, ReEntry):
+        latest = max(run.started_at for run in own)
+        return now - latest >= timedelta(days=journey.re_entry.after_days)
+    return False
+
+
+def _start(journey: Journey, profile: Profile, entry: dict[str, Any], now: datetime, reaction: Reaction) -> None:
+    from omnijourney.aws import client
+
+    name = execution_name(journey.journey, profile.customer_id, entry["event_id"])
+    run = JourneyRunRecord(
+        profile.customer_id,
+        run_key(journey.journey, name),
+        journey=journey.journey,
+        execution=name,
+        started_at=now,
+        entry=json.dumps(entry, default=str),
+    )
+    # A retried event finds its run recorded; starting again answers with the same execution.
+    with suppress(PutError):
+        run.save(condition=JourneyRunRecord.run.does_not_exist())
+    stepfunctions = client("stepfunctions")
+    execution_input = json.dumps({"customer_id": profile.customer_id, "entry": entry}, default=str)
+    # Started by an earlier attempt of this event and already over: nothing to do.
+    with suppress(stepfunctions.exceptions.ExecutionAlreadyExists):
+        stepfunctions.start_execution(
+            stateMachineArn=state_machine_arn(journey.journey), name=name, input=execution_input
+        )
+    reaction.started.append(name)

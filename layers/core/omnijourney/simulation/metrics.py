@@ -1,0 +1,118 @@
+"""The report's metrics (defined in docs/metrics.md), and the audit behind the consistency score.
+
+The audit re-checks every message that went out against what the customer's record says happened
+before it, independently of the guards that decided it: a guard bug shows up as a lower score.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from omnijourney.consistency import ConsistencyRules
+
+
+def metrics(
+    profiles: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    journeys: list[dict[str, Any]],
+    activity: dict[str, list[dict[str, Any]]],
+    rules: ConsistencyRules,
+) -> dict[str, Any]:
+    orders = [order for profile in profiles for order in profile["orders"]]
+    revenue = sum((Decimal(str(order["total"])) for order in orders), Decimal(0))
+    by_customer = {
+        profile["customer_id"]: float(sum((Decimal(str(order["total"])) for order in profile["orders"]), Decimal(0)))
+        for profile in profiles
+    }
+    final = [message for message in messages if message["status"] != "deferred"]
+    sent = [message for message in final if message["status"] == "sent"]
+    violations = audit(sent, {profile["customer_id"]: profile for profile in profiles}, activity, rules)
+    return {
+        "customers": len(profiles),
+        "orders": len(orders),
+        "revenue": float(revenue),
+        "clv": {"average": round(float(revenue) / len(profiles), 2) if profiles else 0.0, "by_customer": by_customer},
+        "cross_channel_conversion_rate": cross_channel_conversion_rate(journeys),
+        "consistency_score": round(1 - len(violations) / len(sent), 4) if sent else 1.0,
+        "consistency_violations": violations,
+        "messages_sent": len(sent),
+        "messages_suppressed": len(final) - len(sent),
+        "suppressed_by_reason": dict(sorted(Counter(m["reason"] for m in final if m["status"] != "sent").items())),
+    }
+
+
+def cross_channel_conversion_rate(journeys: list[dict[str, Any]]) -> float:
+    """Runs that converted on another channel than the one they started from, out of all runs."""
+    if not journeys:
+        return 0.0
+    crossed = [
+        run
+        for run in journeys
+        if run["outcome"] == "goal" and run.get("converted_on") and run["converted_on"] != run.get("entry_channel")
+    ]
+    return round(len(crossed) / len(journeys), 4)
+
+
+def audit(
+    sent: list[dict[str, Any]],
+    profiles: dict[str, dict[str, Any]],
+    activity: dict[str, list[dict[str, Any]]],
+    rules: ConsistencyRules,
+) -> list[dict[str, Any]]:
+    """Every rule of the scenario contract a sent message broke, one entry per (message, rule)."""
+    violations: list[dict[str, Any]] = []
+    seen: Counter[tuple[str, str, str, str]] = Counter()
+    for message in sent:
+        at = datetime.fromisoformat(message["at"])
+        profile = profiles.get(message["customer_id"])
+        broken = []
+        step = (message["customer_id"], message["journey"], message["step"], message["execution"])
+        seen[step] += 1
+        if seen[step] > 1:
+            broken.append("sent_twice")
+        if profile is None:
+            broken.append("sent_after_erasure")
+        elif message["category"] == "marketing":
+            broken.extend(_marketing_rules(message, at, profile, activity.get(message["customer_id"], []), rules))
+        violations.extend({"at": message["at"], "customer_id": message["customer_id"], "rule": rule} for rule in broken)
+    return violations
+
+
+def _marketing_rules(
+    message: dict[str, Any],
+    at: datetime,
+    profile: dict[str, Any],
+    activity: list[dict[str, Any]],
+    rules: ConsistencyRules,
+) -> list[str]:
+    broken = []
+    bought_before = {
+        sku for order in profile["orders"] if datetime.fromisoformat(order["at"]) < at for sku in order["skus"]
+    }
+    if set(message["products"]) & bought_before:
+        broken.append("named_a_product_already_bought")
+    consent = profile["consent"].get(message["channel"])
+    changed = [
+        entry for entry in activity if entry["type"] == "consent_changed" and entry["channel"] == message["channel"]
+    ]
+    if consent == "unsubscribed" and any(datetime.fromisoformat(entry["at"]) < at for entry in changed):
+        broken.append("after_opt_out")
+    opened = sum(
+        1 for entry in activity if entry["type"] == "ticket_opened" and datetime.fromisoformat(entry["at"]) < at
+    )
+    solved = sum(
+        1 for entry in activity if entry["type"] == "ticket_solved" and datetime.fromisoformat(entry["at"]) < at
+    )
+    if opened > solved:
+        broken.append("during_open_ticket")
+    if message["channel"] in rules.quiet_hours.channels:
+        zone = ZoneInfo(profile.get("timezone") or rules.quiet_hours.default_timezone)
+        local = at.astimezone(zone).time()
+        start, end = time.fromisoformat(rules.quiet_hours.start), time.fromisoformat(rules.quiet_hours.end)
+        if (start <= local or local < end) if start > end else (start <= local < end):
+            broken.append("in_quiet_hours")
+    return broken
