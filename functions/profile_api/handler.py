@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from omnijourney.erasure import erase_customer
 from omnijourney.http import problem_responses
 from omnijourney.profiles import service
 
@@ -30,7 +31,7 @@ def get_profile(customer_id: str) -> Response[str]:
 
 @app.delete("/profiles/<customer_id>")
 def erase(customer_id: str) -> Response[str]:
-    erased = service.erase(customer_id)
+    erased = erase_customer(customer_id)
     logger.info("customer erased", customer_ids=erased)
     return _json({"erased": erased})
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from omnijourney import aws, clock
+from omnijourney import aws
 from omnijourney.local import MOTO_CONFIG, REGION, LocalBackend, http_event
 from omnijourney.settings import get_settings
 from omnijourney.sources.delivery import Delivery
@@ -70,7 +70,5 @@ class Harness:
 
 @pytest.fixture
 def harness() -> Iterator[Harness]:
-    clock.use(lambda: RECEIVED_AT)
-    with LocalBackend(stage="test") as backend:
+    with LocalBackend(stage="test", start=RECEIVED_AT) as backend:
         yield Harness(backend)
-    clock.use(None)

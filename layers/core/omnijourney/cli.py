@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     simulate = commands.add_parser("simulate", help="replay a scenario on moto and write the report")
     simulate.add_argument("scenario", type=Path)
+    simulate.add_argument("--journeys", type=Path, help="journeys directory (default: the project's journeys/)")
     simulate.add_argument("--config", type=Path, help="config directory (default: the project's config/)")
     simulate.add_argument("--report", type=Path, help="write the JSON report here")
     demo = commands.add_parser(
@@ -39,25 +40,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "journeys":
         return journey_commands.run(args)
     if args.command == "simulate":
-        return _simulate(args.scenario, args.config, args.report)
+        return _simulate(args.scenario, args.config, args.report, args.journeys)
     if args.command == "demo":
         return _demo(args.scenario)
     return _quarantine(args)
 
 
-def _run(scenario: Path, config: Path | None) -> dict[str, Any] | None:
+def _run(scenario: Path, config: Path | None, journeys: Path | None = None) -> dict[str, Any] | None:
     from omnijourney.configfile import ConfigError
     from omnijourney.simulation.runner import simulate
     from omnijourney.simulation.scenario import ScenarioError, read
 
-    if config is not None:
-        os.environ["OMNIJOURNEY_CONFIG_DIR"] = str(config.resolve())
+    folders = {"OMNIJOURNEY_CONFIG_DIR": config, "OMNIJOURNEY_JOURNEYS_DIR": journeys}
+    # For this run only: tests and tools call main() several times in one process.
+    overrides = {name: str(folder.resolve()) for name, folder in folders.items() if folder is not None}
+    previous = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
     try:
         lines = read(scenario)
         return simulate(lines, progress=_progress if sys.stderr.isatty() else None)
     except (ScenarioError, ConfigError) as error:
         print(error, file=sys.stderr)
         return None
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _progress(done: int, total: int) -> None:
@@ -70,18 +80,27 @@ def _progress(done: int, total: int) -> None:
     )
 
 
-def _simulate(scenario: Path, config: Path | None, report_path: Path | None) -> int:
-    report = _run(scenario, config)
+def _simulate(scenario: Path, config: Path | None, report_path: Path | None, journeys: Path | None) -> int:
+    report = _run(scenario, config, journeys)
     if report is None:
         return 2
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     statuses = Counter(entry["status"] for entry in report["inputs"])
+    metrics = report["metrics"]
+    outcomes = Counter(run["outcome"] for run in report["journeys"])
+    held = ", ".join(f"{n}× {reason}" for reason, n in metrics["suppressed_by_reason"].items())
     print(
         f"{scenario}: {len(report['inputs'])} inputs ({', '.join(f'{n}× {s}' for s, n in sorted(statuses.items()))}), "
-        f"{len(report['lookups'])} lookups, {report['metrics']['customers']} customers, "
-        f"{report['metrics']['orders']} orders, revenue {report['metrics']['revenue']:.2f}"
+        f"{len(report['lookups'])} lookups, {metrics['customers']} customers, "
+        f"{metrics['orders']} orders, revenue {metrics['revenue']:.2f}\n"
+        f"journeys: {len(report['journeys'])} runs ({', '.join(f'{n}× {o}' for o, n in sorted(outcomes.items()))}); "
+        f"messages: {metrics['messages_sent']} sent, {metrics['messages_suppressed']} suppressed"
+        + (f" ({held})" if held else "")
+        + f"; consistency score {metrics['consistency_score']:.2f}"
     )
+    for violation in metrics["consistency_violations"]:
+        print(f"  violation: {violation['rule']} at {violation['at']} for {violation['customer_id']}")
     return 0
 
 

@@ -12,7 +12,9 @@ import logging
 import os
 import uuid
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -114,10 +116,18 @@ def http_event(
 
 
 class LocalBackend:
-    """moto started and provisioned; `stop()` ends it. Environment variables point the settings at it."""
+    """moto started and provisioned; `stop()` ends it. Environment variables point the settings at it.
 
-    def __init__(self, stage: str = "local") -> None:
+    Journeys run on moto's Step Functions executor on a virtual clock that starts at `start` (default: now)
+    and moves only when told (`clock.advance_to`); their Lambda tasks are answered by the journey-step
+    handler in this process.
+    """
+
+    def __init__(self, stage: str = "local", start: datetime | None = None) -> None:
         from moto import mock_aws
+
+        from omnijourney.simulation.lambdas import route_lambdas
+        from omnijourney.simulation.virtual_time import VirtualClock
 
         self._saved_env = dict(os.environ)
         os.environ.update(
@@ -145,6 +155,9 @@ class LocalBackend:
         self._provision(stage)
         self._handlers: dict[str, ModuleType] = {}
         self.state_machines = self._provision_journeys(stage)
+        self._installed = ExitStack()
+        self.clock = self._installed.enter_context(VirtualClock(start or datetime.now(UTC).replace(microsecond=0)))
+        self._installed.enter_context(route_lambdas({self.journey_step_function: self.journey_step}))
 
     def _provision(self, stage: str) -> None:
         from omnijourney.tables import TTL_ATTRIBUTES, bind, table_models
@@ -246,6 +259,7 @@ class LocalBackend:
         parameters.clear_caches()  # type: ignore[no-untyped-call]
 
     def stop(self) -> None:
+        self._installed.close()
         self._mock.stop()
         os.environ.clear()
         os.environ.update(self._saved_env)

@@ -130,6 +130,15 @@ def _ending(
     return None
 
 
+def stop_runs(runs: Iterable[JourneyRunRecord], outcome: str, reason: str, now: datetime) -> list[str]:
+    """End the running ones among `runs` and stop their executions; the executions stopped."""
+    reaction = Reaction()
+    for run in runs:
+        if run.running:
+            _stop(run, outcome, reason, now, reaction)
+    return reaction.stopped
+
+
 def _stop(
     run: JourneyRunRecord,
     outcome: str,

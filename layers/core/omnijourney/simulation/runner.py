@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,35 +40,30 @@ class Simulation:
         self._finished: set[str] = set()
 
     def run(self, lines: Iterable[ScenarioLine], progress: Progress | None = None) -> dict[str, Any]:
-        from omnijourney.simulation.lambdas import route_lambdas
-        from omnijourney.simulation.virtual_time import VirtualClock
-
+        virtual_clock = self.backend.clock
         lines = list(lines)
-        start = lines[0].at.astimezone(UTC) if lines else datetime.now(UTC)
-        routes = {self.backend.journey_step_function: self.backend.journey_step}
-        with VirtualClock(start) as virtual_clock, route_lambdas(routes):
-            for index, line in enumerate(lines, start=1):
-                # Timer by timer, so an execution that ends in between is recorded when it ends.
-                while (due := virtual_clock.next_due()) is not None and due <= line.at:
-                    virtual_clock.advance_to(due)
-                    self.executions_finished()
-                virtual_clock.advance_to(line.at.astimezone(UTC))
-                self.apply(line)
-                virtual_clock.settle()
+        for index, line in enumerate(lines, start=1):
+            # Timer by timer, so an execution that ends in between is recorded when it ends.
+            while (due := virtual_clock.next_due()) is not None and due <= line.at:
+                virtual_clock.advance_to(due)
                 self.executions_finished()
-                if progress:
-                    progress(index, len(lines))
-            self.report["profiles"] = self.profiles()
-            live = live_customer_ids()
-            self.report["messages"] = messages(live)
-            self.report["journeys"] = journey_runs(live)
-            self.report["metrics"] = metrics(
-                self.report["profiles"],
-                self.report["messages"],
-                self.report["journeys"],
-                self.activity(),
-                config.consistency(),
-            )
+            virtual_clock.advance_to(line.at.astimezone(UTC))
+            self.apply(line)
+            virtual_clock.settle()
+            self.executions_finished()
+            if progress:
+                progress(index, len(lines))
+        self.report["profiles"] = self.profiles()
+        live = live_customer_ids()
+        self.report["messages"] = messages(live)
+        self.report["journeys"] = journey_runs(live)
+        self.report["metrics"] = metrics(
+            self.report["profiles"],
+            self.report["messages"],
+            self.report["journeys"],
+            self.activity(),
+            config.consistency(),
+        )
         return self.report
 
     def executions_finished(self) -> None:
@@ -199,5 +194,6 @@ def journey_runs(live: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def simulate(lines: Iterable[ScenarioLine], progress: Progress | None = None) -> dict[str, Any]:
-    with LocalBackend(stage="sim") as backend:
+    lines = list(lines)
+    with LocalBackend(stage="sim", start=lines[0].at.astimezone(UTC) if lines else None) as backend:
         return Simulation(backend).run(lines, progress)

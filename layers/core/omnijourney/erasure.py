@@ -1,0 +1,30 @@
+"""A data-erasure request: the customer's journeys stop, their profile goes, their ledger forgets them.
+
+The ledger keeps that a message went out and when (frequency caps and metrics need the count), but
+not to which address; journey runs keep their outcome, not what started them.
+"""
+
+from __future__ import annotations
+
+from omnijourney import clock, tables
+from omnijourney.profiles import service
+
+
+def erase_customer(customer_id: str) -> list[str]:
+    """Erase the customer (and everyone merged into them); the customer ids erased."""
+    from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord
+    from omnijourney.runtime.triggers import stop_runs
+
+    tables.bind()
+    record = service.get(customer_id)
+    customer_ids = [record.customer_id, *record.profile.merged_from]
+    runs = [run for erased in customer_ids for run in JourneyRunRecord.query(erased)]
+    stop_runs(runs, "stopped", "customer_erased", clock.now())
+    erased = service.erase(customer_id)
+    for run in runs:
+        run.update(actions=[JourneyRunRecord.entry.set("{}")])
+    for erased_id in customer_ids:
+        for entry in LedgerRecord.query(erased_id):
+            if entry.recipient is not None:
+                entry.update(actions=[LedgerRecord.recipient.remove()])
+    return erased

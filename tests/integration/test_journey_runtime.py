@@ -1,0 +1,138 @@
+"""The journey runtime on the local backend: a new subscriber enters the welcome series and is emailed once,
+whatever Step Functions retries, a channel outage or an erasure request do meanwhile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from moto.ses.models import ses_backends
+
+from omnijourney.channels import OutgoingMessage, SendFailed, use_adapter
+from omnijourney.local import ACCOUNT, REGION
+from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord
+from tests.conftest import RECEIVED_AT, delivery, signed
+from tests.integration.conftest import Harness
+
+EMAIL = "lena.fischer@example.com"
+
+
+def subscribe(harness: Harness) -> None:
+    """Lena signs up in the shop (Shopify customers/create, email marketing consent): she becomes a prospect."""
+    status, _ = harness.deliver(signed(delivery("shopify", "customers_create")))
+    assert status == 202
+    harness.backend.clock.settle()
+
+
+def ledger() -> list[LedgerRecord]:
+    return sorted(LedgerRecord.scan(), key=lambda entry: entry.at)
+
+
+def runs() -> list[JourneyRunRecord]:
+    return list(JourneyRunRecord.scan())
+
+
+def emails_to(address: str) -> list[Any]:
+    return [
+        message
+        for message in ses_backends[ACCOUNT][REGION].sent_messages
+        if address in message.destinations["ToAddresses"]
+    ]
+
+
+class FlakyEmail:
+    """An email provider that fails as scripted, then accepts."""
+
+    def __init__(self, *failures: SendFailed) -> None:
+        self.failures = list(failures)
+        self.sent: list[OutgoingMessage] = []
+
+    def send(self, message: OutgoingMessage) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+        return f"flaky-{len(self.sent)}"
+
+
+@pytest.fixture
+def flaky_email() -> Iterator[Any]:
+    def install(*failures: SendFailed) -> FlakyEmail:
+        adapter = FlakyEmail(*failures)
+        use_adapter("email", adapter)
+        return adapter
+
+    yield install
+    use_adapter("email", None)
+
+
+def test_a_new_subscriber_enters_the_welcome_series_and_is_emailed_once(harness: Harness) -> None:
+    subscribe(harness)
+    [run] = runs()
+    assert (run.journey, run.outcome, run.waiting_step) == ("welcome_series", "running", "wait_for_first_look")
+    [welcome] = ledger()
+    assert (welcome.step, welcome.status, welcome.recipient) == ("welcome", "sent", EMAIL)
+    [email] = emails_to(EMAIL)
+    assert "Welcome" in email.subject
+
+
+def test_a_retried_send_task_does_not_send_again(harness: Harness) -> None:
+    subscribe(harness)
+    [welcome] = ledger()
+    execution, step, visit = welcome.message_key.split("#")
+    [run] = runs()
+    retry = {
+        "action": "send",
+        "journey": "welcome_series",
+        "step": step,
+        "execution": execution,
+        "customer_id": run.customer_id,
+        "entry": run.entry_data,
+        "send": {"channel": "email", "template": "welcome_email", "category": "marketing", "promotes": "none"},
+        "policy": {"journey": "welcome_series", "priority": 40},
+        "visit": visit,
+    }
+    assert harness.backend.journey_step(retry)["outcome"] == "sent"
+    assert len(ledger()) == 1
+    assert len(emails_to(EMAIL)) == 1
+
+
+def test_a_redelivered_signup_starts_no_second_run(harness: Harness) -> None:
+    subscribe(harness)
+    subscribe(harness)
+    assert len(runs()) == 1
+    assert len(emails_to(EMAIL)) == 1
+
+
+def test_a_provider_outage_is_retried_and_the_email_goes_out_once(harness: Harness, flaky_email: Any) -> None:
+    provider = flaky_email(SendFailed("throttled", retryable=True), SendFailed("throttled", retryable=True))
+    subscribe(harness)
+    assert provider.sent == []
+    harness.backend.clock.advance_to(RECEIVED_AT + timedelta(minutes=1))  # the compiled Retry backs off 2 s, 4 s…
+    assert [message.to for message in provider.sent] == [EMAIL]
+    [welcome] = ledger()
+    assert (welcome.status, welcome.provider_id) == ("sent", "flaky-1")
+
+
+def test_a_rejected_address_is_recorded_and_the_journey_goes_on(harness: Harness, flaky_email: Any) -> None:
+    flaky_email(SendFailed("invalid_address", retryable=False))
+    subscribe(harness)
+    [welcome] = ledger()
+    assert (welcome.status, welcome.reason) == ("suppressed", "undeliverable_invalid_address")
+    [run] = runs()
+    assert (run.outcome, run.waiting_step) == ("running", "wait_for_first_look")
+
+
+def test_an_erased_customer_leaves_the_journey_and_the_ledger_forgets_the_address(harness: Harness) -> None:
+    subscribe(harness)
+    [run] = runs()
+    status, body = harness.erase(run.customer_id)
+    assert status == 200, body
+    harness.backend.clock.advance_to(RECEIVED_AT + timedelta(days=4))  # past the welcome series' 3-day wait
+    [run] = runs()
+    assert (run.outcome, run.reason, run.entry) == ("stopped", "customer_erased", "{}")
+    [welcome] = ledger()
+    assert (welcome.status, welcome.recipient) == ("sent", None)
+    assert len(emails_to(EMAIL)) == 1
+    assert harness.lookup(email=EMAIL)[0] == 404
