@@ -257,3 +257,11 @@ def test_win_back_only_tags_a_customer_who_cannot_be_texted(run_journey: Any) ->
     run = run_journey("win_back", StepStub(cases={"still_away": -1}))
     assert run.stub.visited("send") == ["we_miss_you"]
     assert run.outcome == {"outcome": "completed"}
+
+
+def test_monthly_picks_sends_its_one_email_and_completes(run_journey: Any) -> None:
+    run = run_journey("monthly_picks")
+    assert run.stub.visited("send") == ["picks"]
+    assert run.outcome == {"outcome": "completed"}
+    print(f"\nmonthly_picks common path: {transitions(run)} transitions")
+    assert transitions(run) == 3

@@ -136,3 +136,17 @@ def test_an_erased_customer_leaves_the_journey_and_the_ledger_forgets_the_addres
     assert (welcome.status, welcome.recipient) == ("sent", None)
     assert len(emails_to(EMAIL)) == 1
     assert harness.lookup(email=EMAIL)[0] == 404
+
+
+def test_a_scheduled_journey_reaches_its_audience_once_a_month(harness: Harness) -> None:
+    subscribe(harness)
+    harness.backend.call_function("journey_schedule", {"journey": "monthly_picks"})
+    harness.backend.clock.settle()
+    harness.backend.status_changes()
+    harness.backend.call_function("journey_schedule", {"journey": "monthly_picks"})  # a second firing that day
+    picks = [run for run in runs() if run.journey == "monthly_picks"]
+    assert [(run.outcome, run.entry_data["type"]) for run in picks] == [("completed", "schedule")]
+    assert [entry.step for entry in ledger() if entry.journey == "monthly_picks"] == ["picks"]
+    harness.backend.clock.advance_to(RECEIVED_AT + timedelta(days=28))
+    harness.backend.call_function("journey_schedule", {"journey": "monthly_picks"})
+    assert len([run for run in runs() if run.journey == "monthly_picks"]) == 2

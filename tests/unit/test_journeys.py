@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "journeys"
 BROKEN = Path(__file__).parent / "broken_journeys"
 BROKEN_TEMPLATES = Path(__file__).parent / "broken_templates"
+SHIPPED_NAMES = sorted(path.stem for path in SHIPPED.glob("*.yaml"))
 EXPECT = re.compile(r"^# expect: (.*)$", re.MULTILINE)
 
 
@@ -37,16 +38,23 @@ def problems_in(path: Path) -> list[str]:
 
 
 def test_every_shipped_journey_is_valid(shipped: dict[str, Journey]) -> None:
-    assert sorted(shipped) == ["abandoned_cart", "post_purchase", "support_follow_up", "welcome_series", "win_back"]
+    assert sorted(shipped) == [
+        "abandoned_cart",
+        "monthly_picks",
+        "post_purchase",
+        "support_follow_up",
+        "welcome_series",
+        "win_back",
+    ]
 
 
-@pytest.mark.parametrize("name", ["abandoned_cart", "post_purchase", "support_follow_up", "welcome_series", "win_back"])
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
 def test_every_shipped_journey_compiles_to_asl_that_statelint_accepts(shipped: dict[str, Journey], name: str) -> None:
     asl = compile_journey(shipped[name])
     assert Linter.validate(asl) == []
 
 
-@pytest.mark.parametrize("name", ["abandoned_cart", "post_purchase", "support_follow_up", "welcome_series", "win_back"])
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
 def test_every_task_retries_with_backoff_and_catches_into_the_failure_record(
     shipped: dict[str, Journey], name: str
 ) -> None:
@@ -127,7 +135,7 @@ def test_the_mermaid_diagram_shows_every_step_branch_and_the_goal(shipped: dict[
     assert 'goal>"goal (ends the journey anywhere): order_completed with the cart\'s items"]' in text
 
 
-@pytest.mark.parametrize("name", ["abandoned_cart", "post_purchase", "support_follow_up", "welcome_series", "win_back"])
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
 def test_the_svg_picture_is_well_formed_and_names_every_step(shipped: dict[str, Journey], name: str) -> None:
     journey = shipped[name]
     picture = ElementTree.fromstring(diagram.svg(journey))
@@ -143,7 +151,7 @@ def test_the_published_schema_is_the_languages_schema() -> None:
 
 def test_validate_passes_the_shipped_journeys(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["journeys", "validate", str(SHIPPED)]) == 0
-    assert capsys.readouterr().out.startswith("5 journey(s) valid")
+    assert capsys.readouterr().out.startswith("6 journey(s) valid")
 
 
 def test_validate_fails_a_broken_journey_with_file_line_and_column(capsys: pytest.CaptureFixture[str]) -> None:

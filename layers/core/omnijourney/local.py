@@ -154,6 +154,7 @@ class LocalBackend:
         self.stage = stage
         self._provision(stage)
         self._handlers: dict[str, ModuleType] = {}
+        self._ended: set[str] = set()
         self.state_machines = self._provision_journeys(stage)
         self._installed = ExitStack()
         self.clock = self._installed.enter_context(VirtualClock(start or datetime.now(UTC).replace(microsecond=0)))
@@ -237,8 +238,30 @@ class LocalBackend:
 
     def journey_step(self, event: dict[str, Any]) -> Any:
         """The journey-step function as Lambda would run it (moto's Step Functions invoke it through this)."""
-        context = LambdaContext(function_name=self.journey_step_function)
-        return self.handler("journey_step").lambda_handler(event, context)
+        return self.call_function("journey_step", event)
+
+    def status_changes(self) -> None:
+        """What EventBridge does on AWS: each execution that ended since the last call goes to the journey-step
+        function as a "Step Functions Execution Status Change" event (moto's EventBridge cannot target Lambda)."""
+        stepfunctions = aws.client("stepfunctions")
+        for machine in self.state_machines.values():
+            for listed in stepfunctions.list_executions(stateMachineArn=machine)["executions"]:
+                if listed["status"] == "RUNNING" or listed["executionArn"] in self._ended:
+                    continue
+                self._ended.add(listed["executionArn"])
+                execution = stepfunctions.describe_execution(executionArn=listed["executionArn"])
+                detail = {
+                    "name": execution["name"],
+                    "stateMachineArn": machine,
+                    "status": execution["status"],
+                    "input": execution.get("input"),
+                    "output": execution.get("output"),
+                }
+                self.journey_step({"detail-type": "Step Functions Execution Status Change", "detail": detail})
+
+    def call_function(self, function: str, event: dict[str, Any]) -> Any:
+        context = LambdaContext(function_name=f"omnijourney-{self.stage}-{function.replace('_', '-')}")
+        return self.handler(function).lambda_handler(event, context)
 
     @staticmethod
     def _forget_clients() -> None:

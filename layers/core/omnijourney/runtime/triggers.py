@@ -96,9 +96,44 @@ def _may_matter(event: CanonicalEvent, update: ProfileUpdate, journeys: Iterable
         goal = journey.goal
         if event.type in (journey.entry.event, goal.event if goal else None, *awaited, *exits):
             return True
-        if (goal is not None and goal.when is not None) or (journey.entry.stage and update.stage_changed):
+        entered_stage = update.stage_changed and update.profile.lifecycle_stage == journey.entry.stage
+        if (goal is not None and goal.when is not None) or entered_stage:
             return True
     return False
+
+
+def run_schedule(journey_name: str) -> Reaction:
+    """A scheduled journey's turn (EventBridge Scheduler calls it with its expression): every live customer
+    in its audience whose re-entry rule allows enters, with the schedule's firing as the entry."""
+    from omnijourney.profiles.store import ProfileRecord
+
+    journey = config.journeys().journeys[journey_name]
+    if journey.entry.schedule is None:
+        raise ValueError(f"journey {journey_name!r} does not start on a schedule")
+    tables.bind()
+    now = clock.now()
+    reaction = Reaction()
+    fired = {
+        "event_id": f"schedule:{journey_name}:{now.isoformat()}",
+        "type": "schedule",
+        "name": journey.entry.schedule,
+        "channel": "schedule",
+        "source": "schedule",
+        "at": now.isoformat(),
+        "properties": {},
+    }
+    for record in ProfileRecord.scan(ProfileRecord.merged_into.does_not_exist()):
+        profile = record.profile
+        if journey.audience is not None and not holds(journey.audience, profile, fired):
+            continue
+        runs = [
+            run
+            for customer_id in (profile.customer_id, *profile.merged_from)
+            for run in JourneyRunRecord.query(customer_id)
+        ]
+        if _may_enter(journey, runs, now):
+            _start(journey, profile, fired, now, reaction)
+    return reaction
 
 
 def _one_run_per_journey(running: list[JourneyRunRecord], now: datetime, reaction: Reaction) -> list[JourneyRunRecord]:

@@ -8,10 +8,17 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import urlencode
 
-from omnijourney import aws, config
+from omnijourney import config
 from omnijourney.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, http_event
 from omnijourney.simulation.metrics import metrics
-from omnijourney.simulation.scenario import AdvanceLine, DeliveryLine, EraseLine, LookupLine, ScenarioLine
+from omnijourney.simulation.scenario import (
+    AdvanceLine,
+    DeliveryLine,
+    EraseLine,
+    LookupLine,
+    ScenarioLine,
+    ScheduleLine,
+)
 from omnijourney.sources import SOURCE_NAMES, get_source
 from omnijourney.sources.delivery import Delivery
 
@@ -37,7 +44,6 @@ class Simulation:
             "profiles": [],
             "metrics": {},
         }
-        self._finished: set[str] = set()
 
     def run(self, lines: Iterable[ScenarioLine], progress: Progress | None = None) -> dict[str, Any]:
         virtual_clock = self.backend.clock
@@ -46,11 +52,11 @@ class Simulation:
             # Timer by timer, so an execution that ends in between is recorded when it ends.
             while (due := virtual_clock.next_due()) is not None and due <= line.at:
                 virtual_clock.advance_to(due)
-                self.executions_finished()
+                self.backend.status_changes()
             virtual_clock.advance_to(line.at.astimezone(UTC))
             self.apply(line)
             virtual_clock.settle()
-            self.executions_finished()
+            self.backend.status_changes()
             if progress:
                 progress(index, len(lines))
         self.report["profiles"] = self.profiles()
@@ -65,24 +71,6 @@ class Simulation:
             config.consistency(),
         )
         return self.report
-
-    def executions_finished(self) -> None:
-        """What EventBridge does on AWS: each execution's status change goes to the journey-step function."""
-        stepfunctions = aws.client("stepfunctions")
-        for machine in self.backend.state_machines.values():
-            for listed in stepfunctions.list_executions(stateMachineArn=machine)["executions"]:
-                if listed["status"] == "RUNNING" or listed["executionArn"] in self._finished:
-                    continue
-                self._finished.add(listed["executionArn"])
-                execution = stepfunctions.describe_execution(executionArn=listed["executionArn"])
-                detail = {
-                    "name": execution["name"],
-                    "stateMachineArn": machine,
-                    "status": execution["status"],
-                    "input": execution.get("input"),
-                    "output": execution.get("output"),
-                }
-                self.backend.journey_step({"detail-type": "Step Functions Execution Status Change", "detail": detail})
 
     def apply(self, line: ScenarioLine) -> None:
         if isinstance(line, DeliveryLine):
@@ -107,6 +95,9 @@ class Simulation:
                     "error": None if status == 200 else body.get("detail"),
                 }
             )
+        elif isinstance(line, ScheduleLine):
+            started = self.backend.call_function("journey_schedule", {"journey": line.schedule})
+            self.report["inputs"].append({"line": line.number, "status": 200, "error": None} | started)
         else:
             assert isinstance(line, AdvanceLine)
 

@@ -76,11 +76,17 @@ class EraseLine(Line):
     _single = field_validator("erase")(_one_identifier)
 
 
+class ScheduleLine(Line):
+    """Extension: a scheduled journey's turn, as EventBridge Scheduler would fire it at `at`."""
+
+    schedule: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="the journey's name")
+
+
 class AdvanceLine(Line):
     pass
 
 
-ScenarioLine = DeliveryLine | LookupLine | EraseLine | AdvanceLine
+ScenarioLine = DeliveryLine | LookupLine | EraseLine | ScheduleLine | AdvanceLine
 
 
 def _kind(data: dict[str, Any]) -> type[Line]:
@@ -90,6 +96,8 @@ def _kind(data: dict[str, Any]) -> type[Line]:
         return LookupLine
     if "erase" in data:
         return EraseLine
+    if "schedule" in data:
+        return ScheduleLine
     return AdvanceLine
 
 
