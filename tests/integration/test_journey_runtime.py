@@ -150,3 +150,14 @@ def test_a_scheduled_journey_reaches_its_audience_once_a_month(harness: Harness)
     harness.backend.clock.advance_to(RECEIVED_AT + timedelta(days=28))
     harness.backend.call_function("journey_schedule", {"journey": "monthly_picks"})
     assert len([run for run in runs() if run.journey == "monthly_picks"]) == 2
+
+
+def test_a_checkout_webhook_arriving_after_its_order_sends_no_cart_reminder(harness: Harness) -> None:
+    for case in ("customers_create", "orders_create", "checkouts_create"):  # Shopify's delivery order is not guaranteed
+        status, _ = harness.deliver(signed(delivery("shopify", case)))
+        assert status == 202
+    harness.backend.clock.advance_to(RECEIVED_AT + timedelta(days=3))
+    harness.backend.status_changes()
+    cart_messages = [entry for entry in ledger() if entry.journey == "abandoned_cart"]
+    assert [(entry.status, entry.reason) for entry in cart_messages] == [("suppressed", "goal_reached")]
+    assert [run.outcome for run in runs() if run.journey == "abandoned_cart"] == ["goal"]
