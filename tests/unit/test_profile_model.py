@@ -212,3 +212,20 @@ def test_a_late_whole_cart_does_not_bring_back_what_an_order_bought_since() -> N
     bought = event("o", EventType.order_completed, 60, order=order)
     late_checkout = event("c", EventType.cart_updated, 10, cart=CartChange(action="replace", items=(SHOES, SOCKS)))
     assert [item.sku for item in apply(bought, late_checkout).cart.items] == ["SOCK-MERINO-M"]
+
+
+def test_an_old_consent_synced_later_does_not_undo_a_newer_opt_out() -> None:
+    complaint = event(
+        "e1",
+        EventType.message_complained,
+        60,
+        consent=(ConsentChange(channel=ConsentChannel.email, status=ConsentStatus.unsubscribed),),
+    )
+    given_before = T0 - timedelta(days=1)
+    sync = event(
+        "e2",
+        EventType.identify,
+        90,  # arrives later, but carries the consent as the customer gave it the day before
+        consent=(ConsentChange(channel=ConsentChannel.email, status=ConsentStatus.subscribed, at=given_before),),
+    )
+    assert apply(complaint, sync).consent_status(ConsentChannel.email) == ConsentStatus.unsubscribed

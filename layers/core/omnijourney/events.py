@@ -98,6 +98,9 @@ class Ticket(Model):
 class ConsentChange(Model):
     channel: ConsentChannel
     status: ConsentStatus
+    # When the customer gave or withdrew it, where the vendor says (Shopify's consent_updated_at): a later
+    # sync of an old consent must not undo a newer opt-out. Default: when the event occurred.
+    at: AwareDatetime | None = None
 
 
 class Message(Model):

@@ -135,9 +135,10 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
         update["traits"] = traits
     for change in event.consent:
         current = profile.consent.get(change.channel)
-        if current is None or (current.status != change.status and current.updated_at <= event.occurred_at):
+        given_at = change.at or event.occurred_at
+        if current is None or (current.status != change.status and current.updated_at <= given_at):
             consent = update.setdefault("consent", dict(profile.consent))
-            consent[change.channel] = Consent(status=change.status, updated_at=event.occurred_at, source=event.source)
+            consent[change.channel] = Consent(status=change.status, updated_at=given_at, source=event.source)
     if event.cart is not None:
         cart = _changed_cart(profile.cart, event, profile.orders)
         if cart != profile.cart:

@@ -7,6 +7,7 @@ omnijourney.tables binds them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
@@ -61,6 +62,8 @@ class HistoryRecord(Model):
     name = UnicodeAttribute()
     channel = UnicodeAttribute()
     source = UnicodeAttribute()
+    # Consent the event gave or withdrew, {channel: {status, at}}: audits need what was allowed when.
+    consent = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
 
 
@@ -164,6 +167,17 @@ def append_history(customer_id: str, event: CanonicalEvent) -> None:
         name=event.name,
         channel=event.channel.value,
         source=event.source,
+        consent=json.dumps(
+            {
+                change.channel.value: {
+                    "status": change.status.value,
+                    "at": (change.at or event.occurred_at).isoformat(),
+                }
+                for change in event.consent
+            }
+        )
+        if event.consent
+        else None,
         expires_at=event.occurred_at + timedelta(days=settings.history_retention_days),
     ).save()
 

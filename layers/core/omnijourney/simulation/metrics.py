@@ -18,9 +18,11 @@ from omnijourney.consistency import ConsistencyRules
 def metrics(
     profiles: list[dict[str, Any]],
     messages: list[dict[str, Any]],
+    *,
     journeys: list[dict[str, Any]],
     activity: dict[str, list[dict[str, Any]]],
     rules: ConsistencyRules,
+    erased: dict[str, str],
 ) -> dict[str, Any]:
     orders = [order for profile in profiles for order in profile["orders"]]
     revenue = sum((Decimal(str(order["total"])) for order in orders), Decimal(0))
@@ -30,7 +32,7 @@ def metrics(
     }
     final = [message for message in messages if message["status"] != "deferred"]
     sent = [message for message in final if message["status"] == "sent"]
-    violations = audit(sent, {profile["customer_id"]: profile for profile in profiles}, activity, rules)
+    violations = audit(sent, {profile["customer_id"]: profile for profile in profiles}, activity, rules, erased)
     return {
         "customers": len(profiles),
         "orders": len(orders),
@@ -62,6 +64,7 @@ def audit(
     profiles: dict[str, dict[str, Any]],
     activity: dict[str, list[dict[str, Any]]],
     rules: ConsistencyRules,
+    erased: dict[str, str],
 ) -> list[dict[str, Any]]:
     """Every rule of the scenario contract a sent message broke, one entry per (message, rule)."""
     violations: list[dict[str, Any]] = []
@@ -74,9 +77,9 @@ def audit(
         seen[step] += 1
         if seen[step] > 1:
             broken.append("sent_twice")
-        if profile is None:
+        if message["customer_id"] in erased and message["at"] >= erased[message["customer_id"]]:
             broken.append("sent_after_erasure")
-        elif message["category"] == "marketing":
+        if profile is not None and message["category"] == "marketing":
             broken.extend(_marketing_rules(message, at, profile, activity.get(message["customer_id"], []), rules))
         violations.extend({"at": message["at"], "customer_id": message["customer_id"], "rule": rule} for rule in broken)
     return violations
@@ -95,11 +98,14 @@ def _marketing_rules(
     }
     if set(message["products"]) & bought_before:
         broken.append("named_a_product_already_bought")
-    consent = profile["consent"].get(message["channel"])
-    changed = [
-        entry for entry in activity if entry["type"] == "consent_changed" and entry["channel"] == message["channel"]
-    ]
-    if consent == "unsubscribed" and any(datetime.fromisoformat(entry["at"]) < at for entry in changed):
+    # The customer's word on this channel as it stood when the message went out, by when they gave it.
+    given = sorted(
+        (datetime.fromisoformat(change["at"]), change["status"])
+        for entry in activity
+        for channel, change in entry.get("consent", {}).items()
+        if channel == message["channel"] and datetime.fromisoformat(entry["at"]) < at
+    )
+    if given and given[-1][1] == "unsubscribed":
         broken.append("after_opt_out")
     opened = sum(
         1 for entry in activity if entry["type"] == "ticket_opened" and datetime.fromisoformat(entry["at"]) < at

@@ -44,6 +44,8 @@ class Simulation:
             "profiles": [],
             "metrics": {},
         }
+        # Erased customer id → when: the audit flags only what was sent after.
+        self.erased: dict[str, str] = {}
 
     def run(self, lines: Iterable[ScenarioLine], progress: Progress | None = None) -> dict[str, Any]:
         virtual_clock = self.backend.clock
@@ -66,9 +68,10 @@ class Simulation:
         self.report["metrics"] = metrics(
             self.report["profiles"],
             self.report["messages"],
-            self.report["journeys"],
-            self.activity(),
-            config.consistency(),
+            journeys=self.report["journeys"],
+            activity=self.activity(),
+            rules=config.consistency(),
+            erased=self.erased,
         )
         return self.report
 
@@ -88,6 +91,7 @@ class Simulation:
                 status, body = self.backend.call_http(
                     "profile_api", http_event("DELETE", f"/profiles/{body['customer_id']}")
                 )
+                self.erased.update(dict.fromkeys(body.get("erased", []), line.at.astimezone(UTC).isoformat()))
             self.report["inputs"].append(
                 {
                     "line": line.number,
@@ -141,7 +145,12 @@ class Simulation:
             ids = [profile["customer_id"], *(record.profile.merged_from if record else ())]
             entries = store.history(ids, limit=10_000)
             activity[profile["customer_id"]] = [
-                {"at": entry.entry.split("#", 1)[0], "type": entry.event_type, "channel": entry.channel}
+                {
+                    "at": entry.entry.split("#", 1)[0],
+                    "type": entry.event_type,
+                    "channel": entry.channel,
+                    "consent": json.loads(entry.consent or "{}"),
+                }
                 for entry in reversed(entries)
             ]
         return activity

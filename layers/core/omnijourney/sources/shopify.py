@@ -195,9 +195,12 @@ def _customer(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[s
         (ConsentChannel.email, "email_marketing_consent"),
         (ConsentChannel.sms, "sms_marketing_consent"),
     ):
-        state = _CONSENT_STATES.get(str(as_object(payload.get(key) or {}, key).get("state")))
+        given = as_object(payload.get(key) or {}, key)
+        state = _CONSENT_STATES.get(str(given.get("state")))
         if state is not None:
-            consent.append(ConsentChange(channel=channel, status=state))
+            updated = given.get("consent_updated_at")
+            at = as_timestamp(updated, f"{key}.consent_updated_at", delivery.received_at) if updated else None
+            consent.append(ConsentChange(channel=channel, status=state, at=at))
     return {
         "event_id": f"shopify:{topic}:{customer_id}:{_version(payload, delivery)}",
         "type": EventType.identify,
