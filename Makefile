@@ -4,11 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration bench clean
+.PHONY: demo test lint typecheck unit integration bench synth layer clean
+# jsii (under aws-cdk-lib) warns about every Node.js it has not certified; the synth works the same.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,infra]"
 	@touch $(STAMP)
 
 demo: $(STAMP)  ## replay the shoes story on moto and print what the store sees
@@ -26,6 +28,12 @@ test: lint typecheck  ## everything CI checks
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+synth: $(STAMP)  ## the CloudFormation template in cdk.out/, checked by cdk-nag (no Docker, no credentials)
+	$(BIN)/python -m infra.app
+
+layer: $(STAMP)  ## build the arm64 Lambda layer (cached in build/layer) and print its size against Lambda's limit
+	$(BIN)/python -m infra.packaging
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

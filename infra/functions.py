@@ -1,0 +1,78 @@
+"""One Lambda function of the system: a thin handler asset on the shared core layer, arm64, traced."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.packaging import LAYER_CONFIG_DIR, LAYER_JOURNEYS_DIR, function_asset
+from infra.settings import DeploySettings
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+class ServiceFunction(Construct):
+    """functions/<name>/handler.py as a Lambda function, with its own log group and the shared settings."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        name: str,
+        *,
+        settings: DeploySettings,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str],
+        timeout_seconds: int = 30,
+        memory_mb: int = 512,
+    ) -> None:
+        super().__init__(scope, name)
+        function_name = f"{settings.prefix}-{name.replace('_', '-')}"
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=retention(settings.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.lambda_handler",
+            code=lambda_.Code.from_asset(str(function_asset(name))),
+            layers=[layer],
+            memory_size=memory_mb,
+            timeout=Duration.seconds(timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "omnijourney",
+                "POWERTOOLS_METRICS_NAMESPACE": "omnijourney",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "OMNIJOURNEY_STAGE": settings.stage,
+                "OMNIJOURNEY_CONFIG_DIR": LAYER_CONFIG_DIR,
+                "OMNIJOURNEY_JOURNEYS_DIR": LAYER_JOURNEYS_DIR,
+                **environment,
+            },
+        )
+
+
+RETENTIONS = {
+    1: logs.RetentionDays.ONE_DAY,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    731: logs.RetentionDays.TWO_YEARS,
+}
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The shortest retention CloudWatch offers that keeps logs at least `days` days."""
+    return next((value for limit, value in sorted(RETENTIONS.items()) if limit >= days), logs.RetentionDays.TWO_YEARS)

@@ -1,0 +1,114 @@
+"""One Standard state machine per journeys/*.yaml, compiled at synth time, and what drives them."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.functions import retention
+from infra.settings import DeploySettings
+from omnijourney.journeys.catalog import JourneySet
+from omnijourney.journeys.compiler import STEP_FUNCTION, compile_journey
+
+# The compiler leaves the step function's ARN as a substitution; CloudFormation fills it in.
+STEP_FUNCTION_SUBSTITUTION = STEP_FUNCTION.removeprefix("${").removesuffix("}")
+FINAL_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+
+class Journeys(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        name: str,
+        *,
+        settings: DeploySettings,
+        journeys: JourneySet,
+        step_function: lambda_.IFunction,
+        schedule_function: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, name)
+        logs_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"/aws/vendedlogs/states/{settings.prefix}-journeys",
+            retention=retention(settings.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY,
+        )
+        self.state_machines: dict[str, sfn.StateMachine] = {}
+        for journey_name, journey in sorted(journeys.journeys.items()):
+            machine = sfn.StateMachine(
+                self,
+                journey_name,
+                state_machine_name=f"{settings.prefix}-{journey_name}",
+                state_machine_type=sfn.StateMachineType.STANDARD,
+                definition_body=sfn.DefinitionBody.from_string(json.dumps(compile_journey(journey))),
+                definition_substitutions={STEP_FUNCTION_SUBSTITUTION: step_function.function_arn},
+                # Execution data holds customers' ids and carts: it stays out of the logs.
+                logs=sfn.LogOptions(destination=logs_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+                tracing_enabled=True,
+            )
+            step_function.grant_invoke(machine)
+            self.state_machines[journey_name] = machine
+        # How runs end (completed, holdout, failed) reaches the journey-step function; what it cannot
+        # take after retries waits in a queue of its own (not the events DLQ, whose redrive feeds profiles).
+        self.status_dead_letters = sqs.Queue(
+            self,
+            "StatusChangeDeadLetters",
+            queue_name=f"{settings.prefix}-journey-status-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        events.Rule(
+            self,
+            "ExecutionsEnd",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "status": FINAL_STATUSES,
+                    "stateMachineArn": [machine.state_machine_arn for machine in self.state_machines.values()],
+                },
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    step_function,
+                    dead_letter_queue=self.status_dead_letters,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+        self._schedules(settings, journeys, schedule_function)
+
+    def _schedules(self, settings: DeploySettings, journeys: JourneySet, schedule_function: lambda_.IFunction) -> None:
+        scheduled = {name: journey for name, journey in journeys.journeys.items() if journey.entry.schedule}
+        if not scheduled:
+            return
+        role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
+        schedule_function.grant_invoke(role)
+        for name, journey in sorted(scheduled.items()):
+            scheduler.CfnSchedule(
+                self,
+                f"{name}Schedule",
+                name=f"{settings.prefix}-{name}",
+                schedule_expression=str(journey.entry.schedule),
+                schedule_expression_timezone="UTC",
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=schedule_function.function_arn,
+                    role_arn=role.role_arn,
+                    input=json.dumps({"journey": name}),
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=3),
+                ),
+            )

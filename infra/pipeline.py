@@ -1,0 +1,48 @@
+"""The event pipeline: the events queue and its DLQ, and SES feedback arriving SES → SNS → the same queue."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.settings import DeploySettings
+from omnijourney.local import MAX_RECEIVE_COUNT
+
+# SQS's visibility must outlast a whole batch of the profile function (AWS recommends 6 times its timeout).
+PROFILE_TIMEOUT_SECONDS = 60
+
+
+class EventPipeline(Construct):
+    def __init__(self, scope: Construct, name: str, *, settings: DeploySettings, key: kms.IKey) -> None:
+        super().__init__(scope, name)
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            queue_name=f"{settings.prefix}-events-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.events = sqs.Queue(
+            self,
+            "Events",
+            queue_name=f"{settings.prefix}-events",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(6 * PROFILE_TIMEOUT_SECONDS),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
+        )
+        self.ses_events = sns.Topic(
+            self, "SesEvents", topic_name=f"{settings.prefix}-ses-events", master_key=key, enforce_ssl=True
+        )
+        # SNS encrypts into the queue with the stack's key.
+        key.grant_encrypt_decrypt(iam.ServicePrincipal("sns.amazonaws.com"))
+        self.ses_events.add_subscription(subscriptions.SqsSubscription(self.events))
