@@ -8,14 +8,15 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.functions import retention
+from infra.pipeline import encrypted_queue
 from infra.settings import DeploySettings
 from omnijourney.journeys.catalog import JourneySet
 from omnijourney.journeys.compiler import STEP_FUNCTION, compile_journey
@@ -35,6 +36,7 @@ class Journeys(Construct):
         journeys: JourneySet,
         step_function: lambda_.IFunction,
         schedule_function: lambda_.IFunction,
+        key: kms.IKey,
     ) -> None:
         super().__init__(scope, name)
         logs_group = logs.LogGroup(
@@ -61,14 +63,10 @@ class Journeys(Construct):
             self.state_machines[journey_name] = machine
         # How runs end (completed, holdout, failed) reaches the journey-step function; what it cannot
         # take after retries waits in a queue of its own (not the events DLQ, whose redrive feeds profiles).
-        self.status_dead_letters = sqs.Queue(
-            self,
-            "StatusChangeDeadLetters",
-            queue_name=f"{settings.prefix}-journey-status-dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+        self.status_dead_letters = encrypted_queue(
+            self, "StatusChangeDeadLetters", f"{settings.prefix}-journey-status-dlq", key
         )
+        key.grant_encrypt_decrypt(iam.ServicePrincipal("events.amazonaws.com"))
         events.Rule(
             self,
             "ExecutionsEnd",

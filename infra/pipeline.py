@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -17,25 +19,28 @@ from omnijourney.local import MAX_RECEIVE_COUNT
 PROFILE_TIMEOUT_SECONDS = 60
 
 
+def encrypted_queue(scope: Construct, construct_id: str, queue_name: str, key: kms.IKey, **options: Any) -> sqs.Queue:
+    """A queue encrypted with the stack's key that refuses plain HTTP; dead-letter queues keep 14 days."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        queue_name=queue_name,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        **({"retention_period": Duration.days(14)} | options),
+    )
+
+
 class EventPipeline(Construct):
     def __init__(self, scope: Construct, name: str, *, settings: DeploySettings, key: kms.IKey) -> None:
         super().__init__(scope, name)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            queue_name=f"{settings.prefix}-events-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        self.events = sqs.Queue(
+        self.dead_letters = encrypted_queue(self, "DeadLetters", f"{settings.prefix}-events-dlq", key)
+        self.events = encrypted_queue(
             self,
             "Events",
-            queue_name=f"{settings.prefix}-events",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
+            f"{settings.prefix}-events",
+            key,
             visibility_timeout=Duration.seconds(6 * PROFILE_TIMEOUT_SECONDS),
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT),

@@ -148,6 +148,7 @@ class OmnijourneyStack(Stack):
             journeys=config.journeys(),
             step_function=journey_step,
             schedule_function=journey_schedule,
+            key=key,
         )
         machines = list(journeys.state_machines.values())
         for starter in (profile, journey_schedule):
