@@ -11,9 +11,9 @@ from infra.settings import DeploySettings
 from infra.stack import OmnijourneyStack
 
 
-def build(context: dict[str, object] | None = None) -> cdk.App:
+def build(context: dict[str, object] | None = None, outdir: str | None = None) -> cdk.App:
     """The app, with cdk-nag's AwsSolutions checks on every construct."""
-    app = cdk.App(context={"omnijourney": context} if context is not None else None)
+    app = cdk.App(context={"omnijourney": context} if context is not None else None, outdir=outdir)
     settings = DeploySettings.from_context(app.node.try_get_context("omnijourney"))
     OmnijourneyStack(
         app,
@@ -27,5 +27,4 @@ def build(context: dict[str, object] | None = None) -> cdk.App:
 
 if __name__ == "__main__":
     # The CDK CLI says where to write; `make synth` (plain Python, no CLI) writes to cdk.out/.
-    os.environ.setdefault("CDK_OUTDIR", "cdk.out")
-    print(build().synth().directory)
+    print(build(outdir=os.environ.get("CDK_OUTDIR", "cdk.out")).synth().directory)
