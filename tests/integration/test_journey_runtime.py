@@ -3,6 +3,7 @@ whatever Step Functions retries, a channel outage or an erasure request do meanw
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 from moto.ses.models import ses_backends
 
+from omnijourney import config
 from omnijourney.channels import OutgoingMessage, SendFailed, use_adapter
+from omnijourney.journeys.language import Journey
 from omnijourney.local import ACCOUNT, REGION
 from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord
 from tests.conftest import RECEIVED_AT, delivery, signed
@@ -24,6 +27,10 @@ def subscribe(harness: Harness) -> None:
     status, _ = harness.deliver(signed(delivery("shopify", "customers_create")))
     assert status == 202
     harness.backend.clock.settle()
+
+
+def load_journey(name: str) -> Journey:
+    return config.journeys().journeys[name]
 
 
 def ledger() -> list[LedgerRecord]:
@@ -161,3 +168,30 @@ def test_a_checkout_webhook_arriving_after_its_order_sends_no_cart_reminder(harn
     cart_messages = [entry for entry in ledger() if entry.journey == "abandoned_cart"]
     assert [(entry.status, entry.reason) for entry in cart_messages] == [("suppressed", "goal_reached")]
     assert [run.outcome for run in runs() if run.journey == "abandoned_cart"] == ["goal"]
+
+
+def test_a_retried_offer_step_issues_the_offer_once(harness: Harness) -> None:
+    subscribe(harness)
+    status, _ = harness.deliver(signed(delivery("shopify", "checkouts_create")))
+    assert status == 202
+    harness.backend.clock.advance_to(RECEIVED_AT + timedelta(hours=2))  # the cart email, with the spring offer
+    [cart_email] = [entry for entry in ledger() if entry.step == "cart_email"]
+    execution, step, visit = cart_email.message_key.split("#")
+    [run] = [run for run in runs() if run.journey == "abandoned_cart"]
+    journey = load_journey("abandoned_cart")
+    retry = {
+        "action": "send",
+        "journey": "abandoned_cart",
+        "step": step,
+        "execution": execution,
+        "customer_id": run.customer_id,
+        "entry": run.entry_data,
+        "send": journey.steps[1].send.model_dump(mode="json"),
+        "policy": journey.policy.model_dump(mode="json"),
+        "visit": visit,
+    }
+    assert harness.backend.journey_step(retry)["outcome"] == "sent"
+    offers = harness.lookup(email=EMAIL)[1]["offers"]
+    assert [(offer["offer"], offer["status"]) for offer in offers] == [("spring_shoes", "live")]
+    assert json.loads(cart_email.offer or "{}")["code"] == offers[0]["code"]
+    assert len([entry for entry in ledger() if entry.step == "cart_email"]) == 1

@@ -13,6 +13,7 @@ from omnijourney.settings import get_settings
 
 if TYPE_CHECKING:
     from omnijourney.journeys.catalog import JourneySet
+    from omnijourney.offers import OffersConfig
 
 # In the repository, config/ and journeys/ sit at the root; the Lambda layer sets OMNIJOURNEY_CONFIG_DIR
 # and OMNIJOURNEY_JOURNEYS_DIR.
@@ -51,3 +52,10 @@ def journeys() -> JourneySet:
     from omnijourney.journeys.catalog import load_journeys
 
     return load_journeys([journeys_dir()], lifecycle().names)
+
+
+@lru_cache(maxsize=1)
+def offers() -> OffersConfig:
+    from omnijourney.offers import OffersConfig
+
+    return load(config_dir() / "offers.yaml", OffersConfig)

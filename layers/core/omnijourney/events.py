@@ -83,6 +83,7 @@ class Order(Model):
     currency: str
     items: tuple[LineItem, ...]
     location_id: str | None = None
+    discount_codes: tuple[str, ...] = ()
 
     @property
     def skus(self) -> list[str]:

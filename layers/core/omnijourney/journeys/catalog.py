@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omnijourney.configfile import ConfigError, Problem
 from omnijourney.journeys.language import Journey
 from omnijourney.journeys.templates import TemplateCatalog
 from omnijourney.journeys.validation import check_journey
+
+if TYPE_CHECKING:
+    from omnijourney.offers import OffersConfig
 
 TEMPLATES_FOLDER = "templates"
 
@@ -26,12 +30,17 @@ def journey_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def load_journeys(paths: list[Path], stages: tuple[str, ...] | None = None) -> JourneySet:
-    """Every journey in `paths` (files or folders; templates from each journey's templates/ folder)."""
-    if stages is None:
-        from omnijourney import config
+def load_journeys(
+    paths: list[Path], stages: tuple[str, ...] | None = None, offers: OffersConfig | None = None
+) -> JourneySet:
+    """Every journey in `paths` (files or folders; templates from each journey's templates/ folder), checked
+    against the lifecycle stages and the offers of config/ unless given."""
+    from omnijourney import config
 
+    if stages is None:
         stages = config.lifecycle().names
+    if offers is None:
+        offers = config.offers()
     files = journey_files(paths)
     problems: list[Problem] = []
     catalogs: dict[Path, TemplateCatalog] = {}
@@ -42,7 +51,7 @@ def load_journeys(paths: list[Path], stages: tuple[str, ...] | None = None) -> J
             catalogs[folder] = TemplateCatalog(folder)
             problems.extend(catalogs[folder].problems)
         try:
-            journey = check_journey(file, catalogs[folder], stages)
+            journey = check_journey(file, catalogs[folder], stages, offers)
         except ConfigError as error:
             problems.extend(error.problems)
             continue

@@ -206,6 +206,10 @@ class Send(Strict):
     promotes: Literal["cart", "last_order", "cross_sell", "none"] | list[str] = Field(
         default="none", description="the SKUs this message promotes: guards hold it once they are bought"
     )
+    offer: Name | None = Field(default=None, description="an offer from config/offers.yaml to present (or issue)")
+    without_offer: Name | None = Field(
+        default=None, description="the template to send when the offer is used, expired or taken by another offer"
+    )
 
 
 class UpdateProfile(Strict):

@@ -33,6 +33,13 @@ VARIABLES = {
 }
 # Variables that only the starting event can supply: which entry events do.
 EVENT_VARIABLES = {"checkout_url": ("checkout_started", "cart_updated")}
+# Variables only a send step with an `offer` supplies.
+OFFER_VARIABLES = {
+    "offer_code": "the customer's code for the offer, the same on every channel",
+    "offer_discount": "what it takes off, e.g. '10% off'",
+    "offer_expires": "the last day it can be used, e.g. 'Mon 9 Mar'",
+    "offer_products": "the products it covers",
+}
 
 
 class Template(Strict):
@@ -75,7 +82,7 @@ class TemplateCatalog:
                 self.problems.extend(error.problems)
                 continue
             for name in template.variables:
-                if name not in VARIABLES and name not in EVENT_VARIABLES:
+                if name not in VARIABLES and name not in EVENT_VARIABLES and name not in OFFER_VARIABLES:
                     key = "subject" if name in Placeholders(template.subject or "").get_identifiers() else "body"
                     self.problems.append(document.problem((key,), _unknown_variable(name)))
             self.templates[path.stem] = template
@@ -84,5 +91,5 @@ class TemplateCatalog:
 def _unknown_variable(name: str) -> str:
     from omnijourney.configfile import did_you_mean
 
-    known = [*VARIABLES, *EVENT_VARIABLES]
+    known = [*VARIABLES, *EVENT_VARIABLES, *OFFER_VARIABLES]
     return f"${{{name}}} is not a variable any profile or event supplies{did_you_mean(name, known)}"

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omnijourney.configfile import ConfigError, Location, Problem, YamlDocument, did_you_mean
 from omnijourney.journeys.language import EVENT_FIELDS, Comparison, Condition, Journey, Step
-from omnijourney.journeys.templates import EVENT_VARIABLES, TemplateCatalog
+from omnijourney.journeys.templates import EVENT_VARIABLES, OFFER_VARIABLES, TemplateCatalog
+
+if TYPE_CHECKING:
+    from omnijourney.offers import OffersConfig
 
 # Step Functions Standard limits (shared/references.md).
 MAX_EXECUTION_SECONDS = 365 * 86_400
@@ -62,7 +66,15 @@ def step_seconds(step: Step) -> int:
 
 
 class JourneyChecker:
-    def __init__(self, document: YamlDocument, journey: Journey, templates: TemplateCatalog, stages: tuple[str, ...]):
+    def __init__(
+        self,
+        document: YamlDocument,
+        journey: Journey,
+        templates: TemplateCatalog,
+        stages: tuple[str, ...],
+        offers: OffersConfig | None = None,
+    ):
+        self.offers = offers
         self.document = document
         self.journey = journey
         self.templates = templates
@@ -230,34 +242,63 @@ class JourneyChecker:
                 )
 
     def _check_sends(self) -> None:
-        entry_event = self.journey.entry.event.value if self.journey.entry.event else None
         for index, step in enumerate(self.journey.steps):
             if step.send is None:
                 continue
-            at: Location = ("steps", index, "send", "template")
-            template = self.templates.templates.get(step.send.template)
-            if template is None:
-                hint = did_you_mean(step.send.template, self.templates.templates)
-                self.problem(at, f"no template {step.send.template!r} in {self.templates.folder.name}/{hint}")
-                continue
-            if template.channel != step.send.channel:
-                self.problem(
-                    at,
-                    f"template {step.send.template!r} is for {template.channel}, this step sends {step.send.channel}",
-                )
-            for name in template.variables:
-                if name in EVENT_VARIABLES and entry_event not in EVENT_VARIABLES[name]:
-                    needs = " or ".join(EVENT_VARIABLES[name])
+            send = step.send
+            self._check_template(send.template, ("steps", index, "send", "template"), send.channel, offer=send.offer)
+            if send.without_offer is not None:
+                at: Location = ("steps", index, "send", "without_offer")
+                if send.offer is None:
                     self.problem(
-                        at, f"template {step.send.template!r} uses ${{{name}}}, which only a {needs} entry supplies"
+                        at,
+                        "without_offer is the template for when the step's offer cannot be presented; "
+                        "this step has no `offer`",
                     )
+                self._check_template(send.without_offer, at, send.channel, offer=None)
+            if send.offer is not None:
+                self._check_offer(send.offer, ("steps", index, "send", "offer"), send.channel)
+
+    def _check_template(self, name: str, at: Location, channel: str, offer: str | None) -> None:
+        template = self.templates.templates.get(name)
+        if template is None:
+            hint = did_you_mean(name, self.templates.templates)
+            self.problem(at, f"no template {name!r} in {self.templates.folder.name}/{hint}")
+            return
+        if template.channel != channel:
+            self.problem(at, f"template {name!r} is for {template.channel}, this step sends {channel}")
+        entry_event = self.journey.entry.event.value if self.journey.entry.event else None
+        for variable in template.variables:
+            if variable in EVENT_VARIABLES and entry_event not in EVENT_VARIABLES[variable]:
+                needs = " or ".join(EVENT_VARIABLES[variable])
+                self.problem(at, f"template {name!r} uses ${{{variable}}}, which only a {needs} entry supplies")
+        offered = [f"${{{variable}}}" for variable in template.variables if variable in OFFER_VARIABLES]
+        if offered and offer is None:
+            self.problem(
+                at, f"template {name!r} uses {', '.join(offered)}, which only a send step with an `offer` supplies"
+            )
+
+    def _check_offer(self, name: str, at: Location, channel: str) -> None:
+        if self.offers is None:
+            return
+        offer = self.offers.offers.get(name)
+        if offer is None:
+            hint = did_you_mean(name, self.offers.offers)
+            self.problem(at, f"no offer {name!r} in config/offers.yaml{hint}")
+            return
+        if self.journey.journey not in offer.issued_by:
+            self.problem(at, f"offer {name!r} may be issued by {', '.join(offer.issued_by)}, not by this journey")
+        if channel not in offer.channels:
+            self.problem(at, f"offer {name!r} is presented on {', '.join(offer.channels)}, not on {channel}")
 
 
-def check_journey(path: Path, templates: TemplateCatalog, stages: tuple[str, ...]) -> Journey:
+def check_journey(
+    path: Path, templates: TemplateCatalog, stages: tuple[str, ...], offers: OffersConfig | None = None
+) -> Journey:
     """The journey in `path`, or ConfigError listing every problem in it."""
     document = YamlDocument.read(path)
     journey = document.validate(Journey)
-    problems = JourneyChecker(document, journey, templates, stages).check()
+    problems = JourneyChecker(document, journey, templates, stages, offers).check()
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.line, p.column)))
     return journey

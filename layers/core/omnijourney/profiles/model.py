@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -45,6 +45,25 @@ class OrderSummary(Record):
     total: Decimal
     currency: str
     skus: tuple[str, ...]
+    discount_codes: tuple[str, ...] = ()
+
+
+class IssuedOffer(Record):
+    """An offer issued to this customer: one code, shown the same on every channel until used or expired."""
+
+    offer: str
+    code: str
+    discount: str
+    skus: tuple[str, ...]
+    issued_at: AwareDatetime
+    expires_at: AwareDatetime
+    issued_by: str
+    status: Literal["live", "redeemed"] = "live"
+    redeemed_at: AwareDatetime | None = None
+    order_id: str | None = None
+
+    def status_at(self, at: datetime) -> str:
+        return "expired" if self.status == "live" and self.expires_at <= at else self.status
 
 
 class OpenTicket(Record):
@@ -83,6 +102,7 @@ class Profile(Record):
     merged_from: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     notes: tuple[Note, ...] = ()
+    offers: tuple[IssuedOffer, ...] = ()
     # The last events that changed this profile: re-applying one (a retried batch) changes nothing.
     recent_events: tuple[str, ...] = ()
 
@@ -210,8 +230,20 @@ def _after_order(profile: Profile, event: CanonicalEvent) -> dict[str, Any]:
         total=order.total,
         currency=order.currency,
         skus=tuple(order.skus),
+        discount_codes=order.discount_codes,
     )
     update: dict[str, Any] = {"orders": tuple(sorted((*profile.orders, summary), key=lambda o: (o.at, o.order_id)))}
+    codes = {code.upper() for code in order.discount_codes}
+    if any(offer.code.upper() in codes and offer.status == "live" for offer in profile.offers):
+        # The code closes the offer on every channel, whichever one it was used on.
+        update["offers"] = tuple(
+            offer.model_copy(
+                update={"status": "redeemed", "redeemed_at": event.occurred_at, "order_id": order.order_id}
+            )
+            if offer.code.upper() in codes and offer.status == "live"
+            else offer
+            for offer in profile.offers
+        )
     if profile.cart is not None:
         # Whatever was bought, on any channel, leaves the cart.
         remaining = tuple(item for item in profile.cart.items if item.sku not in order.skus)
@@ -254,5 +286,6 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
             "merged_from": tuple(dict.fromkeys((*winner.merged_from, loser.customer_id, *loser.merged_from))),
             "tags": tuple(dict.fromkeys((*winner.tags, *loser.tags))),
             "notes": tuple(sorted({*winner.notes, *loser.notes}, key=lambda note: (note.at, note.journey, note.text))),
+            "offers": tuple({offer.code: offer for offer in (*loser.offers, *winner.offers)}.values()),
         }
     )

@@ -48,6 +48,7 @@ def profile_view(
                 "total": _number(order.total),
                 "currency": order.currency,
                 "skus": list(order.skus),
+                "discount_codes": list(order.discount_codes),
             }
             for order in profile.orders
         ],
@@ -60,6 +61,21 @@ def profile_view(
             for ticket in profile.open_tickets
         ],
         "tags": list(profile.tags),
+        # The same code and price whichever channel the customer comes back on.
+        "offers": [
+            {
+                "code": offer.code,
+                "offer": offer.offer,
+                "discount": offer.discount,
+                "skus": list(offer.skus),
+                "issued_at": offer.issued_at.isoformat(),
+                "expires_at": offer.expires_at.isoformat(),
+                "issued_by": offer.issued_by,
+                "status": offer.status_at(at),
+                "redeemed_at": offer.redeemed_at.isoformat() if offer.redeemed_at else None,
+            }
+            for offer in profile.offers
+        ],
         # What journeys asked store staff and agents to do next ("continue where you left off").
         "next_best_actions": [
             {"channel": note.channel, "text": note.text, "journey": note.journey, "at": note.at.isoformat()}

@@ -26,6 +26,8 @@ class LedgerRecord(Model):
     channel = UnicodeAttribute()
     category = UnicodeAttribute()
     template = UnicodeAttribute()
+    # The offer the message presented, {offer, code, discount, ...}: one code on every channel.
+    offer = UnicodeAttribute(null=True)
     recipient = UnicodeAttribute(null=True)
     products = UnicodeAttribute(default="[]")
     # pending (claimed, being sent) → sent | suppressed | deferred | failed; retry after a retryable failure.
@@ -52,7 +54,24 @@ class LedgerRecord(Model):
             "products": self.product_list,
             "status": self.status,
             "reason": self.reason,
+            "offer": _presented(self.offer),
         }
+
+
+def _presented(offer: str | None) -> dict[str, Any] | None:
+    if offer is None:
+        return None
+    issued = json.loads(offer)
+    presented = {
+        "offer": issued["offer"],
+        "code": issued["code"],
+        "discount": issued["discount"],
+        "skus": issued["skus"],
+    }
+    # The step asked for another offer: the customer's live one was shown instead of issuing a second.
+    return presented | (
+        {"instead_of": issued["requested"]} if issued.get("requested", issued["offer"]) != issued["offer"] else {}
+    )
 
 
 class JourneyRunRecord(Model):

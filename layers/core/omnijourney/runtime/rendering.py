@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from omnijourney.consistency import ProductCatalog
 from omnijourney.identifiers import IdentifierKind
-from omnijourney.profiles.model import Profile
+from omnijourney.profiles.model import IssuedOffer, Profile
 from omnijourney.settings import Settings
 
 
@@ -40,4 +41,15 @@ def variables(profile: Profile, entry: dict[str, Any], catalog: ProductCatalog, 
         "unsubscribe_url": unsubscribe,
         "store_name": settings.store_name,
         "checkout_url": str(entry.get("checkout_url") or ""),
+    }
+
+
+def offer_variables(offer: IssuedOffer, catalog: ProductCatalog) -> dict[str, str]:
+    """The offer as every channel shows it: the same code, discount and last day."""
+    last_day = offer.expires_at - timedelta(seconds=1)
+    return {
+        "offer_code": offer.code,
+        "offer_discount": offer.discount,
+        "offer_expires": f"{last_day:%a} {last_day.day} {last_day:%b}",
+        "offer_products": ", ".join(catalog.name_of(sku) for sku in offer.skus),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from omnijourney import clock, config, tables
 from omnijourney.events import EventType
 from omnijourney.journeys.language import Condition, Policy, Send, SplitGroup, UpdateProfile
 from omnijourney.profiles import service, store
-from omnijourney.profiles.model import Note, Profile
+from omnijourney.profiles.model import IssuedOffer, Note, Profile
 from omnijourney.runtime import guards
 from omnijourney.runtime.conditions import holds
 from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord, ended, run_key
@@ -127,6 +128,9 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
         now=now,
         held_since=_held_since(task),
     )
+    template, offer = message.template, None
+    if decision.status == "send" and message.offer is not None and profile is not None:
+        template, offer, decision = _offer_for(message, profile, decision, now, policy.journey)
     entry = LedgerRecord(
         task["customer_id"],
         key,
@@ -136,7 +140,8 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
         priority=policy.priority,
         channel=message.channel,
         category=message.category,
-        template=message.template,
+        template=template,
+        offer=json.dumps(offer.model_dump(mode="json") | {"requested": message.offer}) if offer else None,
         recipient=decision.recipient,
         products=json.dumps(list(decision.products)),
         status=decision.status if decision.status in ("suppressed", "deferred") else "pending",
@@ -155,7 +160,32 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
     if decision.status != "send":
         return {"outcome": decision.status, "reason": decision.reason, "defer_seconds": decision.defer_seconds}
     assert profile is not None
-    return _deliver(entry, message, profile, task["entry"], policy)
+    if offer is not None:
+        profile = service.amend(profile.customer_id, lambda current: _with_offer(current, offer)) or profile
+    return _deliver(entry, message, profile, task["entry"], policy, offer=offer)
+
+
+def _offer_for(
+    message: Send, profile: Profile, decision: guards.Decision, now: datetime, journey: str
+) -> tuple[str, IssuedOffer | None, guards.Decision]:
+    """The template and offer a send presents: the customer's one live offer for these products, a new one,
+    or the step's `without_offer` template (suppressed with the reason when it has none)."""
+    from omnijourney.offers import present
+
+    assert message.offer is not None
+    presented = present(message.offer, config.offers(), profile, channel=message.channel, at=now, journey=journey)
+    if not isinstance(presented, str):
+        return message.template, presented, decision  # this offer, or the customer's live one for these SKUs
+    if message.without_offer is not None:
+        return message.without_offer, None, decision
+    return message.template, None, replace(decision, status="suppressed", reason=presented)
+
+
+def _with_offer(profile: Profile, offer: IssuedOffer) -> Profile:
+    """Record an offer once: presenting it again (another channel, a retry) changes nothing."""
+    if any(issued.code == offer.code for issued in profile.offers):
+        return profile
+    return profile.model_copy(update={"offers": (*profile.offers, offer)})
 
 
 def _held_since(task: dict[str, Any]) -> datetime | None:
@@ -189,13 +219,21 @@ def _outcome(entry: LedgerRecord) -> dict[str, Any]:
 
 
 def _deliver(
-    entry: LedgerRecord, message: Send, profile: Profile, journey_entry: dict[str, Any], policy: Policy
+    entry: LedgerRecord,
+    message: Send,
+    profile: Profile,
+    journey_entry: dict[str, Any],
+    policy: Policy,
+    *,
+    offer: IssuedOffer | None,
 ) -> dict[str, Any]:
-    from omnijourney.runtime.rendering import variables
+    from omnijourney.runtime.rendering import offer_variables, variables
 
     settings = get_settings()
-    template = config.journeys().templates.templates[message.template]
+    template = config.journeys().templates.templates[entry.template]
     values = variables(profile, journey_entry, config.products(), settings)
+    if offer is not None:
+        values |= offer_variables(offer, config.products())
     subject, body = template.render(values)
     if message.channel in NOTE_CHANNELS:
         note = Note(channel=message.channel, text=body, journey=policy.journey, at=entry.at)

@@ -43,6 +43,14 @@ def metrics(
         "consistency_violations": violations,
         "messages_sent": len(sent),
         "messages_suppressed": len(final) - len(sent),
+        "offers_issued": len({offer["code"] for profile in profiles for offer in profile.get("offers", [])}),
+        "offers_presented": sum(1 for message in sent if message.get("offer")),
+        "offers_redeemed": sum(
+            1 for profile in profiles for offer in profile.get("offers", []) if offer["status"] == "redeemed"
+        ),
+        # A second offer for the same products that was not issued: the live one shown instead, or the message held.
+        "offer_conflicts_prevented": sum(1 for message in sent if (message.get("offer") or {}).get("instead_of"))
+        + sum(1 for message in final if message["reason"] == "offer_conflict"),
         "suppressed_by_reason": dict(sorted(Counter(m["reason"] for m in final if m["status"] != "sent").items())),
     }
 
@@ -82,7 +90,27 @@ def audit(
         if profile is not None and message["category"] == "marketing":
             broken.extend(_marketing_rules(message, at, profile, activity.get(message["customer_id"], []), rules))
         violations.extend({"at": message["at"], "customer_id": message["customer_id"], "rule": rule} for rule in broken)
+    violations.extend(_offer_disagreements(sent, profiles))
     return violations
+
+
+def _offer_disagreements(sent: list[dict[str, Any]], profiles: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two messages to one customer showing different codes for the same product while the first was still live."""
+    found = []
+    shown: dict[str, list[dict[str, Any]]] = {}
+    for message in sent:
+        offer = message.get("offer")
+        if not offer:
+            continue
+        issued = {given["code"]: given for given in profiles.get(message["customer_id"], {}).get("offers", [])}
+        for earlier in shown.setdefault(message["customer_id"], []):
+            record = issued.get(earlier["code"], {})
+            closed_at = min(record.get("expires_at") or "9999", record.get("redeemed_at") or "9999")
+            overlapping = set(earlier["skus"]) & set(offer["skus"])
+            if earlier["code"] != offer["code"] and overlapping and message["at"] < closed_at:
+                found.append({"at": message["at"], "customer_id": message["customer_id"], "rule": "offer_disagreement"})
+        shown[message["customer_id"]].append(offer)
+    return found
 
 
 def _marketing_rules(

@@ -143,15 +143,13 @@ def _order(payload: dict[str, Any], delivery: Delivery) -> dict[str, Any]:
             currency=str(require(payload, "currency")).upper(),
             items=_line_items(payload),
             location_id=as_text(payload.get("location_id")),
-        ),
-        "properties": {
-            "order_name": payload.get("name"),
-            "discount_codes": [
-                code.get("code")
+            discount_codes=tuple(
+                str(code["code"])
                 for code in as_list(payload.get("discount_codes"), "discount_codes")
-                if isinstance(code, dict)
-            ],
-        },
+                if isinstance(code, dict) and code.get("code")
+            ),
+        ),
+        "properties": {"order_name": payload.get("name")},
     }
 
 

@@ -1,0 +1,144 @@
+"""One offer, every channel: issued once with one code, conflicts resolved, closed by use or expiry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from omnijourney import config
+from omnijourney.configfile import ConfigError, load
+from omnijourney.offers import OffersConfig, present
+from omnijourney.profiles.model import IssuedOffer, Profile, apply_event, new_profile
+from omnijourney.sources import get_source
+from tests.conftest import ROOT, delivery
+
+MONDAY = datetime(2026, 3, 2, 19, 13, tzinfo=UTC)
+OFFERS = config.offers()
+
+
+def lena(*samples: tuple[str, str]) -> Profile:
+    profile = new_profile("cus_lena", MONDAY - timedelta(hours=2))
+    for source, case in samples:
+        for event in get_source(source).parse(delivery(source, case)):
+            profile = apply_event(profile, event, config.lifecycle())
+    return profile
+
+
+def issue(profile: Profile, name: str = "spring_shoes", channel: str = "email", at: datetime = MONDAY) -> IssuedOffer:
+    offer = present(name, OFFERS, profile, channel=channel, at=at, journey="abandoned_cart")
+    assert isinstance(offer, IssuedOffer), offer
+    return offer
+
+
+def with_offer(profile: Profile, offer: IssuedOffer) -> Profile:
+    return profile.model_copy(update={"offers": (*profile.offers, offer)})
+
+
+def test_a_new_offer_gets_a_shopify_style_code_and_its_expiry() -> None:
+    offer = issue(lena(("segment", "checkout_started")))
+    assert offer.code.startswith("SPRING-")
+    assert offer.code.replace("-", "").isalnum()
+    assert (offer.discount, offer.skus) == ("10% off", ("SHOE-TRAIL-42", "SHOE-TRAIL-43"))
+    assert offer.expires_at == MONDAY + timedelta(days=7)
+
+
+def test_the_sms_two_days_later_presents_the_same_code_as_the_email() -> None:
+    profile = lena(("segment", "checkout_started"))
+    email_offer = issue(profile)
+    sms_offer = issue(with_offer(profile, email_offer), channel="sms", at=MONDAY + timedelta(days=2))
+    assert sms_offer == email_offer
+
+
+def test_a_second_offer_on_the_same_shoes_is_not_issued_the_live_one_is_presented() -> None:
+    profile = lena(("segment", "checkout_started"))
+    shoes_offer = issue(profile)
+    rival = OFFERS.model_copy(
+        update={
+            "offers": OFFERS.offers
+            | {"more_off": OFFERS.offers["spring_shoes"].model_copy(update={"code_prefix": "MORE"})}
+        }
+    )
+    presented = present(
+        "more_off", rival, with_offer(profile, shoes_offer), channel="email", at=MONDAY, journey="win_back"
+    )
+    assert presented == shoes_offer
+
+
+def test_with_suppress_configured_a_conflicting_offer_holds_the_message() -> None:
+    profile = lena(("segment", "checkout_started"))
+    shoes_offer = issue(profile)
+    strict = OFFERS.model_copy(
+        update={
+            "conflicts": OFFERS.conflicts.model_copy(update={"same_sku": "suppress"}),
+            "offers": OFFERS.offers | {"more_off": OFFERS.offers["spring_shoes"]},
+        }
+    )
+    assert present("more_off", strict, with_offer(profile, shoes_offer), channel="email", at=MONDAY, journey="x") == (
+        "offer_conflict"
+    )
+
+
+def test_the_code_used_at_the_pos_closes_the_offer_everywhere() -> None:
+    profile = lena(("segment", "checkout_started"))
+    offer = issue(profile)
+    pos = get_source("shopify").parse(delivery("shopify", "orders_create_pos"))[0]
+    order = pos.order.model_copy(update={"discount_codes": (offer.code.lower(),)})  # codes are case-insensitive
+    redeemed = apply_event(with_offer(profile, offer), pos.model_copy(update={"order": order}), config.lifecycle())
+    [closed] = redeemed.offers
+    assert (closed.status, closed.order_id) == ("redeemed", order.order_id)
+    later = MONDAY + timedelta(days=3)
+    assert present("spring_shoes", OFFERS, redeemed, channel="sms", at=later, journey="abandoned_cart") == "offer_used"
+
+
+def test_an_expired_offer_is_never_presented_again() -> None:
+    profile = lena(("segment", "checkout_started"))
+    offer = issue(profile)
+    after = offer.expires_at + timedelta(minutes=1)
+    assert offer.status_at(after) == "expired"
+    assert present("spring_shoes", OFFERS, with_offer(profile, offer), channel="email", at=after, journey="x") == (
+        "offer_expired"
+    )
+
+
+def test_no_offer_on_shoes_bought_at_full_price_this_month() -> None:
+    bought = lena(("shopify", "orders_create_pos"))
+    at = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    assert present("spring_shoes", OFFERS, bought, channel="email", at=at, journey="x") == "bought_at_full_price"
+
+
+def test_a_fixed_window_offer_is_not_issued_before_it_opens() -> None:
+    profile = lena(("segment", "checkout_started"))
+    february = datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
+    assert present("care_kit_bundle", OFFERS, profile, channel="email", at=february, journey="x") == "offer_not_open"
+    offer = issue(profile, "care_kit_bundle", at=MONDAY)
+    assert offer.expires_at == datetime(2026, 7, 1, tzinfo=UTC)
+
+
+def test_an_invalid_offers_file_is_reported_at_its_lines(tmp_path: Path) -> None:
+    path = tmp_path / "offers.yaml"
+    path.write_text(
+        "offers:\n"
+        "  spring:\n"
+        "    discount: {percent: 10, amount: 5, currency: EUR}\n"
+        "    skus: [SHOE-TRAIL-42]\n"
+        "    valid: {days: 7}\n"
+        "    channels: [email, fax]\n"
+        "    issued_by: [abandoned_cart]\n"
+        "    code_prefix: spring\n"
+        "    priorty: 3\n"
+    )
+    with pytest.raises(ConfigError) as error:
+        load(path, OffersConfig)
+    assert [str(problem).removeprefix(f"{path}:") for problem in error.value.problems] == [
+        "3:5: offers.spring.discount: a discount is either `percent` or `amount` (with `currency`)",
+        "6:23: offers.spring.channels[1]: 'fax' is not allowed; choose one of email, sms, push, in_store, call_center",
+        "8:5: offers.spring.code_prefix: 'spring' is not valid here; expected codes look like PREFIX-7K2M9Q4D",
+        "9:5: offers.spring.priorty: unknown key 'priorty' (did you mean 'priority'?); allowed here: description, "
+        "discount, skus, valid, channels, issued_by, priority, code_prefix",
+    ]
+
+
+def test_the_shipped_offers_file_is_valid() -> None:
+    assert sorted(load(ROOT / "config" / "offers.yaml", OffersConfig).offers) == ["care_kit_bundle", "spring_shoes"]
