@@ -60,3 +60,15 @@ def signed(item: Delivery, secret: str | None = None, at: datetime = RECEIVED_AT
 @pytest.fixture
 def samples() -> Any:
     return sample
+
+
+def lena(*samples: tuple[str, str]) -> Any:
+    """Lena's profile (the sample payloads' customer) after the given samples, applied in order."""
+    from omnijourney import config
+    from omnijourney.profiles.model import apply_event, new_profile
+
+    profile = new_profile("cus_lena", datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+    for source, case in samples:
+        for event in get_source(source).parse(delivery(source, case)):
+            profile = apply_event(profile, event, config.lifecycle())
+    return profile

@@ -11,11 +11,11 @@ import pytest
 from omnijourney import config
 from omnijourney.events import ConsentChannel, ConsentStatus
 from omnijourney.journeys.language import Policy, Send
-from omnijourney.profiles.model import Profile, apply_event, new_profile
+from omnijourney.profiles.model import Profile
 from omnijourney.runtime import guards
 from omnijourney.runtime.conditions import entry_of
 from omnijourney.sources import get_source
-from tests.conftest import delivery
+from tests.conftest import delivery, lena
 
 # Lena's story: checkout on the web (Mon 19:12 UTC), identified in the app, STOP by SMS, shoes bought in store.
 CHECKOUT_AT = datetime(2026, 3, 2, 19, 12, tzinfo=UTC)
@@ -24,15 +24,6 @@ AFTERNOON_IN_BERLIN = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)  # 15:00 local
 CART_EMAIL = Send(channel="email", template="abandoned_cart_email", category="marketing", promotes="cart")
 CART_SMS = Send(channel="sms", template="abandoned_cart_sms", category="marketing", promotes="cart")
 ABANDONED_CART = config.journeys().journeys["abandoned_cart"].policy
-
-
-def lena(*samples: tuple[str, str]) -> Profile:
-    """Lena's profile after the given sample payloads, applied in order."""
-    profile = new_profile("cus_lena", CHECKOUT_AT - timedelta(hours=1))
-    for source, case in samples:
-        for event in get_source(source).parse(delivery(source, case)):
-            profile = apply_event(profile, event, config.lifecycle())
-    return profile
 
 
 def checkout_entry(profile: Profile) -> dict[str, Any]:

@@ -10,20 +10,12 @@ import pytest
 from omnijourney import config
 from omnijourney.configfile import ConfigError, load
 from omnijourney.offers import OffersConfig, present
-from omnijourney.profiles.model import IssuedOffer, Profile, apply_event, new_profile
+from omnijourney.profiles.model import IssuedOffer, Profile, apply_event
 from omnijourney.sources import get_source
-from tests.conftest import ROOT, delivery
+from tests.conftest import ROOT, delivery, lena
 
 MONDAY = datetime(2026, 3, 2, 19, 13, tzinfo=UTC)
 OFFERS = config.offers()
-
-
-def lena(*samples: tuple[str, str]) -> Profile:
-    profile = new_profile("cus_lena", MONDAY - timedelta(hours=2))
-    for source, case in samples:
-        for event in get_source(source).parse(delivery(source, case)):
-            profile = apply_event(profile, event, config.lifecycle())
-    return profile
 
 
 def issue(profile: Profile, name: str = "spring_shoes", channel: str = "email", at: datetime = MONDAY) -> IssuedOffer:
