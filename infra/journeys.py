@@ -18,12 +18,13 @@ from constructs import Construct
 from infra.functions import retention
 from infra.pipeline import encrypted_queue
 from infra.settings import DeploySettings
+from omnijourney import config
 from omnijourney.journeys.catalog import JourneySet
 from omnijourney.journeys.compiler import STEP_FUNCTION, compile_journey
+from omnijourney.runtime.steps import FINAL_STATUSES
 
 # The compiler leaves the step function's ARN as a substitution; CloudFormation fills it in.
 STEP_FUNCTION_SUBSTITUTION = STEP_FUNCTION.removeprefix("${").removesuffix("}")
-FINAL_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 
 
 class Journeys(Construct):
@@ -74,7 +75,7 @@ class Journeys(Construct):
                 source=["aws.states"],
                 detail_type=["Step Functions Execution Status Change"],
                 detail={
-                    "status": FINAL_STATUSES,
+                    "status": ["SUCCEEDED", *FINAL_STATUSES],
                     "stateMachineArn": [machine.state_machine_arn for machine in self.state_machines.values()],
                 },
             ),
@@ -101,7 +102,8 @@ class Journeys(Construct):
                 f"{name}Schedule",
                 name=f"{settings.prefix}-{name}",
                 schedule_expression=str(journey.entry.schedule),
-                schedule_expression_timezone="UTC",
+                # The shop's time: `cron(0 9 1 * ? *)` means 09:00 where the shop is, summer and winter.
+                schedule_expression_timezone=config.consistency().quiet_hours.default_timezone,
                 flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
                 target=scheduler.CfnSchedule.TargetProperty(
                     arn=schedule_function.function_arn,

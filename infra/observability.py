@@ -76,14 +76,14 @@ class Observability(Construct):
                 f"{journey}Failed",
                 machine.metric_failed(period=Duration.minutes(15)),
                 0,
-                f"Runs of the {journey} journey fail: each one is in the ledger as failed with its error.",
+                f"Runs of the {journey} journey fail: each is in the journey-runs table as failed, with its error.",
             )
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{settings.prefix}")
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Events accepted and rejected",
                 left=[_metric("EventsAccepted")],
-                right=[_metric(f"DeliveriesRejected{status}") for status in (400, 401, 404, 413)],
+                right=[_metric(f"DeliveriesRejected{status}") for status in (400, 401, 404, 413, 503)],
             ),
             cloudwatch.GraphWidget(
                 title="Messages sent, suppressed, deferred",

@@ -9,9 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto.ses.models import ses_backends
 
-from omnijourney import config
+from omnijourney import aws, config
 from omnijourney.channels import OutgoingMessage, SendFailed, use_adapter
 from omnijourney.journeys.language import Journey
 from omnijourney.local import ACCOUNT, REGION
@@ -195,3 +196,25 @@ def test_a_retried_offer_step_issues_the_offer_once(harness: Harness) -> None:
     assert [(offer["offer"], offer["status"]) for offer in offers] == [("spring_shoes", "live")]
     assert json.loads(cart_email.offer or "{}")["code"] == offers[0]["code"]
     assert len([entry for entry in ledger() if entry.step == "cart_email"]) == 1
+
+
+def test_a_journey_whose_start_failed_starts_when_the_event_is_retried(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stepfunctions = aws.client("stepfunctions")
+    start_execution = stepfunctions.start_execution
+    attempts: list[str] = []
+
+    def throttled_once(**request: Any) -> Any:
+        attempts.append(request["name"])
+        if len(attempts) == 1:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "StartExecution")
+        return start_execution(**request)
+
+    monkeypatch.setattr(stepfunctions, "start_execution", throttled_once)
+    subscribe(harness)  # the queue hands the event to the profile function again after the failure
+    assert len(attempts) == 2
+    assert attempts[0] == attempts[1]
+    [run] = runs()
+    assert (run.outcome, run.waiting_step) == ("running", "wait_for_first_look")
+    assert len(emails_to(EMAIL)) == 1

@@ -59,3 +59,9 @@ def offers() -> OffersConfig:
     from omnijourney.offers import OffersConfig
 
     return load(config_dir() / "offers.yaml", OffersConfig)
+
+
+def clear() -> None:
+    """Forget every loaded definition: the next use reads config/ and journeys/ again (tests, the local backend)."""
+    for cached in (lifecycle, consistency, products, journeys, offers):
+        cached.cache_clear()

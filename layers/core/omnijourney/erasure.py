@@ -7,7 +7,7 @@ not to which address; journey runs keep their outcome, not what started them.
 from __future__ import annotations
 
 from omnijourney import clock, tables
-from omnijourney.profiles import service
+from omnijourney.profiles import service, store
 
 
 def erase_customer(customer_id: str) -> list[str]:
@@ -20,11 +20,11 @@ def erase_customer(customer_id: str) -> list[str]:
     customer_ids = [record.customer_id, *record.profile.merged_from]
     runs = [run for erased in customer_ids for run in JourneyRunRecord.query(erased)]
     stop_runs(runs, "stopped", "customer_erased", clock.now())
-    erased = service.erase(customer_id)
+    # The profile goes last: if anything before fails, the retried request still finds the customer.
     for run in runs:
         run.update(actions=[JourneyRunRecord.entry.set("{}")])
     for erased_id in customer_ids:
         for entry in LedgerRecord.query(erased_id):
             if entry.recipient is not None:
                 entry.update(actions=[LedgerRecord.recipient.remove()])
-    return erased
+    return store.erase(record)

@@ -273,10 +273,7 @@ class LocalBackend:
         get_settings.cache_clear()
         ingest.secrets.cache_clear()
         tables.bind.cache_clear()
-        config.lifecycle.cache_clear()
-        config.consistency.cache_clear()
-        config.products.cache_clear()
-        config.journeys.cache_clear()
+        config.clear()
         pipeline._idempotent_record.cache_clear()
         pipeline._idempotency_config.cache_clear()
         parameters.clear_caches()  # type: ignore[no-untyped-call]

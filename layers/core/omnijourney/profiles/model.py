@@ -99,6 +99,8 @@ class Profile(Record):
     orders: tuple[OrderSummary, ...] = ()
     open_tickets: tuple[OpenTicket, ...] = ()
     lifecycle_stage: str = ""
+    # The event that moved the profile into its stage: a retried event still knows it entered the stage.
+    stage_entered_by: str | None = None
     merged_from: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     notes: tuple[Note, ...] = ()
@@ -126,6 +128,17 @@ class Profile(Record):
         return consent.status if consent else ConsentStatus.unknown
 
 
+def _known_timezone(name: str) -> bool:
+    """Channels send what devices report; a zone Python cannot load would break every local-time rule later."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def new_profile(customer_id: str, at: datetime) -> Profile:
     return Profile(customer_id=customer_id, created_at=at, updated_at=at)
 
@@ -148,7 +161,7 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
     original = profile
     update: dict[str, Any] = {}
     profile = with_identifiers(profile, list(event.identifiers))
-    if event.timezone and event.timezone != profile.timezone:
+    if event.timezone and event.timezone != profile.timezone and _known_timezone(event.timezone):
         update["timezone"] = event.timezone
     traits = {**profile.traits, **event.traits}
     if traits != profile.traits:
@@ -172,7 +185,7 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
     changed = profile.model_copy(update=update) if update else profile
     stage = lifecycle.stage_of(changed, event.occurred_at)
     if stage != changed.lifecycle_stage:
-        changed = changed.model_copy(update={"lifecycle_stage": stage})
+        changed = changed.model_copy(update={"lifecycle_stage": stage, "stage_entered_by": event.event_id})
     if changed != original:
         changed = changed.model_copy(
             update={

@@ -33,9 +33,12 @@ class ProfileUpdate:
     previous_stage: str | None = None
     merged: list[str] = field(default_factory=list)
 
+    event_id: str = ""
+
     @property
     def stage_changed(self) -> bool:
-        return self.previous_stage != self.profile.lifecycle_stage
+        """This event moved the profile into its stage (also when it is being retried)."""
+        return self.previous_stage != self.profile.lifecycle_stage or self.profile.stage_entered_by == self.event_id
 
 
 def customer_id_for(event: CanonicalEvent) -> str:
@@ -99,7 +102,9 @@ def _record_once(event: CanonicalEvent) -> ProfileUpdate:
     if not records:
         profile = apply_event(new_profile(customer_id_for(event), event.occurred_at), event, lifecycle)
         store.create(profile, claimable)
-        return ProfileUpdate(profile.customer_id, profile, changed=True, created=True, previous_stage=None)
+        return ProfileUpdate(
+            profile.customer_id, profile, changed=True, created=True, previous_stage=None, event_id=event.event_id
+        )
     ordered = sorted(records.values(), key=lambda record: (record.profile.created_at, record.customer_id))
     winner, losers = ordered[0], ordered[1:]
     before = winner.profile
@@ -116,6 +121,7 @@ def _record_once(event: CanonicalEvent) -> ProfileUpdate:
         after,
         changed=after != before,
         previous_stage=before.lifecycle_stage,
+        event_id=event.event_id,
         merged=[loser.customer_id for loser in losers],
     )
 

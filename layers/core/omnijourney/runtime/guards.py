@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from omnijourney.consistency import ConsistencyRules, ProductCatalog
 from omnijourney.events import ConsentChannel, ConsentStatus
-from omnijourney.journeys.language import Goal, Policy, QuietHours, Send
+from omnijourney.journeys.language import EventMatch, Goal, Policy, QuietHours, Send
 from omnijourney.profiles.model import Profile
-from omnijourney.runtime.conditions import address_for, compares, holds
+from omnijourney.runtime.conditions import address_for, holds, matches_where
 
 Status = Literal["send", "suppressed", "deferred", "goal", "exited"]
 
@@ -74,20 +74,22 @@ def goal_reached(goal: Goal, profile: Profile, entry: dict[str, Any], since: Seq
         return None
     wanted = set(entry.get("cart_skus" if goal.includes == "cart" else "order_skus", [])) if goal.includes else set()
     for happened in since:
-        if happened.type != goal.event.value:
-            continue
-        if any(not compares(happened.fields.get(name), test) for name, test in (goal.where or {}).items()):
+        if happened.type != goal.event.value or not matches_where(happened.fields, goal.where):
             continue
         if wanted <= set(happened.fields.get("order_skus", [])):
             return str(happened.fields.get("channel") or "unknown")
     return None
 
 
+def _matches(match: EventMatch, happened: Happened) -> bool:
+    """The same test triggers apply to a live event, applied to an event from the customer's history."""
+    name_fits = match.name is None or match.name == happened.name
+    return happened.type == match.event.value and name_fits and matches_where(happened.fields, match.where)
+
+
 def local_time(profile: Profile, rules: ConsistencyRules) -> ZoneInfo:
-    try:
-        return ZoneInfo(profile.timezone) if profile.timezone else rules.quiet_hours.zone
-    except (ZoneInfoNotFoundError, ValueError):
-        return rules.quiet_hours.zone
+    """The customer's timezone (profiles keep only zones that load), else the shop's."""
+    return ZoneInfo(profile.timezone) if profile.timezone else rules.quiet_hours.zone
 
 
 def seconds_until_daytime(now: datetime, zone: ZoneInfo, start: str, end: str) -> int:
@@ -138,7 +140,7 @@ def decide(
     if converted_on is not None:
         return Decision("goal", "goal_reached", converted_on=converted_on)
     for match in journey.exit_when:
-        if any(happened.type == match.event.value for happened in since_entry):
+        if any(_matches(match, happened) for happened in since_entry):
             return Decision("exited", f"exit_{match.event.value}")
     recipient = address_for(profile, send.channel)
     products = promoted_products(send, profile, catalog)

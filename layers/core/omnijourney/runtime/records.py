@@ -30,7 +30,7 @@ class LedgerRecord(Model):
     offer = UnicodeAttribute(null=True)
     recipient = UnicodeAttribute(null=True)
     products = UnicodeAttribute(default="[]")
-    # pending (claimed, being sent) → sent | suppressed | deferred | failed; retry after a retryable failure.
+    # pending (claimed, being sent) → sent | suppressed | deferred; retry after a retryable provider failure.
     status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
     provider_id = UnicodeAttribute(null=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from omnijourney.consistency import ProductCatalog
 from omnijourney.identifiers import IdentifierKind
@@ -44,9 +45,9 @@ def variables(profile: Profile, entry: dict[str, Any], catalog: ProductCatalog, 
     }
 
 
-def offer_variables(offer: IssuedOffer, catalog: ProductCatalog) -> dict[str, str]:
-    """The offer as every channel shows it: the same code, discount and last day."""
-    last_day = offer.expires_at - timedelta(seconds=1)
+def offer_variables(offer: IssuedOffer, catalog: ProductCatalog, zone: ZoneInfo) -> dict[str, str]:
+    """The offer as every channel shows it: the same code, discount and last day (in the customer's time)."""
+    last_day = (offer.expires_at - timedelta(seconds=1)).astimezone(zone)
     return {
         "offer_code": offer.code,
         "offer_discount": offer.discount,

@@ -115,14 +115,19 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
         earlier = None
     if earlier is not None and earlier.status != "retry":
         return _outcome(earlier)
+    run = _run(task)
+    if run is not None and not run.running:
+        # Ended by a goal, an exit, a merge or an erasure while its StopExecution was failing or on its way.
+        return {"outcome": "goal" if run.outcome == "goal" else "exited", "reason": run.reason}
     profile = _profile(task["customer_id"])
+    watches_events = policy.goal is not None or bool(policy.exit_when)
     decision = guards.decide(
         journey=policy,
         send=message,
         profile=profile,
         entry=task["entry"],
-        since_entry=_since_entry(profile, task["entry"]) if profile else [],
-        sent=_sent(profile, now) if profile else [],
+        since_entry=_since_entry(profile, task["entry"]) if profile and watches_events else [],
+        sent=_sent(profile, now) if profile and message.category == "marketing" else [],
         rules=config.consistency(),
         catalog=config.products(),
         now=now,
@@ -130,7 +135,7 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
     )
     template, offer = message.template, None
     if decision.status == "send" and message.offer is not None and profile is not None:
-        template, offer, decision = _offer_for(message, profile, decision, now, policy.journey)
+        template, offer, decision = _offer_for(message, profile.customer_id, decision, now, policy.journey)
     entry = LedgerRecord(
         task["customer_id"],
         key,
@@ -150,7 +155,6 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
     )
     if decision.status in ("goal", "exited"):
         entry.status = "suppressed"
-        run = _run(task)
         if run is not None:
             ended(run, decision.status, now, decision.reason, decision.converted_on)
     elif decision.status == "deferred":
@@ -160,32 +164,37 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
     if decision.status != "send":
         return {"outcome": decision.status, "reason": decision.reason, "defer_seconds": decision.defer_seconds}
     assert profile is not None
-    if offer is not None:
-        profile = service.amend(profile.customer_id, lambda current: _with_offer(current, offer)) or profile
     return _deliver(entry, message, profile, task["entry"], policy, offer=offer)
 
 
 def _offer_for(
-    message: Send, profile: Profile, decision: guards.Decision, now: datetime, journey: str
+    message: Send, customer_id: str, decision: guards.Decision, now: datetime, journey: str
 ) -> tuple[str, IssuedOffer | None, guards.Decision]:
-    """The template and offer a send presents: the customer's one live offer for these products, a new one,
-    or the step's `without_offer` template (suppressed with the reason when it has none)."""
+    """The template and offer a send presents: the customer's one live offer for these products, a new one
+    (recorded on the profile before anything is sent), or the step's `without_offer` template (or, without
+    one, the message held with the reason)."""
     from omnijourney.offers import present
 
     assert message.offer is not None
-    presented = present(message.offer, config.offers(), profile, channel=message.channel, at=now, journey=journey)
-    if not isinstance(presented, str):
-        return message.template, presented, decision  # this offer, or the customer's live one for these SKUs
+    name = message.offer
+    presented: list[IssuedOffer | str] = []
+
+    def issue(profile: Profile) -> Profile:
+        # Decided on the profile being written (retried on a concurrent write), so two sends agree on one code.
+        presented[:] = [present(name, config.offers(), profile, channel=message.channel, at=now, journey=journey)]
+        offer = presented[0]
+        if isinstance(offer, str) or any(issued.code == offer.code for issued in profile.offers):
+            return profile
+        return profile.model_copy(update={"offers": (*profile.offers, offer)})
+
+    if service.amend(customer_id, issue) is None:
+        return message.template, None, replace(decision, status="exited", reason="customer_erased")
+    offer = presented[0]
+    if not isinstance(offer, str):
+        return message.template, offer, decision
     if message.without_offer is not None:
         return message.without_offer, None, decision
-    return message.template, None, replace(decision, status="suppressed", reason=presented)
-
-
-def _with_offer(profile: Profile, offer: IssuedOffer) -> Profile:
-    """Record an offer once: presenting it again (another channel, a retry) changes nothing."""
-    if any(issued.code == offer.code for issued in profile.offers):
-        return profile
-    return profile.model_copy(update={"offers": (*profile.offers, offer)})
+    return message.template, None, replace(decision, status="suppressed", reason=offer)
 
 
 def _held_since(task: dict[str, Any]) -> datetime | None:
@@ -233,7 +242,7 @@ def _deliver(
     template = config.journeys().templates.templates[entry.template]
     values = variables(profile, journey_entry, config.products(), settings)
     if offer is not None:
-        values |= offer_variables(offer, config.products())
+        values |= offer_variables(offer, config.products(), guards.local_time(profile, config.consistency()))
     subject, body = template.render(values)
     if message.channel in NOTE_CHANNELS:
         note = Note(channel=message.channel, text=body, journey=policy.journey, at=entry.at)

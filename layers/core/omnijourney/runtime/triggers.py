@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
 from omnijourney import clock, config, tables
 from omnijourney.events import CanonicalEvent
@@ -81,7 +81,11 @@ def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
                 _resume(run, event, profile, reaction)
     entry = entry_of(event, profile)
     for journey in journeys.values():
-        if _enters(journey, event, update, entry) and _may_enter(journey, runs, now):
+        if not _enters(journey, event, update, entry):
+            continue
+        # This event's own run, recorded by an attempt whose StartExecution failed: start it now.
+        own_run = execution_name(journey.journey, profile.customer_id, event.event_id)
+        if any(run.execution == own_run and run.running for run in runs) or _may_enter(journey, runs, now):
             _start(journey, profile, entry, now, reaction)
     return reaction
 
@@ -185,15 +189,15 @@ def _stop(
 ) -> None:
     from omnijourney.aws import client
 
-    if not ended(run, outcome, now, reason, converted_on):
-        return
     stepfunctions = client("stepfunctions")
+    # Stop first, record after: if stopping fails, the retried event finds the run still running and stops it.
     # An execution that never started or was deleted is fine: the run record is what counts.
     with suppress(stepfunctions.exceptions.ExecutionDoesNotExist):
         stepfunctions.stop_execution(
             executionArn=execution_arn(run.journey, run.execution), error=f"omnijourney.{outcome}", cause=reason
         )
-    reaction.stopped.append(run.execution)
+    if ended(run, outcome, now, reason, converted_on):
+        reaction.stopped.append(run.execution)
 
 
 def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reaction: Reaction) -> None:
@@ -201,19 +205,24 @@ def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reac
 
     stepfunctions = client("stepfunctions")
     token = run.task_token
-    run.update(
-        actions=[
-            JourneyRunRecord.task_token.remove(),
-            JourneyRunRecord.waiting_step.remove(),
-            JourneyRunRecord.awaited.remove(),
-        ]
-    )
     output = {"event": {"type": event.type.value, "name": event.name, "at": event.occurred_at.isoformat()}}
+    # Answer first, forget the token after: if answering fails, the retried event answers again.
+    answered = True
     try:
         stepfunctions.send_task_success(taskToken=token, output=json.dumps(output))
     except (stepfunctions.exceptions.TaskTimedOut, stepfunctions.exceptions.InvalidToken):
-        return  # the wait already timed out or the run ended: a late answer is harmless
-    reaction.resumed.append(run.execution)
+        answered = False  # the wait already timed out or the run ended: a late answer is harmless
+    with suppress(UpdateError):  # a newer wait stored its own token meanwhile
+        run.update(
+            actions=[
+                JourneyRunRecord.task_token.remove(),
+                JourneyRunRecord.waiting_step.remove(),
+                JourneyRunRecord.awaited.remove(),
+            ],
+            condition=JourneyRunRecord.task_token == token,
+        )
+    if answered:
+        reaction.resumed.append(run.execution)
 
 
 def _enters(journey: Journey, event: CanonicalEvent, update: ProfileUpdate, entry: dict[str, Any]) -> bool:
@@ -238,8 +247,9 @@ def _may_enter(journey: Journey, runs: list[JourneyRunRecord], now: datetime) ->
     if not own or journey.re_entry == "always":
         return True
     if isinstance(journey.re_entry, ReEntry):
+        # Calendar days: a monthly schedule firing a few milliseconds earlier than last time still re-enters.
         latest = max(run.started_at for run in own)
-        return now - latest >= timedelta(days=journey.re_entry.after_days)
+        return (now.date() - latest.date()).days >= journey.re_entry.after_days
     return False
 
 
