@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -182,15 +182,21 @@ def append_history(customer_id: str, event: CanonicalEvent) -> None:
     ).save()
 
 
-def history(customer_ids: Iterable[str], limit: int = HISTORY_READ_LIMIT) -> list[HistoryRecord]:
-    """The newest entries across a customer and everyone merged into them, newest first."""
+def history(
+    customer_ids: Iterable[str], limit: int = HISTORY_READ_LIMIT, since: datetime | None = None
+) -> list[HistoryRecord]:
+    """The newest entries across a customer and everyone merged into them, newest first; with `since`,
+    every entry after that instant (the sort key starts with the event's time)."""
     bind()
+    after = HistoryRecord.entry > since.isoformat() if since is not None else None
+    read_limit = None if since is not None else limit
     entries = [
         entry
         for customer_id in customer_ids
-        for entry in HistoryRecord.query(customer_id, scan_index_forward=False, limit=limit)
+        for entry in HistoryRecord.query(customer_id, after, scan_index_forward=False, limit=read_limit)
     ]
-    return sorted(entries, key=lambda entry: entry.entry, reverse=True)[:limit]
+    newest_first = sorted(entries, key=lambda entry: entry.entry, reverse=True)
+    return newest_first if since is not None else newest_first[:limit]
 
 
 def erase(record: ProfileRecord) -> list[str]:

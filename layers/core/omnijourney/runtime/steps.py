@@ -83,7 +83,7 @@ def _since_entry(profile: Profile, entry: dict[str, Any]) -> list[guards.Happene
         for order in profile.orders
         if order.at > entered
     ]
-    for record in store.history([profile.customer_id, *profile.merged_from]):
+    for record in store.history([profile.customer_id, *profile.merged_from], since=entered):
         at = datetime.fromisoformat(record.entry.split("#", 1)[0])
         if at > entered and record.event_type != "order_completed":
             fields = {"name": record.name, "channel": record.channel, "source": record.source}
