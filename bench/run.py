@@ -1,11 +1,16 @@
-"""`make bench`: AWS calls and capacity units per event, local throughput, cold imports. Prints; never asserts."""
+"""`make bench`: AWS calls and capacity units per event, local throughput, cold imports, a month of journeys.
+Prints; never asserts."""
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from bench.cold_start import RUNS, cold_imports
+from bench.journeys import Month, simulate_month
 from bench.metering import OUTSIDE, Usage
 from bench.pipeline import RECEIVED_AT, Throughput, pipeline_costs, throughput
 from omnijourney import clock
@@ -14,6 +19,9 @@ from omnijourney import clock
 TARGET_WRITE_UNITS = 3
 TARGET_CALLS = 6
 TARGET_IMPORT_RATIO = 1.5
+# Target for a month of 200 customers through every journey on the virtual clock, on a 2-core machine.
+TARGET_MONTH_SECONDS = 60
+OUTCOMES = ("goal", "exited", "completed", "holdout", "stopped", "failed", "running")
 
 
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -118,6 +126,93 @@ def print_cold_imports() -> None:
     )
 
 
+def print_month(month: Month) -> None:
+    print(
+        f"\n4. A month of journeys: {month.customers} customers, {month.lines} scenario lines built from the samples in"
+        " events/, through the real handlers and compiled journeys on moto, on the virtual clock"
+    )
+    print_month_pace(month)
+    print_journey_runs(month)
+    print_messages(month.report["messages"])
+    print_month_checks(month.report)
+
+
+def print_month_pace(month: Month) -> None:
+    simulated_events = month.events_processed + month.transition_count
+    print(
+        f"wall time {month.wall_seconds:.1f} s {'ok' if month.wall_seconds <= TARGET_MONTH_SECONDS else 'OVER'}"
+        f" (target ≤{TARGET_MONTH_SECONDS} s): set-up {month.setup_seconds:.1f} s,"
+        f" run and report {month.run_seconds:.1f} s\n"
+        f"virtual days covered {month.virtual_days:g}\n"
+        f"per wall second of the run: {month.lines / month.run_seconds:.1f} scenario lines,"
+        f" {simulated_events / month.run_seconds:.1f} simulated events ({month.events_processed} canonical events"
+        f" through the profile function + {month.transition_count} Step Functions state transitions)"
+    )
+    if month.stray_stdout_lines:
+        print(f"note: the functions printed {month.stray_stdout_lines} EMF metric line(s) (hidden here).")
+
+
+def print_journey_runs(month: Month) -> None:
+    runs = grouped(Counter((run["journey"], run["outcome"]) for run in month.report["journeys"]))
+    outcomes = [*OUTCOMES, *sorted({run["outcome"] for run in month.report["journeys"]} - set(OUTCOMES))]
+    rows = [
+        [
+            journey,
+            sum(runs[journey].values()),
+            *(runs[journey][outcome] for outcome in outcomes),
+            f"{statistics.fmean(transitions):.1f}" if transitions else "-",
+            max(transitions, default="-"),
+        ]
+        for journey, transitions in sorted(month.transitions.items())
+    ]
+    table(
+        "Journey runs by outcome; state transitions per run (StateEntered events in each execution's history)",
+        ["journey", "runs", *outcomes, "transitions mean", "max"],
+        rows,
+    )
+    if not month.transitions.get("win_back"):
+        print(
+            "win_back: no run, as expected. It starts at lifecycle stage `lapsed`, 180 days after a customer's last"
+            " order, and this month begins with no order history."
+        )
+
+
+def print_messages(messages: list[dict[str, Any]]) -> None:
+    by_journey = grouped(Counter((message["journey"], message["status"]) for message in messages))
+    statuses = sorted({message["status"] for message in messages})
+    table(
+        "Messages by journey (ledger entries: one per send or suppression, and one per deferred visit)",
+        ["journey", *statuses],
+        [[journey, *(counts[status] for status in statuses)] for journey, counts in sorted(by_journey.items())],
+    )
+    for status in ("suppressed", "deferred"):
+        reasons = Counter(message["reason"] for message in messages if message["status"] == status)
+        listed = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
+        print(f"{status} by reason: {listed or 'none'}")
+
+
+def print_month_checks(report: dict[str, Any]) -> None:
+    metrics = report["metrics"]
+    inputs = dict(sorted(Counter(entry["status"] for entry in report["inputs"]).items()))
+    lookups = dict(sorted(Counter(entry["status"] for entry in report["lookups"]).items()))
+    print(
+        f"consistency score {metrics['consistency_score']:g}"
+        f" ({len(metrics['consistency_violations'])} violations of the scenario contract's rules)\n"
+        f"inputs by HTTP status {inputs}; store lookups by status {lookups};"
+        f" {metrics['customers']} live profiles, {metrics['orders']} orders, revenue {metrics['revenue']:.2f}"
+    )
+    for violation in metrics["consistency_violations"][:5]:
+        print(f"  violation: {violation}")
+
+
+def grouped(counts: Counter[tuple[str, str]]) -> defaultdict[str, Counter[str]]:
+    """{(a, b): n} → {a: {b: n}}"""
+    nested: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for (first, second), count in counts.items():
+        nested[first][second] += count
+    return nested
+
+
 def main() -> None:
     started = time.perf_counter()
     clock.use(lambda: RECEIVED_AT)
@@ -129,6 +224,7 @@ def main() -> None:
     print_pipeline_costs(costs)
     print_throughput(load)
     print_cold_imports()
+    print_month(simulate_month())
     print(f"\nbench took {time.perf_counter() - started:.0f} s")
 
 

@@ -229,3 +229,19 @@ def test_an_old_consent_synced_later_does_not_undo_a_newer_opt_out() -> None:
         consent=(ConsentChange(channel=ConsentChannel.email, status=ConsentStatus.subscribed, at=given_before),),
     )
     assert apply(complaint, sync).consent_status(ConsentChannel.email) == ConsentStatus.unsubscribed
+
+
+def test_merging_in_an_older_cart_does_not_bring_back_what_was_bought() -> None:
+    web = apply(event("e1", EventType.cart_updated, 1, cart=CartChange(action="add", items=(SHOES, SOCKS))))
+    store = apply(
+        event(
+            "e2",
+            EventType.order_completed,
+            60,
+            channel=Channel.pos,
+            order=Order(order_id="o1", total=Decimal("129.95"), currency="EUR", items=(SHOES,)),
+        ),
+        profile=new_profile("cus_2", T0),
+    )
+    merged = merge_profiles(store, web)
+    assert [item.sku for item in merged.cart.items] == ["SOCK-MERINO-M"]

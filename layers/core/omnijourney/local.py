@@ -39,6 +39,10 @@ MOTO_CONFIG: Any = {
 }
 
 
+def _json_text(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
 def _empty_zip() -> bytes:
     """moto wants code for a function; the in-process handlers answer instead."""
     import io
@@ -242,22 +246,33 @@ class LocalBackend:
 
     def status_changes(self) -> None:
         """What EventBridge does on AWS: each execution that ended since the last call goes to the journey-step
-        function as a "Step Functions Execution Status Change" event (moto's EventBridge cannot target Lambda)."""
-        stepfunctions = aws.client("stepfunctions")
-        for machine in self.state_machines.values():
-            for listed in stepfunctions.list_executions(stateMachineArn=machine)["executions"]:
-                if listed["status"] == "RUNNING" or listed["executionArn"] in self._ended:
-                    continue
-                self._ended.add(listed["executionArn"])
-                execution = stepfunctions.describe_execution(executionArn=listed["executionArn"])
-                detail = {
-                    "name": execution["name"],
-                    "stateMachineArn": machine,
-                    "status": execution["status"],
-                    "input": execution.get("input"),
-                    "output": execution.get("output"),
-                }
-                self.journey_step({"detail-type": "Step Functions Execution Status Change", "detail": detail})
+        function as a "Step Functions Execution Status Change" event (moto's EventBridge cannot target Lambda).
+
+        Reads moto's executions in this process: ListExecutions pages 100 at a time and costs a serialised
+        response per call, which a simulation checking after every timer cannot afford.
+        """
+        from moto.stepfunctions.responses import get_backend
+
+        executions = get_backend(ACCOUNT, REGION).state_machines
+        machines = set(self.state_machines.values())
+        ended = [
+            execution
+            for machine in executions
+            if machine.arn in machines
+            for execution in machine.executions
+            if execution.status != "RUNNING" and execution.execution_arn not in self._ended
+        ]
+        for execution in ended:
+            self._ended.add(execution.execution_arn)
+            detail = {
+                "name": execution.name,
+                "stateMachineArn": execution.state_machine_arn,
+                "status": execution.status,
+                # As the API returns them: JSON text (moto keeps some of them parsed).
+                "input": _json_text(execution.execution_input),
+                "output": _json_text(execution.output),
+            }
+            self.journey_step({"detail-type": "Step Functions Execution Status Change", "detail": detail})
 
     def call_function(self, function: str, event: dict[str, Any]) -> Any:
         context = LambdaContext(function_name=f"omnijourney-{self.stage}-{function.replace('_', '-')}")

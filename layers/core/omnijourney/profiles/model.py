@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -276,6 +277,16 @@ def _changed_tickets(tickets: tuple[OpenTicket, ...], event: CanonicalEvent) -> 
     return (*others, OpenTicket(ticket_id=ticket.ticket_id, subject=ticket.subject, opened_at=opened_at))
 
 
+def _without_bought(cart: Cart, orders: Iterable[OrderSummary]) -> Cart | None:
+    """A cart less what was ordered after it, on either profile: an order empties its cart, and the other
+    profile's older cart must not bring the bought items back."""
+    bought = {sku for order in orders if order.at >= cart.updated_at for sku in order.skus}
+    items = tuple(item for item in cart.items if item.sku not in bought)
+    if items == cart.items:
+        return cart
+    return cart.model_copy(update={"items": items}) if items else None
+
+
 def merge_profiles(winner: Profile, loser: Profile) -> Profile:
     """One profile from two: the union of what each knew; where they disagree, the newer fact wins."""
     merged = with_identifiers(winner, [Identifier(kind=k, value=v) for k, vs in loser.identifiers.items() for v in vs])
@@ -293,7 +304,7 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
             "traits": {**loser.traits, **winner.traits},
             "timezone": winner.timezone or loser.timezone,
             "consent": consent,
-            "cart": max(carts, key=lambda cart: cart.updated_at) if carts else None,
+            "cart": _without_bought(max(carts, key=lambda cart: cart.updated_at), orders.values()) if carts else None,
             "orders": tuple(sorted(orders.values(), key=lambda o: (o.at, o.order_id))),
             "open_tickets": tuple(sorted(tickets.values(), key=lambda t: (t.opened_at, t.ticket_id))),
             "merged_from": tuple(dict.fromkeys((*winner.merged_from, loser.customer_id, *loser.merged_from))),
