@@ -1,16 +1,25 @@
 """POST /webhooks/{source}: verify, parse, enqueue, answer 202 fast."""
 
 import json
+from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from omnijourney.bodies import Accepted
 from omnijourney.errors import OmnijourneyError
-from omnijourney.http import problem_responses, raw_body, request_url
+from omnijourney.http import answer_doc, problem_docs, problem_responses, raw_body, request_url
 from omnijourney.ingest import accept_delivery
 from omnijourney.settings import get_settings
+from omnijourney.sources import WEBHOOK_SOURCE_NAMES
+
+# The values of {source}, for the OpenAPI document. A Literal built from the tuple at run time, as mypy cannot read one.
+if TYPE_CHECKING:
+    WebhookSource = str
+else:
+    WebhookSource = Literal[WEBHOOK_SOURCE_NAMES]
 
 logger = Logger()
 metrics = Metrics()
@@ -25,8 +34,36 @@ def rejected(error: OmnijourneyError) -> None:
 problem_responses(app, observe=rejected)
 
 
-@app.post("/webhooks/<source>")
-def webhook(source: str) -> Response[str]:
+@app.post(
+    "/webhooks/<source>",
+    summary="A channel's webhook delivery",
+    description="The body is the vendor's own payload, verified by the vendor's signature over the raw bytes, then "
+    "parsed and queued: docs/sources/<source>.md says which headers each source signs with and what becomes what.",
+    tags=["webhooks"],
+    responses={
+        202: answer_doc("Verified, parsed and queued", Accepted),
+        **problem_docs(
+            {
+                400: "Signed, but cannot be parsed (kept for replay under `quarantine_id`); `field` names the culprit",
+                401: "The signature header is missing or wrong, or (Zendesk) its timestamp is stale",
+                404: "No webhook source by that name",
+                413: "The body, or one Segment message in it, is too large",
+                503: "The source's secret is not configured, or the queue refused the events: send again",
+            }
+        ),
+    },
+    openapi_extensions={
+        # The body is read as raw bytes (signatures cover them), so no parameter of the function declares it.
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
+def webhook(source: WebhookSource) -> Response[str]:
     event = app.current_event
     receipt = accept_delivery(
         source, event.headers, raw_body(event), request_url(event, get_settings().public_base_url)

@@ -115,6 +115,17 @@ def test_a_shopify_order_with_a_quantity_that_is_not_a_whole_number_is_400_and_q
     assert harness.live_profiles() == []
 
 
+@pytest.mark.parametrize(("field", "value"), [("traits", [None]), ("context", "web"), ("properties", 1)])
+def test_a_segment_message_whose_object_field_is_not_an_object_is_400_and_quarantined(
+    harness: Harness, field: str, value: Any
+) -> None:
+    message = sample("segment", "product_added") | {field: value}
+    status, body = harness.deliver(signed(delivery("segment", "product_added", body=json.dumps(message).encode())))
+    assert status == 400
+    assert body["field"] == field
+    assert body["quarantine_id"].startswith("quarantine/segment/")
+
+
 def test_a_schema_invalid_message_is_400_naming_the_field(harness: Harness) -> None:
     status, body = harness.deliver(signed(delivery("segment", "invalid_track_without_event")))
     assert status == 400

@@ -34,11 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("key")
     replay.add_argument("--body", type=Path, help="a corrected body to use instead of the one received")
     from omnijourney.journeys import commands as journey_commands
+    from omnijourney.serve import command as serve_command
 
     journey_commands.add_commands(commands)
+    serve_command.add_command(commands)
     args = parser.parse_args(argv)
     if args.command == "journeys":
         return journey_commands.run(args)
+    if args.command == "serve":
+        return serve_command.run(args)
     if args.command == "simulate":
         return _simulate(args.scenario, args.config, args.report, args.journeys)
     if args.command == "demo":
@@ -177,7 +181,9 @@ def _message_line(message: dict[str, Any]) -> str:
     what = f"{message['channel']} {message['template']} ({message['category']})"
     if message["status"] == "sent":
         products = f" naming {', '.join(message['products'])}" if message["products"] else ""
-        return f"   ✉ {message['journey']}: {what} sent to {message['to']}{products}"
+        offer = message.get("offer")
+        presented = f", offer {offer['code']} ({offer['discount']})" if offer else ""
+        return f"   ✉ {message['journey']}: {what} sent to {message['to']}{products}{presented}"
     times = f" ×{message['times']}" if message.get("times", 1) > 1 else ""
     return f"   ⏸ {message['journey']}: {what} {message['status']}{times}: {message['reason']}"
 
@@ -195,6 +201,11 @@ def _store_screen(profile: dict[str, Any]) -> str:
     )
     tickets = ", ".join(ticket["subject"] or ticket["ticket_id"] for ticket in profile["open_tickets"]) or "none"
     actions = [f"      │ next: {note['text']} ({note['channel']})" for note in profile.get("next_best_actions", [])]
+    offers = [
+        f"      │ offer {offer['code']}: {offer['discount']} {', '.join(offer['skus'])} ({offer['status']}"
+        + (f" until {offer['expires_at'][:10]})" if offer["status"] == "live" else ")")
+        for offer in profile.get("offers", [])
+    ]
     consent = ", ".join(f"{channel} {status}" for channel, status in profile["consent"].items())
     timezone = profile["timezone"] or "timezone unknown"
     return "\n".join(
@@ -204,6 +215,7 @@ def _store_screen(profile: dict[str, Any]) -> str:
             f"      │ cart: {items}" + (f" (from {cart['channel']})" if cart else ""),
             f"      │ orders: {orders}",
             f"      │ open tickets: {tickets}   consent: {consent}",
+            *offers,
             *actions,
             "      └",
         ]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from omnijourney.errors import OmnijourneyError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+    from pydantic import BaseModel
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -36,10 +38,35 @@ def problem_responses(app: APIGatewayHttpResolver, observe: Callable[[Omnijourne
             observe(error)
         return problem(error.status, error.title, error.detail, field=error.field, quarantine_id=error.quarantine_id)
 
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def invalid_request(error: RequestValidationError) -> Response[str]:
+        """A route with `enable_validation` refused a parameter (a query parameter given twice, say)."""
+        first: dict[str, Any] = next(iter(error.errors()), {})
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        detail = f"{where}: {first.get('msg') or first.get('type', 'invalid')}"
+        return problem(400, "Malformed request", detail, field=where or None)
+
     @app.not_found
     def no_route(_: Exception) -> Response[str]:
         event = app.current_event
         return problem(404, "Not found", f"no route for {event.http_method} {event.path}")
+
+
+def answer_doc(description: str, body: type[BaseModel]) -> OpenAPIResponse:
+    """A route's `responses=` entry for a JSON answer (the OpenAPI document is generated from these)."""
+    return {"description": description, "content": {"application/json": {"model": body}}}
+
+
+def problem_docs(causes: Mapping[int, str]) -> dict[int, OpenAPIResponse]:
+    """`responses=` entries for the problem+json answers a route gives: status → when."""
+    from omnijourney.bodies import Problem
+
+    return {
+        status: {"description": cause, "content": {PROBLEM_JSON: {"model": Problem}}}
+        for status, cause in causes.items()
+    }
 
 
 def raw_body(event: APIGatewayProxyEventV2) -> bytes:
@@ -49,7 +76,9 @@ def raw_body(event: APIGatewayProxyEventV2) -> bytes:
 
 
 def request_url(event: APIGatewayProxyEventV2, public_base_url: str | None) -> str:
-    """The URL the channel called (Twilio signs it), as the public base URL or the request's own host."""
-    base = public_base_url.rstrip("/") if public_base_url else f"https://{event.request_context.domain_name}"
+    """The URL the channel called (Twilio signs it), as the public base URL or the request's own host and scheme
+    (API Gateway sets X-Forwarded-Proto to https; `omnijourney serve` to the scheme it was called with)."""
+    scheme = event.headers.get("x-forwarded-proto") or "https"
+    base = public_base_url.rstrip("/") if public_base_url else f"{scheme}://{event.request_context.domain_name}"
     query = event.raw_query_string
     return f"{base}{event.raw_path}" + (f"?{query}" if query else "")

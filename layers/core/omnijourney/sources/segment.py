@@ -70,9 +70,12 @@ class SegmentSource:
                 f"{where}type must be one of {', '.join(MESSAGE_TYPES)}, not {kind!r}", field=f"{where}type"
             )
         message_id = require(message, "messageId", where)
-        context = message.get("context") or {}
-        traits = {**(context.get("traits") or {}), **(message.get("traits") or {})}
-        properties = message.get("properties") or {}
+        context = as_object(message.get("context") or {}, f"{where}context")
+        traits = {
+            **as_object(context.get("traits") or {}, f"{where}context.traits"),
+            **as_object(message.get("traits") or {}, f"{where}traits"),
+        }
+        properties = as_object(message.get("properties") or {}, f"{where}properties")
         anonymous_id, user_id = message.get("anonymousId"), message.get("userId")
         if not anonymous_id and not user_id:
             raise MalformedPayload(f"{where}anonymousId or {where}userId is required", field=f"{where}userId")
@@ -107,10 +110,16 @@ class SegmentSource:
 
 
 def _channel(kind: str, context: dict[str, Any]) -> Channel:
-    library = str((context.get("library") or {}).get("name", "")).lower()
-    device = str((context.get("device") or {}).get("type", "")).lower()
+    library = str(_field(context, "library", "name")).lower()
+    device = str(_field(context, "device", "type")).lower()
     is_app = kind == "screen" or device in ("ios", "android") or any(tag in library for tag in APP_LIBRARIES)
     return Channel.app if is_app else Channel.web
+
+
+def _field(context: dict[str, Any], section: str, name: str) -> object:
+    """context.<section>.<name>, or "" when either is missing or the section is not an object (only a hint)."""
+    value = context.get(section)
+    return value.get(name, "") if isinstance(value, dict) else ""
 
 
 def _track(message: dict[str, Any], properties: dict[str, Any], where: str) -> dict[str, Any]:

@@ -1,0 +1,111 @@
+"""The JSON bodies of the HTTP API, as pydantic models: the handlers' `responses=` name them, so the OpenAPI
+document (`omnijourney serve` serves it at /openapi.json) is generated from the routes themselves.
+
+They describe what the domain returns; they are not used to build it. The e2e schemathesis test checks every
+answer against them, so a change to a body that is not reflected here fails there. Objects allow properties
+beyond those listed: a client must ignore what it does not know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from omnijourney.events import Channel, ConsentStatus
+
+
+class Body(BaseModel):
+    # Only the OpenAPI document builds their schemas: a function's cold start need not.
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+class Problem(Body):
+    """RFC 9457 problem details: every error answer of the API."""
+
+    type: str = Field(default="about:blank", examples=["about:blank"])
+    title: str = Field(examples=["Bad or missing signature"])
+    status: int = Field(examples=[401])
+    detail: str = Field(examples=["the X-Shopify-Hmac-Sha256 header does not match the body"])
+    field: str | None = Field(default=None, description="The header, parameter or body field at fault")
+    quarantine_id: str | None = Field(
+        default=None, description="A signed delivery that could not be parsed is kept under this key to be replayed"
+    )
+
+
+class Accepted(Body):
+    """A delivery verified, parsed and queued; the profiles are updated from the queue."""
+
+    accepted: int = Field(description="How many events the delivery held")
+    event_ids: list[str] = Field(
+        description="Their ids, derived from the vendor's own ids: a resent delivery repeats them"
+    )
+
+
+class TrackingAccepted(Accepted):
+    """Segment's Tracking API answer (`success`), with what was queued."""
+
+    success: bool = True
+
+
+class CartItem(Body):
+    sku: str
+    name: str | None
+    quantity: int
+    price: float | None
+
+
+class Cart(Body):
+    items: list[CartItem]
+    channel: Channel
+    updated_at: str
+
+
+class OrderSummary(Body):
+    order_id: str
+    channel: Channel
+    at: str
+    total: float | None
+    currency: str
+    skus: list[str]
+
+
+class OpenTicket(Body):
+    ticket_id: str
+    subject: str | None
+    opened_at: str
+
+
+class NextBestAction(Body):
+    channel: str
+    text: str
+    journey: str
+    at: str
+
+
+class Activity(Body):
+    at: str
+    type: str
+    name: str
+    channel: str
+
+
+class ProfileView(Body):
+    """One customer across every channel, as store staff, agents and journeys see them now."""
+
+    customer_id: str = Field(examples=["cus_a14367a1756351d4aeae"])
+    identifiers: dict[str, list[str]] = Field(description="Every identifier, by kind (email, phone, loyalty_id, …)")
+    lifecycle_stage: str
+    timezone: str | None
+    consent: dict[str, ConsentStatus] = Field(description="Per channel: email, sms, push")
+    cart: Cart | None
+    orders: list[OrderSummary]
+    open_tickets: list[OpenTicket]
+    tags: list[str]
+    offers: list[dict[str, Any]] = Field(description="Offers issued to the customer, the same on every channel")
+    next_best_actions: list[NextBestAction]
+    recent_activity: list[Activity] = Field(description="The newest events, newest first")
+
+
+class Erased(Body):
+    erased: list[str] = Field(description="The customer ids erased: the customer and everyone merged into them")
