@@ -16,9 +16,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class ConfigModel(BaseModel):
+    """A model of a file people edit: a key it does not know is an error, and what it loads is frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 Location = tuple[int | str, ...]
 # PyYAML's words for the usual slips, and what a person editing the file should check.
 YAML_HINTS = {

@@ -5,27 +5,25 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from omnijourney.configfile import ConfigModel
 
 Category = Literal["marketing", "transactional", "service"]
 MessageChannel = Literal["email", "sms", "push"]
 
 
-class Rules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ConsentRules(Rules):
+class ConsentRules(ConfigModel):
     opt_out_holds: dict[MessageChannel, list[Category]]
     marketing_needs_opt_in: list[MessageChannel] = Field(default_factory=list)
 
 
-class CapRule(Rules):
+class CapRule(ConfigModel):
     messages: int = Field(ge=1)
     days: int = Field(ge=1)
 
 
-class QuietHoursRule(Rules):
+class QuietHoursRule(ConfigModel):
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     channels: list[Literal["email", "sms", "push", "in_store", "call_center"]]
@@ -44,13 +42,13 @@ class QuietHoursRule(Rules):
         return ZoneInfo(self.default_timezone)
 
 
-class OpenTicketRule(Rules):
+class OpenTicketRule(ConfigModel):
     holds: list[Category]
     recheck_hours: int = Field(ge=1)
     give_up_after_days: int = Field(ge=1)
 
 
-class ConsistencyRules(Rules):
+class ConsistencyRules(ConfigModel):
     consent: ConsentRules
     open_ticket: OpenTicketRule
     already_purchased_holds: list[Category]
@@ -59,12 +57,12 @@ class ConsistencyRules(Rules):
     outranked_within_hours: int = Field(ge=0)
 
 
-class Product(Rules):
+class Product(ConfigModel):
     name: str
     related: list[str] = Field(default_factory=list)
 
 
-class ProductCatalog(Rules):
+class ProductCatalog(ConfigModel):
     products: dict[str, Product]
 
     @model_validator(mode="after")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from omnijourney.configfile import ConfigModel
 
 if TYPE_CHECKING:
     from omnijourney.profiles.model import Profile
 
 
-class StageConditions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class StageConditions(ConfigModel):
     min_orders: int | None = Field(default=None, ge=0)
     max_orders: int | None = Field(default=None, ge=0)
     days_since_last_order_at_least: int | None = Field(default=None, ge=0)
@@ -36,17 +36,13 @@ class StageConditions(BaseModel):
         return self == StageConditions()
 
 
-class Stage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Stage(ConfigModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
     when: StageConditions
 
 
-class LifecycleConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class LifecycleConfig(ConfigModel):
     stages: tuple[Stage, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -11,16 +11,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from omnijourney.configfile import ConfigModel
 from omnijourney.profiles.model import IssuedOffer, Profile
 
 
-class Rules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Discount(Rules):
+class Discount(ConfigModel):
     percent: int | None = Field(default=None, ge=1, le=100)
     amount: Decimal | None = Field(default=None, gt=0)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
@@ -38,7 +35,7 @@ class Discount(Rules):
         return f"{self.percent}% off" if self.percent is not None else f"{self.amount} {self.currency} off"
 
 
-class Validity(Rules):
+class Validity(ConfigModel):
     """Either `days` after it is issued, or a fixed window `from` to `until` (inclusive)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -66,7 +63,7 @@ class Validity(Rules):
         return self.starts is None or at.date() >= self.starts
 
 
-class Offer(Rules):
+class Offer(ConfigModel):
     description: str = ""
     discount: Discount
     skus: list[str] = Field(min_length=1)
@@ -77,12 +74,12 @@ class Offer(Rules):
     code_prefix: str = Field(pattern=r"^[A-Z0-9]{2,12}$", description="codes look like PREFIX-7K2M9Q4D")
 
 
-class Conflicts(Rules):
+class Conflicts(ConfigModel):
     same_sku: Literal["present_existing", "suppress"] = "present_existing"
     full_price_purchase_days: int = Field(default=30, ge=0)
 
 
-class OffersConfig(Rules):
+class OffersConfig(ConfigModel):
     conflicts: Conflicts = Field(default_factory=Conflicts)
     offers: dict[str, Offer] = Field(default_factory=dict)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from omnijourney.configfile import ConfigModel
 from omnijourney.events import ConsentChannel, ConsentStatus, EventType
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="lower_snake_case")]
@@ -22,11 +23,7 @@ EVENT_FIELDS = ("name", "channel", "source", "cart_value", "cart_items", "order_
 ACTIONS = ("wait", "wait_for", "branch", "split", "send", "update_profile", "exit")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Duration(Strict):
+class Duration(ConfigModel):
     days: int = Field(default=0, ge=0)
     hours: int = Field(default=0, ge=0)
     minutes: int = Field(default=0, ge=0)
@@ -42,7 +39,7 @@ class Duration(Strict):
         return self
 
 
-class Comparison(Strict):
+class Comparison(ConfigModel):
     """One test of a value; all the tests given must hold."""
 
     equals: str | int | float | bool | None = None
@@ -58,7 +55,7 @@ class Comparison(Strict):
         return self
 
 
-class Condition(Strict):
+class Condition(ConfigModel):
     """Profile (and starting event) conditions; every condition given must hold."""
 
     lifecycle_stage: list[Name] | None = Field(default=None, description="one of these stages")
@@ -75,7 +72,7 @@ class Condition(Strict):
     )
 
 
-class EventMatch(Strict):
+class EventMatch(ConfigModel):
     """A canonical event, optionally narrowed by its name and fields."""
 
     event: EventType
@@ -83,7 +80,7 @@ class EventMatch(Strict):
     where: dict[str, Comparison] | None = None
 
 
-class Goal(Strict):
+class Goal(ConfigModel):
     """A conversion: ends the journey wherever it is, with outcome `goal`."""
 
     event: EventType | None = None
@@ -100,7 +97,7 @@ class Goal(Strict):
         return self
 
 
-class Entry(Strict):
+class Entry(ConfigModel):
     """How customers enter: on an event, on reaching a lifecycle stage, or on a schedule over a segment."""
 
     event: EventType | None = None
@@ -121,28 +118,28 @@ class Entry(Strict):
         return self
 
 
-class ReEntry(Strict):
+class ReEntry(ConfigModel):
     after_days: int = Field(ge=1)
 
 
-class QuietHours(Strict):
+class QuietHours(ConfigModel):
     start: ClockTime = "21:00"
     end: ClockTime = "09:00"
 
 
-class FrequencyCap(Strict):
+class FrequencyCap(ConfigModel):
     messages: int = Field(ge=1)
     days: int = Field(ge=1)
 
 
-class Settings(Strict):
+class Settings(ConfigModel):
     quiet_hours: QuietHours | Literal[False] | None = Field(
         default=None, description="marketing SMS and push wait for the customer's daytime; false to turn off"
     )
     frequency_cap: FrequencyCap | None = None
 
 
-class WaitStep(Strict):
+class WaitStep(ConfigModel):
     """Wait a duration, or until a local time of day (optionally some days later)."""
 
     days: int = Field(default=0, ge=0)
@@ -168,7 +165,7 @@ class WaitStep(Strict):
         return self
 
 
-class WaitFor(Strict):
+class WaitFor(ConfigModel):
     event: EventType
     name: str | None = None
     where: dict[str, Comparison] | None = None
@@ -177,17 +174,17 @@ class WaitFor(Strict):
     on_timeout: StepId
 
 
-class BranchCase(Strict):
+class BranchCase(ConfigModel):
     when: Condition
     goto: StepId
 
 
-class Branch(Strict):
+class Branch(ConfigModel):
     cases: list[BranchCase] = Field(min_length=1)
     otherwise: StepId
 
 
-class SplitGroup(Strict):
+class SplitGroup(ConfigModel):
     percent: int = Field(ge=1, le=100)
     goto: StepId | None = None
     holdout: bool = Field(default=False, description="a control group: recorded, sent nothing, journey ends")
@@ -199,7 +196,7 @@ class SplitGroup(Strict):
         return self
 
 
-class Send(Strict):
+class Send(ConfigModel):
     channel: Literal["email", "sms", "push", "in_store", "call_center"]
     template: Name
     category: Literal["marketing", "transactional", "service"]
@@ -212,13 +209,13 @@ class Send(Strict):
     )
 
 
-class UpdateProfile(Strict):
+class UpdateProfile(ConfigModel):
     add_tags: list[str] = Field(default_factory=list)
     remove_tags: list[str] = Field(default_factory=list)
     traits: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
-class Step(Strict):
+class Step(ConfigModel):
     id: StepId
     next: StepId | None = Field(default=None, description="default: the following step; the last step ends")
     wait: WaitStep | None = None
@@ -252,7 +249,7 @@ class Step(Strict):
         return groups
 
 
-class Policy(Strict):
+class Policy(ConfigModel):
     """What the guards need of a journey at every send; compiled into the state machine, so a running
     execution keeps the rules it started with even when the file changes."""
 
@@ -263,7 +260,7 @@ class Policy(Strict):
     settings: Settings = Field(default_factory=Settings)
 
 
-class Journey(Strict):
+class Journey(ConfigModel):
     """One journey file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="omnijourney journey")

@@ -12,8 +12,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from omnijourney.configfile import ConfigError, Problem, YamlDocument
-from omnijourney.journeys.language import Strict
+from omnijourney.configfile import ConfigError, ConfigModel, Problem, YamlDocument
 
 # What a template may use, and where the value comes from.
 VARIABLES = {
@@ -42,7 +41,7 @@ OFFER_VARIABLES = {
 }
 
 
-class Template(Strict):
+class Template(ConfigModel):
     channel: Literal["email", "sms", "push", "in_store", "call_center"]
     subject: str | None = Field(default=None, description="email only", validate_default=True)
     body: str = Field(min_length=1)
