@@ -108,11 +108,10 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
     now = clock.now()
     policy = Policy.model_validate(task["policy"])
     message = Send.model_validate(task["send"])
-    key = f"{task['execution']}#{task['step']}#{task['visit']}"
-    try:
-        earlier = LedgerRecord.get(task["customer_id"], key)
-    except LedgerRecord.DoesNotExist:
-        earlier = None
+    key = f"{_step_key(task)}{task['visit']}"
+    # This step's visits so far, in one read: this visit's entry (a retry) and since when a ticket holds it.
+    visits = list(LedgerRecord.query(task["customer_id"], LedgerRecord.message_key.startswith(_step_key(task))))
+    earlier = next((visit for visit in visits if visit.message_key == key), None)
     if earlier is not None and earlier.status != "retry":
         return _outcome(earlier)
     run = _run(task)
@@ -131,7 +130,7 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
         rules=config.consistency(),
         catalog=config.products(),
         now=now,
-        held_since=_held_since(task),
+        held_since=min((visit.at for visit in visits if visit.reason == "open_ticket"), default=None),
     )
     template, offer = message.template, None
     if decision.status == "send" and message.offer is not None and profile is not None:
@@ -197,14 +196,8 @@ def _offer_for(
     return message.template, None, replace(decision, status="suppressed", reason=offer)
 
 
-def _held_since(task: dict[str, Any]) -> datetime | None:
-    """When this step of this run was first held for an open ticket (its earlier visits are in the ledger)."""
-    visits = LedgerRecord.query(
-        task["customer_id"],
-        LedgerRecord.message_key.startswith(f"{task['execution']}#{task['step']}#"),
-        filter_condition=LedgerRecord.reason == "open_ticket",
-    )
-    return min((visit.at for visit in visits), default=None)
+def _step_key(task: dict[str, Any]) -> str:
+    return f"{task['execution']}#{task['step']}#"
 
 
 def _claim(entry: LedgerRecord, retrying: bool) -> bool:
