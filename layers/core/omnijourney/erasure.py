@@ -12,13 +12,13 @@ from omnijourney.profiles import service, store
 
 def erase_customer(customer_id: str) -> list[str]:
     """Erase the customer (and everyone merged into them); the customer ids erased."""
-    from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord
+    from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord, runs_of
     from omnijourney.runtime.triggers import stop_runs
 
     tables.bind()
     record = service.get(customer_id)
     customer_ids = [record.customer_id, *record.profile.merged_from]
-    runs = [run for erased in customer_ids for run in JourneyRunRecord.query(erased)]
+    runs = runs_of(customer_ids)
     stop_runs(runs, "stopped", "customer_erased", clock.now())
     # The profile goes last: if anything before fails, the retried request still finds the customer.
     for run in runs:

@@ -97,7 +97,7 @@ def code_for(customer_id: str, offer_name: str, prefix: str, issued_at: datetime
 
 
 def live_offers(profile: Profile, at: datetime) -> list[IssuedOffer]:
-    return [offer for offer in profile.offers if offer.status == "live" and offer.expires_at > at]
+    return [offer for offer in profile.offers if offer.status_at(at) == "live"]
 
 
 def present(

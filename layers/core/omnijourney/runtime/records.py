@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -119,6 +120,11 @@ class JourneyRunRecord(Model):
             "entry_channel": self.entry_data.get("channel"),
             "converted_on": self.converted_on,
         }
+
+
+def runs_of(customer_ids: Iterable[str]) -> list[JourneyRunRecord]:
+    """Every journey run of a customer and of everyone merged into them."""
+    return [run for customer_id in customer_ids for run in JourneyRunRecord.query(customer_id)]
 
 
 def run_key(journey: str, execution: str) -> str:

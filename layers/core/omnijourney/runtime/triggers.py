@@ -23,7 +23,7 @@ from omnijourney.journeys.language import EventMatch, Journey, ReEntry
 from omnijourney.profiles.model import Profile
 from omnijourney.profiles.service import ProfileUpdate
 from omnijourney.runtime.conditions import entry_of, event_matches, holds, matches_where
-from omnijourney.runtime.records import JourneyRunRecord, ended, run_key
+from omnijourney.runtime.records import JourneyRunRecord, ended, run_key, runs_of
 from omnijourney.settings import get_settings
 
 
@@ -63,11 +63,7 @@ def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
     tables.bind()
     profile = update.profile
     now = clock.now()
-    runs = [
-        run
-        for customer_id in (profile.customer_id, *profile.merged_from)
-        for run in JourneyRunRecord.query(customer_id)
-    ]
+    runs = runs_of((profile.customer_id, *profile.merged_from))
     running = _one_run_per_journey([run for run in runs if run.running], now, reaction)
     for run in running:
         journey = journeys.get(run.journey)
@@ -130,11 +126,7 @@ def run_schedule(journey_name: str) -> Reaction:
         profile = record.profile
         if journey.audience is not None and not holds(journey.audience, profile, fired):
             continue
-        runs = [
-            run
-            for customer_id in (profile.customer_id, *profile.merged_from)
-            for run in JourneyRunRecord.query(customer_id)
-        ]
+        runs = runs_of((profile.customer_id, *profile.merged_from))
         if _may_enter(journey, runs, now):
             _start(journey, profile, fired, now, reaction)
     return reaction
