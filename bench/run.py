@@ -142,7 +142,7 @@ def print_month_pace(month: Month) -> None:
     print(
         f"wall time {month.wall_seconds:.1f} s {'ok' if month.wall_seconds <= TARGET_MONTH_SECONDS else 'OVER'}"
         f" (target ≤{TARGET_MONTH_SECONDS} s): set-up {month.setup_seconds:.1f} s,"
-        f" run and report {month.run_seconds:.1f} s\n"
+        f" run and report {month.run_seconds:.1f} s; processor time {month.cpu_seconds:.1f} s\n"
         f"virtual days covered {month.virtual_days:g}\n"
         f"per wall second of the run: {month.lines / month.run_seconds:.1f} scenario lines,"
         f" {simulated_events / month.run_seconds:.1f} simulated events ({month.events_processed} canonical events"

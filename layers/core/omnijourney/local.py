@@ -31,6 +31,7 @@ LOCAL_HOST = "omnijourney.local"
 # it does not arrive as a webhook.
 LOCAL_SECRETS = {name: f"local-{name}-secret" for name in WEBHOOK_SOURCE_NAMES}
 MAX_RECEIVE_COUNT = 5
+RECEIVE_BATCH_SIZE = 10  # the most SQS returns per receive, as Lambda's event source mapping asks by default
 FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
 MOTO_CONFIG: Any = {
     "stepfunctions": {"execute_state_machine": True},
@@ -124,13 +125,14 @@ class LocalBackend:
 
     Journeys run on moto's Step Functions executor on a virtual clock that starts at `start` (default: now)
     and moves only when told (`clock.advance_to`); their Lambda tasks are answered by the journey-step
-    handler in this process.
+    handler in this process. moto's DynamoDB takes the shortcuts in moto_shortcuts.
     """
 
     def __init__(self, stage: str = "local", start: datetime | None = None) -> None:
         from moto import mock_aws
 
         from omnijourney.simulation.lambdas import route_lambdas
+        from omnijourney.simulation.moto_shortcuts import moto_shortcuts
         from omnijourney.simulation.virtual_time import VirtualClock
 
         self._saved_env = dict(os.environ)
@@ -158,11 +160,14 @@ class LocalBackend:
         self.stage = stage
         self._provision(stage)
         self._handlers: dict[str, ModuleType] = {}
-        self._ended: set[str] = set()
+        # Executions that were running when status_changes() last looked, and how many of each machine's it saw.
+        self._running: list[Any] = []
+        self._executions_seen: dict[str, int] = {}
         self.state_machines = self._provision_journeys(stage)
         self._installed = ExitStack()
         self.clock = self._installed.enter_context(VirtualClock(start or datetime.now(UTC).replace(microsecond=0)))
         self._installed.enter_context(route_lambdas({self.journey_step_function: self.journey_step}))
+        self._installed.enter_context(moto_shortcuts())
 
     def _provision(self, stage: str) -> None:
         from omnijourney.tables import TTL_ATTRIBUTES, bind, table_models
@@ -253,17 +258,18 @@ class LocalBackend:
         """
         from moto.stepfunctions.responses import get_backend
 
-        executions = get_backend(ACCOUNT, REGION).state_machines
         machines = set(self.state_machines.values())
-        ended = [
-            execution
-            for machine in executions
-            if machine.arn in machines
-            for execution in machine.executions
-            if execution.status != "RUNNING" and execution.execution_arn not in self._ended
-        ]
+        for machine in get_backend(ACCOUNT, REGION).state_machines:
+            if machine.arn in machines:
+                # moto appends new executions to the list: those not seen yet join the running ones watched.
+                seen = self._executions_seen.get(machine.arn, 0)
+                self._running.extend(machine.executions[seen:])
+                self._executions_seen[machine.arn] = len(machine.executions)
+        watched, self._running = self._running, []
+        ended: list[Any] = []
+        for execution in watched:
+            (self._running if execution.status == "RUNNING" else ended).append(execution)
         for execution in ended:
-            self._ended.add(execution.execution_arn)
             detail = {
                 "name": execution.name,
                 "stateMachineArn": execution.state_machine_arn,
@@ -329,6 +335,10 @@ class LocalBackend:
 
         Failed records stay on the queue and are received again; after MAX_RECEIVE_COUNT receives SQS moves
         them to the DLQ. Returns how many records were processed successfully.
+
+        A batch smaller than the most a receive returns, all of it processed, means the queue is empty: moto
+        answers a receive with every visible message up to that number, and nothing here enqueues while the
+        profile function runs.
         """
         from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
@@ -337,7 +347,10 @@ class LocalBackend:
         processed = 0
         for _ in range(max_rounds):
             messages = sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30, AttributeNames=["All"]
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=RECEIVE_BATCH_SIZE,
+                VisibilityTimeout=30,
+                AttributeNames=["All"],
             ).get("Messages", [])
             if not messages:
                 return processed
@@ -355,6 +368,8 @@ class LocalBackend:
                 else:
                     sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
                     processed += 1
+            if len(messages) < RECEIVE_BATCH_SIZE and not failed:
+                return processed
         raise RuntimeError(f"the events queue did not drain in {max_rounds} rounds")
 
     def _sqs_record(self, message: Mapping[str, Any]) -> dict[str, Any]:

@@ -91,16 +91,23 @@ def _since_entry(profile: Profile, entry: dict[str, Any]) -> list[guards.Happene
     return happened
 
 
-def _sent(profile: Profile, now: datetime) -> list[guards.Sent]:
-    """Messages that went out to this customer (and anyone merged into them) within the longest cap window."""
+def _sent(profile: Profile, read: tuple[str, list[LedgerRecord]], now: datetime) -> list[guards.Sent]:
+    """Messages that went out to this customer (and anyone merged into them) within the longest cap window;
+    `read` is one of those customers' ledgers, already read (the step's customer may be merged into `profile`)."""
     rules = config.consistency()
     horizon = now - timedelta(days=max(rules.frequency_cap.days, 31))
-    sent = []
-    for customer_id in (profile.customer_id, *profile.merged_from):
-        for entry in LedgerRecord.query(customer_id, filter_condition=LedgerRecord.status == "sent"):
-            if entry.at > horizon:
-                sent.append(guards.Sent(entry.at, entry.journey, int(entry.priority), entry.category))
-    return sent
+    read_id, ledger = read
+    others = [
+        entry
+        for customer_id in (profile.customer_id, *profile.merged_from)
+        if customer_id != read_id
+        for entry in LedgerRecord.query(customer_id, filter_condition=LedgerRecord.status == "sent")
+    ]
+    return [
+        guards.Sent(entry.at, entry.journey, int(entry.priority), entry.category)
+        for entry in (*ledger, *others)
+        if entry.status == "sent" and entry.at > horizon
+    ]
 
 
 def send(task: dict[str, Any]) -> dict[str, Any]:
@@ -108,9 +115,15 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
     now = clock.now()
     policy = Policy.model_validate(task["policy"])
     message = Send.model_validate(task["send"])
-    key = f"{_step_key(task)}{task['visit']}"
-    # This step's visits so far, in one read: this visit's entry (a retry) and since when a ticket holds it.
-    visits = list(LedgerRecord.query(task["customer_id"], LedgerRecord.message_key.startswith(_step_key(task))))
+    step_key = _step_key(task)
+    key = f"{step_key}{task['visit']}"
+    marketing = message.category == "marketing"
+    # One read of the ledger for this step's visits so far (a retry finds its entry; since when a ticket holds it)
+    # and, for marketing, for what was sent within the caps' window: the customer's whole ledger, or the step's.
+    ledger = list(
+        LedgerRecord.query(task["customer_id"], None if marketing else LedgerRecord.message_key.startswith(step_key))
+    )
+    visits = [entry for entry in ledger if entry.message_key.startswith(step_key)]
     earlier = next((visit for visit in visits if visit.message_key == key), None)
     if earlier is not None and earlier.status != "retry":
         return _outcome(earlier)
@@ -126,7 +139,7 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
         profile=profile,
         entry=task["entry"],
         since_entry=_since_entry(profile, task["entry"]) if profile and watches_events else [],
-        sent=_sent(profile, now) if profile and message.category == "marketing" else [],
+        sent=_sent(profile, (task["customer_id"], ledger), now) if profile and marketing else [],
         rules=config.consistency(),
         catalog=config.products(),
         now=now,
@@ -362,11 +375,9 @@ def execution_finished(detail: dict[str, Any]) -> dict[str, Any]:
     customer_id = json.loads(detail.get("input") or "{}").get("customer_id")
     if not customer_id:
         return {}
-    try:
-        run = JourneyRunRecord.get(customer_id, run_key(journey, detail["name"]))
-    except JourneyRunRecord.DoesNotExist:
-        return {}
     output = json.loads(detail.get("output") or "{}")
     outcome = FINAL_STATUSES.get(detail["status"]) or output.get("outcome", {}).get("outcome", "completed")
+    # No read first: the update's condition finds the run still running, or changes nothing.
+    run = JourneyRunRecord(customer_id, run_key(journey, detail["name"]))
     ended(run, outcome, clock.now(), output.get("outcome", {}).get("reason"))
     return {"outcome": outcome}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from omnijourney import config
@@ -21,6 +21,9 @@ from omnijourney.simulation.scenario import (
 )
 from omnijourney.sources import SOURCE_NAMES, get_source
 from omnijourney.sources.delivery import Delivery
+
+if TYPE_CHECKING:
+    from omnijourney.profiles.store import ProfileRecord
 
 WRONG_SECRET = "not-the-secret"  # noqa: S105 - signs the scenario's deliberately invalid deliveries
 Progress = Callable[[int, int], None]
@@ -61,15 +64,18 @@ class Simulation:
             self.backend.status_changes()
             if progress:
                 progress(index, len(lines))
-        self.report["profiles"] = self.profiles()
-        live = live_customer_ids()
+        from omnijourney.profiles import service
+
+        live_records = live_profiles()
+        self.report["profiles"] = [service.view_of(record) for record in live_records]
+        live = live_customer_ids(live_records)
         self.report["messages"] = messages(live)
         self.report["journeys"] = journey_runs(live)
         self.report["metrics"] = metrics(
             self.report["profiles"],
             self.report["messages"],
             journeys=self.report["journeys"],
-            activity=self.activity(),
+            activity=activity(live_records),
             rules=config.consistency(),
             erased=self.erased,
         )
@@ -135,42 +141,40 @@ class Simulation:
             return self.backend.call_http("profile_api", http_event("GET", f"/profiles/{value}"))
         return self.backend.call_http("profile_api", http_event("GET", "/profiles", query={key: value}))
 
-    def activity(self) -> dict[str, list[dict[str, Any]]]:
-        """Each live customer's recorded events (with those of everyone merged into them), oldest first."""
-        from omnijourney.profiles import store
 
-        activity = {}
-        for profile in self.report["profiles"]:
-            record = store.load(profile["customer_id"])
-            ids = [profile["customer_id"], *(record.profile.merged_from if record else ())]
-            entries = store.history(ids, limit=10_000)
-            activity[profile["customer_id"]] = [
-                {
-                    "at": entry.entry.split("#", 1)[0],
-                    "type": entry.event_type,
-                    "channel": entry.channel,
-                    "consent": json.loads(entry.consent or "{}"),
-                }
-                for entry in reversed(entries)
-            ]
-        return activity
-
-    def profiles(self) -> list[dict[str, Any]]:
-        from omnijourney.profiles import service, store
-
-        live = [record for record in store.ProfileRecord.scan() if not record.merged_into]
-        return [service.view_of(record) for record in sorted(live, key=lambda record: record.customer_id)]
-
-
-def live_customer_ids() -> dict[str, str]:
-    """Every customer id, merged-away ones included → the live profile's id (erased customers are absent)."""
+def live_profiles() -> list[ProfileRecord]:
+    """Every live profile's record (not merged away), by customer id."""
     from omnijourney.profiles import store
 
+    live = [record for record in store.ProfileRecord.scan() if not record.merged_into]
+    return sorted(live, key=lambda record: record.customer_id)
+
+
+def live_customer_ids(live_records: list[ProfileRecord] | None = None) -> dict[str, str]:
+    """Every customer id, merged-away ones included → the live profile's id (erased customers are absent)."""
     live = {}
-    for record in store.ProfileRecord.scan():
-        if not record.merged_into:
-            live.update(dict.fromkeys((record.customer_id, *record.profile.merged_from), record.customer_id))
+    for record in live_profiles() if live_records is None else live_records:
+        live.update(dict.fromkeys((record.customer_id, *record.profile.merged_from), record.customer_id))
     return live
+
+
+def activity(live_records: list[ProfileRecord]) -> dict[str, list[dict[str, Any]]]:
+    """Each live customer's recorded events (with those of everyone merged into them), oldest first."""
+    from omnijourney.profiles import store
+
+    activity = {}
+    for record in live_records:
+        entries = store.history([record.customer_id, *record.profile.merged_from], limit=10_000)
+        activity[record.customer_id] = [
+            {
+                "at": entry.entry.split("#", 1)[0],
+                "type": entry.event_type,
+                "channel": entry.channel,
+                "consent": json.loads(entry.consent or "{}"),
+            }
+            for entry in reversed(entries)
+        ]
+    return activity
 
 
 def messages(live: dict[str, str]) -> list[dict[str, Any]]:
