@@ -229,6 +229,45 @@ def test_item_operations_answer_as_moto_does() -> None:
     assert_same_answers(operations)
 
 
+def test_an_expression_used_again_is_read_with_its_new_values() -> None:
+    key = {"key": {"S": "email#cust-a"}}
+    owned_by = "attribute_not_exists(#key) OR id = :owner"
+
+    def operations(client: Any) -> list[Any]:
+        claims = [
+            attempt(
+                client.put_item,
+                TableName=IDENTITIES,
+                Item=key | {"id": {"S": owner}},
+                ConditionExpression=owned_by,
+                ExpressionAttributeNames={"#key": "key"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+            for owner in ("cust-b", "cust-a", "cust-c")
+        ]
+        updates = [
+            client.update_item(
+                TableName=IDENTITIES,
+                Key=key,
+                UpdateExpression="SET seen = :seen",
+                ExpressionAttributeValues={":seen": {"N": str(count)}},
+                ReturnValues="UPDATED_NEW",
+            )
+            for count in (1, 2)
+        ]
+        broken = [attempt(client.update_item, TableName=IDENTITIES, Key=key, UpdateExpression="SET = :x") for _ in "ab"]
+        return [*claims, *updates, *broken]
+
+    not_owner, owner, other, first, second, *broken = assert_same_answers(operations)[:-2]
+    assert (not_owner["error"], other["error"]) == (
+        "ConditionalCheckFailedException",
+        "ConditionalCheckFailedException",
+    )
+    assert "error" not in owner
+    assert (first["Attributes"], second["Attributes"]) == ({"seen": {"N": "1"}}, {"seen": {"N": "2"}})
+    assert [answer["error"] for answer in broken] == ["ValidationException", "ValidationException"]
+
+
 NEW_PROFILE = {"Put": {"TableName": IDENTITIES, "Item": {"key": {"S": "profile#new"}, "id": {"S": "cust-new"}}}}
 
 

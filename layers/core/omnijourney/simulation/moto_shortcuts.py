@@ -12,9 +12,11 @@ with the size of the tables or of the answer, not with the work asked for:
   item (75% of a 20-item query): here the answers of item operations, already in DynamoDB's wire format, are written
   with `json.dumps`, binary values base64-encoded as the serializer does.
 
-Two more are constants: to dispatch each request moto lists the methods of the service's response class with
-`inspect.getmembers` (5% of a GetItem), and SQS renames each queue attribute from CamelCase whenever one is read;
-here each is worked out once.
+The others are constants worked out again on every call, here once: moto lists the methods of the service's response
+class with `inspect.getmembers` to dispatch each request (5% of a GetItem), SQS renames each queue attribute from
+CamelCase whenever one is read, and DynamoDB lexes a condition expression character by character and parses an update
+expression twice (together as long as the write itself: Powertools' idempotency records are conditional puts and
+updates).
 
 tests/integration/test_moto_shortcuts.py checks each against moto's own answers. They patch moto internals, so they
 are tied to the moto version pinned in pyproject.toml (5.2.5).
@@ -26,6 +28,7 @@ import base64
 import copy
 import inspect
 import json
+from collections import deque
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from functools import cache
@@ -54,6 +57,7 @@ def moto_shortcuts() -> Iterator[None]:
     """While open, moto takes the shortcuts above."""
     with ExitStack() as patches:
         patches.enter_context(_lookups_made_once())
+        patches.enter_context(_expressions_read_once())
         patches.enter_context(_partition_queries())
         patches.enter_context(_item_rollback())
         patches.enter_context(_plain_json_answers())
@@ -72,6 +76,30 @@ def _lookups_made_once() -> Iterator[None]:
         mock.patch.object(responses_module, "method_names_from_class", cache(method_names_from_class)),
         mock.patch.object(responses_module, "camelcase_to_underscores", names),
         mock.patch.object(sqs_module, "camelcase_to_underscores", names),
+    ):
+        yield
+
+
+@contextmanager
+def _expressions_read_once() -> Iterator[None]:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]  # untyped module
+
+    lex = ConditionExpressionParser._lex_condition_expression
+    tokens: dict[str, tuple[Any, ...]] = {}
+
+    def lexed_once(parser: Any) -> deque[Any]:
+        # Tokens are immutable and depend on the expression's text alone; the parser consumes the deque it gets.
+        expression = parser.condition_expression
+        if expression not in tokens:
+            tokens[expression] = tuple(lex(parser))
+        return deque(tokens[expression])
+
+    # moto only reads a parsed update expression, and its validator works on a deep copy.
+    parse = cache(UpdateExpressionParser.make)
+    with (
+        mock.patch.object(ConditionExpressionParser, "_lex_condition_expression", lexed_once),
+        mock.patch.object(UpdateExpressionParser, "make", staticmethod(parse)),
     ):
         yield
 

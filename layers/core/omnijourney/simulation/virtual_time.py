@@ -113,8 +113,10 @@ class VirtualClock:
     def next_due(self) -> datetime | None:
         """When the earliest pending timer fires (None if nothing waits on the clock)."""
         with self._lock:
-            pending = [due for due, _, waiter in self._timers if not waiter.woken]
-        return min(pending, default=None)
+            # Timers whose thread woke otherwise stay in the heap until they reach its top: drop them there.
+            while self._timers and self._timers[0][2].woken:
+                heapq.heappop(self._timers)
+            return self._timers[0][0] if self._timers else None
 
     def __enter__(self) -> VirtualClock:
         if VirtualClock._installed is not None or self._closed:
