@@ -125,7 +125,7 @@ class LocalBackend:
 
     Journeys run on moto's Step Functions executor on a virtual clock that starts at `start` (default: now)
     and moves only when told (`clock.advance_to`); their Lambda tasks are answered by the journey-step
-    handler in this process. moto's DynamoDB takes the shortcuts in moto_shortcuts.
+    handler in this process, and moto takes the shortcuts of simulation/moto_shortcuts.py (same answers, less work).
     """
 
     def __init__(self, stage: str = "local", start: datetime | None = None) -> None:

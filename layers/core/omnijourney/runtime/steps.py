@@ -91,12 +91,11 @@ def _since_entry(profile: Profile, entry: dict[str, Any]) -> list[guards.Happene
     return happened
 
 
-def _sent(profile: Profile, read: tuple[str, list[LedgerRecord]], now: datetime) -> list[guards.Sent]:
+def _sent(profile: Profile, read_id: str, ledger: list[LedgerRecord], now: datetime) -> list[guards.Sent]:
     """Messages that went out to this customer (and anyone merged into them) within the longest cap window;
-    `read` is one of those customers' ledgers, already read (the step's customer may be merged into `profile`)."""
+    `ledger` is the already read one of `read_id`, the step's customer, who may be merged into `profile`."""
     rules = config.consistency()
     horizon = now - timedelta(days=max(rules.frequency_cap.days, 31))
-    read_id, ledger = read
     others = [
         entry
         for customer_id in (profile.customer_id, *profile.merged_from)
@@ -139,7 +138,7 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
         profile=profile,
         entry=task["entry"],
         since_entry=_since_entry(profile, task["entry"]) if profile and watches_events else [],
-        sent=_sent(profile, (task["customer_id"], ledger), now) if profile and marketing else [],
+        sent=_sent(profile, task["customer_id"], ledger, now) if profile and marketing else [],
         rules=config.consistency(),
         catalog=config.products(),
         now=now,
