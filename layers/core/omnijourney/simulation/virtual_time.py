@@ -113,10 +113,8 @@ class VirtualClock:
     def next_due(self) -> datetime | None:
         """When the earliest pending timer fires (None if nothing waits on the clock)."""
         with self._lock:
-            # Timers whose thread woke otherwise stay in the heap until they reach its top: drop them there.
-            while self._timers and self._timers[0][2].woken:
-                heapq.heappop(self._timers)
-            return self._timers[0][0] if self._timers else None
+            earliest = self._earliest_timer()
+            return earliest[0] if earliest else None
 
     def __enter__(self) -> VirtualClock:
         if VirtualClock._installed is not None or self._closed:
@@ -188,20 +186,22 @@ class VirtualClock:
     def _fire_next(self, limit: datetime) -> bool:
         """Move to the earliest timer due by `limit` and wake its thread; False if there is none."""
         with self._lock:
-            while self._timers:
-                due, _, waiter = self._timers[0]
-                if waiter.woken:
-                    heapq.heappop(self._timers)
-                elif due > limit:
-                    return False
-                else:
-                    heapq.heappop(self._timers)
-                    self._now = due
-                    self._wake(waiter, result=False)
-                    return True
-            return False
+            earliest = self._earliest_timer()
+            if earliest is None or earliest[0] > limit:
+                return False
+            due, _, waiter = heapq.heappop(self._timers)
+            self._now = due
+            self._wake(waiter, result=False)
+            return True
 
     # The methods below expect self._lock to be held, except _park and _sleep, which block outside it.
+
+    def _earliest_timer(self) -> tuple[datetime, int, _Waiter] | None:
+        """The earliest timer still pending. A timer whose thread woke otherwise stays in the heap until it
+        reaches the top, and is dropped there."""
+        while self._timers and self._timers[0][2].woken:
+            heapq.heappop(self._timers)
+        return self._timers[0] if self._timers else None
 
     def _pass_turn(self) -> None:
         """The running thread is done for now: the next ready thread runs, or settle() learns all is quiet."""
