@@ -2,22 +2,20 @@
 
 The scenario is built in memory from the real sample payloads in events/, each personalised for one customer
 (identity, the vendor's ids, every timestamp shifted) and kept in the vendor's own format, then parsed and
-validated as a scenario file is. It runs through the real handlers and compiled journeys on moto, on our own
-LocalBackend so that moto's execution histories can still be read when the run is over.
+validated as a scenario file is. It runs through the real handlers and compiled journeys on moto, the way
+`omnijourney simulate` runs a scenario file.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
+import os
 import random
 import re
 import time
-import warnings
 from collections.abc import Mapping, Sequence
-from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -25,9 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from omnijourney import aws
-from omnijourney.local import LocalBackend
-from omnijourney.simulation.runner import Simulation
+from omnijourney.simulation.runner import simulate
 from omnijourney.simulation.scenario import ScenarioLine, parse_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -344,88 +340,47 @@ def scenario_text(lines: Sequence[dict[str, Any]]) -> str:
     return "\n".join(encoded(line) for line in lines) + "\n"
 
 
-class CountingBackend(LocalBackend):
-    """The local backend, counting the queue records (canonical events) the profile function processed."""
-
-    events_processed = 0
-
-    def drain(self, max_rounds: int = 1000) -> int:
-        processed = super().drain(max_rounds)
-        self.events_processed += processed
-        return processed
-
-
-def state_transitions(state_machines: Mapping[str, str]) -> dict[str, list[int]]:
-    """journey → the number of states each of its executions entered, from moto's execution histories."""
-    stepfunctions = aws.client("stepfunctions")
-    executions = stepfunctions.get_paginator("list_executions")
-    histories = stepfunctions.get_paginator("get_execution_history")
-
-    def entered(execution_arn: str) -> int:
-        return sum(
-            event["type"].endswith("StateEntered")
-            for page in histories.paginate(executionArn=execution_arn)
-            for event in page["events"]
-        )
-
-    return {
-        journey: [
-            entered(execution["executionArn"])
-            for page in executions.paginate(stateMachineArn=machine)
-            for execution in page["executions"]
-        ]
-        for journey, machine in state_machines.items()
-    }
-
-
 @dataclass(frozen=True)
 class Month:
     customers: int
     lines: int
     virtual_days: float
-    setup_seconds: float
-    run_seconds: float
-    # Processor time of set-up and run: on a shared machine, wall time also counts time the process waited for.
+    workers: int
+    wall_seconds: float
+    # Processor time of this process and its workers: on a shared machine, wall time also counts waiting.
     cpu_seconds: float
-    events_processed: int
     report: dict[str, Any]
-    transitions: dict[str, list[int]]
-    # Printed by the functions while the month ran (see the report); kept off the bench's own output.
-    stray_stdout_lines: int
 
     @property
-    def wall_seconds(self) -> float:
-        return self.setup_seconds + self.run_seconds
+    def transitions(self) -> dict[str, list[int]]:
+        """journey → the states each of its runs entered (StateEntered events in the execution's history)."""
+        by_journey: dict[str, list[int]] = {}
+        for run in self.report["journeys"]:
+            by_journey.setdefault(run["journey"], []).append(run["transitions"])
+        return by_journey
 
-    @property
-    def transition_count(self) -> int:
-        return sum(sum(counts) for counts in self.transitions.values())
 
-
-def simulate_month(customers: int = CUSTOMERS, days: int = DAYS) -> Month:
-    """The month's scenario, parsed as a file would be, run on a fresh backend; histories read before it stops."""
+def simulate_month(customers: int = CUSTOMERS, days: int = DAYS, workers: int | None = None) -> Month:
+    """The month's scenario, parsed as a file would be, run as `omnijourney simulate` runs it (one worker
+    process per core by default)."""
     lines: list[ScenarioLine] = parse_lines(
         scenario_text(scenario_lines(customers, days)), "<bench>", base=ROOT / "scenarios"
     )
-    stray = io.StringIO()
-    started, started_cpu = time.perf_counter(), time.process_time()
-    backend = CountingBackend(stage="bench", start=START)
-    with backend, redirect_stdout(stray), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Powertools warns of empty metric sets after flushing them itself
-        set_up = time.perf_counter()
-        report = Simulation(backend).run(lines)
-        finished, finished_cpu = time.perf_counter(), time.process_time()
-        virtual_days = (backend.clock.now() - START) / timedelta(days=1)
-        transitions = state_transitions(backend.state_machines)
+    workers = workers or os.cpu_count() or 1
+    started, started_cpu = time.perf_counter(), _processor_seconds()
+    report = simulate(lines, workers=workers)
     return Month(
         customers,
         len(lines),
-        virtual_days,
-        setup_seconds=set_up - started,
-        run_seconds=finished - set_up,
-        cpu_seconds=finished_cpu - started_cpu,
-        events_processed=backend.events_processed,
+        (lines[-1].at - START) / timedelta(days=1),
+        workers,
+        wall_seconds=time.perf_counter() - started,
+        cpu_seconds=_processor_seconds() - started_cpu,
         report=report,
-        transitions=transitions,
-        stray_stdout_lines=len(stray.getvalue().splitlines()),
     )
+
+
+def _processor_seconds() -> float:
+    """This process's processor time and that of its ended workers."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system

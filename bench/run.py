@@ -138,18 +138,17 @@ def print_month(month: Month) -> None:
 
 
 def print_month_pace(month: Month) -> None:
-    simulated_events = month.events_processed + month.transition_count
+    metrics = month.report["metrics"]
+    simulated_events = metrics["events"] + metrics["state_transitions"]
     print(
         f"wall time {month.wall_seconds:.1f} s {'ok' if month.wall_seconds <= TARGET_MONTH_SECONDS else 'OVER'}"
-        f" (target ≤{TARGET_MONTH_SECONDS} s): set-up {month.setup_seconds:.1f} s,"
-        f" run and report {month.run_seconds:.1f} s; processor time {month.cpu_seconds:.1f} s\n"
+        f" (target ≤{TARGET_MONTH_SECONDS} s), set-up and report included, on {month.workers} worker process(es);"
+        f" processor time {month.cpu_seconds:.1f} s\n"
         f"virtual days covered {month.virtual_days:g}\n"
-        f"per wall second of the run: {month.lines / month.run_seconds:.1f} scenario lines,"
-        f" {simulated_events / month.run_seconds:.1f} simulated events ({month.events_processed} canonical events"
-        f" through the profile function + {month.transition_count} Step Functions state transitions)"
+        f"per wall second: {month.lines / month.wall_seconds:.1f} scenario lines,"
+        f" {simulated_events / month.wall_seconds:.1f} simulated events ({metrics['events']} canonical events"
+        f" recorded on profiles + {metrics['state_transitions']} Step Functions state transitions)"
     )
-    if month.stray_stdout_lines:
-        print(f"note: the functions printed {month.stray_stdout_lines} EMF metric line(s) (hidden here).")
 
 
 def print_journey_runs(month: Month) -> None:

@@ -336,10 +336,39 @@ def test_a_transaction_that_succeeds_writes_everything_once() -> None:
     assert claimed["profile#new"] == "cust-new"
 
 
+def test_unchecked_calls_go_unsigned_to_the_same_account_and_s3_stays_signed() -> None:
+    def calls(shortcuts: bool) -> tuple[dict[str, list[bool]], str, bytes, str]:
+        with fake_aws(), moto_shortcuts() if shortcuts else nullcontext():
+            sqs, s3 = aws.client("sqs"), aws.client("s3")
+            signed: dict[str, list[bool]] = {"sqs": [], "s3": []}
+            for name, client in (("sqs", sqs), ("s3", s3)):
+                client.meta.events.register(
+                    f"before-send.{name}",
+                    lambda request, into=signed[name], **_: into.append("Authorization" in request.headers),
+                )
+            url = sqs.create_queue(QueueName="events")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            s3.create_bucket(Bucket="quarantine")
+            s3.put_object(Bucket="quarantine", Key="k", Body=b"kept")
+            kept = s3.get_object(Bucket="quarantine", Key="k")["Body"].read()
+            presigned = s3.generate_presigned_url("get_object", Params={"Bucket": "quarantine", "Key": "k"})
+            return signed, arn, kept, presigned
+
+    signed, arn, _, _ = calls(shortcuts=False)
+    shortcut, shortcut_arn, kept, presigned = calls(shortcuts=True)
+    assert signed == {"sqs": [True, True], "s3": [True, True, True]}
+    assert shortcut == {"sqs": [False, False], "s3": [True, True, True]}
+    assert shortcut_arn == arn == "arn:aws:sqs:us-east-1:123456789012:events"
+    assert kept == b"kept"
+    assert "Signature=" in presigned
+
+
 @pytest.fixture(autouse=True)
 def _no_shortcuts_left_behind() -> Iterator[None]:
+    from botocore.signers import RequestSigner
     from moto.dynamodb.models.table import Table
 
-    query = Table.query
+    query, sign = Table.query, RequestSigner.sign
     yield
     assert Table.query is query
+    assert RequestSigner.sign is sign

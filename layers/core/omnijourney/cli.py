@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--journeys", type=Path, help="journeys directory (default: the project's journeys/)")
     simulate.add_argument("--config", type=Path, help="config directory (default: the project's config/)")
     simulate.add_argument("--report", type=Path, help="write the JSON report here")
+    simulate.add_argument(
+        "--workers",
+        type=_positive,
+        help="processes to share the customers among (default: one per core from 300 lines; the report is the same)",
+    )
     demo = commands.add_parser(
         "demo", help="tell the shoes story: web cart, app identify, store lookup, in-store order"
     )
@@ -44,13 +49,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve_command.run(args)
     if args.command == "simulate":
-        return _simulate(args.scenario, args.config, args.report, args.journeys)
+        return _simulate(args.scenario, args.config, args.report, args.journeys, args.workers)
     if args.command == "demo":
         return _demo(args.scenario)
     return _quarantine(args)
 
 
-def _run(scenario: Path, config: Path | None, journeys: Path | None = None) -> dict[str, Any] | None:
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+def _run(
+    scenario: Path, config: Path | None, journeys: Path | None = None, workers: int | None = None
+) -> dict[str, Any] | None:
     from omnijourney.configfile import ConfigError
     from omnijourney.simulation.runner import simulate
     from omnijourney.simulation.scenario import ScenarioError, read
@@ -62,7 +75,7 @@ def _run(scenario: Path, config: Path | None, journeys: Path | None = None) -> d
     os.environ.update(overrides)
     try:
         lines = read(scenario)
-        return simulate(lines, progress=_progress if sys.stderr.isatty() else None)
+        return simulate(lines, progress=_progress if sys.stderr.isatty() else None, workers=workers)
     except (ScenarioError, ConfigError) as error:
         print(error, file=sys.stderr)
         return None
@@ -84,8 +97,10 @@ def _progress(done: int, total: int) -> None:
     )
 
 
-def _simulate(scenario: Path, config: Path | None, report_path: Path | None, journeys: Path | None) -> int:
-    report = _run(scenario, config, journeys)
+def _simulate(
+    scenario: Path, config: Path | None, report_path: Path | None, journeys: Path | None, workers: int | None
+) -> int:
+    report = _run(scenario, config, journeys, workers)
     if report is None:
         return 2
     if report_path is not None:
@@ -101,7 +116,9 @@ def _simulate(scenario: Path, config: Path | None, report_path: Path | None, jou
         f"journeys: {len(report['journeys'])} runs ({', '.join(f'{n}× {o}' for o, n in sorted(outcomes.items()))}); "
         f"messages: {metrics['messages_sent']} sent, {metrics['messages_suppressed']} suppressed"
         + (f" ({held})" if held else "")
-        + f"; consistency score {metrics['consistency_score']:.2f}"
+        + f"; consistency score {metrics['consistency_score']:.2f}\n"
+        f"{metrics['events']} events recorded; {metrics['state_transitions']} Step Functions state transitions"
+        f" (Standard workflows bill each one)"
     )
     for violation in metrics["consistency_violations"]:
         print(f"  violation: {violation['rule']} at {violation['at']} for {violation['customer_id']}")

@@ -55,6 +55,10 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(problem) for problem in problems))
         self.problems = problems
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the problems (a simulation worker sends it to its parent); notes travel in __dict__.
+        return type(self), (self.problems,), self.__dict__
+
 
 def _positions(node: yaml.Node, location: Location, into: dict[Location, tuple[int, int]]) -> None:
     into.setdefault(location, (node.start_mark.line + 1, node.start_mark.column + 1))

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import uuid
+import warnings
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -168,6 +169,9 @@ class LocalBackend:
         self.clock = self._installed.enter_context(VirtualClock(start or datetime.now(UTC).replace(microsecond=0)))
         self._installed.enter_context(route_lambdas({self.journey_step_function: self.journey_step}))
         self._installed.enter_context(moto_shortcuts())
+        self._installed.enter_context(warnings.catch_warnings())
+        # Flushing disabled metrics, Powertools warns that there are none, at every invocation that added none.
+        warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
     def _provision(self, stage: str) -> None:
         from omnijourney.tables import TTL_ATTRIBUTES, bind, table_models
@@ -281,8 +285,16 @@ class LocalBackend:
             self.journey_step({"detail-type": "Step Functions Execution Status Change", "detail": detail})
 
     def call_function(self, function: str, event: dict[str, Any]) -> Any:
+        """Invoke a function as Lambda would; what it returns."""
+        from aws_lambda_powertools import Metrics
+
         context = LambdaContext(function_name=f"omnijourney-{self.stage}-{function.replace('_', '-')}")
-        return self.handler(function).lambda_handler(event, context)
+        try:
+            return self.handler(function).lambda_handler(event, context)
+        finally:
+            # Lambda would have flushed them to CloudWatch. With metrics disabled Powertools keeps them, and
+            # prints them once a hundred pile up (aws-lambda-powertools 3.x), so they are dropped here.
+            Metrics().clear_metrics()
 
     @staticmethod
     def _forget_clients() -> None:
@@ -319,7 +331,7 @@ class LocalBackend:
 
     def call_http(self, function: str, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Invoke an HTTP function; its status and decoded JSON body."""
-        response = self.handler(function).lambda_handler(event, LambdaContext(function_name=f"omnijourney-{function}"))
+        response = self.call_function(function, event)
         body = response.get("body") or "{}"
         if response.get("isBase64Encoded"):
             body = base64.b64decode(body).decode()
@@ -343,7 +355,6 @@ class LocalBackend:
         from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
         sqs = aws.client("sqs")
-        handler = self.handler("profile")
         processed = 0
         for _ in range(max_rounds):
             messages = sqs.receive_message(
@@ -356,7 +367,7 @@ class LocalBackend:
                 return processed
             event = {"Records": [self._sqs_record(message) for message in messages]}
             try:
-                result = handler.lambda_handler(event, LambdaContext(function_name="omnijourney-profile"))
+                result = self.call_function("profile", event)
                 failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
             except BatchProcessingError:  # every record failed: Lambda retries the whole batch
                 failed = {message["MessageId"] for message in messages}

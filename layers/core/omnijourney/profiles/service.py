@@ -45,7 +45,8 @@ def customer_id_for(event: CanonicalEvent) -> str:
     return f"cus_{uuid.uuid5(CUSTOMER_NAMESPACE, event.event_id).hex[:20]}"
 
 
-def _identifier_keys(event: CanonicalEvent) -> list[str]:
+def identifier_keys(event: CanonicalEvent) -> list[str]:
+    """The identity index's keys an event is recorded under (or links through)."""
     keys = [identifier.key for identifier in event.identifiers]
     # Segment's previousId may have been an anonymousId or a userId.
     for previous in event.previous_ids:
@@ -90,7 +91,7 @@ def amend(customer_id: str, change: Callable[[Profile], Profile]) -> Profile | N
 
 def _record_once(event: CanonicalEvent) -> ProfileUpdate:
     lifecycle = config.lifecycle()
-    keys = _identifier_keys(event)
+    keys = identifier_keys(event)
     owned = store.owners(keys)
     records = {}
     for customer_id in dict.fromkeys(owned.values()):

@@ -35,6 +35,7 @@ def metrics(
     violations = audit(sent, {profile["customer_id"]: profile for profile in profiles}, activity, rules, erased)
     return {
         "customers": len(profiles),
+        "events": sum(len(events) for events in activity.values()),
         "orders": len(orders),
         "revenue": float(revenue),
         "clv": {"average": round(float(revenue) / len(profiles), 2) if profiles else 0.0, "by_customer": by_customer},
@@ -52,6 +53,7 @@ def metrics(
         "offer_conflicts_prevented": sum(1 for message in sent if (message.get("offer") or {}).get("instead_of"))
         + sum(1 for message in final if message["reason"] == "offer_conflict"),
         "suppressed_by_reason": dict(sorted(Counter(m["reason"] for m in final if m["status"] != "sent").items())),
+        "state_transitions": sum(run.get("transitions", 0) for run in journeys),
     }
 
 

@@ -18,6 +18,11 @@ CamelCase whenever one is read, and DynamoDB lexes a condition expression charac
 expression twice (together as long as the write itself: Powertools' idempotency records are conditional puts and
 updates).
 
+And botocore signs every request (SigV4: canonical request, HMAC chain; a tenth of a simulated month), which moto's
+DynamoDB, SQS, SNS and Step Functions never check: here their calls go unsigned. moto reads the caller's account from
+the access key in the signature, and without one takes the default account, the account of the local backend's test
+credentials too. S3 is left signed: moto takes an unsigned S3 request for an anonymous one, as S3 does.
+
 tests/integration/test_moto_shortcuts.py checks each against moto's own answers. They patch moto internals, so they
 are tied to the moto version pinned in pyproject.toml (5.2.5).
 """
@@ -51,6 +56,9 @@ ITEM_OPERATIONS = frozenset(
     }
 )
 
+# Services (botocore's hyphenated service ids) whose moto backends never look at a request's signature.
+UNCHECKED_SIGNATURES = frozenset({"dynamodb", "sqs", "sns", "sfn"})
+
 
 @contextmanager
 def moto_shortcuts() -> Iterator[None]:
@@ -61,6 +69,30 @@ def moto_shortcuts() -> Iterator[None]:
         patches.enter_context(_partition_queries())
         patches.enter_context(_item_rollback())
         patches.enter_context(_plain_json_answers())
+        patches.enter_context(_unsigned_requests())
+        yield
+
+
+@contextmanager
+def _unsigned_requests() -> Iterator[None]:
+    from botocore.signers import RequestSigner
+
+    sign = RequestSigner.sign
+
+    def sign_unless_unchecked(
+        signer: RequestSigner,
+        operation: str,
+        request: Any,
+        region: str | None = None,
+        signing_type: str = "standard",
+        *more: Any,
+        **named: Any,
+    ) -> None:
+        # A presigned URL's signature is part of the answer.
+        if signing_type != "standard" or signer._service_id.hyphenize() not in UNCHECKED_SIGNATURES:
+            sign(signer, operation, request, region, signing_type, *more, **named)
+
+    with mock.patch.object(RequestSigner, "sign", sign_unless_unchecked):
         yield
 
 
