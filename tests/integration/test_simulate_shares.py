@@ -69,7 +69,10 @@ def test_an_anonymous_cart_linked_by_email_then_phone_keeps_the_customer_on_one_
 def test_two_workers_write_the_report_one_worker_writes_byte_for_byte(
     shop_week: list[ScenarioLine], alone: dict[str, Any]
 ) -> None:
-    shared = simulate(shop_week, workers=2)
+    progress: list[tuple[int, int]] = []
+    shared = simulate(shop_week, lambda done, total: progress.append((done, total)), workers=2)
+    # Each scenario line counted once, when the last worker that plays it has.
+    assert progress == [(done, len(shop_week)) for done in range(1, len(shop_week) + 1)]
     assert alone["metrics"]["customers"] >= SHOPPERS
     assert alone["metrics"]["messages_sent"] > SHOPPERS
     assert {run["journey"] for run in alone["journeys"]} >= {"abandoned_cart", "welcome_series", "post_purchase"}

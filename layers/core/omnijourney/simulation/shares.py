@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import queue
+import signal
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -129,7 +130,9 @@ def play_apart(
         inbox.put((list(share), start))
         worker.start()
     found: dict[int, Findings] = {}
-    done, total = 0, sum(len(share) for share in shares)
+    # A line of every share's is done when the last share has played it.
+    copies = Counter(line.number for share in shares for line in share)
+    done, total = 0, len(copies)
     try:
         while len(found) < len(workers):
             try:
@@ -140,9 +143,12 @@ def play_apart(
                     raise WorkerDied(f"a simulation worker ended with exit code {dead[0].exitcode}") from None
                 continue
             if kind == "line":
-                done += 1
-                if progress:
-                    progress(done, total)
+                number = shares[index][payload - 1].number
+                copies[number] -= 1
+                if copies[number] == 0:
+                    done += 1
+                    if progress:
+                        progress(done, total)
             elif kind == "found":
                 found[index] = payload
             else:
@@ -156,9 +162,11 @@ def play_apart(
 
 
 def _play_share(index: int, inbox: Any, outbox: Any) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself, without their tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     lines, start = inbox.get()
     try:
-        findings = play(lines, start, lambda done, total: outbox.put(("line", index, None)))
+        findings = play(lines, start, lambda done, total: outbox.put(("line", index, done)))
     except Exception as error:  # noqa: BLE001 - every error goes to the parent, which raises it
         outbox.put(("failed", index, _portable(error)))
     else:
