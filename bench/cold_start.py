@@ -1,4 +1,9 @@
-"""What a Lambda cold start pays for imports: each handler loaded in a fresh interpreter, against bare boto3."""
+"""What a Lambda cold start pays for imports: each handler loaded as Lambda loads it, against bare boto3.
+
+Each import runs in a fresh interpreter that sees only the standard library, the core layer (built for this
+machine with the recipe of the arm64 one, bytecode included) and the function's own asset, and writes no bytecode,
+as on Lambda's read-only /opt. The figures are this machine's; Lambda's arm64 cores differ, the ratios less.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-FUNCTIONS = Path(__file__).resolve().parents[1] / "functions"
+from infra.packaging import HOST_PLATFORM, HOST_PYTHON, build_layer, function_asset
+
 RUNS = 5
 # The timed statement runs after the interpreter is up, so start-up is not counted; RSS is the whole process.
 # Linux keeps ru_maxrss across exec, so a child of this (large) process would report our peak: read VmHWM instead.
 _PROBE = """
-import importlib.util, json, resource, time
+import json, resource, sys, time
+sys.path[:0] = {path!r}
 started = time.perf_counter()
 {statement}
 elapsed = time.perf_counter() - started
@@ -24,25 +31,31 @@ except OSError:
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps([elapsed, peak_kb]))
 """
-# As omnijourney.local.load_handler does it, without importing omnijourney.local (which imports boto3 itself).
-_LOAD_HANDLER = """
-spec = importlib.util.spec_from_file_location("handler", {path!r})
-spec.loader.exec_module(importlib.util.module_from_spec(spec))
-"""
+HANDLERS = ("ingest", "profile", "profile_api")
 
 
-def statements() -> dict[str, str]:
+def probes(layer: Path) -> dict[str, tuple[str, list[str]]]:
+    """name → (statement, sys.path before the standard library)."""
+    python = str(layer / "python")
     handlers = {
-        f"functions/{name}/handler.py": _LOAD_HANDLER.format(path=str(FUNCTIONS / name / "handler.py"))
-        for name in ("ingest", "profile", "profile_api")
+        f"functions/{name}/handler.py": ("import handler", [python, str(function_asset(name))]) for name in HANDLERS
     }
-    return {"python, no import": "pass", "import boto3": "import boto3", **handlers}
+    return {"python, no import": ("pass", []), "import boto3": ("import boto3", [python]), **handlers}
 
 
-def probe(statement: str) -> tuple[float, int]:
-    """Seconds to run `statement` and the peak RSS in KB, in a new interpreter."""
+def probe(statement: str, path: list[str], layer: Path) -> tuple[float, int]:
+    """Seconds to run `statement` and the peak RSS in KB, in a new interpreter set up as Lambda's."""
+    environment = {
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "OMNIJOURNEY_CONFIG_DIR": str(layer / "omnijourney" / "config"),
+        "OMNIJOURNEY_JOURNEYS_DIR": str(layer / "omnijourney" / "journeys"),
+    }
     output = subprocess.run(
-        [sys.executable, "-c", _PROBE.format(statement=statement)], capture_output=True, text=True, check=True
+        [sys.executable, "-I", "-S", "-B", "-c", _PROBE.format(statement=statement, path=path)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     seconds, rss_kb = json.loads(output.splitlines()[-1])
     return float(seconds), int(rss_kb)
@@ -50,10 +63,12 @@ def probe(statement: str) -> tuple[float, int]:
 
 def cold_imports() -> dict[str, tuple[float, int]]:
     """name → (median seconds, median peak RSS KB) over RUNS fresh interpreters."""
-    runs: dict[str, list[tuple[float, int]]] = {name: [] for name in statements()}
+    layer = build_layer(platform=HOST_PLATFORM, python_version=HOST_PYTHON)
+    named = probes(layer)
+    runs: dict[str, list[tuple[float, int]]] = {name: [] for name in named}
     for _ in range(RUNS):  # round robin, so a noisy moment on the machine hits every import alike
-        for name, statement in statements().items():
-            runs[name].append(probe(statement))
+        for name, (statement, path) in named.items():
+            runs[name].append(probe(statement, path, layer))
     return {
         name: (statistics.median(s for s, _ in samples), int(statistics.median(r for _, r in samples)))
         for name, samples in runs.items()

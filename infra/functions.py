@@ -7,10 +7,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.packaging import LAYER_CONFIG_DIR, LAYER_JOURNEYS_DIR, function_asset
+from infra.packaging import LAMBDA_PYTHON, LAYER_CONFIG_DIR, LAYER_JOURNEYS_DIR, function_asset
 from infra.settings import DeploySettings
 
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+# The Python the layer's bytecode is compiled for (infra/packaging.py).
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, f"PYTHON_{LAMBDA_PYTHON.replace('.', '_')}")
 
 
 class ServiceFunction(Construct):

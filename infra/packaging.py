@@ -1,7 +1,9 @@
 """The Lambda code, packaged without Docker: one core layer installed by pip for Lambda's platform, thin functions.
 
 CDK fingerprints an asset folder by its files' paths and bytes, so the same sources must give the same bytes:
-nothing here writes bytecode, timestamps or paths of the building machine into an asset. This module only builds
+nothing here writes timestamps or paths of the building machine into an asset. The layer carries bytecode, compiled
+by an interpreter of Lambda's Python version: /opt is read-only, so without it every cold start compiles every module
+it imports (~0.6 s of a handler's ~0.9 s import, measured on this machine's Python). This module only builds
 folders (the stack imports it; it needs no aws-cdk-lib). `python -m infra.packaging` builds the arm64 layer and
 prints its size.
 """
@@ -12,6 +14,7 @@ import csv
 import fcntl
 import hashlib
 import os
+import platform as host
 import re
 import shutil
 import subprocess
@@ -33,7 +36,16 @@ _CONFIG = ROOT / "config"
 _JOURNEYS = ROOT / "journeys"
 
 LAMBDA_PLATFORM = "manylinux2014_aarch64"
-LAMBDA_PYTHON = "3.14"
+# Not 3.14: bytecode needs an interpreter of the runtime's version to compile it, and 3.13 is the newest the
+# build machines have (docs/architecture.md).
+LAMBDA_PYTHON = "3.13"
+# Where Lambda puts a layer's python/ folder: tracebacks name the files there.
+LAYER_PYTHON_PATH = "/opt/python"
+# The same layer for this machine, to load handlers as Lambda would in tests and benchmarks.
+HOST_PLATFORM = "manylinux2014_" + {"amd64": "x86_64", "arm64": "aarch64"}.get(
+    host.machine().lower(), host.machine().lower()
+)
+HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 # Lambda unpacks a layer into /opt: python/ is on sys.path, and the shared definitions sit beside it, where the
 # stack points OMNIJOURNEY_CONFIG_DIR and OMNIJOURNEY_JOURNEYS_DIR.
 LAYER_CONFIG_DIR = "/opt/omnijourney/config"
@@ -41,8 +53,8 @@ LAYER_JOURNEYS_DIR = "/opt/omnijourney/journeys"
 # A function's code and all its layers, unzipped: 262,144,000 bytes in Lambda's own error message.
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
-# Not wanted in Lambda: bytecode (pip would compile it for this machine's Python, not Lambda's, with timestamps
-# that differ from build to build) and the packages' own test suites.
+# Not wanted in Lambda: pip's bytecode (for the Python that ran pip, with timestamps that differ from build to build;
+# the layer's own is compiled below) and the packages' own test suites.
 _STRIPPED_FOLDERS = frozenset({"__pycache__", "tests"})
 
 
@@ -92,14 +104,75 @@ def build_layer(
     # A change to how the layer is built is a change to the layer.
     recipe.add(Path(__file__).read_bytes(), platform, python_version, *runtime_requirements())
     recipe.add(*(f"{name}=={version}" for name, version in sorted(constraint_pins().items())))
+    compiler = bytecode_compiler(python_version)
+    recipe.add("bytecode" if compiler else "no bytecode")
     dependencies = _cached(
-        root / "deps" / recipe.hexdigest(), lambda staging: _install_dependencies(staging, platform, python_version)
+        root / "deps" / recipe.hexdigest(),
+        lambda staging: _install_dependencies(staging, platform, python_version, compiler),
     )
 
     sources = _layer_sources()
     for source, destination in sources:
         recipe.add(destination, source.read_bytes())
-    return _cached(root / recipe.hexdigest(), lambda staging: _assemble(staging, dependencies, sources))
+    return _cached(root / recipe.hexdigest(), lambda staging: _assemble(staging, dependencies, sources, compiler))
+
+
+def bytecode_compiler(python_version: str) -> str | None:
+    """An interpreter of `python_version` to compile the layer with: this one, `pythonX.Y` on PATH, or one that
+    pyenv or uv installed. None, with a warning, when there is none: the layer then works, but cold starts compile."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == python_version:
+        return sys.executable
+    home = Path.home()
+    candidates = [
+        shutil.which(f"python{python_version}"),
+        *sorted(str(path) for path in home.glob(f".pyenv/versions/{python_version}.*/bin/python{python_version}")),
+        *sorted(str(path) for path in home.glob(f".local/share/uv/python/cpython-{python_version}.*/bin/python3")),
+    ]
+    for candidate in candidates:
+        if candidate and _python_version(candidate) == python_version:
+            return candidate
+    print(
+        f"warning: no Python {python_version} found to compile the layer's bytecode; cold starts will compile it",
+        file=sys.stderr,
+    )
+    return None
+
+
+def _python_version(interpreter: str) -> str | None:
+    try:
+        answer = subprocess.run(  # noqa: S603 - an interpreter found on this machine, asked its version
+            [interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):  # a pyenv shim of a version not selected fails
+        return None
+    return answer.stdout.strip()
+
+
+def _compile(folder: Path, compiler: str, strip: Path) -> None:
+    """Bytecode beside every module in `folder`, naming its file as Lambda will see it. Checked by source hash, not
+    timestamp, and with a fixed hash seed (set constants), so the same sources give the same bytes."""
+    subprocess.run(  # noqa: S603 - an interpreter found on this machine, compiling the folder being built
+        [
+            compiler,
+            "-m",
+            "compileall",
+            "-q",
+            "-q",  # a module some package ships that does not compile (a template) is skipped, as pip skips it
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(strip),
+            "-p",
+            LAYER_PYTHON_PATH,
+            str(folder),
+        ],
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        check=False,
+    )
 
 
 def function_asset(name: str) -> Path:
@@ -188,7 +261,7 @@ def _exclusive(folder: Path) -> Iterator[None]:
         yield
 
 
-def _install_dependencies(target: Path, platform: str, python_version: str) -> None:
+def _install_dependencies(target: Path, platform: str, python_version: str, compiler: str | None) -> None:
     # Wheels only, chosen for Lambda's platform and Python rather than this machine's: nothing is compiled here.
     subprocess.run(  # noqa: S603 - our own interpreter's pip, with arguments from this repository
         [
@@ -229,6 +302,8 @@ def _install_dependencies(target: Path, platform: str, python_version: str) -> N
     )
     if unpinned:
         raise UnpinnedDependency(f"not pinned in constraints.txt: {', '.join(unpinned)}")
+    if compiler is not None:
+        _compile(target, compiler, target)
 
 
 def _forget_removed_files(target: Path) -> None:
@@ -247,7 +322,7 @@ def _holds(root: Path, relative: str) -> bool:
     return path.is_relative_to(root) and path.exists()
 
 
-def _assemble(staging: Path, dependencies: Path, sources: list[tuple[Path, str]]) -> None:
+def _assemble(staging: Path, dependencies: Path, sources: list[tuple[Path, str]], compiler: str | None) -> None:
     # Hard links, not copies: every edit of the domain makes a new layer, and each would otherwise hold its own
     # 60 MB of unchanged dependencies. Nothing writes to a built folder, so sharing the files is safe.
     shutil.copytree(dependencies, staging / "python", copy_function=os.link)
@@ -255,6 +330,8 @@ def _assemble(staging: Path, dependencies: Path, sources: list[tuple[Path, str]]
         target = staging / destination
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
+    if compiler is not None:
+        _compile(staging / "python" / "omnijourney", compiler, staging / "python")
 
 
 def _normalized(name: str) -> str:

@@ -8,7 +8,6 @@ check runs in a fresh interpreter that sees no site-packages and no project inst
 from __future__ import annotations
 
 import ast
-import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,8 @@ import pytest
 
 from infra import packaging
 from infra.packaging import (
+    HOST_PLATFORM,
+    HOST_PYTHON,
     LAMBDA_UNZIPPED_LIMIT,
     build_layer,
     check_unzipped_size,
@@ -25,11 +26,6 @@ from infra.packaging import (
     layer_size,
 )
 
-HOST_PLATFORM = (
-    "manylinux2014_"
-    + {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[platform.machine().lower()]
-)
-HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 # Imported by the domain only for local runs and simulations (moto and its JSONPath parser) and for SVG diagrams in
 # the CLI: none of them runs in Lambda, so none is a runtime dependency.
 NOT_IN_LAMBDA = frozenset({"moto", "jsonpath_ng", "grandalf"})
@@ -40,12 +36,15 @@ def host_layer() -> Path:
     return build_layer(platform=HOST_PLATFORM, python_version=HOST_PYTHON)
 
 
-def run_isolated(code: str, *path: Path, layer: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_isolated(
+    code: str, *path: Path, layer: Path | None = None, layer_bytecode: bool = False
+) -> subprocess.CompletedProcess[str]:
     """`code` in a new interpreter whose sys.path is the standard library and `path`, in Lambda's environment.
 
     -I ignores PYTHON* variables, the user site and the current folder; -S leaves out site-packages (and with it
     the editable install of omnijourney). Bytecode goes to build/pycache, not into the layer or the asset, whose
-    bytes are their CDK asset hash.
+    bytes are their CDK asset hash; with `layer_bytecode` it is read from beside the sources and never written,
+    as on Lambda's read-only /opt.
     """
     environment = {"AWS_DEFAULT_REGION": "eu-west-1", "POWERTOOLS_SERVICE_NAME": "omnijourney-layer-test"}
     if layer is not None:
@@ -53,7 +52,14 @@ def run_isolated(code: str, *path: Path, layer: Path | None = None) -> subproces
         environment["OMNIJOURNEY_JOURNEYS_DIR"] = str(layer / "omnijourney" / "journeys")
     prelude = f"import sys\nsys.path[:0] = {[str(folder) for folder in path]!r}\n"
     return subprocess.run(
-        [sys.executable, "-I", "-S", "-X", f"pycache_prefix={packaging.BUILD / 'pycache'}", "-c", prelude + code],
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            *(["-B"] if layer_bytecode else ["-X", f"pycache_prefix={packaging.BUILD / 'pycache'}"]),
+            "-c",
+            prelude + code,
+        ],
         env=environment,
         capture_output=True,
         text=True,
@@ -83,6 +89,36 @@ def test_the_handler_imports_with_only_the_layer_and_its_asset(host_layer: Path,
     assert Path(handler_file) == asset / "handler.py"
     assert Path(package_file).is_relative_to(host_layer / "python")
     assert [entry.name for entry in asset.iterdir()] == ["handler.py"]
+
+
+@pytest.mark.parametrize("name", function_names())
+def test_a_cold_start_compiles_only_the_handler_and_tracebacks_name_the_layer_in_opt(
+    host_layer: Path, name: str
+) -> None:
+    """Lambda's /opt is read-only: a module of the layer without its bytecode would be compiled at every cold start."""
+    asset = function_asset(name)
+    code = (
+        "import importlib._bootstrap_external as external\n"
+        "compiled = []\n"
+        "to_code = external.SourceLoader.source_to_code\n"
+        "def recording(loader, data, path, *args, **kwargs):\n"
+        "    compiled.append(path)\n"
+        "    return to_code(loader, data, path, *args, **kwargs)\n"
+        "external.SourceLoader.source_to_code = recording\n"
+        "import handler\n"
+        "print(*compiled, sep='\\n')\n"
+    )
+    result = run_isolated(code, host_layer / "python", asset, layer=host_layer, layer_bytecode=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(asset / "handler.py")]
+
+
+def test_the_bytecode_holds_no_path_of_the_building_machine(host_layer: Path) -> None:
+    """Its bytes are part of the layer's asset hash: they must not depend on where the layer was built."""
+    bytecode = list((host_layer / "python").rglob("*.pyc"))
+    assert len(bytecode) >= len(list((host_layer / "python").rglob("*.py")))
+    built_in = [str(packaging.ROOT).encode()]  # the layer is staged in build/ and renamed into place
+    assert [file for file in bytecode if any(path in file.read_bytes() for path in built_in)] == []
 
 
 def test_the_shared_definitions_load_from_the_layer(host_layer: Path) -> None:
