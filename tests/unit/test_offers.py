@@ -100,12 +100,39 @@ def test_no_offer_on_shoes_bought_at_full_price_this_month() -> None:
     assert present("spring_shoes", OFFERS, bought, channel="email", at=at, journey="x") == "bought_at_full_price"
 
 
-def test_a_fixed_window_offer_is_not_issued_before_it_opens() -> None:
+def test_a_fixed_window_offer_opens_and_closes_at_midnight_in_the_shops_timezone() -> None:
+    """care_kit_bundle is valid from 2026-03-01 until 2026-06-30 in Berlin (UTC+1 in March, UTC+2 in summer)."""
     profile = lena(("segment", "checkout_started"))
-    february = datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
-    assert present("care_kit_bundle", OFFERS, profile, channel="email", at=february, journey="x") == "offer_not_open"
-    offer = issue(profile, "care_kit_bundle", at=MONDAY)
-    assert offer.expires_at == datetime(2026, 7, 1, tzinfo=UTC)
+
+    def presented(at: datetime) -> IssuedOffer | str:
+        return present("care_kit_bundle", OFFERS, profile, channel="email", at=at, journey="x")
+
+    assert OFFERS.timezone == "Europe/Berlin"
+    assert presented(datetime(2026, 2, 20, 9, 0, tzinfo=UTC)) == "offer_not_open"
+    assert presented(datetime(2026, 2, 28, 22, 59, tzinfo=UTC)) == "offer_not_open"  # 23:59 on 28 February there
+    opening = presented(datetime(2026, 2, 28, 23, 0, tzinfo=UTC))  # midnight on 1 March there
+    assert isinstance(opening, IssuedOffer)
+    assert opening.expires_at == datetime(2026, 6, 30, 22, 0, tzinfo=UTC)  # the end of 30 June there
+    assert isinstance(presented(datetime(2026, 6, 30, 21, 59, tzinfo=UTC)), IssuedOffer)
+    assert presented(datetime(2026, 6, 30, 22, 0, tzinfo=UTC)) == "offer_not_open"
+
+
+def test_without_a_timezone_the_window_is_read_in_utc(tmp_path: Path) -> None:
+    shipped = (ROOT / "config" / "offers.yaml").read_text()
+    path = tmp_path / "offers.yaml"
+    path.write_text(shipped.replace("timezone: Europe/Berlin\n", ""))
+    offers = load(path, OffersConfig)
+    profile = lena(("segment", "checkout_started"))
+    first_of_march = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+    assert present("care_kit_bundle", offers, profile, channel="email", at=first_of_march, journey="x") != (
+        "offer_not_open"
+    )
+    assert (
+        present(
+            "care_kit_bundle", offers, profile, channel="email", at=first_of_march - timedelta(minutes=1), journey="x"
+        )
+        == "offer_not_open"
+    )
 
 
 def test_an_invalid_offers_file_is_reported_at_its_lines(tmp_path: Path) -> None:
@@ -120,6 +147,7 @@ def test_an_invalid_offers_file_is_reported_at_its_lines(tmp_path: Path) -> None
         "    issued_by: [abandoned_cart]\n"
         "    code_prefix: spring\n"
         "    priorty: 3\n"
+        "timezone: Berlin\n"
     )
     with pytest.raises(ConfigError) as error:
         load(path, OffersConfig)
@@ -129,6 +157,7 @@ def test_an_invalid_offers_file_is_reported_at_its_lines(tmp_path: Path) -> None
         "8:5: offers.spring.code_prefix: 'spring' is not valid here; expected codes look like PREFIX-7K2M9Q4D",
         "9:5: offers.spring.priorty: unknown key 'priorty' (did you mean 'priority'?); allowed here: description, "
         "discount, skus, valid, channels, issued_by, priority, code_prefix",
+        "10:1: timezone: 'Berlin' is not an IANA timezone such as Europe/Berlin",
     ]
 
 

@@ -13,10 +13,11 @@ import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+from zoneinfo import available_timezones
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -25,6 +26,15 @@ class ConfigModel(BaseModel):
     """A model of a file people edit: a key it does not know is an error, and what it loads is frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _known_timezone(name: str) -> str:
+    if name not in available_timezones():
+        raise ValueError(f"{name!r} is not an IANA timezone such as Europe/Berlin")
+    return name
+
+
+TimezoneName = Annotated[str, AfterValidator(_known_timezone)]
 
 
 Location = tuple[int | str, ...]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Literal
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from omnijourney.configfile import ConfigModel
+from omnijourney.configfile import ConfigModel, TimezoneName
 
 Category = Literal["marketing", "transactional", "service"]
 MessageChannel = Literal["email", "sms", "push"]
@@ -28,14 +28,7 @@ class QuietHoursRule(ConfigModel):
     end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     channels: list[Literal["email", "sms", "push", "in_store", "call_center"]]
     categories: list[Category]
-    default_timezone: str
-
-    @field_validator("default_timezone")
-    @classmethod
-    def _known_timezone(cls, name: str) -> str:
-        if name not in available_timezones():
-            raise ValueError(f"{name!r} is not an IANA timezone such as Europe/Berlin")
-        return name
+    default_timezone: TimezoneName
 
     @property
     def zone(self) -> ZoneInfo:

@@ -7,13 +7,14 @@ The journey-step function applies them at send time; the profile records what wa
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, model_validator
 
-from omnijourney.configfile import ConfigModel
+from omnijourney.configfile import ConfigModel, TimezoneName
 from omnijourney.profiles.model import IssuedOffer, Profile
 
 
@@ -36,7 +37,8 @@ class Discount(ConfigModel):
 
 
 class Validity(ConfigModel):
-    """Either `days` after it is issued, or a fixed window `from` to `until` (inclusive)."""
+    """Either `days` after it is issued, or a fixed window `from` to `until` (both days included, in the shop's
+    timezone)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -53,14 +55,17 @@ class Validity(ConfigModel):
             raise ValueError("`until` is before `from`")
         return self
 
-    def expiry(self, issued_at: datetime) -> datetime:
+    def expiry(self, issued_at: datetime, shop: ZoneInfo) -> datetime:
         if self.days is not None:
             return issued_at + timedelta(days=self.days)
         assert self.until is not None
-        return datetime.combine(self.until + timedelta(days=1), time(), tzinfo=issued_at.tzinfo)
+        return datetime.combine(self.until + timedelta(days=1), time(), tzinfo=shop).astimezone(UTC)
 
-    def open_at(self, at: datetime) -> bool:
-        return self.starts is None or at.date() >= self.starts
+    def open_at(self, at: datetime, shop: ZoneInfo) -> bool:
+        """Within the window's days as the shop's calendar has them (always, for an offer valid for `days`)."""
+        if self.starts is None or self.until is None:
+            return True
+        return self.starts <= at.astimezone(shop).date() <= self.until
 
 
 class Offer(ConfigModel):
@@ -80,8 +85,14 @@ class Conflicts(ConfigModel):
 
 
 class OffersConfig(ConfigModel):
+    # The shop's: a fixed window opens and closes at midnight there.
+    timezone: TimezoneName = "UTC"
     conflicts: Conflicts = Field(default_factory=Conflicts)
     offers: dict[str, Offer] = Field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 # What a send step gets: the offer to present, or why it cannot present one.
@@ -121,7 +132,7 @@ def present(
     if before:
         # One offer, one code per customer: once used or run out, follow-ups go without it.
         return "offer_used" if any(issued.status == "redeemed" for issued in before) else "offer_expired"
-    if not offer.valid.open_at(at):
+    if not offer.valid.open_at(at, config.zone):
         return "offer_not_open"
     recent = at - timedelta(days=config.conflicts.full_price_purchase_days)
     if any(order.at > recent and not order.discount_codes and skus & set(order.skus) for order in profile.orders):
@@ -132,6 +143,6 @@ def present(
         discount=offer.discount.text,
         skus=tuple(offer.skus),
         issued_at=at,
-        expires_at=offer.valid.expiry(at),
+        expires_at=offer.valid.expiry(at, config.zone),
         issued_by=journey,
     )
