@@ -263,17 +263,17 @@ def report_of(findings: Sequence[Findings]) -> dict[str, Any]:
         inputs[entry["line"]] = entry | {"started": sorted(earlier["started"] + entry["started"])} if earlier else entry
     profiles = sorted((profile for found in findings for profile in found.profiles), key=lambda p: p["customer_id"])
     # Equal keys belong to one customer, hence to one share: a stable sort keeps that share's order.
-    sent = sorted((message for found in findings for message in found.messages), key=_message_order)
+    ledger = sorted((message for found in findings for message in found.messages), key=_message_order)
     journeys = sorted((run for found in findings for run in found.journeys), key=_run_order)
     activity = dict(sorted(item for found in findings for item in found.activity.items()))
     erased = {customer: at for found in findings for customer, at in found.erased.items()}
     return {
         "inputs": [inputs[line] for line in sorted(inputs)],
-        "messages": sent,
+        "messages": ledger,
         "lookups": sorted((lookup for found in findings for lookup in found.lookups), key=lambda entry: entry["line"]),
         "journeys": journeys,
         "profiles": profiles,
         "metrics": metrics(
-            profiles, sent, journeys=journeys, activity=activity, rules=config.consistency(), erased=erased
+            profiles, ledger, journeys=journeys, activity=activity, rules=config.consistency(), erased=erased
         ),
     }
