@@ -69,11 +69,11 @@ def _keys(line: ScenarioLine) -> list[str]:
     if isinstance(line, DeliveryLine):
         from omnijourney.sources import get_source
 
+        keys = [f"line#{line.number}"]
         try:
             events = get_source(line.source).parse(delivery_of(line))
         except Exception:  # noqa: BLE001 - whatever the handlers make of it, they make it in any share: it joins no one
-            return [f"line#{line.number}"]
-        keys = [f"line#{line.number}"]
+            return keys
         for event in events:
             keys += [*identifier_keys(event), f"event#{event.event_id}", f"customer#{customer_id_for(event)}"]
         return keys
