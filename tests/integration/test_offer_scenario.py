@@ -1,5 +1,6 @@
 """One offer, every channel (scenarios/one_offer_every_channel.jsonl): the email on Monday and the SMS on
-Wednesday show one code, the store redeems it on Thursday, and no offer on the shoes follows."""
+Wednesday show one code, the store redeems it on Thursday, and no offer on the shoes follows. And an offer only
+on the products it covers: the same cart reminders about socks alone carry no trail-shoe code."""
 
 from __future__ import annotations
 
@@ -9,18 +10,54 @@ from typing import Any
 
 import pytest
 
+from omnijourney import config
 from omnijourney.cli import main
-from tests.conftest import ROOT
+from omnijourney.simulation.metrics import audit
+from tests.conftest import EVENTS, ROOT, sample
 
 SCENARIO = ROOT / "scenarios" / "one_offer_every_channel.jsonl"
 SHOES = "SHOE-TRAIL-42"
+TRAIL_SHOES = ["SHOE-TRAIL-42", "SHOE-TRAIL-43"]  # what spring_shoes covers (config/offers.yaml)
+SOCKS = "SOCK-MERINO-M"
+
+
+def simulate(folder: Path, scenario: Path) -> dict[str, Any]:
+    path = folder / "report.json"
+    assert main(["simulate", str(scenario), "--report", str(path)]) == 0
+    return dict(json.loads(path.read_text()))
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    path: Path = tmp_path_factory.mktemp("offer") / "report.json"
-    assert main(["simulate", str(SCENARIO), "--report", str(path)]) == 0
-    return dict(json.loads(path.read_text()))
+    return simulate(tmp_path_factory.mktemp("offer"), SCENARIO)
+
+
+def socks_checkout() -> dict[str, Any]:
+    """Shopify's checkouts/create sample with four pairs of socks in place of the trail shoes (59.80 EUR)."""
+    body = sample("shopify", "checkouts_create")
+    [line] = body["line_items"]
+    socks = {"sku": SOCKS, "title": "Merino Running Socks", "price": "14.95", "quantity": 4, "line_price": "59.80"}
+    body["line_items"] = [line | socks]
+    return body | {key: "59.80" for key in ("total_line_items_price", "subtotal_price", "total_price")}
+
+
+@pytest.fixture(scope="module")
+def socks_only(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Lena signs up, leaves socks alone in a checkout on Monday and allows SMS on Tuesday; nothing else."""
+    folder = tmp_path_factory.mktemp("socks")
+    shopify = "shopify"
+    lines = [
+        {"at": "2026-03-02T18:12:42Z", "source": shopify, "headers": {"X-Shopify-Topic": "customers/create"},
+         "file": str(EVENTS / shopify / "customers_create.json")},
+        {"at": "2026-03-02T18:13:06Z", "source": shopify, "headers": {"X-Shopify-Topic": "checkouts/create"},
+         "body": socks_checkout()},
+        {"at": "2026-03-03T08:41:14Z", "source": shopify, "headers": {"X-Shopify-Topic": "customers/update"},
+         "file": str(EVENTS / shopify / "customers_update.json")},
+        {"at": "2026-03-05T12:00:00Z"},
+    ]  # fmt: skip
+    scenario = folder / "socks_only.jsonl"
+    scenario.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return simulate(folder, scenario)
 
 
 def offered(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,3 +93,54 @@ def test_one_offer_was_issued_redeemed_and_never_contradicted(report: dict[str, 
     assert (metrics["offers_issued"], metrics["offers_presented"], metrics["offers_redeemed"]) == (1, 2, 1)
     assert metrics["offer_conflicts_prevented"] == 0
     assert metrics["consistency_violations"] == []
+
+
+def test_cart_reminders_about_socks_alone_carry_no_trail_shoe_offer(socks_only: dict[str, Any]) -> None:
+    reminders = [message for message in socks_only["messages"] if message["journey"] == "abandoned_cart"]
+    assert [(m["step"], m["status"], m["template"]) for m in reminders] == [
+        ("cart_email", "sent", "abandoned_cart_email"),
+        ("cart_sms", "sent", "abandoned_cart_sms"),
+    ]
+    for message in reminders:
+        assert (message["products"], message["offer"]) == ([SOCKS], None)
+        assert message["offer_withheld"] == {"offer": "spring_shoes", "reason": "offer_not_on_promoted_products"}
+    [profile] = socks_only["profiles"]
+    assert profile["offers"] == []  # no code was issued that the customer could bring to the till
+    assert socks_only["metrics"]["offers_issued"] == socks_only["metrics"]["offers_presented"] == 0
+    assert socks_only["metrics"]["consistency_violations"] == []
+
+
+def test_a_cart_with_the_trail_shoes_gets_the_offer_its_skus_apart_from_the_products(report: dict[str, Any]) -> None:
+    email, sms = [message for message in offered(report) if message["journey"] == "abandoned_cart"]
+    for message in (email, sms):
+        assert message["template"].startswith("abandoned_cart_offer_")
+        assert (message["products"], message["offer"]["skus"]) == ([SHOES], TRAIL_SHOES)
+        assert message["offer_withheld"] is None
+
+
+def test_the_audit_counts_an_offer_beside_products_it_does_not_cover() -> None:
+    """A message about socks that showed the trail-shoe code, as the cart SMS did before offers had to cover
+    what they are shown beside; and one whose offer names shoes bought the week before."""
+    message = {
+        "at": "2026-03-04T11:00:00+00:00",
+        "customer_id": "cus_lena",
+        "execution": "abandoned_cart-1",
+        "journey": "abandoned_cart",
+        "step": "cart_sms",
+        "channel": "sms",
+        "category": "marketing",
+        "products": [SOCKS],
+        "status": "sent",
+        "offer": {"offer": "spring_shoes", "code": "SPRING-6298C38AAD89", "discount": "10% off", "skus": TRAIL_SHOES},
+    }
+    bought_shoes = {"orders": [{"at": "2026-02-25T10:00:00+00:00", "skus": [SHOES]}], "offers": []}
+    nothing_bought: dict[str, Any] = {"orders": [], "offers": []}
+    rules = config.consistency()
+
+    def broken(sent: dict[str, Any], profile: dict[str, Any]) -> list[str]:
+        return [found["rule"] for found in audit([sent], {"cus_lena": profile}, {}, rules, {})]
+
+    assert broken(message, nothing_bought) == ["offer_on_uncovered_product"]
+    assert broken(message | {"products": [SOCKS, "SHOE-TRAIL-43"]}, nothing_bought) == []
+    assert broken(message | {"products": ["SHOE-TRAIL-43"]}, bought_shoes) == ["named_a_product_already_bought"]
+    assert broken(message | {"offer": None}, bought_shoes) == []

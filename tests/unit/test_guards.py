@@ -87,6 +87,17 @@ def test_a_marketing_message_never_names_a_product_already_bought() -> None:
     assert (decision.status, decision.reason) == ("suppressed", "already_purchased")
 
 
+def test_an_offer_naming_a_product_already_bought_is_withheld_like_the_product_itself() -> None:
+    """Socks left in the cart after the shoes were bought in store: the trail-shoe offer would promote the shoes."""
+    profile = lena(*KNOWN_WITH_CART, ("shopify", "orders_create_pos"))
+    trail_shoes = config.offers().offers["spring_shoes"].skus
+    rules = config.consistency()
+    assert guards.offer_held(CART_EMAIL, trail_shoes, profile, rules) == "already_purchased"
+    assert guards.offer_held(CART_EMAIL, ["CARE-KIT"], profile, rules) is None
+    receipt = Send(channel="email", template="thank_you_email", category="transactional", promotes="last_order")
+    assert guards.offer_held(receipt, trail_shoes, profile, rules) is None  # only marketing is held for it
+
+
 def test_stop_by_sms_holds_every_later_sms_even_service_ones() -> None:
     profile = lena(("shopify", "orders_create_pos"), ("twilio", "inbound_stop"))
     service_sms = Send(channel="sms", template="abandoned_cart_sms", category="service")

@@ -16,10 +16,13 @@ from tests.conftest import ROOT, delivery, lena
 
 MONDAY = datetime(2026, 3, 2, 19, 13, tzinfo=UTC)
 OFFERS = config.offers()
+# What the message presenting the offer promotes: the trail shoes in the cart, or the care kit cross-sold.
+SHOES = ("SHOE-TRAIL-42",)
+CARE_KIT = ("SOCK-MERINO-M", "CARE-KIT")
 
 
 def issue(profile: Profile, name: str = "spring_shoes", channel: str = "email", at: datetime = MONDAY) -> IssuedOffer:
-    offer = present(name, OFFERS, profile, channel=channel, at=at, journey="abandoned_cart")
+    offer = present(name, OFFERS, profile, promotes=SHOES, channel=channel, at=at, journey="abandoned_cart")
     assert isinstance(offer, IssuedOffer), offer
     return offer
 
@@ -53,7 +56,13 @@ def test_a_second_offer_on_the_same_shoes_is_not_issued_the_live_one_is_presente
         }
     )
     presented = present(
-        "more_off", rival, with_offer(profile, shoes_offer), channel="email", at=MONDAY, journey="win_back"
+        "more_off",
+        rival,
+        with_offer(profile, shoes_offer),
+        promotes=SHOES,
+        channel="email",
+        at=MONDAY,
+        journey="win_back",
     )
     assert presented == shoes_offer
 
@@ -67,9 +76,9 @@ def test_with_suppress_configured_a_conflicting_offer_holds_the_message() -> Non
             "offers": OFFERS.offers | {"more_off": OFFERS.offers["spring_shoes"]},
         }
     )
-    assert present("more_off", strict, with_offer(profile, shoes_offer), channel="email", at=MONDAY, journey="x") == (
-        "offer_conflict"
-    )
+    assert present(
+        "more_off", strict, with_offer(profile, shoes_offer), promotes=SHOES, channel="email", at=MONDAY, journey="x"
+    ) == ("offer_conflict")
 
 
 def test_the_code_used_at_the_pos_closes_the_offer_everywhere() -> None:
@@ -81,7 +90,10 @@ def test_the_code_used_at_the_pos_closes_the_offer_everywhere() -> None:
     [closed] = redeemed.offers
     assert (closed.status, closed.order_id) == ("redeemed", order.order_id)
     later = MONDAY + timedelta(days=3)
-    assert present("spring_shoes", OFFERS, redeemed, channel="sms", at=later, journey="abandoned_cart") == "offer_used"
+    assert (
+        present("spring_shoes", OFFERS, redeemed, promotes=SHOES, channel="sms", at=later, journey="abandoned_cart")
+        == "offer_used"
+    )
 
 
 def test_an_expired_offer_is_never_presented_again() -> None:
@@ -89,15 +101,64 @@ def test_an_expired_offer_is_never_presented_again() -> None:
     offer = issue(profile)
     after = offer.expires_at + timedelta(minutes=1)
     assert offer.status_at(after) == "expired"
-    assert present("spring_shoes", OFFERS, with_offer(profile, offer), channel="email", at=after, journey="x") == (
-        "offer_expired"
-    )
+    assert present(
+        "spring_shoes", OFFERS, with_offer(profile, offer), promotes=SHOES, channel="email", at=after, journey="x"
+    ) == ("offer_expired")
 
 
 def test_no_offer_on_shoes_bought_at_full_price_this_month() -> None:
     bought = lena(("shopify", "orders_create_pos"))
     at = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
-    assert present("spring_shoes", OFFERS, bought, channel="email", at=at, journey="x") == "bought_at_full_price"
+    assert (
+        present("spring_shoes", OFFERS, bought, promotes=SHOES, channel="email", at=at, journey="x")
+        == "bought_at_full_price"
+    )
+
+
+def test_a_reminder_about_socks_alone_presents_no_trail_shoe_offer() -> None:
+    profile = lena(("segment", "checkout_started"))
+    socks = ("SOCK-MERINO-M",)
+    assert present("spring_shoes", OFFERS, profile, promotes=socks, channel="email", at=MONDAY, journey="x") == (
+        "offer_not_on_promoted_products"
+    )
+    assert present("spring_shoes", OFFERS, profile, promotes=(), channel="email", at=MONDAY, journey="x") == (
+        "offer_not_on_promoted_products"
+    )
+
+
+def test_the_live_shoes_code_is_not_repeated_in_a_reminder_about_socks_alone() -> None:
+    profile = lena(("segment", "checkout_started"))
+    live = with_offer(profile, issue(profile))
+    later = MONDAY + timedelta(days=2)
+    assert present("spring_shoes", OFFERS, live, promotes=SHOES, channel="sms", at=later, journey="x") == live.offers[0]
+    assert present("spring_shoes", OFFERS, live, promotes=("SOCK-MERINO-M",), channel="sms", at=later, journey="x") == (
+        "offer_not_on_promoted_products"
+    )
+
+
+def test_a_live_rival_offer_that_misses_the_promoted_shoes_is_not_shown_instead() -> None:
+    """The customer holds a code for size 43 only; a message about size 42 may neither show it nor issue a second
+    offer on size 43."""
+    size_43 = OFFERS.offers["spring_shoes"].model_copy(update={"skus": ["SHOE-TRAIL-43"], "code_prefix": "FORTY3"})
+    rival = OFFERS.model_copy(update={"offers": OFFERS.offers | {"size_43": size_43}})
+    profile = lena(("segment", "checkout_started"))
+    held = present("size_43", rival, profile, promotes=("SHOE-TRAIL-43",), channel="email", at=MONDAY, journey="x")
+    assert isinstance(held, IssuedOffer)
+    assert present(
+        "spring_shoes", rival, with_offer(profile, held), promotes=SHOES, channel="email", at=MONDAY, journey="x"
+    ) == ("offer_conflict")
+
+
+def test_no_offer_beside_shoes_bought_at_full_price_this_month_even_on_another_product() -> None:
+    bought = lena(("shopify", "orders_create_pos"))
+    at = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    beside_the_shoes = ("SHOE-TRAIL-42", "CARE-KIT")
+    assert present(
+        "care_kit_bundle", OFFERS, bought, promotes=beside_the_shoes, channel="email", at=at, journey="x"
+    ) == ("bought_at_full_price")
+    assert isinstance(
+        present("care_kit_bundle", OFFERS, bought, promotes=CARE_KIT, channel="email", at=at, journey="x"), IssuedOffer
+    )
 
 
 def test_a_fixed_window_offer_opens_and_closes_at_midnight_in_the_shops_timezone() -> None:
@@ -105,7 +166,7 @@ def test_a_fixed_window_offer_opens_and_closes_at_midnight_in_the_shops_timezone
     profile = lena(("segment", "checkout_started"))
 
     def presented(at: datetime) -> IssuedOffer | str:
-        return present("care_kit_bundle", OFFERS, profile, channel="email", at=at, journey="x")
+        return present("care_kit_bundle", OFFERS, profile, promotes=CARE_KIT, channel="email", at=at, journey="x")
 
     assert OFFERS.timezone == "Europe/Berlin"
     assert presented(datetime(2026, 2, 20, 9, 0, tzinfo=UTC)) == "offer_not_open"
@@ -124,12 +185,18 @@ def test_without_a_timezone_the_window_is_read_in_utc(tmp_path: Path) -> None:
     offers = load(path, OffersConfig)
     profile = lena(("segment", "checkout_started"))
     first_of_march = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
-    assert present("care_kit_bundle", offers, profile, channel="email", at=first_of_march, journey="x") != (
-        "offer_not_open"
-    )
+    assert present(
+        "care_kit_bundle", offers, profile, promotes=CARE_KIT, channel="email", at=first_of_march, journey="x"
+    ) != ("offer_not_open")
     assert (
         present(
-            "care_kit_bundle", offers, profile, channel="email", at=first_of_march - timedelta(minutes=1), journey="x"
+            "care_kit_bundle",
+            offers,
+            profile,
+            promotes=CARE_KIT,
+            channel="email",
+            at=first_of_march - timedelta(minutes=1),
+            journey="x",
         )
         == "offer_not_open"
     )

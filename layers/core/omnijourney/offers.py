@@ -7,6 +7,7 @@ The journey-step function applies them at send time; the profile records what wa
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -95,10 +96,18 @@ class OffersConfig(ConfigModel):
         return ZoneInfo(self.timezone)
 
 
+# Why a send step cannot present its offer.
+NotPresented = Literal[
+    "offer_not_on_promoted_products",
+    "offer_conflict",
+    "bought_at_full_price",
+    "offer_not_open",
+    "offer_used",
+    "offer_expired",
+    "already_purchased",
+]
 # What a send step gets: the offer to present, or why it cannot present one.
-Presented = (
-    IssuedOffer | Literal["offer_conflict", "bought_at_full_price", "offer_not_open", "offer_used", "offer_expired"]
-)
+Presented = IssuedOffer | NotPresented
 
 
 def code_for(customer_id: str, offer_name: str, prefix: str, issued_at: datetime) -> str:
@@ -112,20 +121,34 @@ def live_offers(profile: Profile, at: datetime) -> list[IssuedOffer]:
 
 
 def present(
-    name: str, config: OffersConfig, profile: Profile, *, channel: str, at: datetime, journey: str
+    name: str,
+    config: OffersConfig,
+    profile: Profile,
+    *,
+    promotes: Sequence[str],
+    channel: str,
+    at: datetime,
+    journey: str,
 ) -> Presented:
-    """The offer a message presents: the customer's live one covering these SKUs, or a new one, or why not."""
+    """The offer a message promoting the SKUs `promotes` presents: the customer's live one covering these SKUs, or
+    a new one, or why not. Whatever it presents covers at least one promoted product: a code that does not apply to
+    what the customer came for is worse than no code."""
     offer = config.offers[name]
     skus = set(offer.skus)
+    promoted = set(promotes)
+    if not skus & promoted:
+        return "offer_not_on_promoted_products"
     live = [issued for issued in live_offers(profile, at) if skus & set(issued.skus)]
     same = next((issued for issued in live if issued.offer == name), None)
     if same is not None:
-        return same
+        return same if promoted & set(same.skus) else "offer_not_on_promoted_products"
     if live:
         other = max(
             live, key=lambda issued: config.offers[issued.offer].priority if issued.offer in config.offers else 0
         )
-        if config.conflicts.same_sku == "suppress" or channel not in config.offers.get(other.offer, offer).channels:
+        shown_there = channel in config.offers.get(other.offer, offer).channels
+        # The live offer is shown instead only where it may be and where it applies to what this message promotes.
+        if config.conflicts.same_sku == "suppress" or not shown_there or not promoted & set(other.skus):
             return "offer_conflict"
         return other
     before = [issued for issued in profile.offers if issued.offer == name]
@@ -135,7 +158,9 @@ def present(
     if not offer.valid.open_at(at, config.zone):
         return "offer_not_open"
     recent = at - timedelta(days=config.conflicts.full_price_purchase_days)
-    if any(order.at > recent and not order.discount_codes and skus & set(order.skus) for order in profile.orders):
+    # Neither the offer's products nor the ones it is shown beside were bought at full price this recently.
+    named = skus | promoted
+    if any(order.at > recent and not order.discount_codes and named & set(order.skus) for order in profile.orders):
         return "bought_at_full_price"
     return IssuedOffer(
         offer=name,

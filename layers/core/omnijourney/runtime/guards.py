@@ -178,12 +178,23 @@ def _held(
         needs_opt_in = send.channel in rules.consent.marketing_needs_opt_in
         if send.category == "marketing" and needs_opt_in and consent != ConsentStatus.subscribed:
             return "no_consent"
-    if send.category in rules.already_purchased_holds:
-        if set(products) & profile.ordered_skus():
-            return "already_purchased"
-        if send.promotes == "cart" and not products:
-            return "empty_cart"
+    if _names_a_bought_product(send, products, profile, rules):
+        return "already_purchased"
+    if send.category in rules.already_purchased_holds and send.promotes == "cart" and not products:
+        return "empty_cart"
     return None
+
+
+def offer_held(
+    send: Send, offer_skus: Sequence[str], profile: Profile, rules: ConsistencyRules
+) -> Literal["already_purchased"] | None:
+    """Why a message may not present an offer on `offer_skus`: an offer promotes its products as much as the
+    message does, so it may not name a product the customer has ordered either."""
+    return "already_purchased" if _names_a_bought_product(send, offer_skus, profile, rules) else None
+
+
+def _names_a_bought_product(send: Send, skus: Sequence[str], profile: Profile, rules: ConsistencyRules) -> bool:
+    return send.category in rules.already_purchased_holds and bool(set(skus) & profile.ordered_skus())
 
 
 def _over_cap(journey: Policy, sent: Sequence[Sent], rules: ConsistencyRules, now: datetime) -> str | None:

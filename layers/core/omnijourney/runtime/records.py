@@ -29,6 +29,8 @@ class LedgerRecord(Model):
     template = UnicodeAttribute()
     # The offer the message presented, {offer, code, discount, ...}: one code on every channel.
     offer = UnicodeAttribute(null=True)
+    # The offer the step asked for but did not show, and why, {offer, reason}: its `without_offer` template went.
+    offer_withheld = UnicodeAttribute(null=True)
     recipient = UnicodeAttribute(null=True)
     products = UnicodeAttribute(default="[]")
     # pending (claimed, being sent) → sent | suppressed | deferred; retry after a retryable provider failure.
@@ -56,6 +58,7 @@ class LedgerRecord(Model):
             "status": self.status,
             "reason": self.reason,
             "offer": _presented(self.offer),
+            "offer_withheld": json.loads(self.offer_withheld) if self.offer_withheld else None,
         }
 
 

@@ -144,9 +144,9 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
         now=now,
         held_since=min((visit.at for visit in visits if visit.reason == "open_ticket"), default=None),
     )
-    template, offer = message.template, None
+    template, offer, withheld = message.template, None, None
     if decision.status == "send" and message.offer is not None and profile is not None:
-        template, offer, decision = _offer_for(message, profile.customer_id, decision, now, policy.journey)
+        template, offer, withheld, decision = _offer_for(message, profile.customer_id, decision, now, policy.journey)
     entry = LedgerRecord(
         task["customer_id"],
         key,
@@ -158,6 +158,7 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
         category=message.category,
         template=template,
         offer=json.dumps(offer.model_dump(mode="json") | {"requested": message.offer}) if offer else None,
+        offer_withheld=json.dumps({"offer": message.offer, "reason": withheld}) if withheld else None,
         recipient=decision.recipient,
         products=json.dumps(list(decision.products)),
         status=decision.status if decision.status in ("suppressed", "deferred") else "pending",
@@ -180,32 +181,36 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
 
 def _offer_for(
     message: Send, customer_id: str, decision: guards.Decision, now: datetime, journey: str
-) -> tuple[str, IssuedOffer | None, guards.Decision]:
-    """The template and offer a send presents: the customer's one live offer for these products, a new one
-    (recorded on the profile before anything is sent), or the step's `without_offer` template (or, without
-    one, the message held with the reason)."""
-    from omnijourney.offers import present
+) -> tuple[str, IssuedOffer | None, str | None, guards.Decision]:
+    """The template and offer a send presents: the customer's one live offer for the products it promotes, a new
+    one (recorded on the profile before anything is sent), or the step's `without_offer` template with the reason
+    the offer was withheld (or, without one, the message held with that reason)."""
+    from omnijourney.offers import Presented, present
 
     assert message.offer is not None
     name = message.offer
-    presented: list[IssuedOffer | str] = []
+    presented: list[Presented] = []
 
     def issue(profile: Profile) -> Profile:
         # Decided on the profile being written (retried on a concurrent write), so two sends agree on one code.
-        presented[:] = [present(name, config.offers(), profile, channel=message.channel, at=now, journey=journey)]
-        offer = presented[0]
+        offer = present(
+            name, config.offers(), profile, promotes=decision.products, channel=message.channel, at=now, journey=journey
+        )
+        if not isinstance(offer, str):
+            offer = guards.offer_held(message, offer.skus, profile, config.consistency()) or offer
+        presented[:] = [offer]
         if isinstance(offer, str) or any(issued.code == offer.code for issued in profile.offers):
             return profile
         return profile.model_copy(update={"offers": (*profile.offers, offer)})
 
     if service.amend(customer_id, issue) is None:
-        return message.template, None, replace(decision, status="exited", reason="customer_erased")
+        return message.template, None, None, replace(decision, status="exited", reason="customer_erased")
     offer = presented[0]
     if not isinstance(offer, str):
-        return message.template, offer, decision
+        return message.template, offer, None, decision
     if message.without_offer is not None:
-        return message.without_offer, None, decision
-    return message.template, None, replace(decision, status="suppressed", reason=offer)
+        return message.without_offer, None, offer, decision
+    return message.template, None, None, replace(decision, status="suppressed", reason=offer)
 
 
 def _step_key(task: dict[str, Any]) -> str:

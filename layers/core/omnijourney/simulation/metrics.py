@@ -89,6 +89,9 @@ def audit(
             broken.append("sent_twice")
         if message["customer_id"] in erased and message["at"] >= erased[message["customer_id"]]:
             broken.append("sent_after_erasure")
+        offer = message.get("offer")
+        if offer and not set(offer["skus"]) & set(message["products"]):
+            broken.append("offer_on_uncovered_product")
         if profile is not None and message["category"] == "marketing":
             broken.extend(_marketing_rules(message, at, profile, activity.get(message["customer_id"], []), rules))
         violations.extend({"at": message["at"], "customer_id": message["customer_id"], "rule": rule} for rule in broken)
@@ -126,7 +129,9 @@ def _marketing_rules(
     bought_before = {
         sku for order in profile["orders"] if datetime.fromisoformat(order["at"]) < at for sku in order["skus"]
     }
-    if set(message["products"]) & bought_before:
+    # An offer names its products as much as the message does.
+    named = set(message["products"]) | set((message.get("offer") or {}).get("skus", []))
+    if named & bought_before:
         broken.append("named_a_product_already_bought")
     # The customer's word on this channel as it stood when the message went out, by when they gave it.
     given = sorted(
