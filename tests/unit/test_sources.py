@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -132,6 +133,64 @@ def test_segment_alias_links_the_previous_id() -> None:
     [event] = parse("segment", "alias")
     assert event.type is EventType.alias
     assert event.previous_ids == (ANONYMOUS_ID,)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("userId", "x" * 3000), ("userId", "null"), ("userId", "user\u202e5521"), ("anonymousId", "undefined")],
+)
+def test_segment_message_with_an_invalid_own_key_is_refused_naming_it(field: str, value: str) -> None:
+    with pytest.raises(MalformedPayload) as error:
+        get_source("segment").parse(edited("segment", "identify_app", lambda message: message.update({field: value})))
+    assert error.value.field == field
+    assert value not in error.value.detail
+
+
+def test_segment_batch_message_with_an_invalid_user_id_names_its_place() -> None:
+    def junk_user(payload: dict[str, Any]) -> None:
+        payload["batch"][1]["userId"] = {"id": 5521}
+
+    with pytest.raises(MalformedPayload) as error:
+        get_source("segment").parse(edited("segment", "batch", junk_user))
+    assert error.value.field == "batch[1].userId"
+
+
+def test_segment_alias_with_an_invalid_previous_id_is_refused() -> None:
+    with pytest.raises(MalformedPayload) as error:
+        get_source("segment").parse(edited("segment", "alias", lambda message: message.update(previousId="\x00")))
+    assert error.value.field == "previousId"
+
+
+def test_segment_identify_with_a_junk_email_applies_everything_else(caplog: pytest.LogCaptureFixture) -> None:
+    def junk_email(message: dict[str, Any]) -> None:
+        message["traits"]["email"] = "@"
+
+    [event] = get_source("segment").parse(edited("segment", "identify_app", junk_email))
+    assert ids(event) == {"anonymous_id": ANONYMOUS_ID, "user_id": "user-5521", "loyalty_id": "LOY-100245"}
+    assert (event.traits["first_name"], event.traits["last_name"], "email" in event.traits) == (
+        "Lena",
+        "Fischer",
+        False,
+    )
+    assert "identifier dropped: email is not_an_email" in caplog.messages
+
+
+@pytest.mark.parametrize(
+    ("context", "stored"),
+    [
+        ({"locale": "en-US"}, "+12125550147"),
+        ({"locale": "de-DE", "location": {"country": "US"}}, "+12125550147"),
+        ({"locale": "de-DE", "location": {"country": "United States"}}, "+492125550147"),
+        ({}, "+492125550147"),  # nothing to go by: the shop's region
+    ],
+)
+def test_segment_reads_a_national_phone_in_the_country_of_the_device(context: dict[str, Any], stored: str) -> None:
+    def us_phone(message: dict[str, Any]) -> None:
+        message["context"] = {**message["context"], "locale": None, **context}
+        message["traits"]["phone"] = "(212) 555-0147"
+
+    [event] = get_source("segment").parse(edited("segment", "identify_app", us_phone))
+    assert ids(event)["phone"] == stored
 
 
 def test_segment_track_without_an_event_name_names_the_field() -> None:
@@ -280,6 +339,23 @@ def test_twilio_opt_out_and_opt_in_keywords_change_sms_consent(case: str, status
 def test_twilio_help_and_free_text_are_received_messages_that_leave_consent_alone(case: str) -> None:
     [event] = parse("twilio", case)
     assert (event.type, event.consent) == (EventType.message_received, ())
+
+
+def twilio_message(**params: str) -> Delivery:
+    return delivery("twilio", "inbound_message", body=urlencode(sample("twilio", "inbound_message") | params).encode())
+
+
+def test_twilio_reads_a_sender_without_country_code_in_from_country() -> None:
+    [event] = get_source("twilio").parse(twilio_message(From="2125550147", FromCountry="US"))
+    assert ids(event) == {"phone": "+12125550147"}
+
+
+@pytest.mark.parametrize("sender", ["123", "+49 151 2345\u200b6789", "none"])
+def test_twilio_message_from_an_invalid_number_is_refused_without_echoing_it(sender: str) -> None:
+    with pytest.raises(MalformedPayload) as error:
+        get_source("twilio").parse(twilio_message(From=sender))
+    assert error.value.field == "From"
+    assert sender not in error.value.detail
 
 
 def test_zendesk_ticket_lifecycle() -> None:

@@ -1,4 +1,4 @@
-"""The `omnijourney` command: journeys as code, simulate scenarios, the demo story, quarantine replay."""
+"""The `omnijourney` command: journeys as code, simulate scenarios, the demo story, quarantine, identities."""
 
 from __future__ import annotations
 
@@ -38,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     replay = quarantine_commands.add_parser("replay", help="parse and enqueue a quarantined delivery again")
     replay.add_argument("key")
     replay.add_argument("--body", type=Path, help="a corrected body to use instead of the one received")
+    identities = commands.add_parser("identities", help="the identity table: what links profiles")
+    identities_commands = identities.add_subparsers(dest="action", required=True)
+    identities_commands.add_parser(
+        "audit",
+        help="list customers linked through identifiers the rules in config/identifiers.yaml refuse (exit 1 if any)",
+    )
     from omnijourney.journeys import commands as journey_commands
     from omnijourney.serve import command as serve_command
 
@@ -52,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return _simulate(args.scenario, args.config, args.report, args.journeys, args.workers)
     if args.command == "demo":
         return _demo(args.scenario)
+    if args.command == "identities":
+        return _audit_identities()
     return _quarantine(args)
 
 
@@ -254,6 +262,19 @@ def _quarantine(args: argparse.Namespace) -> int:
         return 1
     print(f"replayed {args.key}: {len(event_ids)} event(s) enqueued")
     return 0
+
+
+def _audit_identities() -> int:
+    from omnijourney.profiles.service import refused_identities
+
+    findings = refused_identities()
+    for finding in findings:
+        merged = f", {finding.merged_profiles} profile(s) merged into it" if finding.merged_profiles else ""
+        what = f"{finding.kind.value} {finding.masked_value}"
+        print(f"{finding.customer_id}: {what} refused: {finding.reason.value}{merged}")
+    customers = len({finding.customer_id for finding in findings})
+    print(f"{len(findings)} refused identifier(s) on {customers} customer(s); review them before trusting their merges")
+    return 1 if findings else 0
 
 
 if __name__ == "__main__":

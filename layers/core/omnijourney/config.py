@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omnijourney.configfile import load
-from omnijourney.consistency import ConsistencyRules, ProductCatalog
-from omnijourney.lifecycle import LifecycleConfig
+from omnijourney.identifiers import IdentifierRules, forget_rules
 from omnijourney.settings import get_settings
 
+# Each definition's model is imported when it is first loaded: the ingest function reads only identifiers.yaml.
 if TYPE_CHECKING:
+    from omnijourney.consistency import ConsistencyRules, ProductCatalog
     from omnijourney.journeys.catalog import JourneySet
+    from omnijourney.lifecycle import LifecycleConfig
     from omnijourney.offers import OffersConfig
 
 # In the repository, config/ and journeys/ sit at the root; the Lambda layer sets OMNIJOURNEY_CONFIG_DIR
@@ -28,17 +30,28 @@ def config_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def lifecycle() -> LifecycleConfig:
+    from omnijourney.lifecycle import LifecycleConfig
+
     return load(config_dir() / "lifecycle.yaml", LifecycleConfig)
 
 
 @lru_cache(maxsize=1)
 def consistency() -> ConsistencyRules:
+    from omnijourney.consistency import ConsistencyRules
+
     return load(config_dir() / "consistency.yaml", ConsistencyRules)
 
 
 @lru_cache(maxsize=1)
 def products() -> ProductCatalog:
+    from omnijourney.consistency import ProductCatalog
+
     return load(config_dir() / "products.yaml", ProductCatalog)
+
+
+@lru_cache(maxsize=1)
+def identifiers() -> IdentifierRules:
+    return load(config_dir() / "identifiers.yaml", IdentifierRules)
 
 
 def journeys_dir() -> Path:
@@ -63,5 +76,6 @@ def offers() -> OffersConfig:
 
 def clear() -> None:
     """Forget every loaded definition: the next use reads config/ and journeys/ again (tests, the local backend)."""
-    for cached in (lifecycle, consistency, products, journeys, offers):
+    for cached in (lifecycle, consistency, products, identifiers, journeys, offers):
         cached.cache_clear()
+    forget_rules()

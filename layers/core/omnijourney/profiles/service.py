@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from omnijourney import config
 from omnijourney.errors import MalformedPayload, NotFound, Unavailable
 from omnijourney.events import CanonicalEvent
-from omnijourney.identifiers import IdentifierKind
+from omnijourney.identifiers import Identifier, IdentifierKind, InvalidIdentifier, Refusal, canonical, masked
 from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile, apply_event, merge_profiles, new_profile
 
@@ -128,11 +128,12 @@ def _record_once(event: CanonicalEvent) -> ProfileUpdate:
 
 
 def find(kind: IdentifierKind, value: str) -> store.ProfileRecord:
-    from omnijourney.identifiers import Identifier
-
-    identifier = Identifier.parse(kind, value)
-    if identifier is None:
-        raise NotFound(f"{value!r} is not a valid {kind.value}", field=kind.value)
+    """The customer an identifier belongs to, given in any form it is written in (normalised as events are)."""
+    try:
+        identifier = Identifier.checked(kind, value)
+    except InvalidIdentifier as refused:
+        # Refused on the way in too, so nobody can have it; the answer says why, not the value.
+        raise NotFound(f"no customer has this {kind.value}: {refused.reason.value}", field=kind.value) from None
     customer_id = store.owners([identifier.key]).get(identifier.key)
     record = store.load(customer_id) if customer_id else None
     if record is None:
@@ -159,6 +160,36 @@ def view_of(record: store.ProfileRecord, with_activity: bool = True) -> dict[str
     profile = record.profile
     activity = store.history([record.customer_id, *profile.merged_from]) if with_activity else None
     return profile_view(profile, config.lifecycle(), clock.now(), activity)
+
+
+@dataclass(frozen=True)
+class RefusedIdentity:
+    """A stored identifier today's rules refuse, and the customer it links (`omnijourney identities audit`)."""
+
+    customer_id: str
+    kind: IdentifierKind
+    reason: Refusal
+    masked_value: str
+    merged_profiles: int  # how many other profiles were merged into this one, possibly through it
+
+
+def refused_identities() -> list[RefusedIdentity]:
+    """Every identity the rules in force refuse (stored before they were), by customer: the profiles to review."""
+    from omnijourney.tables import bind
+
+    bind()
+    found = []
+    for identity in store.IdentityRecord.scan():
+        kind, _, value = identity.identifier.partition("#")
+        try:
+            canonical(IdentifierKind(kind), value)
+        except InvalidIdentifier as refused:
+            record = store.load(identity.customer_id)
+            if record is None:  # erased since
+                continue
+            merged = len(record.profile.merged_from)
+            found.append(RefusedIdentity(record.customer_id, refused.kind, refused.reason, masked(value), merged))
+    return sorted(found, key=lambda finding: (finding.customer_id, finding.kind, finding.masked_value))
 
 
 LOOKUP_KEYS = (IdentifierKind.phone, IdentifierKind.email, IdentifierKind.loyalty_id)

@@ -12,7 +12,7 @@ from typing import Any
 
 from omnijourney.errors import MalformedPayload, PayloadTooLarge
 from omnijourney.events import CanonicalEvent, CartChange, Channel, EventType, LineItem, Order
-from omnijourney.identifiers import identifiers_from
+from omnijourney.identifiers import Identifier, IdentifierKind, as_region, identifiers_from, region_of_locale
 from omnijourney.sources.delivery import (
     Delivery,
     as_decimal,
@@ -79,6 +79,17 @@ class SegmentSource:
         anonymous_id, user_id = message.get("anonymousId"), message.get("userId")
         if not anonymous_id and not user_id:
             raise MalformedPayload(f"{where}anonymousId or {where}userId is required", field=f"{where}userId")
+        # The message's own keys: an invalid one refuses the message, as it could only link it to a stranger.
+        own_keys = [
+            Identifier.required(kind, value, f"{where}{name}")
+            for kind, name, value in (
+                (IdentifierKind.anonymous_id, "anonymousId", anonymous_id),
+                (IdentifierKind.user_id, "userId", user_id),
+            )
+            if value is not None and value != ""
+        ]
+        # A national-format phone in the traits is read in the country the device reports, else the locale's.
+        region = as_region(_field(context, "location", "country")) or region_of_locale(context.get("locale"))
         fields: dict[str, Any] = {
             "event_id": f"segment:{message_id}",
             "source": self.name,
@@ -89,21 +100,25 @@ class SegmentSource:
                 delivery.received_at,
             ),
             "received_at": delivery.received_at,
-            "identifiers": identifiers_from(
-                anonymous_id=anonymous_id,
-                user_id=user_id,
-                email=traits.get("email"),
-                phone=traits.get("phone"),
-                loyalty_id=traits.get("loyalty_id"),
-            ),
+            "identifiers": [
+                *own_keys,
+                *identifiers_from(
+                    region=region,
+                    email=traits.get("email"),
+                    phone=traits.get("phone"),
+                    loyalty_id=traits.get("loyalty_id"),
+                ),
+            ],
             "timezone": as_text(context.get("timezone")),
             "traits": {key: value for key, value in traits.items() if key not in ("email", "phone", "loyalty_id")},
         }
         if kind == "track":
             return canonical_event(**fields, **_track(message, properties, where))
         if kind == "alias":
-            previous_id = require(message, "previousId", where)
-            return canonical_event(**fields, type=EventType.alias, name="alias", previous_ids=(str(previous_id),))
+            previous = Identifier.required(
+                IdentifierKind.user_id, require(message, "previousId", where), f"{where}previousId"
+            )
+            return canonical_event(**fields, type=EventType.alias, name="alias", previous_ids=(previous.value,))
         name = str(message.get("name") or kind)
         event_type = {"identify": EventType.identify, "group": EventType.tracked}.get(kind, EventType.page_viewed)
         return canonical_event(**fields, type=event_type, name=name, properties=properties)

@@ -19,7 +19,7 @@ from omnijourney.events import (
     ConsentStatus,
     EventType,
 )
-from omnijourney.identifiers import identifiers_from
+from omnijourney.identifiers import Identifier, IdentifierKind, as_region
 from omnijourney.sources.delivery import (
     Delivery,
     b64,
@@ -67,15 +67,16 @@ class TwilioSource:
             "channel": Channel.sms,
             "occurred_at": delivery.received_at,
             "received_at": delivery.received_at,
-            "identifiers": identifiers_from(phone=sender),
+            # Twilio sends From in E.164; FromCountry is where a number without its country code would be read.
+            "identifiers": [
+                Identifier.required(IdentifierKind.phone, sender, "From", as_region(params.get("FromCountry")))
+            ],
             "properties": {
                 "body": body,
                 "to": params.get("To"),
                 "keyword": keyword if keyword in OPT_OUT | OPT_IN | HELP else None,
             },
         }
-        if not fields["identifiers"]:
-            raise MalformedPayload(f"From is not a phone number: {sender!r}", field="From")
         if keyword in OPT_OUT or keyword in OPT_IN:
             status = ConsentStatus.unsubscribed if keyword in OPT_OUT else ConsentStatus.subscribed
             change = ConsentChange(channel=ConsentChannel.sms, status=status)

@@ -1,0 +1,74 @@
+"""`omnijourney identities audit`: the profiles already linked through identifiers the rules now refuse."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from omnijourney import config
+from omnijourney.cli import main
+from omnijourney.settings import get_settings
+from tests.conftest import ROOT, delivery, sample, signed
+from tests.integration.conftest import Harness
+
+SHARED_TEST_ADDRESS = "test@test.com"
+
+
+@contextmanager
+def rules_without_placeholders(folder: Path) -> Iterator[None]:
+    """The shop's config as it was before test@test.com was listed: what the stored data was linked under."""
+    shutil.copytree(ROOT / "config", folder)
+    (folder / "identifiers.yaml").write_text("placeholders: {}\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMNIJOURNEY_CONFIG_DIR", str(folder))
+        get_settings.cache_clear()
+        config.clear()
+        try:
+            yield
+        finally:
+            patch.undo()
+            get_settings.cache_clear()
+            config.clear()
+
+
+def identify(harness: Harness, anonymous_id: str, message_id: str, **traits: str) -> None:
+    message = sample("segment", "identify_app") | {"anonymousId": anonymous_id, "messageId": message_id}
+    message |= {"userId": None, "traits": traits}
+    status, body = harness.deliver(signed(delivery("segment", "identify_app", body=json.dumps(message).encode())))
+    assert status == 202, body
+
+
+def test_the_audit_lists_the_customer_merged_through_a_shared_test_address(
+    harness: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with rules_without_placeholders(tmp_path / "config"):
+        identify(harness, "device-of-ana", "identify-ana", email=SHARED_TEST_ADDRESS)
+        identify(harness, "device-of-ben", "identify-ben", loyalty_id="LOY-300002")
+        assert len(harness.live_profiles()) == 2
+        identify(harness, "device-of-ben", "identify-ben-again", email=SHARED_TEST_ADDRESS)
+        [merged] = harness.live_profiles()  # two strangers, one profile: what the audit is for
+    identify(harness, "device-of-lena", "identify-lena", email="lena.fischer@example.com")
+    capsys.readouterr()
+
+    assert main(["identities", "audit"]) == 1
+
+    printed = capsys.readouterr().out
+    assert printed.splitlines() == [
+        f"{merged.customer_id}: email t…m (13 characters) refused: placeholder, 1 profile(s) merged into it",
+        "1 refused identifier(s) on 1 customer(s); review them before trusting their merges",
+    ]
+    assert SHARED_TEST_ADDRESS not in printed
+
+
+def test_an_audit_of_clean_identities_finds_nothing(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+    identify(harness, "device-of-lena", "identify-lena", email="lena.fischer@example.com", phone="+49 151 23456789")
+    assert main(["identities", "audit"]) == 0
+    assert (
+        capsys.readouterr().out
+        == "0 refused identifier(s) on 0 customer(s); review them before trusting their merges\n"
+    )
