@@ -39,11 +39,12 @@ class DeliveryLine(Line):
     def summary(self) -> str:
         """What the delivery is, in the vendor's words: `segment Product Added`, `shopify orders/create`."""
         body = self.body if isinstance(self.body, dict) else {}
+        # A Zendesk trigger body names its `event`; a native Zendesk event has an `event` object and a `type`.
+        named = [value for value in (body.get("event"), body.get("type")) if isinstance(value, str)]
         what = (
             self.headers.get("X-Shopify-Topic")
             or (self.form or {}).get("Body")
-            or body.get("event")
-            or body.get("type")
+            or next(iter(named), "")
             or ("batch" if "batch" in body else "")
         )
         return f"{self.source} {what}".strip() + ("" if self.signature == "valid" else f" ({self.signature} signature)")

@@ -1,14 +1,19 @@
-"""Shopify webhooks: orders (web, app and Shopify POS), checkouts and customers.
+"""Shopify webhooks: orders (web, app and Shopify POS), their cancellations and refunds, checkouts and customers.
 
 Signed with X-Shopify-Hmac-Sha256 = base64 HMAC-SHA256(app secret, body); the topic is X-Shopify-Topic.
 Event ids come from the body (resource id and its updated_at), so a resent webhook is recognised
 even when its X-Shopify-Webhook-Id differs, and an order is counted once however often it arrives.
-Whatever in a signed body cannot be read is a MalformedPayload naming the field, so it is quarantined.
+Whatever in a signed body cannot be read is a MalformedPayload naming the field, so it is quarantined. A topic
+the project does not use is acknowledged with no events: Shopify retries a refused delivery, then removes the
+subscription.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from omnijourney.errors import MalformedPayload
@@ -22,8 +27,10 @@ from omnijourney.events import (
     EventType,
     LineItem,
     Order,
+    OrderState,
+    Refund,
 )
-from omnijourney.identifiers import Identifier, identifiers_from
+from omnijourney.identifiers import Identifier, IdentifierKind, identifiers_from
 from omnijourney.sources.delivery import (
     Delivery,
     as_decimal,
@@ -40,7 +47,6 @@ from omnijourney.sources.delivery import (
     require_signature,
 )
 
-TOPICS = ("orders/create", "checkouts/create", "checkouts/update", "customers/create", "customers/update")
 # Shopify's order `source_name`: where the sale happened.
 _ORDER_CHANNELS = {
     "pos": Channel.pos,
@@ -57,6 +63,10 @@ _CONSENT_STATES = {
 LOYALTY_TAG = "loyalty:"
 # The same on every retry of one event: what tells deliveries apart when the body has no timestamp.
 EVENT_ID_HEADER = "X-Shopify-Event-Id"
+# Shopify's ids are positive 64-bit integers (JSON numbers; some apps send them as strings).
+_NUMERIC_ID = re.compile(r"[1-9][0-9]{0,18}")
+# ISO 4217's code for "no currency": a refund that gave no money back (a restock only).
+NO_CURRENCY = "XXX"
 
 
 class ShopifySource:
@@ -73,29 +83,50 @@ class ShopifySource:
         topic = delivery.header("X-Shopify-Topic")
         if not topic:
             raise MalformedPayload("the X-Shopify-Topic header is required", field="X-Shopify-Topic")
-        if topic not in TOPICS:
-            raise MalformedPayload(
-                f"topic {topic!r} is not supported; subscribe only to {', '.join(TOPICS)}",
-                field="X-Shopify-Topic",
-            )
+        read = _READERS.get(topic)
+        if read is None:
+            # Subscribed in the shop but not used here: acknowledged, so Shopify neither retries it nor, after
+            # failing deliveries, removes the subscription.
+            return []
         payload = as_object(load_json(delivery.body), "body")
-        resource, _ = topic.split("/")
-        fields: dict[str, Any] = {"source": self.name, "name": topic, "received_at": delivery.received_at}
-        if resource == "orders":
-            return [canonical_event(**fields, **_order(payload, delivery))]
-        if resource == "checkouts":
-            return [canonical_event(**fields, **_checkout(payload, topic, delivery))]
-        return [canonical_event(**fields, **_customer(payload, topic, delivery))]
+        return [
+            canonical_event(
+                source=self.name, name=topic, received_at=delivery.received_at, **read(payload, topic, delivery)
+            )
+        ]
+
+
+def numeric_id(value: Any, where: str) -> str:
+    """A vendor's own numeric key (Shopify's order, customer and refund ids, Zendesk's user ids): a positive
+    integer, as a JSON number or a string of digits. Anything else is refused, never linked."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not _NUMERIC_ID.fullmatch(text):
+        raise MalformedPayload(f"{where} must be a positive whole number, not {value!r}", field=where)
+    return text
 
 
 def _people(payload: dict[str, Any]) -> list[Identifier]:
     customer = as_object(payload.get("customer") or {}, "customer")
     billing = as_object(payload.get("billing_address") or {}, "billing_address")
+    customer_id = customer.get("id")
     return identifiers_from(
-        shopify_customer_id=customer.get("id"),
+        region=_region(payload, customer),
+        shopify_customer_id=None if customer_id is None else numeric_id(customer_id, "customer.id"),
         email=payload.get("email") or payload.get("contact_email") or customer.get("email"),
         phone=payload.get("phone") or customer.get("phone") or billing.get("phone"),
     )
+
+
+def _region(*places: dict[str, Any]) -> str | None:
+    """Where a national-format phone in the body is read: the country of the billing address, else the shipping
+    address, else the customer's default address (a US customer's "(555) 555-0123" is not a German number)."""
+    for place in places:
+        for key in ("billing_address", "shipping_address", "default_address"):
+            address = place.get(key)
+            code = address.get("country_code") if isinstance(address, dict) else None
+            if isinstance(code, str) and len(code) == 2 and code.isascii() and code.isalpha():
+                return code.upper()
+    return None
 
 
 def _line_items(payload: dict[str, Any]) -> tuple[LineItem, ...]:
@@ -129,16 +160,19 @@ def _product_key(line: dict[str, Any], where: str) -> str:
     raise MalformedPayload(f"{where}sku, variant_id or id is required", field=f"{where}sku")
 
 
-def _order(payload: dict[str, Any], delivery: Delivery) -> dict[str, Any]:
-    order_id = require(payload, "id")
+def _order(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[str, Any]:
+    order_id = numeric_id(require(payload, "id"), "id")
+    cancelled = topic == "orders/cancelled"
+    # A cancellation happened when the order was cancelled, not when it was placed.
+    at = (payload.get("cancelled_at") or payload.get("updated_at")) if cancelled else payload.get("created_at")
     return {
-        "event_id": f"shopify:orders/create:{order_id}",
-        "type": EventType.order_completed,
+        "event_id": f"shopify:{topic}:{order_id}",
+        "type": EventType.order_cancelled if cancelled else EventType.order_completed,
         "channel": _ORDER_CHANNELS.get(str(payload.get("source_name")), Channel.web),
-        "occurred_at": as_timestamp(payload.get("created_at"), "created_at", delivery.received_at),
-        "identifiers": _people(payload),
+        "occurred_at": as_timestamp(at, "cancelled_at" if cancelled else "created_at", delivery.received_at),
+        "identifiers": [*_people(payload), Identifier(kind=IdentifierKind.shopify_order_id, value=order_id)],
         "order": Order(
-            order_id=str(order_id),
+            order_id=order_id,
             total=as_decimal(require(payload, "total_price"), "total_price") or 0,
             currency=str(require(payload, "currency")).upper(),
             items=_line_items(payload),
@@ -148,9 +182,77 @@ def _order(payload: dict[str, Any], delivery: Delivery) -> dict[str, Any]:
                 for code in as_list(payload.get("discount_codes"), "discount_codes")
                 if isinstance(code, dict) and code.get("code")
             ),
+            state=_order_state(payload, cancelled),
         ),
-        "properties": {"order_name": payload.get("name")},
+        "properties": {"order_name": payload.get("name")}
+        | ({"cancel_reason": payload["cancel_reason"]} if payload.get("cancel_reason") else {}),
     }
+
+
+def _order_state(payload: dict[str, Any], cancelled: bool) -> OrderState:
+    """Only a placed order is revenue: a test order (Bogus gateway or test mode) and a voided payment never
+    were, and a cancelled order is no longer."""
+    if payload.get("test") is True:
+        return OrderState.test
+    if payload.get("financial_status") == "voided":
+        return OrderState.voided
+    if cancelled or payload.get("cancelled_at"):
+        return OrderState.cancelled
+    return OrderState.placed
+
+
+def _refund(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[str, Any]:
+    """A refund names its order, not the customer: the order id links it to the one who placed the order."""
+    refund_id = numeric_id(require(payload, "id"), "id")
+    order_id = numeric_id(require(payload, "order_id"), "order_id")
+    paid_back = _money_paid_back(as_list(payload.get("transactions"), "transactions"))
+    currencies = {currency for _, currency, _ in paid_back}
+    if len(currencies) > 1:
+        raise MalformedPayload(
+            f"refund transactions in more than one currency: {', '.join(sorted(currencies))}", field="transactions"
+        )
+    lines = as_list(payload.get("refund_line_items"), "refund_line_items")
+    skus = [_refunded_product(line, f"refund_line_items[{i}]") for i, line in enumerate(lines)]
+    return {
+        "event_id": f"shopify:{topic}:{refund_id}",
+        "type": EventType.order_refunded,
+        # Where the money went back (a refund at the till is a POS refund), as for orders.
+        "channel": paid_back[0][2] if paid_back else Channel.web,
+        "occurred_at": as_timestamp(
+            payload.get("created_at") or payload.get("processed_at"), "created_at", delivery.received_at
+        ),
+        "identifiers": [Identifier(kind=IdentifierKind.shopify_order_id, value=order_id)],
+        "refund": Refund(
+            refund_id=refund_id,
+            order_id=order_id,
+            amount=sum((amount for amount, _, _ in paid_back), Decimal(0)),
+            currency=currencies.pop() if currencies else NO_CURRENCY,
+            skus=tuple(dict.fromkeys(skus)),
+        ),
+    }
+
+
+def _refunded_product(given: Any, where: str) -> str:
+    """The product key of a refunded line, read from its order line as the order's items are."""
+    line = as_object(as_object(given, where).get("line_item"), f"{where}.line_item")
+    return _product_key(line, f"{where}.line_item.")
+
+
+def _money_paid_back(transactions: list[Any]) -> list[tuple[Decimal, str, Channel]]:
+    """Amount, currency and channel of each refund transaction that succeeded: a failed or pending one gave
+    nothing back, and other kinds (a void, a capture) are not refunds."""
+    paid_back = []
+    for i, given in enumerate(transactions):
+        where = f"transactions[{i}]."
+        transaction = as_object(given, where.rstrip("."))
+        if transaction.get("kind") != "refund" or transaction.get("status") != "success":
+            continue
+        amount = as_decimal(require(transaction, "amount", where), f"{where}amount") or Decimal(0)
+        if amount < 0:
+            raise MalformedPayload(f"{where}amount must not be negative, not {amount}", field=f"{where}amount")
+        currency = str(require(transaction, "currency", where)).upper()
+        paid_back.append((amount, currency, _ORDER_CHANNELS.get(str(transaction.get("source_name")), Channel.web)))
+    return paid_back
 
 
 def _checkout(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[str, Any]:
@@ -185,7 +287,7 @@ def _checkout(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[s
 
 
 def _customer(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[str, Any]:
-    customer_id = require(payload, "id")
+    customer_id = numeric_id(require(payload, "id"), "id")
     tags = [tag.strip() for tag in str(payload.get("tags") or "").split(",") if tag.strip()]
     loyalty = next((tag.removeprefix(LOYALTY_TAG) for tag in tags if tag.startswith(LOYALTY_TAG)), None)
     consent = []
@@ -205,6 +307,7 @@ def _customer(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[s
         "channel": Channel.web,
         "occurred_at": as_timestamp(_changed_at(payload), "updated_at", delivery.received_at),
         "identifiers": identifiers_from(
+            region=_region(payload),
             shopify_customer_id=customer_id,
             email=payload.get("email"),
             phone=payload.get("phone"),
@@ -231,5 +334,18 @@ def _version(payload: dict[str, Any], delivery: Delivery) -> str:
     event_id = delivery.header(EVENT_ID_HEADER)
     return f"event-{event_id}" if event_id else f"body-{delivery.fingerprint}"
 
+
+_Reader = Callable[[dict[str, Any], str, Delivery], dict[str, Any]]
+# The topics to subscribe to, each with what reads its body into the canonical event's fields.
+_READERS: dict[str, _Reader] = {
+    "orders/create": _order,
+    "orders/cancelled": _order,
+    "refunds/create": _refund,
+    "checkouts/create": _checkout,
+    "checkouts/update": _checkout,
+    "customers/create": _customer,
+    "customers/update": _customer,
+}
+TOPICS = tuple(_READERS)
 
 SOURCE = ShopifySource()
