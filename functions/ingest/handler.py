@@ -47,7 +47,7 @@ problem_responses(app, observe=rejected)
                 400: "Signed, but cannot be parsed (kept for replay under `quarantine_id`); `field` names the culprit",
                 401: "The signature header is missing or wrong, or (Zendesk) its timestamp is stale",
                 404: "No webhook source by that name",
-                413: "The body, or one Segment message in it, is too large",
+                413: "The body, one Segment message in it, or one event as a queue message, is too large",
                 503: "The source's secret is not configured, or the queue refused the events: send again",
             }
         ),

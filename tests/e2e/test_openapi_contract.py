@@ -40,6 +40,8 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
+# 20 until issue 14; 60 reach more of what the parsers refuse, for about 5 s more in all (14 s → 19 s).
+EXAMPLES_PER_OPERATION = 60
 SHOPIFY_TOPICS = ("orders/create", "checkouts/create", "checkouts/update", "customers/create", "customers/update")
 
 
@@ -69,7 +71,7 @@ def test_serve_answers_the_openapi_3_1_document_of_the_public_routes(server: Ser
 
 
 @schema.parametrize()
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_generated_request_gets_a_server_error_or_an_undocumented_answer(case: Case, server: Served) -> None:
     request = requests.Request(**_request_arguments(case, server.url)).prepare()
     if case.path.startswith("/v1/"):

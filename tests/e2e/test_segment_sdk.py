@@ -101,7 +101,13 @@ def test_an_unknown_write_key_is_refused_and_nothing_is_recorded(server: Served)
     stranger = Client("not-the-write-key", host=server.url, sync_mode=True, max_retries=0)
     with pytest.raises(APIError) as refused:
         stranger.identify(user_id, {"email": email})
-    assert refused.value.status == 401
+    assert (refused.value.status, refused.value.code, refused.value.message) == (
+        401,
+        "bad_write_key",
+        "unknown write key",
+    )
+    assert "not-the-write-key" not in refused.value.response.text
+    assert LOCAL_WRITE_KEY not in refused.value.response.text
     assert requests.get(f"{server.url}/profiles", params={"email": email}, timeout=30).status_code == 404
 
 
@@ -118,3 +124,15 @@ def test_a_single_call_gets_its_type_from_the_path_and_a_message_id(server: Serv
     assert answer.status_code == 200, answer.text
     assert answer.json()["success"] is True
     assert server.profile(email=email)["recent_activity"][0]["type"] == "identify"
+
+
+def test_a_refused_call_is_reported_by_the_sdk_with_its_reason_not_as_unknown(server: Served) -> None:
+    user_id, email = shopper()
+    spec: dict[str, object] = {"size": "42"}
+    for _ in range(40):
+        spec = {"inner": spec}
+    with pytest.raises(APIError) as refused:
+        segment(server).track(user_id, "Product Viewed", {**SHOES, "spec": spec})
+    assert (refused.value.status, refused.value.code) == (400, "malformed_payload")
+    assert refused.value.message == "the body nests deeper than 32 levels"
+    assert requests.get(f"{server.url}/profiles", params={"email": email}, timeout=30).status_code == 404

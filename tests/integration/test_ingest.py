@@ -166,3 +166,26 @@ def test_every_accepted_event_is_on_the_queue_until_processed(harness: Harness) 
     status, body = harness.post(signed(delivery("segment", "batch")))
     assert status == 202
     assert harness.backend.drain() == body["accepted"]
+
+
+DEEP = "an array nested 1,000 deep"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"properties": {"spec": DEEP}}, "body"),
+        ({"properties": {"name": "Trail \ud800 Runner"}}, "properties.name"),
+        ({"timestamp": "9999-12-31T23:59:59-14:00"}, "timestamp"),
+        ({"properties": {"sku": "SHOE-TRAIL-42", "notes": ["n" * 8_000] * 3}}, "properties"),
+    ],
+)
+def test_signed_input_beyond_a_limit_is_400_naming_the_field_quarantined_and_changes_nothing(
+    harness: Harness, change: dict[str, Any], field: str
+) -> None:
+    message = json.dumps(sample("segment", "product_added") | change).replace(f'"{DEEP}"', "[" * 1_000 + "]" * 1_000)
+    status, body = harness.deliver(signed(delivery("segment", "product_added", body=message.encode())))
+    assert status == 400, body
+    assert body["field"] == field
+    assert body["quarantine_id"].startswith("quarantine/segment/")
+    assert harness.live_profiles() == []

@@ -8,6 +8,8 @@ class OmnijourneyError(Exception):
 
     status = 500
     title = "Internal error"
+    # A short machine-readable name, for clients that branch on one (Segment's libraries read `code`).
+    code = "internal_error"
 
     def __init__(self, detail: str, *, field: str | None = None, quarantine_id: str | None = None) -> None:
         super().__init__(detail)
@@ -19,25 +21,30 @@ class OmnijourneyError(Exception):
 class MalformedPayload(OmnijourneyError):
     status = 400
     title = "Malformed payload"
+    code = "malformed_payload"
 
 
 class BadSignature(OmnijourneyError):
     status = 401
     title = "Bad or missing signature"
+    code = "bad_signature"
 
 
 class NotFound(OmnijourneyError):
     status = 404
     title = "Not found"
+    code = "not_found"
 
 
 class UnknownSource(NotFound):
     title = "Unknown source"
+    code = "unknown_source"
 
 
 class PayloadTooLarge(OmnijourneyError):
     status = 413
     title = "Payload too large"
+    code = "payload_too_large"
 
 
 class Unavailable(OmnijourneyError):
@@ -45,3 +52,4 @@ class Unavailable(OmnijourneyError):
 
     status = 503
     title = "Temporarily unavailable"
+    code = "unavailable"

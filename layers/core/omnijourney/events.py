@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from omnijourney.identifiers import Identifier
 
 SCHEMA = "omnijourney.event/1"
+
+# What an event may carry (docs/sources/README.md#limits). Every source builds its events through this model, so
+# each limit is enforced here once; a vendor value beyond one is a 400 naming the field, never a 2xx that the profile
+# function (DynamoDB's 400 KB item, pydantic's serialisation depth) would fail on later.
+MAX_JSON_DEPTH = 32  # nesting of a delivery's JSON, and of traits or properties
+MAX_BAG_KEYS = 100  # keys of traits, and of properties
+MAX_BAG_BYTES = 16 * 1024  # traits, and properties, serialised as compact UTF-8 JSON
+MAX_STRING_CHARS = 8 * 1024  # any string in an event but its identifiers
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# How far ahead of its arrival an event may say it happened: device clocks that are wrong by days still get in,
+# a year 9999 does not.
+MAX_AHEAD = timedelta(days=7)
+OUT_OF_RANGE = f"is before {EARLIEST:%Y-%m-%d} or after the year 9999 in UTC"
 
 
 class EventType(StrEnum):
@@ -22,6 +37,8 @@ class EventType(StrEnum):
     cart_updated = "cart_updated"
     checkout_started = "checkout_started"
     order_completed = "order_completed"
+    order_cancelled = "order_cancelled"
+    order_refunded = "order_refunded"
     ticket_opened = "ticket_opened"
     ticket_updated = "ticket_updated"
     ticket_solved = "ticket_solved"
@@ -77,6 +94,16 @@ class CartChange(Model):
     cart_id: str | None = None
 
 
+class OrderState(StrEnum):
+    """Where an order stands. Only placed orders are revenue (less their refunds); test and voided orders are
+    not purchases either, while a cancelled or refunded one still tells that the customer chose the product."""
+
+    placed = "placed"
+    cancelled = "cancelled"
+    voided = "voided"
+    test = "test"
+
+
 class Order(Model):
     order_id: str
     total: Decimal
@@ -84,10 +111,21 @@ class Order(Model):
     items: tuple[LineItem, ...]
     location_id: str | None = None
     discount_codes: tuple[str, ...] = ()
+    state: OrderState = OrderState.placed
 
     @property
     def skus(self) -> list[str]:
         return [item.sku for item in self.items]
+
+
+class Refund(Model):
+    """Money given back on an order: revenue less `amount`; the order stays a purchase of its products."""
+
+    refund_id: str
+    order_id: str
+    amount: Decimal = Field(ge=0)
+    currency: str
+    skus: tuple[str, ...] = ()
 
 
 class Ticket(Model):
@@ -102,6 +140,13 @@ class ConsentChange(Model):
     # When the customer gave or withdrew it, where the vendor says (Shopify's consent_updated_at): a later
     # sync of an old consent must not undo a newer opt-out. Default: when the event occurred.
     at: AwareDatetime | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        if value is not None:
+            in_utc(value)
+        return value
 
 
 class Message(Model):
@@ -135,6 +180,7 @@ class CanonicalEvent(Model):
     timezone: str | None = None
     cart: CartChange | None = None
     order: Order | None = None
+    refund: Refund | None = None
     ticket: Ticket | None = None
     consent: tuple[ConsentChange, ...] = ()
     message: Message | None = None
@@ -145,7 +191,31 @@ class CanonicalEvent(Model):
     @field_validator("occurred_at", "received_at")
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        return in_utc(value)
+
+    @field_validator("name", "previous_ids", "timezone", "cart", "order", "refund", "ticket", "message")
+    @classmethod
+    def _strings_within_budget(cls, value: Any, info: ValidationInfo) -> Any:
+        # Checked here, not on each part's model: the sources build the parts themselves, and only the event's
+        # errors become a 400 naming the field.
+        _walk(value, info.field_name or "", 1)
+        return value
+
+    @field_validator("traits", "properties")
+    @classmethod
+    def _within_budget(cls, bag: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        check_bag(bag, info.field_name or "")
+        return bag
+
+    @model_validator(mode="after")
+    def _not_far_ahead(self) -> CanonicalEvent:
+        if self.occurred_at > self.received_at + MAX_AHEAD:
+            raise PydanticCustomError(
+                "timestamp_ahead",
+                "occurred_at {occurred_at} is more than {days} days after the event was received",
+                {"occurred_at": self.occurred_at.isoformat(), "days": MAX_AHEAD.days},
+            )
+        return self
 
     def to_message(self) -> str:
         """The SQS message body."""
@@ -154,3 +224,51 @@ class CanonicalEvent(Model):
     @classmethod
     def from_message(cls, body: str) -> CanonicalEvent:
         return cls.model_validate_json(body)
+
+
+def in_utc(value: datetime) -> datetime:
+    """The instant in UTC, from 2000-01-01 on: year 1 or 9999 (which overflows with a negative offset) is refused."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or utc < EARLIEST:
+        raise PydanticCustomError("timestamp_range", "{value} " + OUT_OF_RANGE, {"value": value.isoformat()})
+    return utc
+
+
+def check_bag(bag: dict[str, Any], name: str) -> None:
+    """Traits or properties within their budget: keys, serialised size, nesting depth, string length, valid Unicode.
+
+    The serialised form is checked first (in C, and it finds deep nesting, NaN and lone surrogates on the way); the
+    values are walked only when that cannot rule out a too deep or too long value."""
+    if len(bag) > MAX_BAG_KEYS:
+        raise _over_budget(f"has {len(bag)} keys; at most {MAX_BAG_KEYS} are kept")
+    try:
+        serialised = json.dumps(bag, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    except RecursionError as error:
+        raise _over_budget(f"nests deeper than {MAX_JSON_DEPTH} levels") from error
+    except UnicodeEncodeError as error:
+        raise _over_budget("holds invalid Unicode (a lone surrogate)") from error
+    except (TypeError, ValueError) as error:  # NaN or Infinity, or what JSON cannot hold
+        raise _over_budget(f"is not JSON: {error}") from error
+    if len(serialised) > MAX_BAG_BYTES:
+        raise _over_budget(f"is {len(serialised)} bytes as JSON; at most {MAX_BAG_BYTES} are accepted")
+    if serialised.count(b"{") + serialised.count(b"[") > MAX_JSON_DEPTH or len(serialised) > MAX_STRING_CHARS:
+        _walk(bag, name, 1)
+
+
+def _walk(value: Any, where: str, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise _over_budget(f"nests deeper than {MAX_JSON_DEPTH} levels at {where}")
+    if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
+        raise _over_budget(f"{where} is a string of {len(value)} characters; at most {MAX_STRING_CHARS} are accepted")
+    if isinstance(value, BaseModel):
+        value = vars(value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list | tuple) else ()
+    for key, item in items:
+        _walk(item, f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]", depth + 1)
+
+
+def _over_budget(reason: str) -> PydanticCustomError:
+    return PydanticCustomError("over_budget", reason)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from omnijourney.errors import OmnijourneyError
+from omnijourney.errors import MalformedPayload, NotFound, OmnijourneyError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -26,17 +26,31 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response[str]
     return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body))
 
 
-def problem_responses(app: APIGatewayHttpResolver, observe: Callable[[OmnijourneyError], None] | None = None) -> None:
+def problem_responses(
+    app: APIGatewayHttpResolver,
+    observe: Callable[[OmnijourneyError], None] | None = None,
+    *,
+    segment_fields: bool = False,
+) -> None:
     """Register the one mapping of domain errors (and unknown routes) to RFC 9457 problem responses.
 
-    `observe` sees every domain error first (a handler counts rejections by status, say).
+    `observe` sees every domain error first (a handler counts rejections by status, say). `segment_fields` adds what
+    Segment's Tracking API answers and its libraries report (analytics-python raises `APIError(status, code,
+    message)` from the body; without both it reports "unknown"): `code`, `message` and `success: false`.
     """
+
+    def answer(status: int, title: str, detail: str, code: str, **extra: Any) -> Response[str]:
+        if segment_fields:
+            extra |= {"code": code, "message": detail, "success": False}
+        return problem(status, title, detail, **extra)
 
     @app.exception_handler(OmnijourneyError)  # type: ignore[untyped-decorator]
     def domain_error(error: OmnijourneyError) -> Response[str]:
         if observe is not None:
             observe(error)
-        return problem(error.status, error.title, error.detail, field=error.field, quarantine_id=error.quarantine_id)
+        return answer(
+            error.status, error.title, error.detail, error.code, field=error.field, quarantine_id=error.quarantine_id
+        )
 
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
@@ -46,12 +60,12 @@ def problem_responses(app: APIGatewayHttpResolver, observe: Callable[[Omnijourne
         first: dict[str, Any] = next(iter(error.errors()), {})
         where = ".".join(str(part) for part in first.get("loc", ()))
         detail = f"{where}: {first.get('msg') or first.get('type', 'invalid')}"
-        return problem(400, "Malformed request", detail, field=where or None)
+        return answer(400, "Malformed request", detail, MalformedPayload.code, field=where or None)
 
     @app.not_found
     def no_route(_: Exception) -> Response[str]:
         event = app.current_event
-        return problem(404, "Not found", f"no route for {event.http_method} {event.path}")
+        return answer(404, "Not found", f"no route for {event.http_method} {event.path}", NotFound.code)
 
 
 def answer_doc(description: str, body: type[BaseModel]) -> OpenAPIResponse:

@@ -15,6 +15,9 @@ from omnijourney.sources import webhook_source
 from omnijourney.sources.delivery import Delivery
 
 SQS_BATCH = 10
+# SQS's limit for one message and for one SendMessageBatch call together (the default queue size is larger since
+# 2025; this one holds on every queue).
+SQS_MAX_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,20 +73,48 @@ def webhook_secret(source: str) -> str:
     return secret
 
 
+def queue_messages(events: Sequence[CanonicalEvent]) -> list[str]:
+    """Each event as its queue message; one the queue cannot hold is a 413 before any is queued (a 503 would have
+    the channel send it again forever)."""
+    messages = [event.to_message() for event in events]
+    for event, message in zip(events, messages, strict=True):
+        if len(message.encode()) > SQS_MAX_BYTES:
+            raise PayloadTooLarge(
+                f"event {event.event_id} is {len(message.encode())} bytes as a queue message; "
+                f"at most {SQS_MAX_BYTES} are accepted",
+                field="body",
+            )
+    return messages
+
+
 def enqueue(events: Sequence[CanonicalEvent]) -> None:
-    """Send the events to the profile queue; a failure is a 503 so the channel sends again."""
+    """Send the events to the profile queue, in calls of at most 10 messages and 256 KiB; a failure is a 503 so the
+    channel sends again."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from omnijourney.aws import client
 
+    messages = queue_messages(events)
     sqs = client("sqs")
     queue_url = get_settings().events_queue_url
-    for start in range(0, len(events), SQS_BATCH):
-        chunk = events[start : start + SQS_BATCH]
-        entries = [{"Id": str(index), "MessageBody": event.to_message()} for index, event in enumerate(chunk)]
+    for chunk in _batches(messages):
+        entries = [{"Id": str(index), "MessageBody": message} for index, message in enumerate(chunk)]
         try:
             response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
         except (BotoCoreError, ClientError) as error:
             raise Unavailable(f"the event queue did not take the delivery: {error}") from error
         if response.get("Failed"):
             raise Unavailable(f"the event queue refused {len(response['Failed'])} event(s): {response['Failed'][0]}")
+
+
+def _batches(messages: Sequence[str]) -> list[list[str]]:
+    batches: list[list[str]] = []
+    size = 0
+    for message in messages:
+        length = len(message.encode())
+        if not batches or len(batches[-1]) == SQS_BATCH or size + length > SQS_MAX_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(message)
+        size += length
+    return batches

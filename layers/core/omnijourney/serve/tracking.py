@@ -17,6 +17,7 @@ import io
 import json
 import uuid
 import zlib
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -29,7 +30,7 @@ from omnijourney.http import answer_doc, problem_docs, problem_responses, raw_bo
 from omnijourney.ingest import accept_delivery, webhook_secret
 from omnijourney.settings import get_settings
 from omnijourney.sources import webhook_source
-from omnijourney.sources.delivery import Delivery, as_object, load_json
+from omnijourney.sources.delivery import Delivery, as_object, as_timestamp, load_json
 
 # The write key the local Tracking API accepts (Segment gives each source its own).
 LOCAL_WRITE_KEY = "local-segment-write-key"
@@ -85,7 +86,8 @@ app.configure_openapi(
         "segmentWriteKey": HTTPBase(scheme="basic", description="The write key as user name, no password")
     }
 )
-problem_responses(app)
+# Errors in the body Segment's libraries read (`code`, `message`), so they report the reason rather than "unknown".
+problem_responses(app, segment_fields=True)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -96,6 +98,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 class BadWriteKey(OmnijourneyError):
     status = 401
     title = "Bad or missing write key"
+    code = "bad_write_key"
 
 
 def accept_call(call: str) -> Response[str]:
@@ -120,7 +123,8 @@ def authenticate(authorization: str | None) -> None:
     except (binascii.Error, UnicodeDecodeError) as error:
         raise BadWriteKey("the Authorization header is not valid Basic credentials", field="Authorization") from error
     if write_key != LOCAL_WRITE_KEY:
-        raise BadWriteKey(f"unknown write key; the local one is {LOCAL_WRITE_KEY}", field="Authorization")
+        # Neither the key sent nor the right one is said: an error body may end up in a client's logs.
+        raise BadWriteKey("unknown write key", field="Authorization")
 
 
 def decoded_body(body: bytes, content_encoding: str | None) -> bytes:
@@ -139,20 +143,34 @@ def decoded_body(body: bytes, content_encoding: str | None) -> bytes:
 
 
 def completed(call: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """What Segment forwards: the call's type set from the path, a messageId on every message, no write key."""
+    """What Segment forwards: the call's type set from the path, a messageId on every message, the device's clock
+    skew taken out of its timestamp, no write key."""
     payload = {key: value for key, value in payload.items() if key != "writeKey"}
+    now = clock.now()
     if call != "batch":
-        return {**payload, "type": call, "messageId": payload.get("messageId") or str(uuid.uuid4())}
+        return _message(payload | {"type": call}, payload.get("sentAt"), now)
     batch = payload.get("batch")
     if not isinstance(batch, list):
         raise MalformedPayload("batch must be a list of messages", field="batch")
-    payload["batch"] = [
-        {**message, "messageId": message.get("messageId") or str(uuid.uuid4())}
-        if isinstance(message, dict)
-        else message
-        for message in batch
-    ]
+    sent_at = payload.get("sentAt")
+    payload["batch"] = [_message(message, sent_at, now) if isinstance(message, dict) else message for message in batch]
     return payload
+
+
+def _message(message: dict[str, Any], sent_at: Any, now: datetime) -> dict[str, Any]:
+    """As Segment's API completes a message: a messageId where there is none and, for a message that says when the
+    device recorded it (`originalTimestamp`) and sent it (`sentAt`), timestamp = received - (sentAt -
+    originalTimestamp), so a device clock set wrong does not move the event. A value that is not a timestamp is
+    left for the parser to name."""
+    completed = {**message, "messageId": message.get("messageId") or str(uuid.uuid4())}
+    recorded, sent = message.get("originalTimestamp"), message.get("sentAt") or sent_at
+    if message.get("timestamp") or not recorded or not sent:
+        return completed
+    try:
+        skew = as_timestamp(sent, "sentAt", now) - as_timestamp(recorded, "originalTimestamp", now)
+    except MalformedPayload:
+        return completed
+    return completed | {"timestamp": (now - skew).isoformat()}
 
 
 def _route(call: str) -> None:

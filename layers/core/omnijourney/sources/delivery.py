@@ -6,14 +6,17 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 from omnijourney.errors import BadSignature, MalformedPayload
-from omnijourney.events import CanonicalEvent
+from omnijourney.events import MAX_AHEAD, MAX_JSON_DEPTH, OUT_OF_RANGE, CanonicalEvent, in_utc
 
 
 @dataclass(frozen=True)
@@ -52,14 +55,79 @@ def require_signature(given: str | None, expected: str, header: str) -> None:
 
 
 def load_json(body: bytes) -> Any:
+    """The JSON value of a body. Nesting deeper than MAX_JSON_DEPTH is refused before the parser recurses into it,
+    and so are the constants NaN and Infinity (not JSON) and lone surrogates (no text can hold one)."""
+    _require_shallow(body)
     try:
-        return json.loads(body)
+        value = json.loads(body, parse_constant=_not_json)
     except UnicodeDecodeError as error:
         raise MalformedPayload(f"the body is not UTF-8: {error.reason}", field="body") from error
     except json.JSONDecodeError as error:
         raise MalformedPayload(
             f"the body is not JSON: {error.msg} at line {error.lineno} column {error.colno}", field="body"
         ) from error
+    except (ValueError, RecursionError) as error:  # an integer of more than 4,300 digits; nesting is checked above
+        raise MalformedPayload(f"the body is not JSON this service reads: {error}", field="body") from error
+    if b"\\u" in body:  # a lone surrogate can only come from an escape
+        _require_valid_unicode(value, "")
+    return value
+
+
+# A JSON string, escapes included: what brackets inside it are not nesting.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _require_shallow(body: bytes) -> None:
+    """Brackets counted on the raw bytes first (fast; brackets inside strings can only make the count deeper or
+    shallower than the truth), then, only where that count is too deep, with the strings taken out. A body that
+    hides its depth behind "]" in strings still cannot crash: RecursionError is a 400, and traits and properties
+    are measured again by the event."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH or _deepest(body) <= MAX_JSON_DEPTH:
+        return
+    if _deepest(_JSON_STRING.sub(b"", body)) > MAX_JSON_DEPTH:
+        raise MalformedPayload(f"the body nests deeper than {MAX_JSON_DEPTH} levels", field="body")
+
+
+def _deepest(text: bytes) -> int:
+    depth = deepest = 0
+    for bracket in text.translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in _OPENING else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_OPENING = b"[{"
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def _not_json(constant: str) -> Any:
+    raise MalformedPayload(f"the body is not JSON: {constant} is not a JSON value", field="body")
+
+
+def _require_valid_unicode(value: Any, where: str) -> None:
+    """Every key and string encodable as UTF-8: `"\\ud800"` decodes to a str no queue, table or log can hold."""
+    if isinstance(value, str):
+        if not value.isascii() and not _encodable(value):
+            raise MalformedPayload(f"{where or 'body'} holds invalid Unicode (a lone surrogate)", field=where or "body")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            if not _encodable(key):
+                raise MalformedPayload(
+                    f"a key in {where or 'body'} holds invalid Unicode (a lone surrogate)", field=where or "body"
+                )
+            _require_valid_unicode(item, inner)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _require_valid_unicode(item, f"{where}[{index}]")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def as_object(value: Any, where: str) -> dict[str, Any]:
@@ -108,15 +176,25 @@ def as_list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def as_timestamp(value: Any, where: str, default: datetime) -> datetime:
-    """An ISO-8601 instant; a naive one is read as UTC."""
+def as_timestamp(value: Any, where: str, received_at: datetime) -> datetime:
+    """An ISO-8601 instant (a naive one is read as UTC), from 2000-01-01 to MAX_AHEAD after `received_at`, which is
+    also what an absent one defaults to."""
     if value is None or value == "":
-        return default
+        return received_at
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as error:
         raise MalformedPayload(f"{where} is not an ISO-8601 timestamp: {value!r}", field=where) from error
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        in_utc(parsed)
+    except PydanticCustomError as error:
+        raise MalformedPayload(f"{where} {value} {OUT_OF_RANGE}", field=where) from error
+    if parsed > received_at + MAX_AHEAD:
+        raise MalformedPayload(
+            f"{where} {value} is more than {MAX_AHEAD.days} days after the delivery was received", field=where
+        )
+    return parsed
 
 
 def canonical_event(**fields: Any) -> CanonicalEvent:
@@ -128,4 +206,6 @@ def canonical_event(**fields: Any) -> CanonicalEvent:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise MalformedPayload(f"{where}: {first['msg']}", field=where) from error
+        # An error of the whole event (its occurred_at against its received_at) names the field in its message.
+        detail = f"{where}: {first['msg']}" if where else first["msg"]
+        raise MalformedPayload(detail, field=where or None) from error

@@ -20,7 +20,6 @@ from omnijourney.events import (
     ConsentChannel,
     ConsentStatus,
     EventType,
-    Message,
 )
 from omnijourney.identifiers import identifiers_from
 from omnijourney.sources.delivery import (
@@ -82,7 +81,8 @@ class SesSource:
         if kind == "Complaint" or (kind == "Bounce" and detail.get("bounceType") == "Permanent"):
             consent = UNSUBSCRIBED
         elif kind == "Subscription":
-            if not (detail.get("newTopicPreferences") or {}).get("unsubscribeAll"):
+            preferences = as_object(detail.get("newTopicPreferences") or {}, "subscription.newTopicPreferences")
+            if not preferences.get("unsubscribeAll"):
                 return []
             consent = UNSUBSCRIBED
         mail_id = str(require(mail, "messageId", "mail."))
@@ -97,13 +97,14 @@ class SesSource:
                 received_at=delivery.received_at,
                 identifiers=identifiers_from(email=recipient),
                 consent=consent,
-                message=Message(
-                    message_id=mail_id,
-                    recipient=recipient,
-                    detail=detail.get("bounceType") or detail.get("complaintFeedbackType"),
-                    link=detail.get("link"),
-                    tags={key: list(value) for key, value in (mail.get("tags") or {}).items()},
-                ),
+                # As fields, not a Message: the event's validation names the field a vendor value fails in.
+                message={
+                    "message_id": mail_id,
+                    "recipient": recipient,
+                    "detail": detail.get("bounceType") or detail.get("complaintFeedbackType"),
+                    "link": detail.get("link"),
+                    "tags": _tags(mail),
+                },
             )
             for recipient in _recipients(kind, detail, mail)
         ]
@@ -121,6 +122,12 @@ def _record(body: bytes) -> dict[str, Any] | None:
     if message.strip() == TOPIC_VALIDATION:
         return None
     return as_object(load_json(message), "Message")
+
+
+def _tags(mail: dict[str, Any]) -> dict[str, list[Any]]:
+    """The message tags SES publishes (`mail.tags`): each tag's values, a list."""
+    tags = as_object(mail.get("tags") or {}, "mail.tags")
+    return {key: as_list(values, f"mail.tags.{key}") for key, values in tags.items()}
 
 
 def _recipients(kind: str, detail: dict[str, Any], mail: dict[str, Any]) -> list[str]:
