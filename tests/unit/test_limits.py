@@ -113,6 +113,14 @@ def test_traits_properties_and_text_over_budget_are_400_naming_the_field(
     assert detail in error.detail
 
 
+def test_a_message_over_budget_in_a_segment_batch_is_named_by_its_place_in_the_batch() -> None:
+    message = sample("segment", "product_added")
+    too_long = message | {"messageId": "second", "event": "E" * 9_000}
+    body = json.dumps({"batch": [message, too_long]}).encode()
+    error = refused(delivery("segment", "product_added", body=body))
+    assert (error.status, error.field) == (400, "batch[1].name")
+
+
 def test_properties_nested_deeper_than_32_levels_are_400_in_the_body_and_in_the_event() -> None:
     error = refused(segment_message(properties__spec=nested(40)))
     assert (error.field, error.detail) == ("body", "the body nests deeper than 32 levels")

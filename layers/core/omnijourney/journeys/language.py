@@ -19,7 +19,7 @@ ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", descripti
 SECONDS = {"days": 86_400, "hours": 3_600, "minutes": 60}
 CHANNELS = ("email", "sms", "push", "in_store", "call_center")
 # What a journey may read from the event that started it (filters and branches), beside `properties.<name>`.
-EVENT_FIELDS = ("name", "channel", "source", "cart_value", "cart_items", "order_total", "currency")
+EVENT_FIELDS = ("name", "channel", "source", "cart_value", "cart_items", "order_total", "order_state", "currency")
 ACTIONS = ("wait", "wait_for", "branch", "split", "send", "update_profile", "exit")
 
 

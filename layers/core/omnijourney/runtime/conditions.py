@@ -32,6 +32,7 @@ def entry_of(event: CanonicalEvent, profile: Profile) -> dict[str, Any]:
         "cart_value": float(sum((item.price or 0) * item.quantity for item in cart_items)),
         "order_skus": order.skus if order else [],
         "order_total": float(order.total) if order else None,
+        "order_state": order.state.value if order else None,
         "currency": order.currency if order else None,
         "checkout_url": event.properties.get("checkout_url") or event.properties.get("abandoned_checkout_url"),
         "ticket_subject": event.ticket.subject if event.ticket else None,

@@ -197,8 +197,9 @@ def as_timestamp(value: Any, where: str, received_at: datetime) -> datetime:
     return parsed
 
 
-def canonical_event(**fields: Any) -> CanonicalEvent:
-    """Build the canonical event; a vendor value it refuses becomes a 400 naming the field."""
+def canonical_event(*, within: str = "", **fields: Any) -> CanonicalEvent:
+    """Build the canonical event; a vendor value it refuses becomes a 400 naming the field, `within` the place
+    of the vendor's message in its delivery (`batch[3].`)."""
     from pydantic import ValidationError
 
     try:
@@ -206,6 +207,20 @@ def canonical_event(**fields: Any) -> CanonicalEvent:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
+        where = f"{within}{where}" if where else ""
         # An error of the whole event (its occurred_at against its received_at) names the field in its message.
         detail = f"{where}: {first['msg']}" if where else first["msg"]
         raise MalformedPayload(detail, field=where or None) from error
+
+
+# Vendors' numeric keys (Shopify's order, customer and refund ids; Zendesk's user and ticket ids) fit in 64 bits.
+_NUMERIC_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def numeric_id(value: Any, where: str) -> str:
+    """A vendor's own numeric key (Shopify's order, customer and refund ids, Zendesk's user ids): a positive
+    integer, as a JSON number or a string of digits. Anything else is refused, never linked."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not _NUMERIC_ID.fullmatch(text):
+        raise MalformedPayload(f"{where} must be a positive whole number, not {value!r}", field=where)
+    return text

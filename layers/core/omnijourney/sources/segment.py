@@ -113,15 +113,17 @@ class SegmentSource:
             "traits": {key: value for key, value in traits.items() if key not in ("email", "phone", "loyalty_id")},
         }
         if kind == "track":
-            return canonical_event(**fields, **_track(message, properties, where))
+            return canonical_event(within=where, **fields, **_track(message, properties, where))
         if kind == "alias":
             previous = Identifier.required(
                 IdentifierKind.user_id, require(message, "previousId", where), f"{where}previousId"
             )
-            return canonical_event(**fields, type=EventType.alias, name="alias", previous_ids=(previous.value,))
+            return canonical_event(
+                within=where, **fields, type=EventType.alias, name="alias", previous_ids=(previous.value,)
+            )
         name = str(message.get("name") or kind)
         event_type = {"identify": EventType.identify, "group": EventType.tracked}.get(kind, EventType.page_viewed)
-        return canonical_event(**fields, type=event_type, name=name, properties=properties)
+        return canonical_event(within=where, **fields, type=event_type, name=name, properties=properties)
 
 
 def _channel(kind: str, context: dict[str, Any]) -> Channel:

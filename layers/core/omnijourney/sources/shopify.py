@@ -10,7 +10,6 @@ subscription.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +42,7 @@ from omnijourney.sources.delivery import (
     canonical_event,
     hmac_digest,
     load_json,
+    numeric_id,
     require,
     require_signature,
 )
@@ -64,7 +64,6 @@ LOYALTY_TAG = "loyalty:"
 # The same on every retry of one event: what tells deliveries apart when the body has no timestamp.
 EVENT_ID_HEADER = "X-Shopify-Event-Id"
 # Shopify's ids are positive 64-bit integers (JSON numbers; some apps send them as strings).
-_NUMERIC_ID = re.compile(r"[1-9][0-9]{0,18}")
 # ISO 4217's code for "no currency": a refund that gave no money back (a restock only).
 NO_CURRENCY = "XXX"
 
@@ -94,15 +93,6 @@ class ShopifySource:
                 source=self.name, name=topic, received_at=delivery.received_at, **read(payload, topic, delivery)
             )
         ]
-
-
-def numeric_id(value: Any, where: str) -> str:
-    """A vendor's own numeric key (Shopify's order, customer and refund ids, Zendesk's user ids): a positive
-    integer, as a JSON number or a string of digits. Anything else is refused, never linked."""
-    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
-    if not _NUMERIC_ID.fullmatch(text):
-        raise MalformedPayload(f"{where} must be a positive whole number, not {value!r}", field=where)
-    return text
 
 
 def _people(payload: dict[str, Any]) -> list[Identifier]:

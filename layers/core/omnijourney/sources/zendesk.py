@@ -27,10 +27,10 @@ from omnijourney.sources.delivery import (
     canonical_event,
     hmac_digest,
     load_json,
+    numeric_id,
     require,
     require_signature,
 )
-from omnijourney.sources.shopify import numeric_id
 
 EVENTS = ("ticket.created", "ticket.updated", "ticket.solved")
 SOLVED = ("solved", "closed")
