@@ -1,4 +1,5 @@
-"""SQS batches of canonical events → profiles; failed records are retried, then go to the DLQ."""
+"""SQS batches of canonical events → profiles; failed records are retried, then go to the DLQ; records that can
+never be recorded are quarantined and acknowledged."""
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -13,7 +14,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
-    handle_queue_message(record.body)
+    for outcome in handle_queue_message(record.body):
+        if "quarantine_id" in outcome:
+            # The key and the reason only: the message itself may hold personal data.
+            logger.warning("event quarantined", quarantine_id=outcome["quarantine_id"], reason=outcome["reason"])
 
 
 @logger.inject_lambda_context

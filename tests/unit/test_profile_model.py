@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,14 +20,25 @@ from omnijourney.events import (
     EventType,
     LineItem,
     Order,
+    OrderState,
+    Refund,
     Ticket,
 )
-from omnijourney.identifiers import identifiers_from
-from omnijourney.profiles.model import apply_event, merge_profiles, new_profile
+from omnijourney.identifiers import Identifier, IdentifierKind, identifiers_from
+from omnijourney.profiles.model import (
+    MAX_TRAITS,
+    TRAIT_BUDGET_BYTES,
+    TRAITS_BUDGET_BYTES,
+    Profile,
+    apply_event,
+    merge_profiles,
+    new_profile,
+)
 
 T0 = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 SHOES = LineItem(sku="SHOE-TRAIL-42", name="Trail Runner 42", quantity=1, price=Decimal("129.95"))
 SOCKS = LineItem(sku="SOCK-MERINO-M", name="Merino Running Socks M", quantity=2, price=Decimal("14.95"))
+ZENDESK_USER = Identifier(kind=IdentifierKind.zendesk_user_id, value="381626101")
 
 
 def event(event_id: str, event_type: EventType, minutes: int = 0, **fields: Any) -> CanonicalEvent:
@@ -163,8 +175,9 @@ def test_merge_keeps_everything_both_knew_and_the_newer_facts() -> None:
     )
     merged = merge_profiles(store, web)
     assert merged.customer_id == "cus_2"
-    assert merged.identifiers["anonymous_id"] == ("anon",)
-    assert merged.identifiers["phone"] == ("+4915123456789",)
+    assert merged.identifiers[IdentifierKind.anonymous_id] == ("anon",)
+    assert merged.identifiers[IdentifierKind.phone] == ("+4915123456789",)
+    assert merged.cart is not None
     assert [item.sku for item in merged.cart.items] == ["SHOE-TRAIL-42"]
     assert merged.consent_status(ConsentChannel.email) is ConsentStatus.unsubscribed
     assert merged.merged_from == ("cus_1",)
@@ -244,4 +257,149 @@ def test_merging_in_an_older_cart_does_not_bring_back_what_was_bought() -> None:
         profile=new_profile("cus_2", T0),
     )
     merged = merge_profiles(store, web)
+    assert merged.cart is not None
     assert [item.sku for item in merged.cart.items] == ["SOCK-MERINO-M"]
+
+
+def test_two_devices_carts_merge_as_their_union_in_either_direction() -> None:
+    web = apply(event("w", EventType.cart_updated, 1, cart=CartChange(action="add", items=(SHOES,))))
+    app = apply(
+        event("a", EventType.cart_updated, 2, channel=Channel.app, cart=CartChange(action="add", items=(SOCKS,))),
+        profile=new_profile("cus_2", T0),
+    )
+    for merged in (merge_profiles(web, app), merge_profiles(app, web)):
+        assert merged.cart is not None
+        assert [item.sku for item in merged.cart.items] == ["SHOE-TRAIL-42", "SOCK-MERINO-M"]
+        assert merged.cart.channel is Channel.app  # where the customer last changed it
+
+
+def test_an_add_and_a_remove_of_one_sku_give_the_same_cart_in_either_arrival_order() -> None:
+    add = event("e1", EventType.cart_updated, 1, cart=CartChange(action="add", items=(SHOES,)))
+    remove = event("e2", EventType.cart_updated, 2, cart=CartChange(action="remove", items=(SHOES,)))
+    assert apply(add, remove).cart.items == apply(remove, add).cart.items == ()
+
+
+def test_an_add_after_an_order_brings_the_sku_back() -> None:
+    order = Order(order_id="o1", total=Decimal("129.95"), currency="EUR", items=(SHOES,))
+    bought = event("o", EventType.order_completed, 10, order=order)
+    again = event("a", EventType.cart_updated, 20, cart=CartChange(action="add", items=(SHOES,)))
+    assert [item.sku for item in apply(again, bought).cart.items] == ["SHOE-TRAIL-42"]
+
+
+def test_a_consent_tie_goes_to_the_opt_out_on_one_profile_and_in_a_merge() -> None:
+    def consent(event_id: str, status: ConsentStatus) -> CanonicalEvent:
+        return event(
+            event_id, EventType.consent_changed, 5, consent=(ConsentChange(channel=ConsentChannel.sms, status=status),)
+        )
+
+    stop, start = consent("stop", ConsentStatus.unsubscribed), consent("start", ConsentStatus.subscribed)
+    assert apply(stop, start).consent_status(ConsentChannel.sms) is ConsentStatus.unsubscribed
+    assert apply(start, stop).consent_status(ConsentChannel.sms) is ConsentStatus.unsubscribed
+    one, other = apply(stop), apply(start, profile=new_profile("cus_2", T0))
+    assert merge_profiles(one, other).consent_status(ConsentChannel.sms) is ConsentStatus.unsubscribed
+    assert merge_profiles(other, one).consent_status(ConsentChannel.sms) is ConsentStatus.unsubscribed
+
+
+def test_traits_are_capped_oldest_first_so_a_profile_cannot_outgrow_its_item() -> None:
+    events = [event(f"t{n}", EventType.identify, n, traits={f"trait_{n:03}": "v" * 100}) for n in range(150)]
+    huge = event("huge", EventType.identify, 200, traits={"essay": "x" * (TRAIT_BUDGET_BYTES + 1), "tier": "gold"})
+    profile = apply(*events, huge)
+    assert "essay" not in profile.traits
+    assert profile.traits["tier"] == "gold"
+    assert len(profile.traits) <= MAX_TRAITS
+    assert len(json.dumps(profile.traits)) <= TRAITS_BUDGET_BYTES
+    assert "trait_149" in profile.traits
+    assert "trait_000" not in profile.traits
+
+
+def test_a_later_trait_wins_whichever_arrives_first() -> None:
+    gold = event("g", EventType.identify, 2, traits={"tier": "gold"})
+    silver = event("s", EventType.identify, 1, traits={"tier": "silver"})
+    assert apply(gold, silver).traits == apply(silver, gold).traits == {"tier": "gold"}
+
+
+def _order(state: OrderState = OrderState.placed, order_id: str = "o1") -> Order:
+    return Order(order_id=order_id, total=Decimal("100"), currency="EUR", items=(SHOES,), state=state)
+
+
+def test_a_cancellation_beats_the_order_whichever_arrives_first() -> None:
+    placed = event("p", EventType.order_completed, 1, order=_order())
+    cancelled = event("c", EventType.order_cancelled, 30, order=_order(OrderState.cancelled))
+    for profile in (apply(placed, cancelled), apply(cancelled, placed)):
+        [order] = profile.orders
+        assert (order.state, order.at, order.revenue) == (OrderState.cancelled, T0 + timedelta(minutes=1), 0)
+        assert profile.ordered_skus() == {"SHOE-TRAIL-42"}  # a cancelled order still tells what they chose
+        assert profile.lifecycle_stage == "visitor"
+
+
+def test_test_and_voided_orders_are_no_purchases_and_make_nobody_a_customer() -> None:
+    profile = apply(
+        event("t", EventType.order_completed, 1, order=_order(OrderState.test, "t1")),
+        event("v", EventType.order_completed, 2, order=_order(OrderState.voided, "v1")),
+    )
+    assert profile.ordered_skus() == set()
+    assert sum(order.revenue for order in profile.orders) == 0
+    assert profile.lifecycle_stage == "visitor"
+
+
+def test_a_refund_that_arrives_before_its_order_counts_once_the_order_arrives_and_only_once() -> None:
+    refund = Refund(refund_id="r1", order_id="o1", amount=Decimal("30"), currency="EUR")
+    early = event("r", EventType.order_refunded, 5, refund=refund)
+    resent = event("r-again", EventType.order_refunded, 6, refund=refund)
+    profile = apply(early, resent, event("p", EventType.order_completed, 1, order=_order()))
+    [order] = profile.orders
+    assert (order.refunded, order.revenue) == (Decimal("30"), Decimal("70"))
+    assert profile.ordered_skus() == {"SHOE-TRAIL-42"}
+    assert profile.lifecycle_stage == "first_time_customer"
+
+
+def test_a_ticket_from_a_requester_not_yet_known_stays_open_when_the_user_becomes_known() -> None:
+    ticket = Ticket(ticket_id="48213", subject="Heel", status="new")
+    anonymous = apply(
+        event("t", EventType.ticket_opened, 1, identifiers=(ZENDESK_USER,), ticket=ticket, channel=Channel.support)
+    )
+    known = apply(
+        event("u", EventType.identify, 2, identifiers=(*identifiers_from(email="lena@example.com"), ZENDESK_USER)),
+        profile=new_profile("cus_2", T0 - timedelta(days=1)),
+    )
+    merged = merge_profiles(known, anonymous)
+    assert [t.ticket_id for t in merged.open_tickets] == ["48213"]
+    assert merged.identifiers[IdentifierKind.email] == ("lena@example.com",)
+
+
+def test_a_profile_stored_before_cart_lines_and_order_states_still_loads() -> None:
+    stored = {
+        "customer_id": "cus_old",
+        "created_at": "2026-03-01T10:00:00Z",
+        "updated_at": "2026-03-02T10:00:00Z",
+        "identifiers": {"email": ["old@example.com", "new@example.com"]},
+        "traits": {"tier": "gold"},
+        "cart": {
+            "items": [{"sku": "SHOE-TRAIL-42", "name": "Trail Runner 42", "quantity": 1, "price": "129.95"}],
+            "channel": "web",
+            "updated_at": "2026-03-02T10:00:00Z",
+            "replaced_at": "2026-03-02T09:00:00Z",
+            "cart_id": "c1",
+        },
+        "orders": [
+            {
+                "order_id": "o1",
+                "channel": "pos",
+                "at": "2026-03-01T12:00:00Z",
+                "total": "20",
+                "currency": "EUR",
+                "skus": ["SOCK-MERINO-M"],
+            }
+        ],
+    }
+    profile = Profile.model_validate_json(json.dumps(stored))
+    assert profile.cart is not None
+    assert [(item.sku, item.quantity) for item in profile.cart.items] == [("SHOE-TRAIL-42", 1)]
+    assert profile.orders[0].state is OrderState.placed
+    assert profile.orders[0].revenue == Decimal(20)
+    socks = apply(
+        event("a", EventType.cart_updated, 60 * 24, cart=CartChange(action="add", items=(SOCKS,))), profile=profile
+    )
+    assert [item.sku for item in socks.cart.items] == ["SHOE-TRAIL-42", "SOCK-MERINO-M"]
+    assert socks.identifiers[IdentifierKind.email] == ("old@example.com", "new@example.com")  # newest still last
+    assert Profile.model_validate_json(socks.model_dump_json()) == socks

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omnijourney.events import Channel, ConsentStatus
+from omnijourney.events import Channel, ConsentStatus, OrderState
 
 
 class Body(BaseModel):
@@ -68,6 +68,8 @@ class OrderSummary(Body):
     total: float | None
     currency: str
     skus: list[str]
+    state: OrderState = Field(description="placed, cancelled, voided or test: only placed orders are revenue")
+    refunded: float = Field(description="The sum of the order's refunds; its revenue is total less refunded")
 
 
 class OpenTicket(Body):

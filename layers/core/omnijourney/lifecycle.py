@@ -20,7 +20,8 @@ class StageConditions(ConfigModel):
     known: bool | None = Field(default=None, description="has an email or a phone number")
 
     def met_by(self, profile: Profile, at: datetime) -> bool:
-        orders = len(profile.orders)
+        # Test, voided, cancelled and wholly refunded orders make nobody a customer.
+        orders = len(profile.kept_orders)
         if self.min_orders is not None and orders < self.min_orders:
             return False
         if self.max_orders is not None and orders > self.max_orders:

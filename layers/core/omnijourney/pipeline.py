@@ -1,4 +1,8 @@
-"""The profile function's work: each queued event recorded on its profile exactly once."""
+"""The profile function's work: each queued event recorded on its profile exactly once.
+
+A message that can never be recorded (it does not validate, or DynamoDB refuses the profile write: an item past
+400 KB, a key too long) is quarantined with its reason and acknowledged: retrying it would fail the same way, and
+the DLQ, whose redrive would too, is for failures that may pass (throttling, an outage)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from pydantic import ValidationError
+
 from omnijourney import clock
+from omnijourney.errors import MalformedPayload, OmnijourneyError
 from omnijourney.events import SCHEMA, CanonicalEvent
 from omnijourney.settings import get_settings
 
@@ -19,7 +26,11 @@ def events_in(body: str) -> list[CanonicalEvent]:
     except json.JSONDecodeError:
         data = None  # not from ingest: with raw message delivery, SES's plain-text notices arrive as they are
     if isinstance(data, dict) and data.get("schema") == SCHEMA:
-        return [CanonicalEvent.model_validate(data)]
+        try:
+            return [CanonicalEvent.model_validate(data)]
+        except ValidationError as error:
+            fields = ", ".join(".".join(map(str, problem["loc"])) for problem in error.errors())
+            raise MalformedPayload(f"not a valid canonical event: {fields}", field=fields) from error
     from omnijourney.sources import get_source
     from omnijourney.sources.delivery import Delivery
 
@@ -32,7 +43,19 @@ def record(event: CanonicalEvent) -> dict[str, Any]:
 
 
 def handle_queue_message(body: str) -> list[dict[str, Any]]:
-    return [record(event) for event in events_in(body)]
+    """Each event's outcome; or, when the message can never be recorded, where it was quarantined and why."""
+    from omnijourney.profiles.store import Refused
+
+    try:
+        return [record(event) for event in events_in(body)]
+    except (MalformedPayload, Refused) as error:
+        return [quarantined(body, error)]
+
+
+def quarantined(body: str, error: OmnijourneyError) -> dict[str, Any]:
+    from omnijourney.quarantine import quarantine_event
+
+    return {"quarantine_id": quarantine_event(body, error, clock.now()), "reason": error.title}
 
 
 def register_context(context: Any) -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from omnijourney.errors import OmnijourneyError
 from omnijourney.events import CanonicalEvent
 from omnijourney.profiles.model import Profile
 from omnijourney.tables import bind, connection
@@ -82,11 +84,49 @@ class ConcurrentUpdate(Exception):
     """Someone else changed the profile or claimed an identifier first: reload and apply again."""
 
 
+class Refused(OmnijourneyError):
+    """DynamoDB refused the request itself (an item past 400 KB, a key past its size): no retry can mend it."""
+
+    title = "Refused by the profile store"
+
+
+# DynamoDB's codes for a rival writer (a condition on the version or an identity claim, a transaction racing ours),
+# as an error code and as a transaction's cancellation reason; and for a request it will never take.
+CONFLICTS = {
+    "ConditionalCheckFailedException",
+    "ConditionalCheckFailed",
+    "TransactionConflictException",
+    "TransactionConflict",
+}
+REFUSALS = {"ValidationException", "ValidationError"}
+
+
+@contextmanager
+def _classified() -> Iterator[None]:
+    """A rival writer is a ConcurrentUpdate, a request DynamoDB will never take is Refused; anything else
+    (throttling, an outage) stays as it is, for the queue to deliver the event again."""
+    try:
+        yield
+    except PynamoDBException as error:
+        codes = {error.cause_response_code}
+        if isinstance(error, TransactWriteError):
+            codes |= {reason.code for reason in error.cancellation_reasons if reason is not None}
+        if codes & REFUSALS:
+            message = error.cause_response_message or error.msg
+            raise Refused(f"DynamoDB refused the write: {message}") from error
+        if codes & CONFLICTS:
+            raise ConcurrentUpdate(str(error)) from error
+        raise
+
+
 def owners(identifier_keys: Iterable[str]) -> dict[str, str]:
     """identifier key → customer id, for those that are known."""
     bind()
     keys = list(dict.fromkeys(identifier_keys))
-    return {record.identifier: record.customer_id for record in IdentityRecord.batch_get(keys)} if keys else {}
+    if not keys:
+        return {}
+    with _classified():
+        return {record.identifier: record.customer_id for record in IdentityRecord.batch_get(keys)}
 
 
 def load(customer_id: str) -> ProfileRecord | None:
@@ -115,52 +155,45 @@ def _identity_puts(tx: TransactWrite, customer_id: str, new_keys: Iterable[str],
 
 def create(profile: Profile, identifier_keys: list[str]) -> ProfileRecord:
     record = ProfileRecord(profile.customer_id, document=profile.model_dump_json())
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(record, condition=ProfileRecord.customer_id.does_not_exist())
-            _identity_puts(tx, profile.customer_id, identifier_keys)
-    except TransactWriteError as error:
-        raise ConcurrentUpdate(str(error)) from error
+    with _classified(), TransactWrite(connection=connection()) as tx:
+        tx.save(record, condition=ProfileRecord.customer_id.does_not_exist())
+        _identity_puts(tx, profile.customer_id, identifier_keys)
     return record
 
 
 def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]) -> None:
     """Write the changed profile if nobody else did meanwhile (the version condition) and claim new identifiers."""
     record.document = profile.model_dump_json()
-    try:
+    with _classified():
         if not new_identifier_keys:
             record.save()
             return
         with TransactWrite(connection=connection()) as tx:
             tx.save(record)
             _identity_puts(tx, record.customer_id, new_identifier_keys)
-    except (PutError, UpdateError, TransactWriteError) as error:
-        raise ConcurrentUpdate(str(error)) from error
 
 
 def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], new_identifier_keys: list[str]) -> None:
     """In one transaction: the winner takes the merged profile, each loser points at it, identifiers follow."""
     winner.document = merged.model_dump_json()
     repoint = [key for loser in losers for key in loser.profile.identifier_keys]
-    try:
+    budget = TRANSACTION_ACTIONS - 1 - len(losers) - len(new_identifier_keys)
+    with _classified():
         with TransactWrite(connection=connection()) as tx:
             tx.save(winner)
             for loser in losers:
                 loser.merged_into = winner.customer_id
                 loser.document = None
                 tx.save(loser)
-            budget = TRANSACTION_ACTIONS - 1 - len(losers) - len(new_identifier_keys)
             _identity_puts(tx, winner.customer_id, new_identifier_keys, repoint[:budget])
-    except TransactWriteError as error:
-        raise ConcurrentUpdate(str(error)) from error
-    # Identifiers past one transaction's capacity: the losers already point at the winner, so these only save a hop.
-    for key in repoint[budget:]:
-        IdentityRecord(key, customer_id=winner.customer_id).save()
+        # Identifiers past one transaction's capacity: the losers already point at the winner, so these only save a hop.
+        for key in repoint[budget:]:
+            IdentityRecord(key, customer_id=winner.customer_id).save()
 
 
 def append_history(customer_id: str, event: CanonicalEvent) -> None:
     settings = bind()
-    HistoryRecord(
+    entry = HistoryRecord(
         customer_id,
         f"{event.occurred_at.isoformat()}#{event.event_id}",
         event_type=event.type.value,
@@ -179,7 +212,9 @@ def append_history(customer_id: str, event: CanonicalEvent) -> None:
         if event.consent
         else None,
         expires_at=event.occurred_at + timedelta(days=settings.history_retention_days),
-    ).save()
+    )
+    with _classified():
+        entry.save()
 
 
 def history(

@@ -37,8 +37,8 @@ def profile_view(
                 {"sku": item.sku, "name": item.name, "quantity": item.quantity, "price": _number(item.price)}
                 for item in cart.items
             ],
-            "channel": cart.channel.value,
-            "updated_at": cart.updated_at.isoformat(),
+            "channel": cart.channel.value if cart.channel else None,
+            "updated_at": cart.updated_at.isoformat() if cart.updated_at else None,
         },
         "orders": [
             {
@@ -49,6 +49,8 @@ def profile_view(
                 "currency": order.currency,
                 "skus": list(order.skus),
                 "discount_codes": list(order.discount_codes),
+                "state": order.state.value,
+                "refunded": _number(order.refunded),
             }
             for order in profile.orders
         ],

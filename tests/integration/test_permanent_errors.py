@@ -1,0 +1,152 @@
+"""2xx means applied or quarantined: an event DynamoDB will never take is quarantined with its reason and
+acknowledged, never retried as a write conflict nor dead-lettered; throttling is still retried."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import TransactWriteError
+
+from omnijourney.aws import client
+from omnijourney.events import CanonicalEvent
+from omnijourney.local import LambdaContext
+from omnijourney.profiles import store
+from omnijourney.quarantine import list_quarantined
+from omnijourney.settings import get_settings
+from tests.conftest import delivery, signed
+from tests.integration.conftest import Harness
+
+EMAIL = "lena.fischer@example.com"
+
+
+def _segment(case: str, **changes: Any) -> CanonicalEvent:
+    """The canonical event of a Segment sample, as ingest queues it, with `changes`."""
+    from omnijourney.sources import get_source
+
+    [event] = get_source("segment").parse(signed(delivery("segment", case)))
+    return event.model_copy(update=changes)
+
+
+def _process(harness: Harness, *bodies: str) -> dict[str, Any]:
+    """One batch of the profile function over `bodies`, as Lambda's event source mapping hands it over: what
+    succeeded is deleted, what failed is back on the queue at once (as after the visibility timeout)."""
+    sqs = client("sqs")
+    queue = harness.backend.queue_url
+    for body in bodies:
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    records = [harness.backend._sqs_record(message) for message in messages]
+    failed = {message["MessageId"] for message in messages}
+    try:
+        result: dict[str, Any] = harness.backend.handler("profile").lambda_handler(
+            {"Records": records}, LambdaContext("omnijourney-profile")
+        )
+        failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
+        return result
+    finally:
+        for message in messages:
+            if message["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _quarantined(key: str) -> dict[str, Any]:
+    body = client("s3").get_object(Bucket=get_settings().quarantine_bucket, Key=key)["Body"].read()
+    record: dict[str, Any] = json.loads(body)
+    return record
+
+
+def test_a_queued_event_with_a_user_id_past_the_key_limit_is_quarantined_and_acknowledged(harness: Harness) -> None:
+    # A user id past DynamoDB's 2 KB key, queued before ingest bounded it: refused by the event model or by
+    # DynamoDB, it must not loop through retries into the DLQ.
+    too_long = json.loads(_segment("identify_app").to_message())
+    too_long["identifiers"] = [{"kind": "user_id", "value": "u" * 3000}]
+    fine = _segment("product_added")
+    result = _process(harness, json.dumps(too_long), fine.to_message())
+    assert result == {"batchItemFailures": []}
+    [key] = list_quarantined()
+    assert key.startswith("quarantine/events/")
+    assert json.loads(_quarantined(key)["message"])["event_id"] == too_long["event_id"]
+    harness.backend.drain()
+    assert harness.backend.dead_letters() == []
+    assert len(harness.live_profiles()) == 1  # the event beside it was recorded
+
+
+def test_an_event_that_would_grow_the_profile_past_400_kb_is_quarantined_not_dead_lettered(harness: Harness) -> None:
+    harness.deliver(signed(delivery("segment", "identify_app")))
+    [record] = harness.live_profiles()
+    # Notes from journeys have no cap yet: a profile already near DynamoDB's item limit.
+    note = {"channel": "pos", "text": "x" * 1000, "journey": "abandoned_cart", "at": "2026-03-02T18:00:00Z"}
+    document = json.loads(record.profile.model_dump_json())
+    compact: dict[str, Any] = {"separators": (",", ":")}
+    room = 404_000 - len(json.dumps(document, **compact))  # DynamoDB's limit is 400 KiB, 409,600 bytes
+    document["notes"] = [note] * (room // len(json.dumps(note, **compact)))
+    record.document = json.dumps(document, **compact)
+    record.save()
+
+    added = _segment("product_added", identifiers=_segment("identify_app").identifiers)
+    big_name = added.cart.model_copy(  # type: ignore[union-attr]
+        update={"items": (added.cart.items[0].model_copy(update={"name": "n" * 6_000}),)}  # type: ignore[union-attr]
+    )
+    result = _process(harness, added.model_copy(update={"cart": big_name}).to_message())
+    assert result == {"batchItemFailures": []}
+    [key] = list_quarantined()
+    assert "exceeded the maximum" in _quarantined(key)["error"]["detail"]
+    harness.backend.drain()
+    assert harness.backend.dead_letters() == []
+
+
+def test_a_message_that_is_not_a_valid_event_is_quarantined_with_the_fields_at_fault(harness: Harness) -> None:
+    poison = json.dumps({"schema": "omnijourney.event/1", "event_id": "x"})
+    assert _process(harness, poison) == {"batchItemFailures": []}
+    [key] = list_quarantined()
+    kept = _quarantined(key)
+    assert kept["message"] == poison
+    assert kept["error"]["title"] == "Malformed payload"
+    assert "occurred_at" in kept["error"]["field"]
+    assert harness.backend.dead_letters() == []
+
+
+@contextmanager
+def _throttled() -> Iterator[None]:
+    throttling = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds"}},
+        "TransactWriteItems",
+    )
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise TransactWriteError("Failed to write transaction items", cause=throttling)
+
+    with patch("pynamodb.transactions.TransactWrite._commit", refuse):
+        yield
+
+
+def test_a_throttled_write_is_retried_from_the_queue_not_quarantined(harness: Harness) -> None:
+    event = _segment("identify_app")
+    with _throttled(), pytest.raises(BatchProcessingError):  # the whole batch failed: Lambda lets SQS retry it
+        _process(harness, event.to_message())
+    assert list_quarantined() == []
+    assert harness.live_profiles() == []
+    harness.backend.drain()  # the throttling is over: the same message is recorded
+    [record] = harness.live_profiles()
+    assert record.profile.identifiers["email"] == (EMAIL,)
+    assert harness.backend.dead_letters() == []
+
+
+def test_a_refused_write_is_not_taken_for_a_conflict() -> None:
+    refusal = ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}},
+        "PutItem",
+    )
+    with pytest.raises(store.Refused, match="maximum allowed size"), store._classified():
+        raise TransactWriteError("Failed to write transaction items", cause=refusal)
