@@ -133,7 +133,7 @@ def test_the_audit_counts_an_offer_beside_products_it_does_not_cover() -> None:
         "status": "sent",
         "offer": {"offer": "spring_shoes", "code": "SPRING-6298C38AAD89", "discount": "10% off", "skus": TRAIL_SHOES},
     }
-    bought_shoes = {"orders": [{"at": "2026-02-25T10:00:00+00:00", "skus": [SHOES]}], "offers": []}
+    bought_shoes = {"orders": [{"at": "2026-02-25T10:00:00+00:00", "skus": [SHOES], "state": "placed"}], "offers": []}
     nothing_bought: dict[str, Any] = {"orders": [], "offers": []}
     rules = config.consistency()
 

@@ -97,3 +97,11 @@ def test_the_cart_reminder_is_held_while_her_native_ticket_is_open(native: Repor
     ]
     assert marketing == []
     consistent(native)
+
+
+def test_revenue_and_lifetime_value_count_only_what_was_kept(orders: Report) -> None:
+    # The real order and the partly refunded one, less its refund; the test and the cancelled order earn nothing.
+    [profile] = orders["profiles"]
+    assert orders["metrics"]["revenue"] == 259.9
+    assert orders["metrics"]["clv"]["by_customer"] == {profile["customer_id"]: 259.9}
+    assert orders["metrics"]["orders"] == 4

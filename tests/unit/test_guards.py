@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from omnijourney import config
-from omnijourney.events import ConsentChannel, ConsentStatus
-from omnijourney.journeys.language import Policy, Send
+from omnijourney.events import ConsentChannel, ConsentStatus, EventType
+from omnijourney.journeys.language import EventMatch, Policy, Send
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime import guards
-from omnijourney.runtime.conditions import entry_of
+from omnijourney.runtime.conditions import entry_of, event_matches
 from omnijourney.sources import get_source
 from tests.conftest import delivery, lena
 
@@ -185,3 +185,11 @@ def test_a_ticket_open_for_two_weeks_drops_the_held_marketing_message() -> None:
     profile = lena(*KNOWN_WITH_CART, ("zendesk", "ticket_created"))
     decision = decide(CART_EMAIL, profile, held_since=AFTERNOON_IN_BERLIN - timedelta(days=14))
     assert (decision.status, decision.reason) == ("suppressed", "open_ticket")
+
+
+@pytest.mark.parametrize(("case", "completes"), [("orders_create", True), ("orders_create_test", False)])
+def test_only_a_placed_order_completes_an_order_for_journeys(case: str, completes: bool) -> None:
+    """A shop's test order neither thanks, nor converts a cart, nor resumes a journey waiting for an order."""
+    (order,) = get_source("shopify").parse(delivery("shopify", case))
+    awaited = EventMatch(event=EventType.order_completed)
+    assert event_matches(awaited, order, lena(*KNOWN_WITH_CART)) is completes

@@ -160,7 +160,8 @@ def present(
     recent = at - timedelta(days=config.conflicts.full_price_purchase_days)
     # Neither the offer's products nor the ones it is shown beside were bought at full price this recently.
     named = skus | promoted
-    if any(order.at > recent and not order.discount_codes and named & set(order.skus) for order in profile.orders):
+    full_price = (order for order in profile.orders if order.is_purchase and not order.discount_codes)
+    if any(order.at > recent and named & set(order.skus) for order in full_price):
         return "bought_at_full_price"
     return IssuedOffer(
         offer=name,

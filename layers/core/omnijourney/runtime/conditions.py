@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnijourney.events import CanonicalEvent, ConsentChannel, ConsentStatus
+from omnijourney.events import CanonicalEvent, ConsentChannel, ConsentStatus, EventType, OrderState
 from omnijourney.identifiers import IdentifierKind
 from omnijourney.journeys.language import Comparison, Condition, EventMatch
 from omnijourney.profiles.model import Profile
@@ -64,8 +64,15 @@ def matches_where(fields: dict[str, Any], where: dict[str, Comparison] | None) -
     return all(compares(event_field(fields, name), comparison) for name, comparison in (where or {}).items())
 
 
+def seen_as(event: CanonicalEvent) -> EventType | None:
+    """The event's type as journeys see it: an order that is not placed (a test, voided or cancelled one) completes
+    no order, so it starts, converts and resumes nothing."""
+    unplaced = event.order is not None and event.order.state is not OrderState.placed
+    return None if event.type is EventType.order_completed and unplaced else event.type
+
+
 def event_matches(match: EventMatch, event: CanonicalEvent, profile: Profile) -> bool:
-    if event.type != match.event or (match.name is not None and event.name != match.name):
+    if seen_as(event) != match.event or (match.name is not None and event.name != match.name):
         return False
     return matches_where(entry_of(event, profile), match.where)
 
@@ -96,7 +103,7 @@ def holds(condition: Condition, profile: Profile, entry: dict[str, Any]) -> bool
             return False
     if any(not reachable(profile, ConsentChannel(channel)) for channel in condition.reachable_by or []):
         return False
-    if condition.orders is not None and not compares(len(profile.orders), condition.orders):
+    if condition.orders is not None and not compares(len(profile.kept_orders), condition.orders):
         return False
     if condition.open_ticket is not None and bool(profile.open_tickets) != condition.open_ticket:
         return False

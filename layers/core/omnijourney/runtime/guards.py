@@ -57,9 +57,9 @@ def promoted_products(send: Send, profile: Profile, catalog: ProductCatalog) -> 
     if send.promotes == "cart":
         return tuple(item.sku for item in profile.cart.items) if profile.cart else ()
     if send.promotes == "last_order":
-        return profile.orders[-1].skus if profile.orders else ()
+        return profile.kept_orders[-1].skus if profile.kept_orders else ()
     if send.promotes == "cross_sell":
-        last = list(profile.orders[-1].skus) if profile.orders else []
+        last = list(profile.kept_orders[-1].skus) if profile.kept_orders else []
         return tuple(catalog.cross_sell(last, profile.ordered_skus()))
     if send.promotes == "none":
         return ()

@@ -20,7 +20,7 @@ def _items(skus_and_quantities: list[tuple[str, int, str | None]], catalog: Prod
 def variables(profile: Profile, entry: dict[str, Any], catalog: ProductCatalog, settings: Settings) -> dict[str, str]:
     """Every variable a template may use (validation guarantees a template uses no other)."""
     cart = profile.cart.items if profile.cart else ()
-    last_order = profile.orders[-1] if profile.orders else None
+    last_order = profile.kept_orders[-1] if profile.kept_orders else None
     newest_ticket = profile.open_tickets[-1] if profile.open_tickets else None
     emails = profile.identifiers.get(IdentifierKind.email, ())
     phones = profile.identifiers.get(IdentifierKind.phone, ())

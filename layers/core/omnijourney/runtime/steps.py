@@ -16,10 +16,10 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from omnijourney import clock, config, tables
-from omnijourney.events import EventType
+from omnijourney.events import EventType, OrderState
 from omnijourney.journeys.language import Condition, Policy, Send, SplitGroup, UpdateProfile
 from omnijourney.profiles import service, store
-from omnijourney.profiles.model import IssuedOffer, Note, Profile
+from omnijourney.profiles.model import IssuedOffer, Note, Profile, with_traits
 from omnijourney.runtime import guards
 from omnijourney.runtime.conditions import holds
 from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord, ended, run_key
@@ -81,7 +81,7 @@ def _since_entry(profile: Profile, entry: dict[str, Any]) -> list[guards.Happene
             },
         )
         for order in profile.orders
-        if order.at > entered
+        if order.at > entered and order.state is OrderState.placed
     ]
     for record in store.history([profile.customer_id, *profile.merged_from], since=entered):
         at = datetime.fromisoformat(record.entry.split("#", 1)[0])
@@ -355,7 +355,9 @@ def update_profile(task: dict[str, Any]) -> dict[str, Any]:
 
     def updated(profile: Profile) -> Profile:
         tags = [tag for tag in dict.fromkeys((*profile.tags, *change.add_tags)) if tag not in change.remove_tags]
-        return profile.model_copy(update={"tags": tuple(tags), "traits": {**profile.traits, **change.traits}})
+        # Traits a journey sets are dated like an event's, so a later event's value still wins, within the budget.
+        with_new_traits = with_traits(profile, change.traits, clock.now(), _step_key(task))
+        return with_new_traits.model_copy(update={"tags": tuple(tags)})
 
     service.amend(task["customer_id"], updated)
     return {}

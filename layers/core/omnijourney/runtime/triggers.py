@@ -22,7 +22,7 @@ from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.language import EventMatch, Journey, ReEntry
 from omnijourney.profiles.model import Profile
 from omnijourney.profiles.service import ProfileUpdate
-from omnijourney.runtime.conditions import entry_of, event_matches, holds, matches_where
+from omnijourney.runtime.conditions import entry_of, event_matches, holds, matches_where, seen_as
 from omnijourney.runtime.records import JourneyRunRecord, ended, run_key, runs_of
 from omnijourney.settings import get_settings
 
@@ -148,7 +148,7 @@ def _ending(
 ) -> tuple[str, str, str | None] | None:
     """(outcome, reason, converted on) when this event reaches the run's goal or one of its exits."""
     goal = journey.goal
-    if goal is not None and goal.event == event.type:
+    if goal is not None and goal.event == seen_as(event):
         fields = entry_of(event, profile)
         wanted = set(run.entry_data.get("cart_skus" if goal.includes == "cart" else "order_skus", []))
         if matches_where(fields, goal.where) and (not goal.includes or wanted <= set(fields["order_skus"])):

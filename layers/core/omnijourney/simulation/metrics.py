@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from omnijourney.consistency import ConsistencyRules
+from omnijourney.events import OrderState
 
 
 def metrics(
@@ -25,9 +26,9 @@ def metrics(
     erased: dict[str, str],
 ) -> dict[str, Any]:
     orders = [order for profile in profiles for order in profile["orders"]]
-    revenue = sum((Decimal(str(order["total"])) for order in orders), Decimal(0))
+    revenue = sum((revenue_of(order) for order in orders), Decimal(0))
     by_customer = {
-        profile["customer_id"]: float(sum((Decimal(str(order["total"])) for order in profile["orders"]), Decimal(0)))
+        profile["customer_id"]: float(sum((revenue_of(order) for order in profile["orders"]), Decimal(0)))
         for profile in profiles
     }
     final = [message for message in messages if message["status"] != "deferred"]
@@ -55,6 +56,18 @@ def metrics(
         "suppressed_by_reason": dict(sorted(Counter(m["reason"] for m in final if m["status"] != "sent").items())),
         "state_transitions": sum(run.get("transitions", 0) for run in journeys),
     }
+
+
+# Orders that bought nothing: what the "already bought" rule (2) leaves out. Cancelled and refunded ones still count.
+NOT_PURCHASES = frozenset({OrderState.test, OrderState.voided})
+
+
+def revenue_of(order: dict[str, Any]) -> Decimal:
+    """What an order in a profile view earned: a placed order's total less its refunds; test, voided and cancelled
+    orders earn nothing."""
+    if order["state"] != OrderState.placed:
+        return Decimal(0)
+    return max(Decimal(str(order["total"])) - Decimal(str(order["refunded"])), Decimal(0))
 
 
 def cross_channel_conversion_rate(journeys: list[dict[str, Any]]) -> float:
@@ -127,7 +140,10 @@ def _marketing_rules(
 ) -> list[str]:
     broken = []
     bought_before = {
-        sku for order in profile["orders"] if datetime.fromisoformat(order["at"]) < at for sku in order["skus"]
+        sku
+        for order in profile["orders"]
+        if datetime.fromisoformat(order["at"]) < at and order["state"] not in NOT_PURCHASES
+        for sku in order["skus"]
     }
     # An offer names its products as much as the message does.
     named = set(message["products"]) | set((message.get("offer") or {}).get("skus", []))

@@ -8,6 +8,7 @@ timestamp; duplicates are recognised by MessageSid.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 from omnijourney.errors import MalformedPayload
@@ -61,7 +62,7 @@ class TwilioSource:
         body = params.get("Body", "")
         # With Advanced Opt-Out on, Twilio names the keyword class itself.
         keyword = (params.get("OptOutType") or body).strip().upper()
-        fields = {
+        fields: dict[str, Any] = {
             "event_id": f"twilio:{message_sid}",
             "source": self.name,
             "channel": Channel.sms,
