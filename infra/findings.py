@@ -32,9 +32,20 @@ ACCEPTED = {
 }
 
 
-def acknowledge(stack: Stack, *, objects_of: list[IConstruct], versions_of: list[IConstruct], executions: str) -> None:
+def acknowledge(
+    stack: Stack,
+    *,
+    objects_of: list[IConstruct],
+    versions_of: list[IConstruct],
+    indexes_of: list[IConstruct],
+    executions: str,
+) -> None:
     """Acknowledge the accepted findings; the wildcards CDK writes for grants are named per resource."""
     reasons = dict(ACCEPTED)
+    for table in indexes_of:
+        reasons[f"AwsSolutions-IAM5[Resource::<{_logical_id(stack, table)}.Arn>/index/*]"] = (
+            "The indexes of this one table, each declared on its pynamodb model (CDK grants a table and its indexes)."
+        )
     for bucket in objects_of:
         reasons[f"AwsSolutions-IAM5[Resource::<{_logical_id(stack, bucket)}.Arn>/*]"] = (
             "Objects of the quarantine bucket: one per rejected delivery, named by its hash."

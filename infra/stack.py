@@ -116,7 +116,8 @@ class OmnijourneyStack(Stack):
         tables = store.tables
         for name in ("profiles_table", "identities_table", "history_table", "idempotency_table", "journey_runs_table"):
             tables[name].grant_read_write_data(profile)
-        # Store and call-center tools read profiles; erasure deletes them and scrubs the ledger.
+        # Store and call-center tools read profiles; erasure deletes them and scrubs the ledger, and finds every
+        # identity of the customer through the identities table's index by customer (the grant covers its indexes).
         for name in ("profiles_table", "identities_table", "history_table", "journey_runs_table", "ledger_table"):
             tables[name].grant_read_write_data(profile_api)
         # The journey-step function reads profiles and history, amends profiles (notes, tags), writes the ledger.
@@ -191,5 +192,6 @@ class OmnijourneyStack(Stack):
             self,
             objects_of=[quarantine],
             versions_of=[journey_step, journey_schedule],
+            indexes_of=list(store.indexed),
             executions=f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{settings.prefix}-*",
         )

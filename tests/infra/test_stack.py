@@ -34,19 +34,37 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 def policy_actions(template: dict[str, Any], function_name: str) -> set[str]:
     """Every action the function's role may take (its inline policies)."""
+    actions: set[str] = set()
+    for statement in _statements(template, function_name):
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def policy_resources(template: dict[str, Any], function_name: str, action: str) -> list[Any]:
+    """Every resource the function's role may take `action` on (its inline policies)."""
+    found: list[Any] = []
+    for statement in _statements(template, function_name):
+        listed = statement["Action"]
+        if action in ([listed] if isinstance(listed, str) else listed):
+            named = statement["Resource"]
+            found += named if isinstance(named, list) else [named]
+    return found
+
+
+def _statements(template: dict[str, Any], function_name: str) -> list[dict[str, Any]]:
     [function] = [
         body
         for body in resources(template, "AWS::Lambda::Function").values()
         if body["Properties"].get("FunctionName") == f"omnijourney-{STAGE}-{function_name}"
     ]
     role = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    actions: set[str] = set()
-    for policy in resources(template, "AWS::IAM::Policy").values():
-        if {"Ref": role} in policy["Properties"]["Roles"]:
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                listed = statement["Action"]
-                actions.update([listed] if isinstance(listed, str) else listed)
-    return actions
+    return [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def test_each_journey_file_is_its_own_logged_and_traced_standard_state_machine(template: dict[str, Any]) -> None:
@@ -84,6 +102,28 @@ def test_tables_take_their_keys_from_the_pynamodb_models(template: dict[str, Any
         {"AttributeName": "message_key", "KeyType": "RANGE"},
     ]
     assert ledger["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_erasure_finds_every_identity_of_a_customer_through_a_keys_only_index_by_customer(
+    template: dict[str, Any],
+) -> None:
+    [(name, identities)] = [
+        (name, table["Properties"])
+        for name, table in resources(template, "AWS::DynamoDB::Table").items()
+        if table["Properties"]["TableName"] == f"omnijourney-{STAGE}-identities"
+    ]
+    assert identities["KeySchema"] == [{"AttributeName": "identifier", "KeyType": "HASH"}]
+    assert identities["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "by-customer",
+            "KeySchema": [{"AttributeName": "customer_id", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    ]
+    assert {"AttributeName": "customer_id", "AttributeType": "S"} in identities["AttributeDefinitions"]
+    # The profile API erases (DELETE /profiles/{customer_id}): it may query the index.
+    index_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [name, "Arn"]}, "/index/*"]]}
+    assert index_arn in policy_resources(template, "profile-api", "dynamodb:Query")
 
 
 def test_every_queue_has_a_dead_letter_queue_or_is_one(template: dict[str, Any]) -> None:

@@ -34,6 +34,10 @@ class IdentifierKind(StrEnum):
     zendesk_user_id = "zendesk_user_id"
 
 
+# Kinds that only link events to their customer (a refund names nothing but its order): claimed in the identity
+# index, never listed on the profile, as they are not a way anyone knows the customer.
+LINK_ONLY = frozenset({IdentifierKind.shopify_order_id})
+
 DEFAULT_PHONE_REGION = "DE"
 # An identifier is a key of the identity table and travels in every event: far below DynamoDB's 2 KB key limit.
 MAX_IDENTIFIER_LENGTH = 256

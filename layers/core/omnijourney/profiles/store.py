@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -43,6 +44,23 @@ class ProfileRecord(Model):
         return Profile.model_validate_json(self.document or "{}")
 
 
+def _document(profile: Profile) -> str:
+    """The stored JSON, without the fields that hold their defaults (they load as they were): write units go by
+    the item's size, and a new profile's empty lists are a sixth of it."""
+    return profile.model_dump_json(exclude_defaults=True)
+
+
+class IdentitiesOfCustomer(GlobalSecondaryIndex["IdentityRecord"]):  # type: ignore[no-untyped-call]  # pynamodb's hook
+    """Every identifier a customer id holds, those their capped profile no longer lists included: what erasure
+    must delete. Keys only: the identifier is all a delete needs."""
+
+    class Meta:
+        index_name = "by-customer"
+        projection = KeysOnlyProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+
+
 class IdentityRecord(Model):
     class Meta:
         table_name = "omnijourney-identities"
@@ -50,6 +68,7 @@ class IdentityRecord(Model):
 
     identifier = UnicodeAttribute(hash_key=True)
     customer_id = UnicodeAttribute()
+    by_customer = IdentitiesOfCustomer()
 
 
 class HistoryRecord(Model):
@@ -154,7 +173,7 @@ def _identity_puts(tx: TransactWrite, customer_id: str, new_keys: Iterable[str],
 
 
 def create(profile: Profile, identifier_keys: list[str]) -> ProfileRecord:
-    record = ProfileRecord(profile.customer_id, document=profile.model_dump_json())
+    record = ProfileRecord(profile.customer_id, document=_document(profile))
     with _classified(), TransactWrite(connection=connection()) as tx:
         tx.save(record, condition=ProfileRecord.customer_id.does_not_exist())
         _identity_puts(tx, profile.customer_id, identifier_keys)
@@ -163,7 +182,7 @@ def create(profile: Profile, identifier_keys: list[str]) -> ProfileRecord:
 
 def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]) -> None:
     """Write the changed profile if nobody else did meanwhile (the version condition) and claim new identifiers."""
-    record.document = profile.model_dump_json()
+    record.document = _document(profile)
     with _classified():
         if not new_identifier_keys:
             record.save()
@@ -175,7 +194,7 @@ def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]
 
 def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], new_identifier_keys: list[str]) -> None:
     """In one transaction: the winner takes the merged profile, each loser points at it, identifiers follow."""
-    winner.document = merged.model_dump_json()
+    winner.document = _document(merged)
     repoint = [key for loser in losers for key in loser.profile.identifier_keys]
     budget = TRANSACTION_ACTIONS - 1 - len(losers) - len(new_identifier_keys)
     with _classified():
@@ -240,7 +259,7 @@ def erase(record: ProfileRecord) -> list[str]:
     profile = record.profile
     customer_ids = [record.customer_id, *profile.merged_from]
     with IdentityRecord.batch_write() as identities:
-        for key in profile.identifier_keys:
+        for key in _all_identities(customer_ids, profile.identifier_keys):
             identities.delete(IdentityRecord(key))
     with HistoryRecord.batch_write() as entries:
         for entry in _all_history(customer_ids):
@@ -249,6 +268,17 @@ def erase(record: ProfileRecord) -> list[str]:
         for customer_id in customer_ids:
             profiles.delete(ProfileRecord(customer_id))
     return customer_ids
+
+
+def _all_identities(customer_ids: list[str], listed: list[str]) -> list[str]:
+    """Every identifier held by any of the customer ids, not only those the capped profile lists (past a kind's cap,
+    or re-pointed in a merge and capped away, or left on a merged-away id): the index finds them all. The listed
+    ones are added too, as the index is eventually consistent and may not show a claim made a moment ago."""
+    found = dict.fromkeys(listed)
+    for customer_id in customer_ids:
+        # The iterator follows LastEvaluatedKey: every page, however many identifiers a customer piled up.
+        found |= dict.fromkeys(identity.identifier for identity in IdentityRecord.by_customer.query(customer_id))
+    return list(found)
 
 
 def _all_history(customer_ids: list[str]) -> Iterator[HistoryRecord]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from omnijourney.events import ConsentChannel
-from omnijourney.identifiers import IdentifierKind
+from omnijourney.identifiers import LINK_ONLY, IdentifierKind
 from omnijourney.lifecycle import LifecycleConfig
 from omnijourney.profiles.model import Profile
 from omnijourney.profiles.store import HistoryRecord
@@ -25,7 +25,9 @@ def profile_view(
     cart = profile.cart
     view: dict[str, Any] = {
         "customer_id": profile.customer_id,
-        "identifiers": {kind.value: list(profile.identifiers.get(kind, ())) for kind in IdentifierKind},
+        "identifiers": {
+            kind.value: list(profile.identifiers.get(kind, ())) for kind in IdentifierKind if kind not in LINK_ONLY
+        },
         # Stages that depend on time passing (at risk, lapsed) are as of now, not as of the last event.
         "lifecycle_stage": lifecycle.stage_of(profile, at),
         "timezone": profile.timezone,
