@@ -103,6 +103,11 @@ class OrderState(StrEnum):
     voided = "voided"
     test = "test"
 
+    @property
+    def is_purchase(self) -> bool:
+        """The customer chose these products (the "already bought" rule): cancelled orders too."""
+        return self not in (OrderState.test, OrderState.voided)
+
 
 class Order(Model):
     order_id: str

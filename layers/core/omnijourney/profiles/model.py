@@ -163,17 +163,22 @@ class OrderSummary(Record):
 
     @property
     def revenue(self) -> Decimal:
-        return max(self.total - self.refunded, Decimal(0)) if self.state is OrderState.placed else Decimal(0)
+        return order_revenue(self.state, self.total, self.refunded)
 
     @property
     def is_purchase(self) -> bool:
         """The customer chose these products: cancelled and refunded orders too, test and voided ones not."""
-        return self.state not in (OrderState.test, OrderState.voided)
+        return self.state.is_purchase
 
     @property
     def is_kept(self) -> bool:
         """An order that makes its customer a customer (lifecycle stages): placed and not refunded in full."""
         return self.state is OrderState.placed and (self.refunded < self.total or self.total == 0)
+
+
+def order_revenue(state: OrderState, total: Decimal, refunded: Decimal) -> Decimal:
+    """What an order earned: a placed order's total less its refunds; test, voided and cancelled ones nothing."""
+    return max(total - refunded, Decimal(0)) if state is OrderState.placed else Decimal(0)
 
 
 class RefundSummary(Record):
@@ -412,7 +417,7 @@ def _cart_of(event: CanonicalEvent) -> Cart | None:
         if change.action == "replace":
             replaced = CartTouch(at=at, event_id=event_id)
     order = event.order
-    if order is not None and event.type is EventType.order_completed and order.state in PURCHASE_STATES:
+    if order is not None and event.type is EventType.order_completed and order.state.is_purchase:
         # Whatever was bought, on any channel, leaves the cart as of the order; a later add brings it back.
         lines += [
             CartLine(sku=sku, base=CartTouch(at=at, event_id=event_id, position=position))
@@ -472,8 +477,6 @@ def _joined_carts(mine: Cart | None, theirs: Cart | None) -> Cart | None:
 
 
 # Orders and refunds --------------------------------------------------------------------------------------
-
-PURCHASE_STATES = (OrderState.placed, OrderState.cancelled)
 
 
 def _order_of(event: CanonicalEvent) -> OrderSummary | None:

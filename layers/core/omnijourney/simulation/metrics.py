@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from omnijourney.consistency import ConsistencyRules
 from omnijourney.events import OrderState
+from omnijourney.profiles.model import order_revenue
 
 
 def metrics(
@@ -58,16 +59,9 @@ def metrics(
     }
 
 
-# Orders that bought nothing: what the "already bought" rule (2) leaves out. Cancelled and refunded ones still count.
-NOT_PURCHASES = frozenset({OrderState.test, OrderState.voided})
-
-
 def revenue_of(order: dict[str, Any]) -> Decimal:
-    """What an order in a profile view earned: a placed order's total less its refunds; test, voided and cancelled
-    orders earn nothing."""
-    if order["state"] != OrderState.placed:
-        return Decimal(0)
-    return max(Decimal(str(order["total"])) - Decimal(str(order["refunded"])), Decimal(0))
+    """What an order in a profile view earned."""
+    return order_revenue(OrderState(order["state"]), Decimal(str(order["total"])), Decimal(str(order["refunded"])))
 
 
 def cross_channel_conversion_rate(journeys: list[dict[str, Any]]) -> float:
@@ -142,7 +136,7 @@ def _marketing_rules(
     bought_before = {
         sku
         for order in profile["orders"]
-        if datetime.fromisoformat(order["at"]) < at and order["state"] not in NOT_PURCHASES
+        if datetime.fromisoformat(order["at"]) < at and OrderState(order["state"]).is_purchase
         for sku in order["skus"]
     }
     # An offer names its products as much as the message does.
