@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration bench synth layer clean
+.PHONY: demo test lint typecheck unit integration bench synth layer golden clean
 # jsii (under aws-cdk-lib) warns about every Node.js it has not certified; the synth works the same.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
@@ -25,6 +25,11 @@ typecheck: $(STAMP)
 
 test: lint typecheck  ## everything CI checks
 	$(BIN)/pytest -n 2 -q
+
+golden: $(STAMP)  ## rewrite tests/golden/ from the shipped scenarios, for a change meant to change their reports
+	@mkdir -p tests/golden
+	OMNIJOURNEY_WRITE_GOLDEN=1 $(BIN)/pytest -n 2 -q tests/integration/test_golden_reports.py
+	git status --short tests/golden
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -13,9 +13,9 @@ import pytest
 from omnijourney import config
 from omnijourney.cli import main
 from omnijourney.simulation.metrics import audit
-from tests.conftest import EVENTS, ROOT, sample
+from tests.conftest import EVENTS, sample
+from tests.integration.test_scenarios import scenario_report
 
-SCENARIO = ROOT / "scenarios" / "one_offer_every_channel.jsonl"
 SHOES = "SHOE-TRAIL-42"
 TRAIL_SHOES = ["SHOE-TRAIL-42", "SHOE-TRAIL-43"]  # what spring_shoes covers (config/offers.yaml)
 SOCKS = "SOCK-MERINO-M"
@@ -29,7 +29,7 @@ def simulate(folder: Path, scenario: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return simulate(tmp_path_factory.mktemp("offer"), SCENARIO)
+    return scenario_report(tmp_path_factory, "one_offer_every_channel")
 
 
 def socks_checkout() -> dict[str, Any]:

@@ -77,6 +77,8 @@ RUNS = {
     "rejected_inputs_accepted_only": Run(lines=_accepted_only, after="rejected_inputs_change_nothing"),
     "night_sms_waits_for_morning": Run(),
     "erased_customer_gets_nothing": Run(),
+    "shoes": Run(),
+    "one_offer_every_channel": Run(),
     # Issue 14: each checked in a test_scenario_<topic>.py of its own.
     "two_devices_carts_merge": Run(),
     "junk_identifiers_never_merge": Run(),
@@ -133,6 +135,11 @@ def _spare(folder: Path) -> str | None:
 def scenario_report(factory: pytest.TempPathFactory, name: str) -> Report:
     """The report of the run `name`, made by this worker or, while another makes it, waited for by running
     the runs nobody has started yet."""
+    return dict(json.loads(report_file(factory, name).read_text()))
+
+
+def report_file(factory: pytest.TempPathFactory, name: str) -> Path:
+    """The report file of the run `name` (see scenario_report)."""
     folder = _shared_folder(factory)
     report = folder / f"{name}.json"
     if (RUNS[name].after is None or (folder / f"{RUNS[name].after}.json").exists()) and _claim(folder, name):
@@ -146,7 +153,7 @@ def scenario_report(factory: pytest.TempPathFactory, name: str) -> Report:
             _run(folder, spare)
         else:
             clock.sleep(0.1)
-    return json.loads(report.read_text())
+    return report
 
 
 def scenario_lines(name: str) -> dict[int, Line]:
