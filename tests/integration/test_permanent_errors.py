@@ -1,5 +1,5 @@
-"""2xx means applied or quarantined: an event DynamoDB will never take is quarantined with its reason and
-acknowledged, never retried as a write conflict nor dead-lettered; throttling is still retried."""
+"""2xx means applied or quarantined: an event DynamoDB or Step Functions will never take is quarantined with its
+reason and acknowledged, never retried as a write conflict nor dead-lettered; throttling is still retried."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from unittest.mock import patch
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 
 from omnijourney.aws import client
 from omnijourney.events import CanonicalEvent
 from omnijourney.local import LambdaContext
 from omnijourney.profiles import store
-from omnijourney.quarantine import list_quarantined
+from omnijourney.quarantine import list_quarantined, replay
+from omnijourney.runtime.records import JourneyRunRecord
 from omnijourney.settings import get_settings
 from tests.conftest import delivery, signed
 from tests.integration.conftest import Harness
@@ -94,11 +95,10 @@ def test_an_event_that_would_grow_the_profile_past_400_kb_is_quarantined_not_dea
     record.document = json.dumps(document, **compact)
     record.save()
 
-    added = _segment("product_added", identifiers=_segment("identify_app").identifiers)
-    big_name = added.cart.model_copy(  # type: ignore[union-attr]
-        update={"items": (added.cart.items[0].model_copy(update={"name": "n" * 6_000}),)}  # type: ignore[union-attr]
-    )
-    result = _process(harness, added.model_copy(update={"cart": big_name}).to_message())
+    # Traits within every limit at ingest (a SKU or product name can no longer carry 8 KiB): 8 KB more.
+    again = _segment("identify_app", event_id="segment:identify-again")
+    more = again.model_copy(update={"traits": {f"note_{n}": "n" * 2_000 for n in range(4)}})
+    result = _process(harness, more.to_message())
     assert result == {"batchItemFailures": []}
     [key] = list_quarantined()
     assert "exceeded the maximum" in _quarantined(key)["error"]["detail"]
@@ -148,5 +148,118 @@ def test_a_refused_write_is_not_taken_for_a_conflict() -> None:
         {"Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}},
         "PutItem",
     )
-    with pytest.raises(store.Refused, match="maximum allowed size"), store._classified():
+    with pytest.raises(store.Refused, match="maximum allowed size"), store.classified():
         raise TransactWriteError("Failed to write transaction items", cause=refusal)
+
+
+def _refusal(code: str, operation: str = "StartExecution") -> ClientError:
+    """Step Functions' answer to an execution input past 256 KB, as botocore raises it."""
+    messages = {
+        "ValidationException": "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+        "Member must have length less than or equal to 262144",
+        "InvalidExecutionInput": "Input exceeds the maximum size of 262144 bytes",
+        "ThrottlingException": "Rate exceeded",
+    }
+    return ClientError(
+        {"Error": {"Code": code, "Message": messages[code]}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
+    )
+
+
+@contextmanager
+def _start_refused(code: str) -> Iterator[list[str]]:
+    """Step Functions answers every StartExecution with `code`; the executions it was asked to start."""
+    asked: list[str] = []
+
+    def refuse(**request: Any) -> None:
+        asked.append(request["name"])
+        raise _refusal(code)
+
+    with patch.object(client("stepfunctions"), "start_execution", refuse):
+        yield asked
+
+
+def _checkout() -> CanonicalEvent:
+    """Lena starts a checkout of €129.95 with her email: the abandoned-cart journey starts on it."""
+    from omnijourney.sources import get_source
+
+    [event] = get_source("shopify").parse(signed(delivery("shopify", "checkouts_create")))
+    return event
+
+
+def _runs() -> list[JourneyRunRecord]:
+    return list(JourneyRunRecord.scan())
+
+
+@pytest.mark.parametrize("code", ["ValidationException", "InvalidExecutionInput"])
+def test_a_journey_step_functions_will_never_start_is_quarantined_not_dead_lettered(
+    harness: Harness, code: str
+) -> None:
+    checkout = _checkout()
+    with _start_refused(code) as asked:
+        result = _process(harness, checkout.to_message())
+    assert asked  # the journey was to start on it
+    assert result == {"batchItemFailures": []}
+    [key] = list_quarantined()
+    kept = _quarantined(key)
+    assert json.loads(kept["message"])["event_id"] == checkout.event_id
+    assert kept["error"]["title"] == "Refused by Step Functions"
+    assert "262144" in kept["error"]["detail"]
+    harness.backend.drain()
+    assert harness.backend.dead_letters() == []
+    assert len(harness.live_profiles()) == 1  # the profile was recorded before the journey was refused
+    # The run never started, so none is left running to keep Lena out of the journey.
+    assert _runs() == []
+
+
+def test_a_quarantined_journey_refusal_replayed_once_mended_starts_the_journey(harness: Harness) -> None:
+    with _start_refused("ValidationException"):
+        _process(harness, _checkout().to_message())
+    [key] = list_quarantined()
+    replay(key)
+    harness.backend.drain()
+    assert [(run.journey, run.outcome) for run in _runs()] == [("abandoned_cart", "running")]
+    assert list_quarantined() == []
+
+
+def test_throttled_step_functions_is_retried_from_the_queue_not_quarantined(harness: Harness) -> None:
+    with _start_refused("ThrottlingException"), pytest.raises(BatchProcessingError):
+        _process(harness, _checkout().to_message())
+    assert list_quarantined() == []
+    harness.backend.drain()  # Step Functions answers again: the journey starts from the same message
+    assert [(run.journey, run.outcome) for run in _runs()] == [("abandoned_cart", "running")]
+    assert harness.backend.dead_letters() == []
+
+
+def test_a_run_record_dynamodb_refuses_is_quarantined_not_taken_for_a_retry(harness: Harness) -> None:
+    # Only the failed condition (the run recorded by an earlier attempt) may be passed over; a refused run record
+    # used to be swallowed the same way, and the execution started with no run to account for it.
+    refusal = ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}},
+        "PutItem",
+    )
+    original = JourneyRunRecord.save
+
+    def save(record: JourneyRunRecord, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("condition") is not None:
+            raise PutError("Failed to put item", cause=refusal)
+        return original(record, *args, **kwargs)
+
+    with patch.object(JourneyRunRecord, "save", save), _start_refused("ValidationException") as asked:
+        result = _process(harness, _checkout().to_message())
+    assert result == {"batchItemFailures": []}
+    assert asked == []  # no execution without its run
+    [key] = list_quarantined()
+    assert "maximum allowed size" in _quarantined(key)["error"]["detail"]
+
+
+def test_a_run_recorded_by_an_earlier_attempt_is_started_by_the_retry(harness: Harness) -> None:
+    checkout = _checkout()
+    with _start_refused("ThrottlingException"), pytest.raises(BatchProcessingError):
+        _process(harness, checkout.to_message())
+    [run] = _runs()  # recorded before StartExecution failed
+    assert run.running
+    harness.backend.drain()  # the condition on the run record fails, and is passed over: the retry starts it
+    [run] = _runs()
+    assert run.running
+    assert list_quarantined() == []
+    assert harness.backend.dead_letters() == []

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnijourney import clock, ingest
+from omnijourney import clock, config, ingest
 from omnijourney.errors import MalformedPayload, OmnijourneyError, PayloadTooLarge
-from omnijourney.events import CanonicalEvent
+from omnijourney.events import MAX_PRODUCT_CHARS, CanonicalEvent
+from omnijourney.profiles.model import TRAIT_BUDGET_BYTES, apply_event, new_profile
 from omnijourney.sources import get_source
 from omnijourney.sources.delivery import Delivery, canonical_event, load_json
 from tests.conftest import RECEIVED_AT, delivery, sample, signed
@@ -131,6 +132,70 @@ def test_properties_nested_deeper_than_32_levels_are_400_in_the_body_and_in_the_
     assert raised.value.field == "properties"
 
 
+def test_a_trait_over_what_a_profile_keeps_of_one_is_400_naming_the_trait() -> None:
+    # The profile keeps one trait of at most TRAIT_BUDGET_BYTES and drops a bigger one: answered 2xx, it would be
+    # refused later without anyone being told.
+    budget = TRAIT_BUDGET_BYTES - len('{"bio":""}')
+    (kept,) = get_source("segment").parse(segment_message(context__traits={"bio": "z" * budget}))
+    assert len(kept.traits["bio"]) == budget
+    error = refused(segment_message(context__traits={"bio": "z" * (budget + 1), "plan": "gold"}))
+    assert (error.status, error.field) == (400, "traits.bio")
+    assert f"at most {TRAIT_BUDGET_BYTES}" in error.detail
+    assert "zzz" not in error.detail
+
+
+def test_every_trait_that_passes_ingest_is_kept_by_the_profile() -> None:
+    traits = {"bio": "ü" * 1_000, "notes": ["n" * 1_000] * 3, "plan": {"tier": "gold", "since": 2021}}
+    (event,) = get_source("segment").parse(segment_message(context__traits=traits))
+    profile = apply_event(new_profile("cus_test", RECEIVED_AT), event, config.lifecycle())
+    assert profile.traits == event.traits == traits
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"properties__sku": "S" * 256}, "cart.items.0.sku"),
+        ({"properties__name": "N" * 256}, "cart.items.0.name"),
+    ],
+)
+def test_a_segment_sku_or_product_name_over_255_characters_is_400_naming_it(change: dict[str, Any], field: str) -> None:
+    error = refused(segment_message(**change))
+    assert (error.status, error.field) == (400, field)
+    assert f"at most {MAX_PRODUCT_CHARS}" in error.detail
+
+
+@pytest.mark.parametrize(
+    ("case", "path", "field"),
+    [
+        ("orders_create", ("line_items", 0, "sku"), "order.items.0.sku"),
+        ("orders_create", ("line_items", 0, "title"), "order.items.0.name"),
+        ("checkouts_update", ("line_items", 0, "sku"), "cart.items.0.sku"),
+        ("refunds_create", ("refund_line_items", 0, "line_item", "sku"), "refund.skus.0"),
+    ],
+)
+def test_a_shopify_sku_or_product_name_over_255_characters_is_400_naming_it(
+    case: str, path: tuple[str | int, ...], field: str
+) -> None:
+    payload = sample("shopify", case)
+    target = payload
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = "X" * (MAX_PRODUCT_CHARS + 1)
+    error = refused(delivery("shopify", case, body=json.dumps(payload).encode()))
+    assert (error.status, error.field) == (400, field)
+    target[path[-1]] = "X" * MAX_PRODUCT_CHARS
+    assert get_source("shopify").parse(delivery("shopify", case, body=json.dumps(payload).encode()))
+
+
+def test_a_queued_event_with_a_sku_over_255_characters_does_not_validate() -> None:
+    # Queued before ingest bounded SKUs: the profile function finds it malformed and quarantines it.
+    (event,) = get_source("segment").parse(segment_message())
+    body = json.loads(event.to_message())
+    body["cart"]["items"][0]["sku"] = "S" * 256
+    with pytest.raises(ValueError, match=r"cart\.items\.0\.sku"):
+        CanonicalEvent.from_message(json.dumps(body))
+
+
 EVENT: dict[str, Any] = {
     "event_id": "test:1",
     "source": "test",
@@ -185,9 +250,9 @@ def accept(item: Delivery) -> ingest.Receipt:
 def test_a_batch_of_ten_32_kb_messages_is_queued_in_calls_sqs_takes(queue: FakeQueue) -> None:
     message = sample("segment", "product_added")
     notes = ["n" * 7_000] * 2
+    traits = {f"note_{n}": "n" * 3_500 for n in range(4)}  # each within what a profile keeps of one trait
     batch = [
-        message
-        | {"messageId": f"m-{n}", "properties": {**message["properties"], "notes": notes}, "traits": {"notes": notes}}
+        message | {"messageId": f"m-{n}", "properties": {**message["properties"], "notes": notes}, "traits": traits}
         for n in range(10)
     ]
     receipt = accept(delivery("segment", "batch", body=json.dumps({"batch": batch}).encode()))
@@ -198,7 +263,9 @@ def test_a_batch_of_ten_32_kb_messages_is_queued_in_calls_sqs_takes(queue: FakeQ
 
 def test_a_shopify_order_too_big_for_the_queue_is_413_and_nothing_is_queued(queue: FakeQueue) -> None:
     order = sample("shopify", "orders_create_pos")
-    order["line_items"] = [{"sku": f"SKU-{n}", "title": "t" * 700, "quantity": 1, "price": "1.00"} for n in range(400)]
+    order["line_items"] = [
+        {"sku": f"SKU-{n:03}-" + "s" * 240, "title": "t" * 255, "quantity": 1, "price": "1.00"} for n in range(600)
+    ]
     with pytest.raises(PayloadTooLarge, match="as a queue message; at most 262144"):
         accept(delivery("shopify", "orders_create_pos", body=json.dumps(order).encode()))
     assert queue.calls == []

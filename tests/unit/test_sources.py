@@ -136,19 +136,62 @@ def test_segment_alias_links_the_previous_id() -> None:
     assert event.previous_ids == (ANONYMOUS_ID,)
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("userId", "x" * 3000), ("userId", "null"), ("userId", "user\u202e5521"), ("anonymousId", "undefined")],
-)
-def test_segment_message_with_an_invalid_own_key_is_refused_naming_it(field: str, value: str) -> None:
+# A message used to be refused whenever one of its own keys was: but server-side SDKs batch many users' messages and
+# send a placeholder userId ("unknown") for some, and do not retry a 4xx, so one such message lost the whole batch.
+# A refused key is now dropped and logged like a junk email, and only a message with no valid key at all is refused.
+INVALID_OWN_KEYS = [
+    ("userId", "x" * 3000),
+    ("userId", "null"),
+    ("userId", "user\u202e5521"),
+    ("anonymousId", "undefined"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), INVALID_OWN_KEYS)
+def test_segment_message_whose_only_key_is_invalid_is_refused_naming_it(field: str, value: str) -> None:
+    def only_key(message: dict[str, Any]) -> None:
+        message.pop("anonymousId")
+        message.pop("userId")
+        message[field] = value
+
     with pytest.raises(MalformedPayload) as error:
-        get_source("segment").parse(edited("segment", "identify_app", lambda message: message.update({field: value})))
+        get_source("segment").parse(edited("segment", "identify_app", only_key))
     assert error.value.field == field
     assert value not in error.value.detail
 
 
-def test_segment_batch_message_with_an_invalid_user_id_names_its_place() -> None:
+@pytest.mark.parametrize(("field", "value"), INVALID_OWN_KEYS)
+def test_segment_message_with_an_invalid_key_beside_a_valid_one_applies_under_the_valid_one(
+    field: str, value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="omnijourney.sources.segment")
+    [event] = get_source("segment").parse(
+        edited("segment", "identify_app", lambda message: message.update({field: value}))
+    )
+    kind = "user_id" if field == "userId" else "anonymous_id"
+    assert kind not in ids(event)
+    assert ids(event).keys() == {"anonymous_id", "user_id", "email", "loyalty_id"} - {kind}
+    assert event.traits["first_name"] == "Lena"
+    [logged] = caplog.messages
+    assert logged.startswith(f"identifier dropped: {kind} is ")
+    assert value not in logged
+
+
+def test_segment_batch_message_with_a_placeholder_user_id_is_kept_with_the_rest_of_the_batch() -> None:
+    def placeholder_user(payload: dict[str, Any]) -> None:
+        payload["batch"][0]["userId"] = "unknown"
+        payload["batch"][1]["userId"] = {"id": 5521}
+
+    events = get_source("segment").parse(edited("segment", "batch", placeholder_user))
+    assert [event.type for event in events] == [EventType.identify, EventType.page_viewed, EventType.product_viewed]
+    assert [ids(event).get("user_id") for event in events[:2]] == [None, None]
+    assert ids(events[0])["email"] == EMAIL  # the rest of the message applies, under its anonymousId
+    assert {ids(event)["anonymous_id"] for event in events} == {ANONYMOUS_ID}
+
+
+def test_segment_batch_message_without_any_valid_key_names_its_place() -> None:
     def junk_user(payload: dict[str, Any]) -> None:
+        payload["batch"][1].pop("anonymousId")
         payload["batch"][1]["userId"] = {"id": 5521}
 
     with pytest.raises(MalformedPayload) as error:

@@ -96,6 +96,72 @@ def test_every_shopify_order_names_its_order_as_an_identifier() -> None:
         assert ids(event)["shopify_order_id"] == str(sample("shopify", case)["id"])
 
 
+# Shopify: order updates (a void may arrive only on orders/updated).
+
+
+def test_a_shopify_order_update_carries_the_order_as_it_stands_now() -> None:
+    event = one("shopify", "orders_updated_voided")
+    order_id = str(sample("shopify", "orders_updated_voided")["id"])
+    assert (event.type, event.name, event.channel) == (EventType.order_updated, "orders/updated", Channel.web)
+    assert event.event_id == f"shopify:orders/updated:{order_id}:2026-03-07T09:05:44+01:00"
+    # When the order changed, not when it was placed.
+    assert event.occurred_at.isoformat() == "2026-03-07T08:05:44+00:00"
+    assert ids(event) == {"shopify_customer_id": LENA_SHOPIFY_ID, "email": EMAIL, "shopify_order_id": order_id}
+    assert event.order is not None
+    assert (event.order.order_id, event.order.state, event.order.total, event.order.skus) == (
+        order_id,
+        OrderState.voided,
+        Decimal("129.95"),
+        ["SHOE-TRAIL-42"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "state"),
+    [
+        ({"financial_status": "paid"}, OrderState.placed),
+        ({"financial_status": "paid", "cancelled_at": "2026-03-07T09:05:40+01:00"}, OrderState.cancelled),
+        ({"test": True}, OrderState.test),
+    ],
+)
+def test_a_shopify_order_update_reads_the_state_as_an_order_does(changes: dict[str, Any], state: OrderState) -> None:
+    event = one("shopify", "orders_updated_voided", edited("shopify", "orders_updated_voided", **changes))
+    assert (event.type, event.order.state if event.order else None) == (EventType.order_updated, state)
+
+
+def test_each_state_of_a_shopify_order_is_an_update_of_its_own_and_a_resend_is_the_same() -> None:
+    first = one("shopify", "orders_updated_voided")
+    assert one("shopify", "orders_updated_voided").event_id == first.event_id
+    later = edited("shopify", "orders_updated_voided", updated_at="2026-03-07T11:00:00+01:00")
+    assert one("shopify", "orders_updated_voided", later).event_id != first.event_id
+
+
+def test_a_void_seen_only_on_orders_updated_voids_the_order_on_the_profile() -> None:
+    from omnijourney import config
+    from omnijourney.profiles.model import apply_event, new_profile
+
+    lifecycle = config.lifecycle()
+    authorised = edited("shopify", "orders_updated_voided", financial_status="authorized")
+    authorised["updated_at"] = authorised["created_at"]
+    created = one("shopify", "orders_updated_voided", authorised, "orders/create")
+    voided = one("shopify", "orders_updated_voided")
+    assert created.order is not None
+    assert created.order.state is OrderState.placed
+    start = new_profile("cus_lena", created.occurred_at)
+    for events in ((created, voided), (voided, created)):
+        profile = start
+        for event in events:
+            profile = apply_event(profile, event, lifecycle)
+        [order] = profile.orders
+        # The order as placed (its time and facts), in its most final state: no revenue, no purchase.
+        assert (order.order_id, order.at, order.state) == (
+            created.order.order_id,
+            created.occurred_at,
+            OrderState.voided,
+        )
+        assert (order.revenue, profile.kept_orders, profile.ordered_skus()) == (0, (), set())
+
+
 # Shopify: refunds.
 
 
@@ -135,6 +201,47 @@ def test_a_shopify_refund_that_gave_no_money_back_is_zero_in_no_currency() -> No
     event = one("shopify", "refunds_create", edited("shopify", "refunds_create", transactions=[]))
     assert event.refund is not None
     assert (event.refund.amount, event.refund.currency, event.refund.skus) == (Decimal(0), "XXX", ("SOCK-MERINO-M",))
+
+
+def test_a_shopify_refund_counts_the_money_in_the_shops_currency_where_shopify_gives_it() -> None:
+    refund = sample("shopify", "refunds_create")
+    [paid] = refund["transactions"]
+    # Paid in dollars in a shop that keeps euros: the order's total is in euros, so its refunds must be too.
+    in_dollars = paid | {"amount": "32.50", "currency": "USD"}
+    refund["transactions"] = [
+        in_dollars
+        | {
+            "amount_set": {
+                "shop_money": {"amount": "29.90", "currency_code": "EUR"},
+                "presentment_money": {"amount": "32.50", "currency_code": "USD"},
+            }
+        },
+        # Without amount_set: its own amount and currency, as before.
+        paid | {"id": 7012345678902, "amount": "0.10"},
+    ]
+    event = one("shopify", "refunds_create", refund)
+    assert event.refund is not None
+    assert (event.refund.amount, event.refund.currency) == (Decimal("30.00"), "EUR")
+
+
+@pytest.mark.parametrize(
+    ("shop_money", "field"),
+    [
+        ({"amount": "10.00", "currency_code": "USD"}, "transactions"),
+        ({"amount": "-1.00", "currency_code": "EUR"}, "transactions[1].amount_set.shop_money.amount"),
+        ({"amount": "NaN", "currency_code": "EUR"}, "transactions[1].amount_set.shop_money.amount"),
+        ({"currency_code": "EUR"}, "transactions[1].amount_set.shop_money.amount"),
+        ({"amount": "1.00"}, "transactions[1].amount_set.shop_money.currency_code"),
+        ("EUR 1.00", "transactions[1].amount_set.shop_money"),
+    ],
+)
+def test_a_shopify_refund_whose_shop_money_cannot_be_counted_names_the_field(shop_money: Any, field: str) -> None:
+    refund = sample("shopify", "refunds_create")
+    [paid] = refund["transactions"]
+    refund["transactions"].append(paid | {"id": 7012345678909, "amount_set": {"shop_money": shop_money}})
+    with pytest.raises(MalformedPayload) as error:
+        parse("shopify", "refunds_create", refund)
+    assert error.value.field == field
 
 
 @pytest.mark.parametrize(
@@ -203,7 +310,7 @@ def test_a_customer_update_reads_a_national_phone_in_the_customers_country() -> 
 # Shopify: topics the project does not use, and own keys.
 
 
-@pytest.mark.parametrize("topic", ["orders/updated", "orders/paid", "products/update", "app/uninstalled"])
+@pytest.mark.parametrize("topic", ["orders/paid", "orders/edited", "products/update", "app/uninstalled"])
 def test_a_shopify_topic_the_project_does_not_use_is_acknowledged_with_no_events(topic: str) -> None:
     assert parse("shopify", "orders_create", topic=topic) == []
     # Whatever its body: it is not read.
@@ -247,7 +354,9 @@ def test_a_shopify_id_sent_as_a_string_of_digits_is_the_same_id() -> None:
     assert as_text.event_id == one("shopify", "orders_create").event_id
 
 
-@pytest.mark.parametrize("case", ["orders_cancelled", "orders_create_us_phone", "refunds_create"])
+@pytest.mark.parametrize(
+    "case", ["orders_cancelled", "orders_updated_voided", "orders_create_us_phone", "refunds_create"]
+)
 def test_a_signed_cancellation_refund_or_us_order_with_a_field_of_the_wrong_kind_is_malformed(case: str) -> None:
     """Only MalformedPayload is quarantined (400); anything else would be a 500 and the delivery retried forever."""
     escaped = _escaped("shopify", case)

@@ -271,9 +271,10 @@ def _audit_identities() -> int:
     for finding in findings:
         merged = f", {finding.merged_profiles} profile(s) merged into it" if finding.merged_profiles else ""
         what = f"{finding.kind.value} {finding.masked_value}"
-        print(f"{finding.customer_id}: {what} refused: {finding.reason.value}{merged}")
+        print(f"{finding.customer_id}: {what}: {finding.reason.value}{merged}")
     customers = len({finding.customer_id for finding in findings})
-    print(f"{len(findings)} refused identifier(s) on {customers} customer(s); review them before trusting their merges")
+    found = f"{len(findings)} identifier(s) on {customers} customer(s)"
+    print(f"{found} refused or spelled differently now; review their merges")
     return 1 if findings else 0
 
 

@@ -8,8 +8,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError, to_json
 
 from omnijourney.identifiers import Identifier
 
@@ -22,6 +31,11 @@ MAX_JSON_DEPTH = 32  # nesting of a delivery's JSON, and of traits or properties
 MAX_BAG_KEYS = 100  # keys of traits, and of properties
 MAX_BAG_BYTES = 16 * 1024  # traits, and properties, serialised as compact UTF-8 JSON
 MAX_STRING_CHARS = 8 * 1024  # any string in an event but its identifiers
+# A SKU or a product name (a line's, an order's, a refund's): every cart line, order and refund on a profile holds
+# them, so 8 KiB each would let a few orders outgrow DynamoDB's item.
+MAX_PRODUCT_CHARS = 255
+# One trait as JSON: what a profile keeps of one (profiles.model), so what is accepted here is never dropped there.
+TRAIT_BUDGET_BYTES = 4 * 1024
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # How far ahead of its arrival an event may say it happened: device clocks that are wrong by days still get in,
 # a year 9999 does not.
@@ -37,6 +51,9 @@ class EventType(StrEnum):
     cart_updated = "cart_updated"
     checkout_started = "checkout_started"
     order_completed = "order_completed"
+    # An order's current state (Shopify's orders/updated): joins the order the profile holds, the most final state
+    # winning (a void seen only here), and is never an order completed for journeys.
+    order_updated = "order_updated"
     order_cancelled = "order_cancelled"
     order_refunded = "order_refunded"
     ticket_opened = "ticket_opened"
@@ -202,7 +219,9 @@ class CanonicalEvent(Model):
     @classmethod
     def _strings_within_budget(cls, value: Any, info: ValidationInfo) -> Any:
         # Checked here, not on each part's model: the sources build the parts themselves, and only the event's
-        # errors become a 400 naming the field.
+        # errors become a 400 naming the field (stored profiles, which hold these parts too, load as they are).
+        if isinstance(value, CartChange | Order | Refund):
+            _check_products(value)
         _walk(value, info.field_name or "", 1)
         return value
 
@@ -210,6 +229,8 @@ class CanonicalEvent(Model):
     @classmethod
     def _within_budget(cls, bag: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         check_bag(bag, info.field_name or "")
+        if info.field_name == "traits":
+            _check_each_trait(bag)
         return bag
 
     @model_validator(mode="after")
@@ -261,6 +282,41 @@ def check_bag(bag: dict[str, Any], name: str) -> None:
         raise _over_budget(f"is {len(serialised)} bytes as JSON; at most {MAX_BAG_BYTES} are accepted")
     if serialised.count(b"{") + serialised.count(b"[") > MAX_JSON_DEPTH or len(serialised) > MAX_STRING_CHARS:
         _walk(bag, name, 1)
+
+
+def _check_each_trait(traits: dict[str, Any]) -> None:
+    """Each trait within what the profile keeps of one (`TRAIT_BUDGET_BYTES`, measured as the profile measures it):
+    a bigger one would be answered 2xx here and dropped there."""
+    for key, value in traits.items():
+        size = len(to_json({key: value}, fallback=str))
+        if size > TRAIT_BUDGET_BYTES:
+            reason = f"is {size} bytes as JSON; a profile keeps one trait of at most {TRAIT_BUDGET_BYTES}"
+            raise _refused_at((key,), value, reason)
+
+
+def _check_products(part: CartChange | Order | Refund) -> None:
+    """SKUs and product names at most MAX_PRODUCT_CHARS, each named by its place (`order.items.0.sku`)."""
+    named: list[tuple[tuple[str | int, ...], str | None]]
+    if isinstance(part, Refund):
+        named = [(("skus", index), sku) for index, sku in enumerate(part.skus)]
+    else:
+        named = [
+            (("items", index, field), text)
+            for index, item in enumerate(part.items)
+            for field, text in (("sku", item.sku), ("name", item.name))
+        ]
+    for where, text in named:
+        if text is not None and len(text) > MAX_PRODUCT_CHARS:
+            reason = f"is {len(text)} characters; a SKU or product name may have at most {MAX_PRODUCT_CHARS}"
+            raise _refused_at(where, text, reason)
+
+
+def _refused_at(where: tuple[str | int, ...], value: Any, reason: str) -> ValidationError:
+    """An over-budget error at `where` inside the field being validated (pydantic prefixes the field's name), so
+    the 400 names the trait or the line at fault, not only the field."""
+    return ValidationError.from_exception_data(
+        "CanonicalEvent", [InitErrorDetails(type=_over_budget(reason), loc=where, input=value)]
+    )
 
 
 def _walk(value: Any, where: str, depth: int) -> None:

@@ -1,7 +1,8 @@
 """The profile function's work: each queued event recorded on its profile exactly once.
 
-A message that can never be recorded (it does not validate, or DynamoDB refuses the profile write: an item past
-400 KB, a key too long) is quarantined with its reason and acknowledged: retrying it would fail the same way, and
+A message that can never be recorded (it does not validate, or AWS refuses a request it makes: DynamoDB a profile
+write past 400 KB or a key too long, Step Functions a journey's execution input past 256 KB; all of them
+profiles.store.Refused) is quarantined with its reason and acknowledged: retrying it would fail the same way, and
 the DLQ, whose redrive would too, is for failures that may pass (throttling, an outage)."""
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def record(event: CanonicalEvent) -> dict[str, Any]:
 
 def handle_queue_message(body: str) -> list[dict[str, Any]]:
     """Each event's outcome; or, when the message can never be recorded, where it was quarantined and why."""
-    from omnijourney.profiles.store import Refused
+    from omnijourney.profiles.store import Refused  # every permanent refusal by AWS, Step Functions' too
 
     try:
         return [record(event) for event in events_in(body)]

@@ -2,17 +2,18 @@
 
 A profile is a function of the *set* of its events, not of the order they arrive in or of how two
 profiles holding them merge: each part keeps what it needs to join in any order, and apply_event and
-merge_profiles use the same joins. Every event is stamped `(occurred_at, event_id)`; the later stamp
-wins a disagreement.
+merge_profiles use the same joins. Every event is stamped `(occurred_at, event_id)` (stored as the time and a
+short digest of the id); the later stamp wins a disagreement. What a later event took away (a removed cart
+line, a dropped trait, a solved ticket) is kept as a tombstone with its stamp, so an older event arriving
+later cannot bring it back.
 
 - Cart: one line per SKU. A line's base is its latest set (a whole cart), remove or order (a removed
   line is kept as a tombstone, so an older add arriving later stays out); single adds after the base
   add their quantities, each counted once. A whole cart (`replace`) also replaces every line older
   than itself, so SKUs absent from it are gone. An order takes its SKUs out as of its time; an add
   after the order is a new wish and brings the SKU back. Two devices' carts merge as the union of
-  their lines. Name and price come from the line's latest event. Bounds (deterministic, not
-  order-exact): `MAX_CART_LINES` lines, the most recently touched kept; `MAX_CART_ADDS` adds per
-  line, older ones folded into the base.
+  their lines. Name and price come from the line's latest event, the only touch that keeps the whole
+  item (the others keep their quantities).
 - Consent per channel: the latest consent time wins; a tie goes to `unsubscribed` (the safe
   answer), then to the source name.
 - Identifiers: each remembers when it was first seen (the earliest event naming it, so seeing it again
@@ -20,28 +21,63 @@ wins a disagreement.
   kind's cap (`MAX_IDENTIFIERS`) the profile keeps the smallest values: arbitrary, but the same in any
   order, as a cap by time cannot be; the identity index still resolves every identifier ever claimed
   (and erasure deletes them all through its `by-customer` index).
-  Link-only kinds (`LINK_ONLY`: a Shopify order id, which links a refund) are claimed, never listed.
+  Link-only kinds (`LINK_ONLY`: a Shopify order id, which links a refund) are claimed, never listed
+  (profiles stored before listed them; they are dropped when such a profile is loaded).
 - Traits: per key, the value of the latest event that set it. Stored traits are capped at
   `MAX_TRAITS` keys and `TRAITS_BUDGET_BYTES` of JSON, a single trait at `TRAIT_BUDGET_BYTES`
-  (refused); past the budget the oldest set traits go first (ties by key), so a profile cannot
-  outgrow DynamoDB's 400 KB item through traits.
+  (ingest refuses a bigger one; one a journey sets is dropped); past the budget the oldest set traits
+  go first (ties by key), so a profile cannot outgrow DynamoDB's 400 KB item through traits. A dropped
+  or evicted key keeps its stamp in `traits_set` with no value in `traits` (a tombstone), so an older
+  value never comes back. Against the traits set before it, a key weighs the largest value it ever held
+  within `TRAIT_BUDGET_BYTES` (a third element of its stamp where that is more than its value now): a
+  value that shrinks keeps the room it took, so it cannot make room for a trait evicted while it was
+  large in one arrival order and not in another; which traits stay depends only on the set of events.
+- Timezone: the latest event's (where it names a zone Python knows), stamped like a trait.
+- Tickets: each takes the status of its latest event: solved, or open for any other status (opened, or
+  updated: Zendesk reopens a solved ticket when the requester replies, so an update later than the solve
+  reopens it and an older one does not). A solved ticket is kept as a tombstone (`solved_tickets`);
+  `opened_at` is the earliest event seen for the ticket, whichever arrived first.
 - Orders by order id: the first event's facts with the most final state (`test` > `voided` >
   `cancelled` > `placed`), whatever arrives first. Refunds are kept by refund id, counted once,
-  and count for their order whenever it arrives.
+  and count for their order whenever it arrives, when they are in the order's currency; a refund in
+  another currency is kept in `refunds` but does not reduce the order's revenue (reported apart).
+- Stored before stamps were kept (profiles written by earlier versions): traits, the timezone and open
+  tickets count as set at the profile's `updated_at`, the latest they can have been set, fixed when the
+  profile is loaded (so the same stored profile always gives the same answers).
+
+Bounds, so that a profile stays far below DynamoDB's 400 KB item whatever its events (strings as the sources
+limit them; `tests/unit/test_profile_model.py` builds a worst case). Each keeps the newest entries by a total
+order, so it is deterministic; it is exact in any arrival order while what it dropped stays older than what it
+keeps, and not where an entry moves back (an order whose first telling arrives late, a cart line's touches) or
+comes back after it was dropped (a forgotten ticket or trait key set again has lost its earlier history):
+- cart: `MAX_CART_LINES` lines, the most recently touched kept; `MAX_CART_ADDS` adds per line, older ones
+  folded into the base;
+- identifiers: `MAX_IDENTIFIERS` per kind (above);
+- traits: the values as above; tombstones within the `MAX_TRAIT_KEYS` keys set most recently, whose names
+  take at most `TRAIT_KEYS_BUDGET_BYTES` (an event for an older key is older than all of them and stays out);
+- tickets: the `MAX_TICKETS` with the latest stamps, open or solved; subjects cut at `MAX_SUBJECT_CHARS`;
+- orders: the newest `MAX_ORDERS` by `(at, order_id)` within `ORDERS_BUDGET_BYTES`, nothing summarised; an
+  order keeps its first `MAX_ORDER_SKUS` SKUs and `MAX_ORDER_CODES` discount codes (cut at `MAX_CODE_CHARS`);
+- refunds: the newest `MAX_REFUNDS` by `(at, refund_id)` within `REFUNDS_BUDGET_BYTES` (one of an order
+  dropped from the profile only waits there for newer refunds to push it out);
+- notes: the newest `MAX_NOTES`; offers: one per offer of config/offers.yaml and customer (`offers.present`
+  issues no second), so only merges add more: at most `MAX_OFFERS`, the newest;
+- `RECENT_EVENTS` event ids.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import to_json
 
 from omnijourney.events import (
+    TRAIT_BUDGET_BYTES,
     CanonicalEvent,
     Channel,
     ConsentChannel,
@@ -53,7 +89,8 @@ from omnijourney.events import (
 from omnijourney.identifiers import LINK_ONLY, Identifier, IdentifierKind
 from omnijourney.lifecycle import LifecycleConfig
 
-# Anonymous ids pile up (one per browser and device); the most recent ones are enough to resolve.
+# Anonymous ids pile up (one per browser and device). Past a kind's cap the smallest values are kept (the same
+# in any order); the identity index still resolves every one ever claimed.
 MAX_IDENTIFIERS = {IdentifierKind.anonymous_id: 20}
 MAX_IDENTIFIERS_DEFAULT = 10
 RECENT_EVENTS = 25
@@ -61,8 +98,26 @@ MAX_CART_LINES = 50
 MAX_CART_ADDS = 5
 MAX_TRAITS = 100
 TRAITS_BUDGET_BYTES = 16 * 1024
-TRAIT_BUDGET_BYTES = 4 * 1024
-# What is known from before times were kept (profiles stored by earlier versions) counts as oldest.
+# A value sent again (Segment sends the device's timezone and context.traits with every event) moves its stamp
+# only once this much newer: a returning visitor's page views write no profile, at most one write a week. The
+# price, when another value happened in between but arrives after the restatement: it holds until the value is
+# next restated a week on (quiet hours in the zone the device had just left, for at most a week).
+STAMP_REFRESH = timedelta(days=7)
+MAX_TRAIT_KEYS = 150
+TRAIT_KEYS_BUDGET_BYTES = 16 * 1024
+MAX_TICKETS = 30
+MAX_SUBJECT_CHARS = 255
+MAX_ORDERS = 200
+ORDERS_BUDGET_BYTES = 64 * 1024
+MAX_ORDER_SKUS = 50
+MAX_ORDER_CODES = 5
+MAX_CODE_CHARS = 255
+MAX_REFUNDS = 200
+REFUNDS_BUDGET_BYTES = 16 * 1024
+# As many as a journey's note step keeps (runtime/steps.py); a merge keeps no more.
+MAX_NOTES = 10
+MAX_OFFERS = 20
+# Identifiers stored before first-seen times were kept count as oldest.
 BEFORE_ANY_EVENT = datetime.min.replace(tzinfo=UTC)
 UNTIMED = BEFORE_ANY_EVENT + timedelta(days=1)
 # A final state beats `placed` whatever the arrival order; a test order never was one.
@@ -70,7 +125,26 @@ ORDER_STATE_RANK = {OrderState.placed: 0, OrderState.cancelled: 1, OrderState.vo
 # Equal consent times: withdrawing wins, as sending to someone who said stop is the worse mistake.
 CONSENT_STATUS_RANK = {ConsentStatus.unknown: 0, ConsentStatus.subscribed: 1, ConsentStatus.unsubscribed: 2}
 
+# When an event happened and a digest of its id: two events at one instant are told apart as deterministically
+# as by the id itself, in a dozen characters instead of up to 512.
 Stamp = tuple[datetime, str]
+DIGEST_CHARS = 12
+# A trait's stamp, with the largest size its values had where that is more than its value's now (or it has none).
+TraitStamp = tuple[AwareDatetime, str] | tuple[AwareDatetime, str, int]
+
+
+def digest(event_id: str) -> str:
+    return hashlib.sha256(event_id.encode()).hexdigest()[:DIGEST_CHARS]
+
+
+def _is_digest(value: str) -> bool:
+    # Event ids are namespaced by their source (`shopify:…`), so none looks like a digest.
+    return len(value) == DIGEST_CHARS and all(char in "0123456789abcdef" for char in value)
+
+
+def stamp_of(at: datetime, set_by: str) -> Stamp:
+    """The stamp of what `set_by` (an event or journey step id) set at `at`."""
+    return (at, digest(set_by))
 
 
 class Record(BaseModel):
@@ -78,17 +152,37 @@ class Record(BaseModel):
 
 
 class CartTouch(Record):
-    """One event's mark on a cart line: the item as it set or added it, or None where it removed it."""
+    """One event's mark on a cart line: the item as it set or added it (on the line's latest touch), its quantity
+    (on the others), or neither where it removed it."""
 
     at: AwareDatetime
+    # A digest of the event's id (profiles stored before held the id itself, digested when loaded).
     event_id: str = ""
     item: LineItem | None = None
+    quantity: int | None = None
     # Where the event listed the item: a whole cart keeps its order.
     position: int = 0
+
+    @field_validator("event_id")
+    @classmethod
+    def _digested(cls, value: str) -> str:
+        return value if not value or _is_digest(value) else digest(value)
 
     @property
     def stamp(self) -> tuple[datetime, str, int]:
         return (self.at, self.event_id, self.position)
+
+    @property
+    def held(self) -> int | None:
+        """How many the touch put on the line; None where it removed the line."""
+        return self.item.quantity if self.item is not None else self.quantity
+
+    @property
+    def bare(self) -> CartTouch:
+        """The touch without its item's name and price: what a line keeps of all but its latest touch."""
+        if self.item is None:
+            return self
+        return self.model_copy(update={"item": None, "quantity": self.item.quantity})
 
 
 class CartLine(Record):
@@ -100,12 +194,11 @@ class CartLine(Record):
 
     @property
     def item(self) -> LineItem | None:
-        touches = [touch for touch in (self.base, *self.adds) if touch is not None and touch.item is not None]
+        touches = [touch for touch in (self.base, *self.adds) if touch is not None and touch.held is not None]
         if not touches:
             return None
-        latest = max(touches, key=lambda touch: touch.stamp).item
-        assert latest is not None
-        quantity = sum(touch.item.quantity for touch in touches if touch.item is not None)
+        quantity = sum(touch.held for touch in touches if touch.held is not None)
+        latest = max(touches, key=lambda touch: touch.stamp).item or LineItem(sku=self.sku)
         return latest if latest.quantity == quantity else latest.model_copy(update={"quantity": quantity})
 
     @property
@@ -158,7 +251,7 @@ class OrderSummary(Record):
     skus: tuple[str, ...]
     discount_codes: tuple[str, ...] = ()
     state: OrderState = OrderState.placed
-    # The sum of the order's refunds (Profile.refunds), whichever arrived first.
+    # The sum of the order's refunds in its currency (Profile.refunds), whichever arrived first.
     refunded: Decimal = Decimal(0)
 
     @property
@@ -211,6 +304,17 @@ class OpenTicket(Record):
     ticket_id: str
     subject: str | None
     opened_at: AwareDatetime
+    # The stamp of the ticket's latest event, which left it open: a solve older than that does not close it.
+    # None only on a ticket built without one (profiles stored before are given their `updated_at` when loaded).
+    set_by: tuple[AwareDatetime, str] | None = None
+
+
+class SolvedTicket(Record):
+    """A solved ticket's tombstone: an older event about it does not reopen it, a later update does."""
+
+    ticket_id: str
+    opened_at: AwareDatetime
+    solved_by: tuple[AwareDatetime, str]
 
 
 class Consent(Record):
@@ -241,14 +345,18 @@ class Profile(Record):
     # When each identifier (by key) was first seen: the lists are in that order, whatever the arrival order.
     identifiers_seen: dict[str, AwareDatetime] = Field(default_factory=dict)
     traits: dict[str, Any] = Field(default_factory=dict)
-    # The event that set each trait, (occurred_at, event_id): the latest wins in any arrival order.
-    traits_set: dict[str, tuple[AwareDatetime, str]] = Field(default_factory=dict)
+    # The stamp of the event that set each trait: the latest wins in any arrival order. A key with no value in
+    # `traits` was dropped or evicted (a tombstone).
+    traits_set: dict[str, TraitStamp] = Field(default_factory=dict)
     timezone: str | None = None
+    timezone_set: tuple[AwareDatetime, str] | None = None
     consent: dict[ConsentChannel, Consent] = Field(default_factory=dict)
     cart: Cart | None = None
     orders: tuple[OrderSummary, ...] = ()
     refunds: tuple[RefundSummary, ...] = ()
+    # By opened_at: the newest last.
     open_tickets: tuple[OpenTicket, ...] = ()
+    solved_tickets: tuple[SolvedTicket, ...] = ()
     lifecycle_stage: str = ""
     # The event that moved the profile into its stage: a retried event still knows it entered the stage.
     stage_entered_by: str | None = None
@@ -258,6 +366,35 @@ class Profile(Record):
     offers: tuple[IssuedOffer, ...] = ()
     # The last events that changed this profile: re-applying one (a retried batch) changes nothing.
     recent_events: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_stored_before_stamps(cls, data: Any) -> Any:
+        """Profiles stored before stamps were kept: their traits, timezone and open tickets count as set at their
+        `updated_at` (the latest they can have been), and link-only identifiers they listed are dropped."""
+        if not isinstance(data, dict) or "updated_at" not in data:
+            return data
+        data = dict(data)
+        stand_in = (data["updated_at"], "")
+        traits_set = dict(data.get("traits_set") or {})
+        if any(key not in traits_set for key in data.get("traits") or {}):
+            data["traits_set"] = {key: stand_in for key in data["traits"]} | traits_set
+        if data.get("timezone") and not data.get("timezone_set"):
+            data["timezone_set"] = stand_in
+        tickets = data.get("open_tickets") or ()
+        if any(isinstance(ticket, dict) and not ticket.get("set_by") for ticket in tickets):
+            data["open_tickets"] = [
+                {**ticket, "set_by": stand_in} if isinstance(ticket, dict) and not ticket.get("set_by") else ticket
+                for ticket in tickets
+            ]
+        identifiers = data.get("identifiers") or {}
+        linking = {kind.value for kind in LINK_ONLY}
+        if any(kind in linking for kind in identifiers):
+            data["identifiers"] = {kind: values for kind, values in identifiers.items() if kind not in linking}
+            data["identifiers_seen"] = {
+                key: at for key, at in (data.get("identifiers_seen") or {}).items() if key.split("#")[0] not in linking
+            }
+        return data
 
     @property
     def is_known(self) -> bool:
@@ -298,6 +435,29 @@ def _known_timezone(name: str) -> bool:
 
 def new_profile(customer_id: str, at: datetime) -> Profile:
     return Profile(customer_id=customer_id, created_at=at, updated_at=at)
+
+
+_Kept = TypeVar("_Kept", bound=Record)
+
+
+def _newest(
+    records: Iterable[_Kept],
+    key: Callable[[_Kept], Any],
+    count: int,
+    budget: int | None = None,
+    exclude: set[str] | None = None,
+) -> tuple[_Kept, ...]:
+    """The newest records by `key`, at most `count` and `budget` bytes of JSON (without the fields in `exclude`,
+    which change after a record arrives), in `key` order."""
+    kept: list[_Kept] = []
+    used = 0
+    for record in sorted(records, key=key, reverse=True):
+        if budget is not None:
+            used += len(record.model_dump_json(exclude=exclude).encode())
+        if len(kept) == count or (budget is not None and used > budget):
+            break
+        kept.append(record)
+    return tuple(reversed(kept))
 
 
 # Identifiers ---------------------------------------------------------------------------------------------
@@ -349,38 +509,83 @@ def with_identifiers(profile: Profile, identifiers: Iterable[Identifier], at: da
 
 # Traits --------------------------------------------------------------------------------------------------
 
-TraitState = dict[str, tuple[Stamp, Any]]
+
+class Trait(NamedTuple):
+    stamp: Stamp
+    # False: a tombstone (dropped or evicted), whose stamp keeps older values out.
+    held: bool
+    value: Any
+    # The largest size any of its values had within TRAIT_BUDGET_BYTES: what it weighs against older traits.
+    weight: int
+
+
+TraitState = dict[str, Trait]
+
+
+def _trait_size(key: str, value: Any) -> int:
+    return len(to_json({key: value}, fallback=str))
+
+
+def _trait_set(key: str, value: Any, stamp: Stamp) -> Trait:
+    size = _trait_size(key, value)
+    return Trait(stamp, True, value, size if size <= TRAIT_BUDGET_BYTES else 0)
 
 
 def _trait_state(profile: Profile) -> TraitState:
-    return {key: (profile.traits_set.get(key, (BEFORE_ANY_EVENT, "")), value) for key, value in profile.traits.items()}
+    state: TraitState = {}
+    for key, stamped in profile.traits_set.items():
+        weight = stamped[2] if len(stamped) == 3 else 0
+        if key in profile.traits:
+            held = _trait_set(key, profile.traits[key], (stamped[0], stamped[1]))
+            state[key] = held._replace(weight=max(held.weight, weight))
+        else:
+            state[key] = Trait((stamped[0], stamped[1]), False, None, weight)
+    for key in profile.traits.keys() - profile.traits_set.keys():  # built without stamps, not loaded
+        state[key] = _trait_set(key, profile.traits[key], (profile.updated_at, ""))
+    return state
 
 
 def _joined_traits(mine: TraitState, theirs: TraitState) -> TraitState:
-    """Per key the value set last; `mine` keeps a tie (only traits stored before times were kept can tie)."""
+    """Per key the value set last, weighing the most either knew. Equal stamps are one event (or stand-ins for
+    traits stored before stamps were kept): a value beats a tombstone (the budget evicts it again where it must),
+    then the larger value."""
     joined = dict(mine)
-    for key, (stamp, value) in theirs.items():
-        if key not in joined or stamp > joined[key][0]:
-            joined[key] = (stamp, value)
+    for key, trait in theirs.items():
+        known = joined.get(key)
+        if known is None:
+            joined[key] = trait
+            continue
+        later = max(known, trait, key=lambda t: (t.stamp, t.held, to_json(t.value, fallback=str) if t.held else b""))
+        joined[key] = later._replace(weight=max(known.weight, trait.weight))
     return joined
 
 
 def _within_budget(state: TraitState) -> TraitState:
-    sizes = {key: len(to_json({key: value}, fallback=str)) for key, (_, value) in state.items()}
-    kept = {key: entry for key, entry in state.items() if sizes[key] <= TRAIT_BUDGET_BYTES}
-    total = sum(sizes[key] for key in kept)
-    for key in sorted(kept, key=lambda key: (kept[key][0], key)):
-        if len(kept) <= MAX_TRAITS and total <= TRAITS_BUDGET_BYTES:
+    """The keys set most recently, each holding its value while it and every newer key's weight fit the budget."""
+    kept: TraitState = {}
+    names = weight = weighing = 0
+    for key, trait in sorted(state.items(), key=lambda entry: (entry[1].stamp, entry[0]), reverse=True):
+        names += len(to_json(key))
+        if len(kept) == MAX_TRAIT_KEYS or names > TRAIT_KEYS_BUDGET_BYTES:
             break
-        total -= sizes[key]
-        del kept[key]
+        size = _trait_size(key, trait.value) if trait.held else 0
+        fits = size <= TRAIT_BUDGET_BYTES and weight + size <= TRAITS_BUDGET_BYTES and weighing < MAX_TRAITS
+        kept[key] = trait if fits or not trait.held else trait._replace(held=False, value=None)
+        weight += trait.weight
+        weighing += trait.weight > 0
     return kept
+
+
+def _stored_stamp(key: str, trait: Trait) -> TraitStamp:
+    at, set_by = trait.stamp
+    size = _trait_size(key, trait.value) if trait.held else 0
+    return (at, set_by, trait.weight) if trait.weight > size else (at, set_by)
 
 
 def _with_trait_state(profile: Profile, state: TraitState) -> Profile:
     kept = _within_budget(state)
-    traits = {key: kept[key][1] for key in sorted(kept)}
-    traits_set = {key: kept[key][0] for key in sorted(kept) if kept[key][0][0] != BEFORE_ANY_EVENT}
+    traits = {key: kept[key].value for key in sorted(kept) if kept[key].held}
+    traits_set = {key: _stored_stamp(key, kept[key]) for key in sorted(kept)}
     if traits == profile.traits and traits_set == profile.traits_set:
         return profile
     return profile.model_copy(update={"traits": traits, "traits_set": traits_set})
@@ -388,10 +593,34 @@ def _with_trait_state(profile: Profile, state: TraitState) -> Profile:
 
 def with_traits(profile: Profile, traits: dict[str, Any], at: datetime, set_by: str) -> Profile:
     """The profile with `traits` as set at `at` by `set_by` (an event or journey step id), within the budget."""
-    # Two events that set a trait at the same instant are told apart by a short digest of their ids: as
-    # deterministic as the id itself, and a dozen characters per trait in the stored profile instead of ~60.
-    stamp = (at, hashlib.sha256(set_by.encode()).hexdigest()[:12])
-    return _with_trait_state(profile, _joined_traits(_trait_state(profile), {k: (stamp, v) for k, v in traits.items()}))
+    stamp = stamp_of(at, set_by)
+    mine = _trait_state(profile)
+    theirs = {
+        key: _trait_set(key, value, stamp)
+        for key, value in traits.items()
+        if not (key in mine and mine[key].held and _restated(mine[key].value, mine[key].stamp, value, at))
+    }
+    return _with_trait_state(profile, _joined_traits(mine, theirs)) if theirs else profile
+
+
+def _restated(held: Any, stamp: Stamp, value: Any, at: datetime) -> bool:
+    """The value the profile holds, sent again soon after it was set: not worth a write (see STAMP_REFRESH)."""
+    return held == value and stamp[0] <= at < stamp[0] + STAMP_REFRESH
+
+
+def _joined_timezone(*zones: tuple[str | None, Stamp | None]) -> tuple[str | None, Stamp | None]:
+    """The zone stamped last (equal stamps: one event, or stand-ins for zones stored before stamps: the larger)."""
+    stamped = [(stamp, zone) for zone, stamp in zones if zone is not None and stamp is not None]
+    if not stamped:
+        return None, None
+    stamp, zone = max(stamped)
+    return zone, stamp
+
+
+def _timezone_of(profile: Profile) -> tuple[str | None, Stamp | None]:
+    if profile.timezone is None:
+        return None, None
+    return profile.timezone, profile.timezone_set or (profile.updated_at, "")
 
 
 # Cart ----------------------------------------------------------------------------------------------------
@@ -435,21 +664,35 @@ def _cart_of(event: CanonicalEvent) -> Cart | None:
     )
 
 
+def _touch_order(touch: CartTouch) -> tuple[tuple[datetime, str, int], bool]:
+    # One touch known twice: the telling that still has its item, should it be the latest.
+    return (touch.stamp, touch.item is not None)
+
+
 def _settled_line(sku: str, marks: list[CartLine], replaced: CartTouch | None) -> CartLine | None:
     floor = replaced.stamp if replaced is not None else None
     bases = [line.base for line in marks if line.base is not None and (floor is None or line.base.stamp >= floor)]
-    base = max(bases, key=lambda touch: touch.stamp, default=None)
+    base = max(bases, key=_touch_order, default=None)
     after = base.stamp if base is not None else floor
-    adds = {touch.stamp: touch for line in marks for touch in line.adds if after is None or touch.stamp > after}
+    adds: dict[tuple[datetime, str, int], CartTouch] = {}
+    for line in marks:
+        for touch in line.adds:
+            if after is None or touch.stamp > after:
+                known = adds.get(touch.stamp)
+                adds[touch.stamp] = touch if known is None else max(known, touch, key=_touch_order)
     ordered = sorted(adds.values(), key=lambda touch: touch.stamp)
     if base is None and not ordered:
         return None
     if len(ordered) > MAX_CART_ADDS:
         folded, ordered = ordered[:-MAX_CART_ADDS], ordered[-MAX_CART_ADDS:]
+        quantity = sum(touch.held or 0 for touch in (base, *folded) if touch is not None)
         last = folded[-1]
-        assert last.item is not None
-        quantity = sum(touch.item.quantity for touch in (base, *folded) if touch is not None and touch.item is not None)
-        base = last.model_copy(update={"item": last.item.model_copy(update={"quantity": quantity})})
+        base = CartTouch(at=last.at, event_id=last.event_id, quantity=quantity, position=last.position)
+    # The latest touch keeps the item, the others only their quantities. Whichever touch is latest here was the
+    # latest in any profile that knew it (a later one there would be joined in here too), so it has its item.
+    if ordered:
+        base = base.bare if base is not None else None
+        ordered = [*(touch.bare for touch in ordered[:-1]), ordered[-1]]
     return CartLine(sku=sku, base=base, adds=tuple(ordered))
 
 
@@ -490,8 +733,8 @@ def _order_of(event: CanonicalEvent) -> OrderSummary | None:
         at=event.occurred_at,
         total=order.total,
         currency=order.currency,
-        skus=tuple(order.skus),
-        discount_codes=order.discount_codes,
+        skus=tuple(order.skus[:MAX_ORDER_SKUS]),
+        discount_codes=tuple(code[:MAX_CODE_CHARS] for code in order.discount_codes[:MAX_ORDER_CODES]),
         state=OrderState.cancelled if cancelled else order.state,
     )
 
@@ -517,31 +760,39 @@ def _same_order(one: OrderSummary, other: OrderSummary) -> OrderSummary:
 
 
 def _joined_refunds(refunds: Iterable[RefundSummary]) -> tuple[RefundSummary, ...]:
-    """Each refund once, however often it was delivered."""
+    """Each refund once, however often it was delivered; the newest within their bounds."""
     by_id: dict[str, RefundSummary] = {}
     for refund in refunds:
         known = by_id.get(refund.refund_id)
         by_id[refund.refund_id] = (
             refund if known is None else min(known, refund, key=lambda r: (r.at, r.model_dump_json()))
         )
-    return tuple(sorted(by_id.values(), key=lambda refund: (refund.at, refund.refund_id)))
+    return _newest(by_id.values(), lambda refund: (refund.at, refund.refund_id), MAX_REFUNDS, REFUNDS_BUDGET_BYTES)
 
 
 def _joined_orders(orders: Iterable[OrderSummary], refunds: tuple[RefundSummary, ...]) -> tuple[OrderSummary, ...]:
+    """Each order once, the newest within their bounds, each less its refunds in its own currency."""
     by_id: dict[str, OrderSummary] = {}
     for order in orders:
         known = by_id.get(order.order_id)
         by_id[order.order_id] = order if known is None else _same_order(known, order)
-    refunded: dict[str, Decimal] = {}
+    refunded: dict[tuple[str, str], Decimal] = {}
     for refund in refunds:
-        refunded[refund.order_id] = refunded.get(refund.order_id, Decimal(0)) + refund.amount
-    settled = (
-        order
-        if order.refunded == refunded.get(order.order_id, 0)
-        else order.model_copy(update={"refunded": refunded.get(order.order_id, Decimal(0))})
-        for order in by_id.values()
+        key = (refund.order_id, refund.currency.upper())
+        refunded[key] = refunded.get(key, Decimal(0)) + refund.amount
+    kept = _newest(
+        by_id.values(),
+        lambda order: (order.at, order.order_id),
+        MAX_ORDERS,
+        ORDERS_BUDGET_BYTES,
+        exclude={"state", "refunded"},
     )
-    return tuple(sorted(settled, key=lambda order: (order.at, order.order_id)))
+
+    def less_refunds(order: OrderSummary) -> OrderSummary:
+        amount = refunded.get((order.order_id, order.currency.upper()), Decimal(0))
+        return order if order.refunded == amount else order.model_copy(update={"refunded": amount})
+
+    return tuple(less_refunds(order) for order in kept)
 
 
 def _redeemed(offers: tuple[IssuedOffer, ...], order: OrderSummary) -> tuple[IssuedOffer, ...]:
@@ -553,6 +804,98 @@ def _redeemed(offers: tuple[IssuedOffer, ...], order: OrderSummary) -> tuple[Iss
         else offer
         for offer in offers
     )
+
+
+def _joined_offers(offers: Iterable[IssuedOffer]) -> tuple[IssuedOffer, ...]:
+    """Each code once (redeemed where either profile saw it used), the newest within their bound."""
+    by_code: dict[str, IssuedOffer] = {}
+    for offer in offers:
+        known = by_code.get(offer.code)
+        by_code[offer.code] = (
+            offer if known is None else max(known, offer, key=lambda o: (o.status == "redeemed", o.model_dump_json()))
+        )
+    return _newest(by_code.values(), lambda offer: (offer.issued_at, offer.code), MAX_OFFERS)
+
+
+# Tickets -------------------------------------------------------------------------------------------------
+
+
+class TicketState(NamedTuple):
+    # The ticket's latest event, which set its status.
+    stamp: Stamp
+    solved: bool
+    subject: str | None
+    # The earliest event seen for the ticket.
+    opened_at: datetime
+
+
+def _ticket_states(profile: Profile) -> dict[str, TicketState]:
+    opened = {
+        ticket.ticket_id: TicketState(
+            ticket.set_by or (profile.updated_at, ""), False, ticket.subject, ticket.opened_at
+        )
+        for ticket in profile.open_tickets
+    }
+    solved = {
+        ticket.ticket_id: TicketState(ticket.solved_by, True, None, ticket.opened_at)
+        for ticket in profile.solved_tickets
+    }
+    return _joined_tickets(opened, solved)
+
+
+def _joined_tickets(mine: dict[str, TicketState], theirs: dict[str, TicketState]) -> dict[str, TicketState]:
+    """Per ticket the status of its latest event (equal stamps: one event, or stand-ins for tickets stored before
+    stamps were kept: solved, then the larger subject) and its earliest time."""
+    joined = dict(mine)
+    for ticket_id, ticket in theirs.items():
+        known = joined.get(ticket_id)
+        if known is None:
+            joined[ticket_id] = ticket
+            continue
+        later = max(known, ticket, key=lambda t: (t.stamp, t.solved, t.subject or ""))
+        joined[ticket_id] = later._replace(opened_at=min(known.opened_at, ticket.opened_at))
+    return joined
+
+
+def _ticket_of(event: CanonicalEvent) -> dict[str, TicketState]:
+    ticket = event.ticket
+    assert ticket is not None
+    subject = ticket.subject[:MAX_SUBJECT_CHARS] if ticket.subject is not None else None
+    solved = event.type is EventType.ticket_solved
+    return {
+        ticket.ticket_id: TicketState(stamp_of(event.occurred_at, event.event_id), solved, subject, event.occurred_at)
+    }
+
+
+def _tickets_update(profile: Profile, states: dict[str, TicketState]) -> dict[str, Any]:
+    """The open tickets (by opened_at) and solved tombstones of the `MAX_TICKETS` tickets stamped last."""
+    newest = sorted(states.items(), key=lambda entry: (entry[1].stamp, entry[0]), reverse=True)[:MAX_TICKETS]
+    open_tickets = tuple(
+        sorted(
+            (
+                OpenTicket(ticket_id=ticket_id, subject=state.subject, opened_at=state.opened_at, set_by=state.stamp)
+                for ticket_id, state in newest
+                if not state.solved
+            ),
+            key=lambda ticket: (ticket.opened_at, ticket.ticket_id),
+        )
+    )
+    solved_tickets = tuple(
+        sorted(
+            (
+                SolvedTicket(ticket_id=ticket_id, opened_at=state.opened_at, solved_by=state.stamp)
+                for ticket_id, state in newest
+                if state.solved
+            ),
+            key=lambda ticket: (ticket.solved_by, ticket.ticket_id),
+        )
+    )
+    update: dict[str, Any] = {}
+    if open_tickets != profile.open_tickets:
+        update["open_tickets"] = open_tickets
+    if solved_tickets != profile.solved_tickets:
+        update["solved_tickets"] = solved_tickets
+    return update
 
 
 # Events and merges ---------------------------------------------------------------------------------------
@@ -568,8 +911,12 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
     if event.traits:
         profile = with_traits(profile, event.traits, at, event.event_id)
     update: dict[str, Any] = {}
-    if event.timezone and event.timezone != profile.timezone and _known_timezone(event.timezone):
-        update["timezone"] = event.timezone
+    zone_held, zone_stamp = _timezone_of(profile)
+    restated = zone_stamp is not None and _restated(zone_held, zone_stamp, event.timezone, at)
+    if event.timezone and not restated and _known_timezone(event.timezone):
+        zone, stamp = _joined_timezone(_timezone_of(profile), (event.timezone, stamp_of(at, event.event_id)))
+        if (zone, stamp) != (profile.timezone, profile.timezone_set):
+            update |= {"timezone": zone, "timezone_set": stamp}
     for change in event.consent:
         given = Consent(status=change.status, updated_at=change.at or at, source=event.source)
         current = update.get("consent", profile.consent).get(change.channel)
@@ -586,14 +933,14 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
         orders = _joined_orders((*profile.orders, order) if order is not None else profile.orders, refunds)
         if (refunds, orders) != (profile.refunds, profile.orders):
             update |= {"refunds": refunds, "orders": orders}
-        if order is not None and order.is_purchase and all(o.order_id != order.order_id for o in profile.orders):
+        # A purchase new to the profile redeems its codes (one too old for the profile to keep is not new).
+        new = {o.order_id for o in orders} - {o.order_id for o in profile.orders}
+        if order is not None and order.is_purchase and order.order_id in new:
             offers = _redeemed(profile.offers, order)
             if offers != profile.offers:
                 update["offers"] = offers
     if event.ticket is not None:
-        tickets = _changed_tickets(profile.open_tickets, event)
-        if tickets != profile.open_tickets:
-            update["open_tickets"] = tickets
+        update |= _tickets_update(profile, _joined_tickets(_ticket_states(profile), _ticket_of(event)))
     changed = profile.model_copy(update=update) if update else profile
     stage = lifecycle.stage_of(changed, at)
     if stage != changed.lifecycle_stage:
@@ -608,17 +955,6 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
     return changed
 
 
-def _changed_tickets(tickets: tuple[OpenTicket, ...], event: CanonicalEvent) -> tuple[OpenTicket, ...]:
-    ticket = event.ticket
-    assert ticket is not None
-    others = tuple(open_ticket for open_ticket in tickets if open_ticket.ticket_id != ticket.ticket_id)
-    if event.type is EventType.ticket_solved:
-        return others
-    existing = next((t for t in tickets if t.ticket_id == ticket.ticket_id), None)
-    opened_at = existing.opened_at if existing else event.occurred_at
-    return (*others, OpenTicket(ticket_id=ticket.ticket_id, subject=ticket.subject, opened_at=opened_at))
-
-
 def merge_profiles(winner: Profile, loser: Profile) -> Profile:
     """One profile from two, joined exactly as their events would have been on one profile."""
     times = _identifier_times(winner)
@@ -631,21 +967,23 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
     for channel, theirs in loser.consent.items():
         if channel not in consent or theirs.precedence > consent[channel].precedence:
             consent[channel] = theirs
+    zone, zone_set = _joined_timezone(_timezone_of(winner), _timezone_of(loser))
     refunds = _joined_refunds((*winner.refunds, *loser.refunds))
-    tickets = {ticket.ticket_id: ticket for ticket in (*loser.open_tickets, *winner.open_tickets)}
+    notes = _newest({*winner.notes, *loser.notes}, lambda note: (note.at, note.journey, note.text), MAX_NOTES)
     return merged.model_copy(
         update={
             "created_at": min(winner.created_at, loser.created_at),
             "updated_at": max(winner.updated_at, loser.updated_at),
-            "timezone": winner.timezone or loser.timezone,
+            "timezone": zone,
+            "timezone_set": zone_set,
             "consent": consent,
             "cart": _joined_carts(winner.cart, loser.cart),
             "orders": _joined_orders((*winner.orders, *loser.orders), refunds),
             "refunds": refunds,
-            "open_tickets": tuple(sorted(tickets.values(), key=lambda t: (t.opened_at, t.ticket_id))),
+            **_tickets_update(winner, _joined_tickets(_ticket_states(winner), _ticket_states(loser))),
             "merged_from": tuple(dict.fromkeys((*winner.merged_from, loser.customer_id, *loser.merged_from))),
             "tags": tuple(dict.fromkeys((*winner.tags, *loser.tags))),
-            "notes": tuple(sorted({*winner.notes, *loser.notes}, key=lambda note: (note.at, note.journey, note.text))),
-            "offers": tuple({offer.code: offer for offer in (*loser.offers, *winner.offers)}.values()),
+            "notes": notes,
+            "offers": _joined_offers((*winner.offers, *loser.offers)),
         }
     )

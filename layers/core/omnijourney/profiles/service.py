@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from omnijourney import config
@@ -162,33 +163,47 @@ def view_of(record: store.ProfileRecord, with_activity: bool = True) -> dict[str
     return profile_view(profile, config.lifecycle(), clock.now(), activity)
 
 
+class Orphaned(StrEnum):
+    """Why a stored identifier today's rules accept is still a finding."""
+
+    # Today's rules write the value differently (`email#lena@xn--bcher-kva.de` is now `lena@bücher.de`): events
+    # carrying it claim the new key, so the stored one links nobody new, and the same person may have a second profile.
+    renormalised = "renormalised"
+
+
 @dataclass(frozen=True)
 class RefusedIdentity:
-    """A stored identifier today's rules refuse, and the customer it links (`omnijourney identities audit`)."""
+    """A stored identifier today's rules refuse or write differently, and the customer it links
+    (`omnijourney identities audit`)."""
 
     customer_id: str
     kind: IdentifierKind
-    reason: Refusal
+    reason: Refusal | Orphaned
     masked_value: str
     merged_profiles: int  # how many other profiles were merged into this one, possibly through it
 
 
 def refused_identities() -> list[RefusedIdentity]:
-    """Every identity the rules in force refuse (stored before they were), by customer: the profiles to review."""
+    """Every identity the rules in force refuse, or normalise to another key (both stored before the rules were), by
+    customer: the profiles to review."""
     from omnijourney.tables import bind
 
     bind()
     found = []
     for identity in store.IdentityRecord.scan():
         kind, _, value = identity.identifier.partition("#")
+        reason: Refusal | Orphaned
         try:
-            canonical(IdentifierKind(kind), value)
-        except InvalidIdentifier as refused:
-            record = store.load(identity.customer_id)
-            if record is None:  # erased since
+            if canonical(IdentifierKind(kind), value) == value:
                 continue
-            merged = len(record.profile.merged_from)
-            found.append(RefusedIdentity(record.customer_id, refused.kind, refused.reason, masked(value), merged))
+            reason = Orphaned.renormalised
+        except InvalidIdentifier as refused:
+            reason = refused.reason
+        record = store.load(identity.customer_id)
+        if record is None:  # erased since
+            continue
+        merged = len(record.profile.merged_from)
+        found.append(RefusedIdentity(record.customer_id, IdentifierKind(kind), reason, masked(value), merged))
     return sorted(found, key=lambda finding: (finding.customer_id, finding.kind, finding.masked_value))
 
 

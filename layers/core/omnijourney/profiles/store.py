@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
@@ -104,26 +105,30 @@ class ConcurrentUpdate(Exception):
 
 
 class Refused(OmnijourneyError):
-    """DynamoDB refused the request itself (an item past 400 KB, a key past its size): no retry can mend it."""
+    """AWS refused the request itself, and no retry can mend it: DynamoDB an item past 400 KB or a key past its size,
+    Step Functions an execution input past 256 KB. The one permanent error of recording an event: the profile
+    function quarantines the event (pipeline.py) rather than let it go round the queue into the DLQ."""
 
     title = "Refused by the profile store"
 
 
 # DynamoDB's codes for a rival writer (a condition on the version or an identity claim, a transaction racing ours),
-# as an error code and as a transaction's cancellation reason; and for a request it will never take.
+# as an error code and as a transaction's cancellation reason; and for a request it will never take, with Step
+# Functions' (an input past 256 KB is a ValidationException or InvalidExecutionInput, a bad execution name InvalidName).
 CONFLICTS = {
     "ConditionalCheckFailedException",
     "ConditionalCheckFailed",
     "TransactionConflictException",
     "TransactionConflict",
 }
-REFUSALS = {"ValidationException", "ValidationError"}
+REFUSALS = {"ValidationException", "ValidationError", "InvalidExecutionInput", "InvalidName"}
 
 
 @contextmanager
-def _classified() -> Iterator[None]:
-    """A rival writer is a ConcurrentUpdate, a request DynamoDB will never take is Refused; anything else
-    (throttling, an outage) stays as it is, for the queue to deliver the event again."""
+def classified(refused: type[Refused] = Refused) -> Iterator[None]:
+    """A rival writer is a ConcurrentUpdate, a request AWS will never take is `refused` (Refused or a kind of it);
+    anything else (throttling, an outage) stays as it is, for the queue to deliver the event again. For pynamodb's
+    errors and for a botocore client's (Step Functions)."""
     try:
         yield
     except PynamoDBException as error:
@@ -132,8 +137,16 @@ def _classified() -> Iterator[None]:
             codes |= {reason.code for reason in error.cancellation_reasons if reason is not None}
         if codes & REFUSALS:
             message = error.cause_response_message or error.msg
-            raise Refused(f"DynamoDB refused the write: {message}") from error
+            raise refused(f"DynamoDB refused the write: {message}") from error
         if codes & CONFLICTS:
+            raise ConcurrentUpdate(str(error)) from error
+        raise
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code in REFUSALS:
+            message = error.response.get("Error", {}).get("Message") or code
+            raise refused(f"AWS refused {error.operation_name}: {message}") from error
+        if code in CONFLICTS:
             raise ConcurrentUpdate(str(error)) from error
         raise
 
@@ -144,7 +157,7 @@ def owners(identifier_keys: Iterable[str]) -> dict[str, str]:
     keys = list(dict.fromkeys(identifier_keys))
     if not keys:
         return {}
-    with _classified():
+    with classified():
         return {record.identifier: record.customer_id for record in IdentityRecord.batch_get(keys)}
 
 
@@ -174,7 +187,7 @@ def _identity_puts(tx: TransactWrite, customer_id: str, new_keys: Iterable[str],
 
 def create(profile: Profile, identifier_keys: list[str]) -> ProfileRecord:
     record = ProfileRecord(profile.customer_id, document=_document(profile))
-    with _classified(), TransactWrite(connection=connection()) as tx:
+    with classified(), TransactWrite(connection=connection()) as tx:
         tx.save(record, condition=ProfileRecord.customer_id.does_not_exist())
         _identity_puts(tx, profile.customer_id, identifier_keys)
     return record
@@ -183,7 +196,7 @@ def create(profile: Profile, identifier_keys: list[str]) -> ProfileRecord:
 def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]) -> None:
     """Write the changed profile if nobody else did meanwhile (the version condition) and claim new identifiers."""
     record.document = _document(profile)
-    with _classified():
+    with classified():
         if not new_identifier_keys:
             record.save()
             return
@@ -197,7 +210,7 @@ def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], n
     winner.document = _document(merged)
     repoint = [key for loser in losers for key in loser.profile.identifier_keys]
     budget = TRANSACTION_ACTIONS - 1 - len(losers) - len(new_identifier_keys)
-    with _classified():
+    with classified():
         with TransactWrite(connection=connection()) as tx:
             tx.save(winner)
             for loser in losers:
@@ -232,7 +245,7 @@ def append_history(customer_id: str, event: CanonicalEvent) -> None:
         else None,
         expires_at=event.occurred_at + timedelta(days=settings.history_retention_days),
     )
-    with _classified():
+    with classified():
         entry.save()
 
 

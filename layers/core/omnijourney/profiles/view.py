@@ -25,6 +25,7 @@ def profile_view(
     cart = profile.cart
     view: dict[str, Any] = {
         "customer_id": profile.customer_id,
+        # Every listed kind, empty or not; link-only kinds are never listed (the filter keeps their empty list out).
         "identifiers": {
             kind.value: list(profile.identifiers.get(kind, ())) for kind in IdentifierKind if kind not in LINK_ONLY
         },

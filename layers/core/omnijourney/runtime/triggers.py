@@ -15,16 +15,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from omnijourney import clock, config, tables
 from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.language import EventMatch, Journey, ReEntry
+from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile
 from omnijourney.profiles.service import ProfileUpdate
 from omnijourney.runtime.conditions import entry_of, event_matches, holds, matches_where, seen_as
 from omnijourney.runtime.records import JourneyRunRecord, ended, run_key, runs_of
 from omnijourney.settings import get_settings
+
+
+class ExecutionRefused(store.Refused):
+    """Step Functions will never start this execution (its input past 256 KB): permanent, like any Refused."""
+
+    title = "Refused by Step Functions"
 
 
 @dataclass
@@ -257,14 +264,21 @@ def _start(journey: Journey, profile: Profile, entry: dict[str, Any], now: datet
         started_at=now,
         entry=json.dumps(entry, default=str),
     )
-    # A retried event finds its run recorded; starting again answers with the same execution.
-    with suppress(PutError):
+    # A retried event finds its run recorded (the condition fails: a ConcurrentUpdate); starting again answers with
+    # the same execution. A run record DynamoDB refuses is Refused, and throttling goes back to the queue.
+    with suppress(store.ConcurrentUpdate), store.classified():
         run.save(condition=JourneyRunRecord.run.does_not_exist())
     stepfunctions = client("stepfunctions")
     execution_input = json.dumps({"customer_id": profile.customer_id, "entry": entry}, default=str)
-    # Started by an earlier attempt of this event and already over: nothing to do.
-    with suppress(stepfunctions.exceptions.ExecutionAlreadyExists):
-        stepfunctions.start_execution(
-            stateMachineArn=state_machine_arn(journey.journey), name=name, input=execution_input
-        )
+    try:
+        # Started by an earlier attempt of this event and already over: nothing to do.
+        with suppress(stepfunctions.exceptions.ExecutionAlreadyExists), store.classified(ExecutionRefused):
+            stepfunctions.start_execution(
+                stateMachineArn=state_machine_arn(journey.journey), name=name, input=execution_input
+            )
+    except ExecutionRefused:
+        # It never started: a run left running would keep the customer out of the journey for good. The event is
+        # quarantined, and replaying it once mended starts the run afresh.
+        run.delete()
+        raise
     reaction.started.append(name)

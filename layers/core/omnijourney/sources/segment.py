@@ -7,12 +7,20 @@ Duplicates are recognised by `messageId`, which Segment itself dedupes on.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
 from omnijourney.errors import MalformedPayload, PayloadTooLarge
 from omnijourney.events import CanonicalEvent, CartChange, Channel, EventType, LineItem, Order
-from omnijourney.identifiers import Identifier, IdentifierKind, as_region, identifiers_from, region_of_locale
+from omnijourney.identifiers import (
+    Identifier,
+    IdentifierKind,
+    InvalidIdentifier,
+    as_region,
+    identifiers_from,
+    region_of_locale,
+)
 from omnijourney.sources.delivery import (
     Delivery,
     as_decimal,
@@ -26,6 +34,8 @@ from omnijourney.sources.delivery import (
     require,
     require_signature,
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -76,18 +86,7 @@ class SegmentSource:
             **as_object(message.get("traits") or {}, f"{where}traits"),
         }
         properties = as_object(message.get("properties") or {}, f"{where}properties")
-        anonymous_id, user_id = message.get("anonymousId"), message.get("userId")
-        if not anonymous_id and not user_id:
-            raise MalformedPayload(f"{where}anonymousId or {where}userId is required", field=f"{where}userId")
-        # The message's own keys: an invalid one refuses the message, as it could only link it to a stranger.
-        own_keys = [
-            Identifier.required(kind, value, f"{where}{name}")
-            for kind, name, value in (
-                (IdentifierKind.anonymous_id, "anonymousId", anonymous_id),
-                (IdentifierKind.user_id, "userId", user_id),
-            )
-            if value is not None and value != ""
-        ]
+        own_keys = _own_keys(message, where)
         # A national-format phone in the traits is read in the country the device reports, else the locale's.
         region = as_region(_field(context, "location", "country")) or region_of_locale(context.get("locale"))
         fields: dict[str, Any] = {
@@ -124,6 +123,35 @@ class SegmentSource:
         name = str(message.get("name") or kind)
         event_type = {"identify": EventType.identify, "group": EventType.tracked}.get(kind, EventType.page_viewed)
         return canonical_event(within=where, **fields, type=event_type, name=name, properties=properties)
+
+
+def _own_keys(message: dict[str, Any], where: str) -> list[Identifier]:
+    """The message's valid own keys. One that is refused (a server-side SDK's placeholder userId "unknown") is
+    dropped and logged, never linked, and the message applies under the other: a 400 would refuse the whole batch,
+    every other user's messages with it, and server-side SDKs do not retry a 4xx. Only a message with no valid key
+    at all is refused, naming the key and why."""
+    given = [
+        (kind, f"{where}{name}", message.get(name))
+        for kind, name in ((IdentifierKind.anonymous_id, "anonymousId"), (IdentifierKind.user_id, "userId"))
+        if message.get(name) is not None and message.get(name) != ""
+    ]
+    if not given:
+        raise MalformedPayload(f"{where}anonymousId or {where}userId is required", field=f"{where}userId")
+    valid: list[Identifier] = []
+    refused: list[tuple[str, InvalidIdentifier]] = []
+    for kind, field, value in given:
+        try:
+            valid.append(Identifier.checked(kind, value))
+        except InvalidIdentifier as refusal:
+            refused.append((field, refusal))
+    if not valid:
+        field, first = refused[0]
+        # The key and why, never its value.
+        raise MalformedPayload(f"{field} is not a valid {first.kind.value} ({first.reason.value})", field=field)
+    for _, dropped in refused:
+        # Which kind and why, never the value: a log line must not hold personal data.
+        logger.warning("identifier dropped: %s is %s", dropped.kind.value, dropped.reason.value)
+    return valid
 
 
 def _channel(kind: str, context: dict[str, Any]) -> Channel:

@@ -1,4 +1,5 @@
-"""Shopify webhooks: orders (web, app and Shopify POS), their cancellations and refunds, checkouts and customers.
+"""Shopify webhooks: orders (web, app and Shopify POS), their updates, cancellations and refunds, checkouts and
+customers.
 
 Signed with X-Shopify-Hmac-Sha256 = base64 HMAC-SHA256(app secret, body); the topic is X-Shopify-Topic.
 Event ids come from the body (resource id and its updated_at), so a resent webhook is recognised
@@ -153,13 +154,23 @@ def _product_key(line: dict[str, Any], where: str) -> str:
 def _order(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[str, Any]:
     order_id = numeric_id(require(payload, "id"), "id")
     cancelled = topic == "orders/cancelled"
-    # A cancellation happened when the order was cancelled, not when it was placed.
-    at = (payload.get("cancelled_at") or payload.get("updated_at")) if cancelled else payload.get("created_at")
+    if topic == "orders/updated":
+        # The order as it stands now (a void may arrive only here): one event per state of the order, as for a
+        # checkout, at the time it changed; the profile joins it to the order it holds, the most final state winning.
+        event_type, event_id = EventType.order_updated, f"shopify:{topic}:{order_id}:{_version(payload, delivery)}"
+        at, at_field = _changed_at(payload), "updated_at"
+    elif cancelled:
+        # A cancellation happened when the order was cancelled, not when it was placed.
+        event_type, event_id = EventType.order_cancelled, f"shopify:{topic}:{order_id}"
+        at, at_field = payload.get("cancelled_at") or payload.get("updated_at"), "cancelled_at"
+    else:
+        event_type, event_id = EventType.order_completed, f"shopify:{topic}:{order_id}"
+        at, at_field = payload.get("created_at"), "created_at"
     return {
-        "event_id": f"shopify:{topic}:{order_id}",
-        "type": EventType.order_cancelled if cancelled else EventType.order_completed,
+        "event_id": event_id,
+        "type": event_type,
         "channel": _ORDER_CHANNELS.get(str(payload.get("source_name")), Channel.web),
-        "occurred_at": as_timestamp(at, "cancelled_at" if cancelled else "created_at", delivery.received_at),
+        "occurred_at": as_timestamp(at, at_field, delivery.received_at),
         "identifiers": [*_people(payload), Identifier(kind=IdentifierKind.shopify_order_id, value=order_id)],
         "order": Order(
             order_id=order_id,
@@ -237,12 +248,25 @@ def _money_paid_back(transactions: list[Any]) -> list[tuple[Decimal, str, Channe
         transaction = as_object(given, where.rstrip("."))
         if transaction.get("kind") != "refund" or transaction.get("status") != "success":
             continue
-        amount = as_decimal(require(transaction, "amount", where), f"{where}amount") or Decimal(0)
-        if amount < 0:
-            raise MalformedPayload(f"{where}amount must not be negative, not {amount}", field=f"{where}amount")
-        currency = str(require(transaction, "currency", where)).upper()
+        amount, currency = _in_shop_currency(transaction, where)
         paid_back.append((amount, currency, _ORDER_CHANNELS.get(str(transaction.get("source_name")), Channel.web)))
     return paid_back
+
+
+def _in_shop_currency(transaction: dict[str, Any], where: str) -> tuple[Decimal, str]:
+    """A transaction's amount and currency in the shop's currency, as the order's total is: `amount_set.shop_money`
+    where Shopify gives it, else `amount` and `currency` (which are the presentment currency's on an order paid in
+    another one)."""
+    amount_set = as_object(transaction.get("amount_set") or {}, f"{where}amount_set")
+    shop_money = as_object(amount_set.get("shop_money") or {}, f"{where}amount_set.shop_money")
+    if shop_money:
+        money, within, currency_key = shop_money, f"{where}amount_set.shop_money.", "currency_code"
+    else:
+        money, within, currency_key = transaction, where, "currency"
+    amount = as_decimal(require(money, "amount", within), f"{within}amount") or Decimal(0)
+    if amount < 0:
+        raise MalformedPayload(f"{within}amount must not be negative, not {amount}", field=f"{within}amount")
+    return amount, str(require(money, currency_key, within)).upper()
 
 
 def _checkout(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[str, Any]:
@@ -310,12 +334,12 @@ def _customer(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[s
 
 
 def _changed_at(payload: dict[str, Any]) -> Any:
-    """When a checkout or customer last changed, as Shopify wrote it."""
+    """When a checkout, customer or order last changed, as Shopify wrote it."""
     return payload.get("updated_at") or payload.get("created_at")
 
 
 def _version(payload: dict[str, Any], delivery: Delivery) -> str:
-    """What tells one state of a checkout or customer from the next in its event id: when it changed. A
+    """What tells one state of a checkout, customer or order from the next in its event id: when it changed. A
     body without a timestamp falls back to Shopify's event id, else to the body's hash: both are the same
     when the delivery is retried, and differ for the next change."""
     changed_at = _changed_at(payload)
@@ -329,6 +353,7 @@ _Reader = Callable[[dict[str, Any], str, Delivery], dict[str, Any]]
 # The topics to subscribe to, each with what reads its body into the canonical event's fields.
 _READERS: dict[str, _Reader] = {
     "orders/create": _order,
+    "orders/updated": _order,
     "orders/cancelled": _order,
     "refunds/create": _refund,
     "checkouts/create": _checkout,
