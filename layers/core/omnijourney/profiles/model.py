@@ -440,6 +440,17 @@ def new_profile(customer_id: str, at: datetime) -> Profile:
 _Kept = TypeVar("_Kept", bound=Record)
 
 
+def with_note(profile: Profile, note: Note) -> Profile:
+    """The profile with a journey's note for store staff or agents: the newest `MAX_NOTES`, in time order."""
+    if note in profile.notes:
+        return profile
+    return profile.model_copy(update={"notes": _newest({*profile.notes, note}, _note_order, MAX_NOTES)})
+
+
+def _note_order(note: Note) -> tuple[datetime, str, str]:
+    return note.at, note.journey, note.text
+
+
 def _newest(
     records: Iterable[_Kept],
     key: Callable[[_Kept], Any],
@@ -969,7 +980,7 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
             consent[channel] = theirs
     zone, zone_set = _joined_timezone(_timezone_of(winner), _timezone_of(loser))
     refunds = _joined_refunds((*winner.refunds, *loser.refunds))
-    notes = _newest({*winner.notes, *loser.notes}, lambda note: (note.at, note.journey, note.text), MAX_NOTES)
+    notes = _newest({*winner.notes, *loser.notes}, _note_order, MAX_NOTES)
     return merged.model_copy(
         update={
             "created_at": min(winner.created_at, loser.created_at),

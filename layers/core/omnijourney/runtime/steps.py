@@ -19,7 +19,7 @@ from omnijourney import clock, config, tables
 from omnijourney.events import EventType, OrderState
 from omnijourney.journeys.language import Condition, Policy, Send, SplitGroup, UpdateProfile
 from omnijourney.profiles import service, store
-from omnijourney.profiles.model import IssuedOffer, Note, Profile, with_traits
+from omnijourney.profiles.model import IssuedOffer, Note, Profile, with_note, with_traits
 from omnijourney.runtime import guards
 from omnijourney.runtime.conditions import holds
 from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord, ended, run_key
@@ -31,7 +31,6 @@ FINAL_STATUSES = {"FAILED": "failed", "TIMED_OUT": "failed", "ABORTED": "stopped
 NOTE_CHANNELS = ("in_store", "call_center")
 # Guard reasons that end the journey rather than hold one message.
 ENDINGS = {"goal_reached": "goal", "customer_erased": "exited", **{f"exit_{name}": "exited" for name in EventType}}
-MAX_NOTES = 10
 
 
 class Retryable(Exception):
@@ -256,7 +255,7 @@ def _deliver(
     subject, body = template.render(values)
     if message.channel in NOTE_CHANNELS:
         note = Note(channel=message.channel, text=body, journey=policy.journey, at=entry.at)
-        service.amend(profile.customer_id, lambda current: _with_note(current, note))
+        service.amend(profile.customer_id, lambda current: with_note(current, note))
         provider_id = f"note:{profile.customer_id}"
     else:
         from omnijourney.channels import SendFailed
@@ -292,12 +291,6 @@ def _send_through_channel(entry: LedgerRecord, message: Send, subject: str | Non
         unsubscribe_url=unsubscribe if message.category == "marketing" else None,
     )
     return adapter_for(message.channel).send(outgoing)
-
-
-def _with_note(profile: Profile, note: Note) -> Profile:
-    if note in profile.notes:
-        return profile
-    return profile.model_copy(update={"notes": (*profile.notes, note)[-MAX_NOTES:]})
 
 
 def plan_wait(task: dict[str, Any]) -> dict[str, Any]:
