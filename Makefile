@@ -19,6 +19,7 @@ demo: $(STAMP)  ## replay the shoes story on moto and print what the store sees
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from omnijourney.simulation.runner import simulate
-from omnijourney.simulation.scenario import ScenarioLine, parse_lines
+from omnijourney_tools.simulation.runner import simulate
+from omnijourney_tools.simulation.scenario import ScenarioLine, parse_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"

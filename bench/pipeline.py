@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.metering import AwsMeter, CallClock, Usage
-from omnijourney import aws
-from omnijourney.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, http_event
-from omnijourney.sources import get_source
-from omnijourney.sources.delivery import Delivery
+from omnijourney.edge.sources import get_source
+from omnijourney.edge.sources.delivery import Delivery
+from omnijourney.platform import aws
+from omnijourney_tools.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, http_event
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 # Every service the domain asks omnijourney.aws.client for (grep 'client("'): each cached client gets the hooks.
@@ -86,7 +86,7 @@ def hooked_clients() -> list[Any]:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
     from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-    from omnijourney.tables import connection
+    from omnijourney.platform.tables import connection
 
     # get_parameter creates this same default provider on first use; creating it first lets us hook its client.
     provider = DEFAULT_PROVIDERS.setdefault("ssm", SSMProvider())

@@ -13,7 +13,7 @@ from bench.cold_start import RUNS, cold_imports
 from bench.journeys import Month, simulate_month
 from bench.metering import OUTSIDE, Usage
 from bench.pipeline import RECEIVED_AT, Throughput, pipeline_costs, throughput
-from omnijourney import clock
+from omnijourney.platform import clock
 
 # The budget for one simple track event, ingest and profile functions together.
 TARGET_WRITE_UNITS = 3

@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from omnijourney.profiles.store import HISTORY_READ_LIMIT
-from omnijourney.serve.tracking import LOCAL_WRITE_KEY
+from omnijourney_tools.serve.tracking import LOCAL_WRITE_KEY
 
 DEFAULT_EVENTS = 2_000
 DEFAULT_CONNECTIONS = 50
@@ -134,7 +134,7 @@ def lost_events(url: str, accepted: list[TrackCall]) -> int:
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "omnijourney.cli", "serve", "--port", "0"],
+        [sys.executable, "-m", "omnijourney_tools.cli", "serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,  # one access-log line per request
         text=True,

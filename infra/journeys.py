@@ -18,7 +18,7 @@ from constructs import Construct
 from infra.functions import retention
 from infra.pipeline import encrypted_queue
 from infra.settings import DeploySettings
-from omnijourney import config
+from omnijourney.app import config
 from omnijourney.journeys.catalog import JourneySet
 from omnijourney.journeys.compiler import STEP_FUNCTION, compile_journey
 from omnijourney.runtime.steps import FINAL_STATUSES

@@ -20,8 +20,8 @@ from infra.packaging import build_layer
 from infra.pipeline import PROFILE_TIMEOUT_SECONDS, EventPipeline
 from infra.settings import DeploySettings
 from infra.store import ProfileStore
-from omnijourney import config
-from omnijourney.sources import WEBHOOK_SOURCE_NAMES
+from omnijourney.app import config
+from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
 
 
 class OmnijourneyStack(Stack):

@@ -13,7 +13,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, Index
 from pynamodb.models import Model
 
 from infra.settings import DeploySettings
-from omnijourney.tables import TTL_ATTRIBUTES, table_models
+from omnijourney.app.storage import TTL_ATTRIBUTES, table_models
 
 ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,

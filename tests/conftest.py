@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from omnijourney.local import LOCAL_HOST, LOCAL_SECRETS
-from omnijourney.sources import get_source
-from omnijourney.sources.delivery import Delivery
+from omnijourney.edge.sources import get_source
+from omnijourney.edge.sources.delivery import Delivery
+from omnijourney_tools.local import LOCAL_HOST, LOCAL_SECRETS
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -64,7 +64,7 @@ def samples() -> Any:
 
 def lena(*samples: tuple[str, str]) -> Any:
     """Lena's profile (the sample payloads' customer) after the given samples, applied in order."""
-    from omnijourney import config
+    from omnijourney.app import config
     from omnijourney.profiles.model import apply_event, new_profile
 
     profile = new_profile("cus_lena", datetime(2026, 3, 2, 17, 0, tzinfo=UTC))

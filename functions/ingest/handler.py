@@ -8,12 +8,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from omnijourney.bodies import Accepted
-from omnijourney.errors import OmnijourneyError
-from omnijourney.http import answer_doc, problem_docs, problem_responses, raw_body, request_url
-from omnijourney.ingest import accept_delivery
-from omnijourney.settings import get_settings
-from omnijourney.sources import WEBHOOK_SOURCE_NAMES
+from omnijourney.edge.bodies import Accepted
+from omnijourney.edge.http import answer_doc, problem_docs, problem_responses, raw_body, request_url
+from omnijourney.edge.ingest import accept_delivery
+from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
+from omnijourney.platform.errors import OmnijourneyError
+from omnijourney.platform.settings import get_settings
 
 # The values of {source}, for the OpenAPI document. A Literal built from the tuple at run time, as mypy cannot read one.
 if TYPE_CHECKING:

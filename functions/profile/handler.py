@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from omnijourney.pipeline import handle_queue_message, register_context
+from omnijourney.app.profile_updates import handle_queue_message, register_context
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)

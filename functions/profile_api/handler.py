@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from omnijourney.bodies import Erased, ProfileView
-from omnijourney.erasure import erase_customer
-from omnijourney.http import answer_doc, problem_docs, problem_responses
+from omnijourney.app.erasure import erase_customer
+from omnijourney.edge.bodies import Erased, ProfileView
+from omnijourney.edge.http import answer_doc, problem_docs, problem_responses
 from omnijourney.profiles import service
 
 logger = Logger()

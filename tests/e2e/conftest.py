@@ -82,7 +82,7 @@ def servers() -> Iterator[Servers]:
 def served(speed: float) -> Iterator[Served]:
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "omnijourney.cli", "serve", "--port", "0", "--speed", str(speed)],
+            [sys.executable, "-m", "omnijourney_tools.cli", "serve", "--port", "0", "--speed", str(speed)],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,

@@ -25,12 +25,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from omnijourney.errors import MalformedPayload
-from omnijourney.local import LOCAL_SECRETS, load_handler
-from omnijourney.serve.openapi import document
-from omnijourney.serve.tracking import LOCAL_WRITE_KEY
-from omnijourney.sources import WEBHOOK_SOURCE_NAMES, get_source
-from omnijourney.sources.delivery import Delivery
+from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES, get_source
+from omnijourney.edge.sources.delivery import Delivery
+from omnijourney.platform.errors import MalformedPayload
+from omnijourney_tools.local import LOCAL_SECRETS, load_handler
+from omnijourney_tools.serve.openapi import document
+from omnijourney_tools.serve.tracking import LOCAL_WRITE_KEY
 from tests.e2e.conftest import Served, Servers
 
 CHECKS = [

@@ -14,7 +14,7 @@ import requests
 from segment.analytics import Client
 from segment.analytics.request import APIError
 
-from omnijourney.serve.tracking import LOCAL_WRITE_KEY
+from omnijourney_tools.serve.tracking import LOCAL_WRITE_KEY
 from tests.e2e.conftest import Served, Servers
 
 

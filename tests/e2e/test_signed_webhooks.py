@@ -20,7 +20,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from omnijourney.local import LOCAL_SECRETS
+from omnijourney_tools.local import LOCAL_SECRETS
 from tests.conftest import sample
 from tests.e2e.conftest import Served, Servers
 

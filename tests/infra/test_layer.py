@@ -123,7 +123,7 @@ def test_the_bytecode_holds_no_path_of_the_building_machine(host_layer: Path) ->
 
 def test_the_shared_definitions_load_from_the_layer(host_layer: Path) -> None:
     code = (
-        "from omnijourney import config\n"
+        "from omnijourney.app import config\n"
         "config.lifecycle(), config.consistency(), config.products()\n"
         "print(config.config_dir())\n"
         "print(len(config.journeys().journeys))\n"
@@ -185,3 +185,21 @@ def imported_modules(package: Path) -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 modules.add(node.module)
     return modules
+
+
+def test_the_layer_ships_no_tooling(host_layer: Path) -> None:
+    """The CLI, the local backend, the simulation, serve and the diagrams live in omnijourney_tools, which the layer
+    build does not copy; the handlers import with the layer alone (the test above imports each one)."""
+    python = host_layer / "python"
+    top_level = {entry.name.removesuffix(".py") for entry in python.iterdir() if not entry.name.endswith(".dist-info")}
+    assert "omnijourney" in top_level
+    assert "omnijourney_tools" not in top_level
+    package = python / "omnijourney"
+    shipped = {".".join(source.relative_to(package).with_suffix("").parts) for source in package.rglob("*.py")}
+    tooling = {"cli", "local", "simulation", "serve", "journeys.commands", "journeys.diagram"}
+    assert {
+        module
+        for module in shipped
+        if module.split(".__init__")[0] in tooling or module.startswith(("simulation.", "serve."))
+    } == set()
+    assert imported_modules(package) & {"omnijourney_tools", "moto", "grandalf", "jsonpath_ng"} == set()

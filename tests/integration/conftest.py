@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from omnijourney import aws
-from omnijourney.local import MOTO_CONFIG, REGION, LocalBackend, http_event
-from omnijourney.settings import get_settings
-from omnijourney.sources.delivery import Delivery
+from omnijourney.edge.sources.delivery import Delivery
+from omnijourney.platform import aws
+from omnijourney.platform.settings import get_settings
+from omnijourney_tools.local import MOTO_CONFIG, REGION, LocalBackend, http_event
 from tests.conftest import RECEIVED_AT
 
 

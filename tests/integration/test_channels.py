@@ -16,10 +16,10 @@ import pytest
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from omnijourney import aws
 from omnijourney.channels import Category, OutgoingMessage, SendFailed, adapter_for, use_adapter
 from omnijourney.channels.email import ADAPTER as EMAIL
-from omnijourney.local import ACCOUNT, REGION
+from omnijourney.platform import aws
+from omnijourney_tools.local import ACCOUNT, REGION
 from tests.integration.conftest import fake_aws
 
 SENDER = "shop@shoes.example"

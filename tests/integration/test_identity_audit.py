@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from omnijourney import config
-from omnijourney.cli import main
-from omnijourney.settings import get_settings
+from omnijourney.app import config
+from omnijourney.platform.settings import get_settings
+from omnijourney_tools.cli import main
 from tests.conftest import ROOT, delivery, sample, signed
 from tests.integration.conftest import Harness
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from omnijourney import clock
+from omnijourney.platform import clock
 from tests.conftest import RECEIVED_AT, delivery, sample, signed
 from tests.integration.conftest import Harness
 
@@ -64,7 +64,7 @@ def test_ses_events_do_not_come_in_as_webhooks(harness: Harness) -> None:
 
 
 def test_the_local_backend_holds_a_secret_for_each_webhook_source_and_none_for_ses(harness: Harness) -> None:
-    from omnijourney.aws import client
+    from omnijourney.platform.aws import client
 
     parameters = client("ssm").get_parameters_by_path(Path="/omnijourney/test/webhook-secrets")["Parameters"]
     assert sorted(parameter["Name"].rsplit("/", 1)[1] for parameter in parameters) == [
@@ -96,7 +96,7 @@ def test_signed_but_malformed_json_is_400_and_quarantined_for_replay(harness: Ha
     assert status == 400
     assert body["detail"].startswith("the body is not JSON")
     assert body["quarantine_id"].startswith("quarantine/shopify/2026/03/04/")
-    from omnijourney.quarantine import list_quarantined
+    from omnijourney_tools.quarantine import list_quarantined
 
     assert list_quarantined() == [body["quarantine_id"]]
     assert harness.live_profiles() == []
@@ -134,7 +134,7 @@ def test_a_schema_invalid_message_is_400_naming_the_field(harness: Harness) -> N
 
 
 def test_a_quarantined_delivery_replays_once_fixed(harness: Harness) -> None:
-    from omnijourney.quarantine import list_quarantined, replay
+    from omnijourney_tools.quarantine import list_quarantined, replay
 
     fixed = delivery("shopify", "orders_create_pos").body
     _, body = harness.deliver(signed(delivery("shopify", "orders_create_pos", body=fixed[:-5])))

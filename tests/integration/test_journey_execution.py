@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from omnijourney import aws, clock, config
+from omnijourney.app import config
 from omnijourney.journeys.compiler import compile_journey
-from omnijourney.simulation.lambdas import route_lambdas
-from omnijourney.simulation.virtual_time import VirtualClock
+from omnijourney.platform import aws, clock
+from omnijourney_tools.simulation.lambdas import route_lambdas
+from omnijourney_tools.simulation.virtual_time import VirtualClock
 from tests.integration.conftest import fake_aws
 
 START = datetime(2026, 3, 2, 19, 12, tzinfo=UTC)

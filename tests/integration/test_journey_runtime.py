@@ -12,11 +12,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.ses.models import ses_backends
 
-from omnijourney import aws, config
+from omnijourney.app import config
 from omnijourney.channels import OutgoingMessage, SendFailed, use_adapter
 from omnijourney.journeys.language import Journey
-from omnijourney.local import ACCOUNT, REGION
+from omnijourney.platform import aws
 from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord
+from omnijourney_tools.local import ACCOUNT, REGION
 from tests.conftest import RECEIVED_AT, delivery, signed
 from tests.integration.conftest import Harness
 

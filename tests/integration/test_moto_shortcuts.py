@@ -10,8 +10,8 @@ from unittest import mock
 import pytest
 from botocore.exceptions import ClientError
 
-from omnijourney import aws
-from omnijourney.simulation.moto_shortcuts import moto_shortcuts
+from omnijourney.platform import aws
+from omnijourney_tools.simulation.moto_shortcuts import moto_shortcuts
 from tests.integration.conftest import fake_aws
 
 HISTORY = "history"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from omnijourney import config
-from omnijourney.cli import main
-from omnijourney.simulation.metrics import audit
+from omnijourney.app import config
+from omnijourney_tools.cli import main
+from omnijourney_tools.simulation.metrics import audit
 from tests.conftest import EVENTS, sample
 from tests.integration.test_scenarios import scenario_report
 

@@ -14,13 +14,13 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from omnijourney.aws import client
 from omnijourney.events import CanonicalEvent
-from omnijourney.local import LambdaContext
+from omnijourney.platform.aws import client
+from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import store
-from omnijourney.quarantine import list_quarantined, replay
 from omnijourney.runtime.records import JourneyRunRecord
-from omnijourney.settings import get_settings
+from omnijourney_tools.local import LambdaContext
+from omnijourney_tools.quarantine import list_quarantined, replay
 from tests.conftest import delivery, signed
 from tests.integration.conftest import Harness
 
@@ -29,7 +29,7 @@ EMAIL = "lena.fischer@example.com"
 
 def _segment(case: str, **changes: Any) -> CanonicalEvent:
     """The canonical event of a Segment sample, as ingest queues it, with `changes`."""
-    from omnijourney.sources import get_source
+    from omnijourney.edge.sources import get_source
 
     [event] = get_source("segment").parse(signed(delivery("segment", case)))
     return event.model_copy(update=changes)
@@ -180,7 +180,7 @@ def _start_refused(code: str) -> Iterator[list[str]]:
 
 def _checkout() -> CanonicalEvent:
     """Lena starts a checkout of €129.95 with her email: the abandoned-cart journey starts on it."""
-    from omnijourney.sources import get_source
+    from omnijourney.edge.sources import get_source
 
     [event] = get_source("shopify").parse(signed(delivery("shopify", "checkouts_create")))
     return event

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from omnijourney.edge.sources import get_source
 from omnijourney.events import CanonicalEvent
 from omnijourney.identifiers import IdentifierKind
-from omnijourney.local import LambdaContext
 from omnijourney.profiles import service, store
-from omnijourney.sources import get_source
+from omnijourney_tools.local import LambdaContext
 from tests.conftest import IGNORED_SES_SAMPLES, delivery, sample, signed
 from tests.integration.conftest import Harness
 
@@ -228,8 +228,8 @@ def test_concurrent_cart_updates_of_one_profile_are_all_kept(harness: Harness) -
 
 
 def test_a_poison_message_is_quarantined_alone_and_never_dead_lettered(harness: Harness) -> None:
-    from omnijourney.aws import client
-    from omnijourney.quarantine import list_quarantined
+    from omnijourney.platform.aws import client
+    from omnijourney_tools.quarantine import list_quarantined
 
     sqs = client("sqs")
     harness.post(signed(delivery("segment", "product_added")))

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from omnijourney.cli import main
+from omnijourney_tools.cli import main
 from tests.conftest import ROOT
 
 SCENARIOS = ROOT / "scenarios"

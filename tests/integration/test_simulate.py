@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from omnijourney.cli import main
+from omnijourney_tools.cli import main
 from tests.conftest import ROOT
 
 SHOES = ROOT / "scenarios" / "shoes.jsonl"

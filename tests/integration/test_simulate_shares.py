@@ -10,10 +10,17 @@ from typing import Any
 import pytest
 
 from bench.journeys import scenario_lines, scenario_text
-from omnijourney.cli import main
-from omnijourney.simulation.runner import simulate
-from omnijourney.simulation.scenario import AdvanceLine, DeliveryLine, ScenarioLine, ScheduleLine, parse_lines, read
-from omnijourney.simulation.shares import split
+from omnijourney_tools.cli import main
+from omnijourney_tools.simulation.runner import simulate
+from omnijourney_tools.simulation.scenario import (
+    AdvanceLine,
+    DeliveryLine,
+    ScenarioLine,
+    ScheduleLine,
+    parse_lines,
+    read,
+)
+from omnijourney_tools.simulation.shares import split
 from tests.conftest import ROOT
 
 SHOPPERS = 10

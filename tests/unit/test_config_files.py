@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from omnijourney.configfile import ConfigError, load
-from omnijourney.lifecycle import LifecycleConfig
+from omnijourney.platform.configfile import ConfigError, load
+from omnijourney.profiles.lifecycle import LifecycleConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

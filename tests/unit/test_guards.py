@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from omnijourney import config
+from omnijourney.app import config
+from omnijourney.edge.sources import get_source
 from omnijourney.events import ConsentChannel, ConsentStatus, EventType
 from omnijourney.journeys.language import EventMatch, Policy, Send
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime import guards
 from omnijourney.runtime.conditions import entry_of, event_matches
-from omnijourney.sources import get_source
 from tests.conftest import delivery, lena
 
 # Lena's story: checkout on the web (Mon 19:12 UTC), identified in the app, STOP by SMS, shoes bought in store.

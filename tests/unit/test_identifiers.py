@@ -12,9 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnijourney import config
-from omnijourney.configfile import ConfigError, load
-from omnijourney.errors import MalformedPayload, NotFound
+from omnijourney.app import config
 from omnijourney.identifiers import (
     Identifier,
     IdentifierKind,
@@ -27,6 +25,8 @@ from omnijourney.identifiers import (
     masked,
     region_of_locale,
 )
+from omnijourney.platform.configfile import ConfigError, load
+from omnijourney.platform.errors import MalformedPayload, NotFound
 from omnijourney.profiles import service, store
 from tests.conftest import ROOT
 
@@ -184,7 +184,7 @@ def test_a_phone_placeholder_must_be_written_in_e164(tmp_path: Path) -> None:
 def test_placeholders_are_read_from_the_configured_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "identifiers.yaml").write_text("placeholders:\n  email: [frontdesk@trail-shop.de]\n")
     monkeypatch.setenv("OMNIJOURNEY_CONFIG_DIR", str(tmp_path))
-    from omnijourney.settings import get_settings
+    from omnijourney.platform.settings import get_settings
 
     get_settings.cache_clear()
     config.clear()

@@ -10,12 +10,12 @@ from xml.etree import ElementTree
 import pytest
 from statelint.linter import Linter
 
-from omnijourney import cli
-from omnijourney.configfile import ConfigError
-from omnijourney.journeys import diagram
 from omnijourney.journeys.catalog import load_journeys
 from omnijourney.journeys.compiler import compile_journey
 from omnijourney.journeys.language import Journey, json_schema
+from omnijourney.platform.configfile import ConfigError
+from omnijourney_tools import cli
+from omnijourney_tools.journeys import diagram
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "journeys"

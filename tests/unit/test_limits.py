@@ -10,12 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnijourney import clock, config, ingest
-from omnijourney.errors import MalformedPayload, OmnijourneyError, PayloadTooLarge
+from omnijourney.app import config
+from omnijourney.edge import ingest
+from omnijourney.edge.sources import get_source
+from omnijourney.edge.sources.delivery import Delivery, canonical_event, load_json
 from omnijourney.events import MAX_PRODUCT_CHARS, CanonicalEvent
+from omnijourney.platform import clock
+from omnijourney.platform.errors import MalformedPayload, OmnijourneyError, PayloadTooLarge
 from omnijourney.profiles.model import TRAIT_BUDGET_BYTES, apply_event, new_profile
-from omnijourney.sources import get_source
-from omnijourney.sources.delivery import Delivery, canonical_event, load_json
 from tests.conftest import RECEIVED_AT, delivery, sample, signed
 
 
@@ -231,8 +233,9 @@ class FakeQueue:
 @pytest.fixture
 def queue(monkeypatch: pytest.MonkeyPatch) -> FakeQueue:
     """accept_delivery with the local secrets and a fake queue; quarantine stores nothing."""
-    from omnijourney import aws, quarantine
-    from omnijourney.local import LOCAL_SECRETS
+    from omnijourney.edge import quarantine
+    from omnijourney.platform import aws
+    from omnijourney_tools.local import LOCAL_SECRETS
 
     fake = FakeQueue()
     monkeypatch.setattr(ingest, "webhook_secret", LOCAL_SECRETS.__getitem__)
@@ -279,12 +282,12 @@ def test_whatever_its_size_a_segment_delivery_is_queued_whole_or_refused_with_a_
     message[where] = {**message.get(where, {}), "padding": "p" * padding}
     body = json.dumps(message).encode()
     with pytest.MonkeyPatch.context() as patch:
-        from omnijourney import aws
-        from omnijourney.local import LOCAL_SECRETS
+        from omnijourney.platform import aws
+        from omnijourney_tools.local import LOCAL_SECRETS
 
         patch.setattr(ingest, "webhook_secret", LOCAL_SECRETS.__getitem__)
         patch.setattr(aws, "client", lambda name: fake)
-        patch.setattr("omnijourney.quarantine.quarantine", lambda item, error: "quarantine/test")
+        patch.setattr("omnijourney.edge.quarantine.quarantine", lambda item, error: "quarantine/test")
         patch.setattr(clock, "now", lambda: RECEIVED_AT)
         try:
             event_ids = accept(delivery("segment", "product_added", body=body)).event_ids

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from omnijourney import config
-from omnijourney.configfile import ConfigError, load
+from omnijourney.app import config
+from omnijourney.edge.sources import get_source
 from omnijourney.offers import OffersConfig, present
+from omnijourney.platform.configfile import ConfigError, load
 from omnijourney.profiles.model import IssuedOffer, Profile, apply_event
-from omnijourney.sources import get_source
 from tests.conftest import ROOT, delivery, lena
 
 MONDAY = datetime(2026, 3, 2, 19, 13, tzinfo=UTC)

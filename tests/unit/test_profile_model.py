@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from omnijourney import config
+from omnijourney.app import config
 from omnijourney.events import (
     CanonicalEvent,
     CartChange,

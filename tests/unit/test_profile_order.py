@@ -13,7 +13,7 @@ from unittest.mock import patch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnijourney import config
+from omnijourney.app import config
 from omnijourney.events import (
     CanonicalEvent,
     CartChange,

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnijourney.errors import OmnijourneyError
+from omnijourney.edge.sources import get_source
+from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.events import CanonicalEvent
-from omnijourney.sources import get_source
-from omnijourney.sources.delivery import Delivery
+from omnijourney.platform.errors import OmnijourneyError
 from tests.conftest import EVENTS, delivery
 
 EXAMPLES = 100

@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from omnijourney.errors import BadSignature, MalformedPayload, PayloadTooLarge
+from omnijourney.app.profile_updates import events_in
+from omnijourney.edge.sources import get_source
+from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.events import CanonicalEvent, Channel, ConsentChannel, ConsentStatus, EventType
-from omnijourney.pipeline import events_in
-from omnijourney.sources import get_source
-from omnijourney.sources.delivery import Delivery
+from omnijourney.platform.errors import BadSignature, MalformedPayload, PayloadTooLarge
 from tests.conftest import EVENTS, IGNORED_SES_SAMPLES, RECEIVED_AT, delivery, sample, signed
 
 ANONYMOUS_ID = "3f6c9d52-7a1e-4c1b-9a63-2f5d8c1e4b70"
@@ -164,7 +164,7 @@ def test_segment_message_whose_only_key_is_invalid_is_refused_naming_it(field: s
 def test_segment_message_with_an_invalid_key_beside_a_valid_one_applies_under_the_valid_one(
     field: str, value: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="omnijourney.sources.segment")
+    caplog.set_level(logging.WARNING, logger="omnijourney.edge.sources.segment")
     [event] = get_source("segment").parse(
         edited("segment", "identify_app", lambda message: message.update({field: value}))
     )

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from omnijourney.errors import MalformedPayload
+from omnijourney.edge.sources import get_source
+from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.events import CanonicalEvent, Channel, EventType, OrderState
-from omnijourney.sources import get_source
-from omnijourney.sources.delivery import Delivery
+from omnijourney.platform.errors import MalformedPayload
 from tests.conftest import delivery, sample
 from tests.unit.test_sources import field_paths, with_value
 
@@ -137,7 +137,7 @@ def test_each_state_of_a_shopify_order_is_an_update_of_its_own_and_a_resend_is_t
 
 
 def test_a_void_seen_only_on_orders_updated_voids_the_order_on_the_profile() -> None:
-    from omnijourney import config
+    from omnijourney.app import config
     from omnijourney.profiles.model import apply_event, new_profile
 
     lifecycle = config.lifecycle()

@@ -15,8 +15,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from omnijourney.configfile import ConfigModel
-from omnijourney.errors import MalformedPayload
+from omnijourney.platform.configfile import ConfigModel, config_dir, load
+from omnijourney.platform.errors import MalformedPayload
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +92,14 @@ class IdentifierRules(ConfigModel):
     placeholders: Placeholders = Placeholders()
 
 
-def _rules() -> IdentifierRules:
-    from omnijourney import config  # config imports modules that import this one
+@lru_cache(maxsize=1)
+def identifier_rules() -> IdentifierRules:
+    """config/identifiers.yaml, loaded once per process (`omnijourney.app.config.clear()` forgets it)."""
+    return load(config_dir() / "identifiers.yaml", IdentifierRules)
 
-    return config.identifiers()
+
+def _rules() -> IdentifierRules:
+    return identifier_rules()
 
 
 def normalise_email(value: str) -> str | None:

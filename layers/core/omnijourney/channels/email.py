@@ -13,9 +13,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omnijourney import aws
 from omnijourney.channels import OutgoingMessage, SendFailed, classify
-from omnijourney.settings import get_settings
+from omnijourney.platform import aws
+from omnijourney.platform.settings import get_settings
 
 # SES accepts only these characters in tag names and values, at most 256 of them.
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")

@@ -12,9 +12,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omnijourney import aws
 from omnijourney.channels import OutgoingMessage, classify
-from omnijourney.settings import get_settings
+from omnijourney.platform import aws
+from omnijourney.platform.settings import get_settings
 
 
 class PushAdapter:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from omnijourney.configfile import ConfigError, Problem
 from omnijourney.journeys.language import Journey
 from omnijourney.journeys.templates import TemplateCatalog
 from omnijourney.journeys.validation import check_journey
-
-if TYPE_CHECKING:
-    from omnijourney.offers import OffersConfig
+from omnijourney.offers import OffersConfig
+from omnijourney.offers import offers as configured_offers
+from omnijourney.platform.configfile import ConfigError, Problem, journeys_dir
+from omnijourney.profiles.lifecycle import lifecycle
 
 TEMPLATES_FOLDER = "templates"
 
@@ -35,12 +35,10 @@ def load_journeys(
 ) -> JourneySet:
     """Every journey in `paths` (files or folders; templates from each journey's templates/ folder), checked
     against the lifecycle stages and the offers of config/ unless given."""
-    from omnijourney import config
-
     if stages is None:
-        stages = config.lifecycle().names
+        stages = lifecycle().names
     if offers is None:
-        offers = config.offers()
+        offers = configured_offers()
     files = journey_files(paths)
     problems: list[Problem] = []
     catalogs: dict[Path, TemplateCatalog] = {}
@@ -60,3 +58,9 @@ def load_journeys(
         raise ConfigError(problems)
     templates = next(iter(catalogs.values())) if catalogs else TemplateCatalog(Path(TEMPLATES_FOLDER))
     return JourneySet(journeys=journeys, templates=templates)
+
+
+@lru_cache(maxsize=1)
+def journeys() -> JourneySet:
+    """The published journeys and their templates, checked as `omnijourney journeys validate` checks them."""
+    return load_journeys([journeys_dir()], lifecycle().names)

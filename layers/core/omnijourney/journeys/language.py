@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from omnijourney.configfile import ConfigModel
 from omnijourney.events import ConsentChannel, ConsentStatus, EventType
+from omnijourney.platform.configfile import ConfigModel
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="lower_snake_case")]
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60, description="a step's id")]

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from omnijourney.configfile import ConfigError, ConfigModel, Problem, YamlDocument
+from omnijourney.platform.configfile import ConfigError, ConfigModel, Problem, YamlDocument, did_you_mean
 
 # What a template may use, and where the value comes from.
 VARIABLES = {
@@ -88,7 +88,5 @@ class TemplateCatalog:
 
 
 def _unknown_variable(name: str) -> str:
-    from omnijourney.configfile import did_you_mean
-
     known = [*VARIABLES, *EVENT_VARIABLES, *OFFER_VARIABLES]
     return f"${{{name}}} is not a variable any profile or event supplies{did_you_mean(name, known)}"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omnijourney.configfile import ConfigError, Location, Problem, YamlDocument, did_you_mean
 from omnijourney.journeys.language import EVENT_FIELDS, Comparison, Condition, Journey, Step
 from omnijourney.journeys.templates import EVENT_VARIABLES, OFFER_VARIABLES, TemplateCatalog
+from omnijourney.platform.configfile import ConfigError, Location, Problem, YamlDocument, did_you_mean
 
 if TYPE_CHECKING:
     from omnijourney.offers import OffersConfig

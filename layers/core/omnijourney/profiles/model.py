@@ -87,7 +87,7 @@ from omnijourney.events import (
     OrderState,
 )
 from omnijourney.identifiers import LINK_ONLY, Identifier, IdentifierKind
-from omnijourney.lifecycle import LifecycleConfig
+from omnijourney.profiles.lifecycle import LifecycleConfig
 
 # Anonymous ids pile up (one per browser and device). Past a kind's cap the smallest values are kept (the same
 # in any order); the identity index still resolves every one ever claimed.

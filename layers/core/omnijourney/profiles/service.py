@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from omnijourney import config
-from omnijourney.errors import MalformedPayload, NotFound, Unavailable
 from omnijourney.events import CanonicalEvent
 from omnijourney.identifiers import Identifier, IdentifierKind, InvalidIdentifier, Refusal, canonical, masked
+from omnijourney.platform import clock
+from omnijourney.platform.errors import MalformedPayload, NotFound, Unavailable
 from omnijourney.profiles import store
+from omnijourney.profiles.lifecycle import lifecycle as configured_lifecycle
 from omnijourney.profiles.model import Profile, apply_event, merge_profiles, new_profile
+from omnijourney.profiles.view import profile_view
 
 MAX_ATTEMPTS = 8
 Written = TypeVar("Written")
@@ -91,7 +93,7 @@ def amend(customer_id: str, change: Callable[[Profile], Profile]) -> Profile | N
 
 
 def _record_once(event: CanonicalEvent) -> ProfileUpdate:
-    lifecycle = config.lifecycle()
+    lifecycle = configured_lifecycle()
     keys = identifier_keys(event)
     owned = store.owners(keys)
     records = {}
@@ -155,12 +157,9 @@ def erase(customer_id: str) -> list[str]:
 
 def view_of(record: store.ProfileRecord, with_activity: bool = True) -> dict[str, Any]:
     """The profile view as of now, with the newest activity across merged ids."""
-    from omnijourney import clock
-    from omnijourney.profiles.view import profile_view
-
     profile = record.profile
     activity = store.history([record.customer_id, *profile.merged_from]) if with_activity else None
-    return profile_view(profile, config.lifecycle(), clock.now(), activity)
+    return profile_view(profile, configured_lifecycle(), clock.now(), activity)
 
 
 class Orphaned(StrEnum):
@@ -186,9 +185,6 @@ class RefusedIdentity:
 def refused_identities() -> list[RefusedIdentity]:
     """Every identity the rules in force refuse, or normalise to another key (both stored before the rules were), by
     customer: the profiles to review."""
-    from omnijourney.tables import bind
-
-    bind()
     found = []
     for identity in store.IdentityRecord.scan():
         kind, _, value = identity.identifier.partition("#")

@@ -2,7 +2,7 @@
 
 Tables: profiles (one item per customer, optimistic locking by `version`), identities (identifier →
 customer), history (a bounded, expiring event trail per customer) and idempotency (Powertools' records);
-omnijourney.tables binds them.
+each is a platform.tables.Table, bound to the table its setting names on first use.
 """
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from omnijourney.errors import OmnijourneyError
 from omnijourney.events import CanonicalEvent
+from omnijourney.platform.errors import OmnijourneyError
+from omnijourney.platform.settings import get_settings
+from omnijourney.platform.tables import Table, connection, named_by
 from omnijourney.profiles.model import Profile
-from omnijourney.tables import bind, connection
 
 HISTORY_READ_LIMIT = 50
 # Whatever else a transaction holds, identities are written in chunks that fit DynamoDB's 100 actions.
 TRANSACTION_ACTIONS = 100
 
 
-class ProfileRecord(Model):
+class ProfileRecord(Table):
     class Meta:
-        table_name = "omnijourney-profiles"
+        table_name = named_by("profiles_table")
         billing_mode = "PAY_PER_REQUEST"
 
     customer_id = UnicodeAttribute(hash_key=True)
@@ -62,9 +62,9 @@ class IdentitiesOfCustomer(GlobalSecondaryIndex["IdentityRecord"]):  # type: ign
     customer_id = UnicodeAttribute(hash_key=True)
 
 
-class IdentityRecord(Model):
+class IdentityRecord(Table):
     class Meta:
-        table_name = "omnijourney-identities"
+        table_name = named_by("identities_table")
         billing_mode = "PAY_PER_REQUEST"
 
     identifier = UnicodeAttribute(hash_key=True)
@@ -72,9 +72,9 @@ class IdentityRecord(Model):
     by_customer = IdentitiesOfCustomer()
 
 
-class HistoryRecord(Model):
+class HistoryRecord(Table):
     class Meta:
-        table_name = "omnijourney-history"
+        table_name = named_by("history_table")
         billing_mode = "PAY_PER_REQUEST"
 
     customer_id = UnicodeAttribute(hash_key=True)
@@ -89,11 +89,11 @@ class HistoryRecord(Model):
     expires_at = TTLAttribute()
 
 
-class IdempotencyRecord(Model):
+class IdempotencyRecord(Table):
     """The key schema Powertools' DynamoDB persistence layer expects (it writes the other attributes)."""
 
     class Meta:
-        table_name = "omnijourney-idempotency"
+        table_name = named_by("idempotency_table")
         billing_mode = "PAY_PER_REQUEST"
 
     id = UnicodeAttribute(hash_key=True)
@@ -153,7 +153,6 @@ def classified(refused: type[Refused] = Refused) -> Iterator[None]:
 
 def owners(identifier_keys: Iterable[str]) -> dict[str, str]:
     """identifier key → customer id, for those that are known."""
-    bind()
     keys = list(dict.fromkeys(identifier_keys))
     if not keys:
         return {}
@@ -163,7 +162,6 @@ def owners(identifier_keys: Iterable[str]) -> dict[str, str]:
 
 def load(customer_id: str) -> ProfileRecord | None:
     """The live record for a customer id, following merges."""
-    bind()
     seen: set[str] = set()
     while customer_id not in seen:
         seen.add(customer_id)
@@ -224,7 +222,7 @@ def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], n
 
 
 def append_history(customer_id: str, event: CanonicalEvent) -> None:
-    settings = bind()
+    settings = get_settings()
     entry = HistoryRecord(
         customer_id,
         f"{event.occurred_at.isoformat()}#{event.event_id}",
@@ -254,7 +252,6 @@ def history(
 ) -> list[HistoryRecord]:
     """The newest entries across a customer and everyone merged into them, newest first; with `since`,
     every entry after that instant (the sort key starts with the event's time)."""
-    bind()
     after = HistoryRecord.entry > since.isoformat() if since is not None else None
     read_limit = None if since is not None else limit
     entries = [
@@ -268,7 +265,6 @@ def history(
 
 def erase(record: ProfileRecord) -> list[str]:
     """Delete a customer and everyone merged into them from every table; the ids erased."""
-    bind()
     profile = record.profile
     customer_ids = [record.customer_id, *profile.merged_from]
     with IdentityRecord.batch_write() as identities:

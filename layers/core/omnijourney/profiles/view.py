@@ -8,7 +8,7 @@ from typing import Any
 
 from omnijourney.events import ConsentChannel
 from omnijourney.identifiers import LINK_ONLY, IdentifierKind
-from omnijourney.lifecycle import LifecycleConfig
+from omnijourney.profiles.lifecycle import LifecycleConfig
 from omnijourney.profiles.model import Profile
 from omnijourney.profiles.store import HistoryRecord
 

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from omnijourney.consistency import ConsistencyRules, ProductCatalog
 from omnijourney.events import ConsentChannel, ConsentStatus
 from omnijourney.journeys.language import EventMatch, Goal, Policy, QuietHours, Send
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime.conditions import address_for, holds, matches_where
+from omnijourney.runtime.consistency import ConsistencyRules, ProductCatalog
 
 Status = Literal["send", "suppressed", "deferred", "goal", "exited"]
 

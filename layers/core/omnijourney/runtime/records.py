@@ -8,14 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.models import Model
+
+from omnijourney.platform.tables import Table, named_by
 
 
-class LedgerRecord(Model):
+class LedgerRecord(Table):
     """Every send and every suppression, one item per (execution, step, visit) so retries write it once."""
 
     class Meta:
-        table_name = "omnijourney-ledger"
+        table_name = named_by("ledger_table")
         billing_mode = "PAY_PER_REQUEST"
 
     customer_id = UnicodeAttribute(hash_key=True)
@@ -78,11 +79,11 @@ def _presented(offer: str | None) -> dict[str, Any] | None:
     )
 
 
-class JourneyRunRecord(Model):
+class JourneyRunRecord(Table):
     """One customer's run through one journey: what started it, where it waits, how it ended."""
 
     class Meta:
-        table_name = "omnijourney-journey-runs"
+        table_name = named_by("journey_runs_table")
         billing_mode = "PAY_PER_REQUEST"
 
     customer_id = UnicodeAttribute(hash_key=True)

@@ -7,10 +7,10 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from omnijourney.consistency import ProductCatalog
 from omnijourney.identifiers import IdentifierKind
+from omnijourney.platform.settings import Settings
 from omnijourney.profiles.model import IssuedOffer, Profile
-from omnijourney.settings import Settings
+from omnijourney.runtime.consistency import ProductCatalog
 
 
 def _items(skus_and_quantities: list[tuple[str, int, str | None]], catalog: ProductCatalog) -> str:

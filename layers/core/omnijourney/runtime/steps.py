@@ -15,15 +15,22 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
-from omnijourney import clock, config, tables
+from omnijourney.channels import OutgoingMessage, SendFailed, adapter_for
 from omnijourney.events import EventType, OrderState
+from omnijourney.journeys.catalog import journeys as published_journeys
 from omnijourney.journeys.language import Condition, Policy, Send, SplitGroup, UpdateProfile
+from omnijourney.offers import Presented, present
+from omnijourney.offers import offers as configured_offers
+from omnijourney.platform import clock
+from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import service, store
 from omnijourney.profiles.model import IssuedOffer, Note, Profile, with_note, with_traits
 from omnijourney.runtime import guards
 from omnijourney.runtime.conditions import holds
+from omnijourney.runtime.consistency import consistency, products
 from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord, ended, run_key
-from omnijourney.settings import get_settings
+from omnijourney.runtime.rendering import offer_variables, variables
+from omnijourney.runtime.triggers import journey_of
 
 LEDGER_RETENTION_DAYS = 400
 # Executions that did not succeed end the run so; a succeeded one carries its outcome in its output.
@@ -93,7 +100,7 @@ def _since_entry(profile: Profile, entry: dict[str, Any]) -> list[guards.Happene
 def _sent(profile: Profile, read_id: str, ledger: list[LedgerRecord], now: datetime) -> list[guards.Sent]:
     """Messages that went out to this customer (and anyone merged into them) within the longest cap window;
     `ledger` is the already read one of `read_id`, the step's customer, who may be merged into `profile`."""
-    rules = config.consistency()
+    rules = consistency()
     horizon = now - timedelta(days=max(rules.frequency_cap.days, 31))
     others = [
         entry
@@ -109,7 +116,6 @@ def _sent(profile: Profile, read_id: str, ledger: list[LedgerRecord], now: datet
 
 
 def send(task: dict[str, Any]) -> dict[str, Any]:
-    tables.bind()
     now = clock.now()
     policy = Policy.model_validate(task["policy"])
     message = Send.model_validate(task["send"])
@@ -138,8 +144,8 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
         entry=task["entry"],
         since_entry=_since_entry(profile, task["entry"]) if profile and watches_events else [],
         sent=_sent(profile, task["customer_id"], ledger, now) if profile and marketing else [],
-        rules=config.consistency(),
-        catalog=config.products(),
+        rules=consistency(),
+        catalog=products(),
         now=now,
         held_since=min((visit.at for visit in visits if visit.reason == "open_ticket"), default=None),
     )
@@ -184,8 +190,6 @@ def _offer_for(
     """The template and offer a send presents: the customer's one live offer for the products it promotes, a new
     one (recorded on the profile before anything is sent), or the step's `without_offer` template with the reason
     the offer was withheld (or, without one, the message held with that reason)."""
-    from omnijourney.offers import Presented, present
-
     assert message.offer is not None
     name = message.offer
     presented: list[Presented] = []
@@ -193,10 +197,16 @@ def _offer_for(
     def issue(profile: Profile) -> Profile:
         # Decided on the profile being written (retried on a concurrent write), so two sends agree on one code.
         offer = present(
-            name, config.offers(), profile, promotes=decision.products, channel=message.channel, at=now, journey=journey
+            name,
+            configured_offers(),
+            profile,
+            promotes=decision.products,
+            channel=message.channel,
+            at=now,
+            journey=journey,
         )
         if not isinstance(offer, str):
-            offer = guards.offer_held(message, offer.skus, profile, config.consistency()) or offer
+            offer = guards.offer_held(message, offer.skus, profile, consistency()) or offer
         presented[:] = [offer]
         if isinstance(offer, str) or any(issued.code == offer.code for issued in profile.offers):
             return profile
@@ -245,21 +255,17 @@ def _deliver(
     *,
     offer: IssuedOffer | None,
 ) -> dict[str, Any]:
-    from omnijourney.runtime.rendering import offer_variables, variables
-
     settings = get_settings()
-    template = config.journeys().templates.templates[entry.template]
-    values = variables(profile, journey_entry, config.products(), settings)
+    template = published_journeys().templates.templates[entry.template]
+    values = variables(profile, journey_entry, products(), settings)
     if offer is not None:
-        values |= offer_variables(offer, config.products(), guards.local_time(profile, config.consistency()))
+        values |= offer_variables(offer, products(), guards.local_time(profile, consistency()))
     subject, body = template.render(values)
     if message.channel in NOTE_CHANNELS:
         note = Note(channel=message.channel, text=body, journey=policy.journey, at=entry.at)
         service.amend(profile.customer_id, lambda current: with_note(current, note))
         provider_id = f"note:{profile.customer_id}"
     else:
-        from omnijourney.channels import SendFailed
-
         try:
             provider_id = _send_through_channel(entry, message, subject, body, values["unsubscribe_url"])
         except SendFailed as failure:
@@ -275,8 +281,6 @@ def _deliver(
 
 
 def _send_through_channel(entry: LedgerRecord, message: Send, subject: str | None, body: str, unsubscribe: str) -> str:
-    from omnijourney.channels import OutgoingMessage, adapter_for
-
     assert entry.recipient is not None
     outgoing = OutgoingMessage(
         message_key=entry.message_key,
@@ -296,14 +300,13 @@ def _send_through_channel(entry: LedgerRecord, message: Send, subject: str | Non
 def plan_wait(task: dict[str, Any]) -> dict[str, Any]:
     """Seconds until the step's local time of day in the customer's timezone."""
     profile = _profile(task["customer_id"])
-    rules = config.consistency()
+    rules = consistency()
     zone = guards.local_time(profile, rules) if profile else rules.quiet_hours.zone
     return {"seconds": guards.seconds_until(clock.now(), zone, task["until"], int(task["days"]))}
 
 
 def await_event(task: dict[str, Any]) -> dict[str, Any]:
     """Park the execution until the profile function sees the awaited event and answers the token."""
-    tables.bind()
     run = _run(task)
     if run is not None:
         run.update(
@@ -335,7 +338,6 @@ def split(task: dict[str, Any]) -> dict[str, Any]:
         total += group.percent
         if draw < total:
             if group.holdout:
-                tables.bind()
                 run = _run(task)
                 if run is not None:
                     ended(run, "holdout", clock.now(), "control group")
@@ -357,7 +359,6 @@ def update_profile(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_failure(task: dict[str, Any]) -> dict[str, Any]:
-    tables.bind()
     run = _run(task)
     if run is not None:
         error = task.get("error") or {}
@@ -367,9 +368,6 @@ def record_failure(task: dict[str, Any]) -> dict[str, Any]:
 
 def execution_finished(detail: dict[str, Any]) -> dict[str, Any]:
     """A Step Functions status change (EventBridge): the run's outcome, unless a step or trigger recorded it."""
-    tables.bind()
-    from omnijourney.runtime.triggers import journey_of
-
     journey = journey_of(detail["stateMachineArn"])
     customer_id = json.loads(detail.get("input") or "{}").get("customer_id")
     if not customer_id:

@@ -17,15 +17,17 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from omnijourney import clock, config, tables
 from omnijourney.events import CanonicalEvent
+from omnijourney.journeys.catalog import journeys as published_journeys
 from omnijourney.journeys.language import EventMatch, Journey, ReEntry
+from omnijourney.platform import clock
+from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile
 from omnijourney.profiles.service import ProfileUpdate
+from omnijourney.profiles.store import ProfileRecord
 from omnijourney.runtime.conditions import entry_of, event_matches, holds, matches_where, seen_as
 from omnijourney.runtime.records import JourneyRunRecord, ended, run_key, runs_of
-from omnijourney.settings import get_settings
 
 
 class ExecutionRefused(store.Refused):
@@ -63,11 +65,10 @@ def execution_arn(journey: str, execution: str) -> str:
 
 
 def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
-    journeys = config.journeys().journeys
+    journeys = published_journeys().journeys
     reaction = Reaction()
     if not _may_matter(event, update, journeys.values()):
         return reaction  # most events (page views, product views) touch no journey: no reads at all
-    tables.bind()
     profile = update.profile
     now = clock.now()
     runs = runs_of((profile.customer_id, *profile.merged_from))
@@ -112,12 +113,9 @@ def _may_matter(event: CanonicalEvent, update: ProfileUpdate, journeys: Iterable
 def run_schedule(journey_name: str) -> Reaction:
     """A scheduled journey's turn (EventBridge Scheduler calls it with its expression): every live customer
     in its audience whose re-entry rule allows enters, with the schedule's firing as the entry."""
-    from omnijourney.profiles.store import ProfileRecord
-
-    journey = config.journeys().journeys[journey_name]
+    journey = published_journeys().journeys[journey_name]
     if journey.entry.schedule is None:
         raise ValueError(f"journey {journey_name!r} does not start on a schedule")
-    tables.bind()
     now = clock.now()
     reaction = Reaction()
     fired = {
@@ -186,7 +184,9 @@ def _stop(
     *,
     converted_on: str | None = None,
 ) -> None:
-    from omnijourney.aws import client
+    from omnijourney.platform.aws import (
+        client,  # lazy: boto3 and its clients load on the first AWS call, not at the profile function's cold start
+    )
 
     stepfunctions = client("stepfunctions")
     # Stop first, record after: if stopping fails, the retried event finds the run still running and stops it.
@@ -200,7 +200,9 @@ def _stop(
 
 
 def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reaction: Reaction) -> None:
-    from omnijourney.aws import client
+    from omnijourney.platform.aws import (
+        client,  # lazy: boto3 and its clients load on the first AWS call, not at the profile function's cold start
+    )
 
     stepfunctions = client("stepfunctions")
     token = run.task_token
@@ -253,7 +255,9 @@ def _may_enter(journey: Journey, runs: list[JourneyRunRecord], now: datetime) ->
 
 
 def _start(journey: Journey, profile: Profile, entry: dict[str, Any], now: datetime, reaction: Reaction) -> None:
-    from omnijourney.aws import client
+    from omnijourney.platform.aws import (
+        client,  # lazy: boto3 and its clients load on the first AWS call, not at the profile function's cold start
+    )
 
     name = execution_name(journey.journey, profile.customer_id, entry["event_id"])
     run = JourneyRunRecord(

@@ -1,0 +1,1 @@
+"""What each function does end to end (the handlers call these): profile updates, erasure; and what spans it all."""

@@ -1,0 +1,111 @@
+"""The profile function's work: each queued event recorded on its profile exactly once.
+
+A message that can never be recorded (it does not validate, or AWS refuses a request it makes: DynamoDB a profile
+write past 400 KB or a key too long, Step Functions a journey's execution input past 256 KB; all of them
+profiles.store.Refused) is quarantined with its reason and acknowledged: retrying it would fail the same way, and
+the DLQ, whose redrive would too, is for failures that may pass (throttling, an outage)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from omnijourney.events import SCHEMA, CanonicalEvent
+from omnijourney.platform import clock
+from omnijourney.platform.errors import MalformedPayload, OmnijourneyError
+from omnijourney.platform.settings import get_settings
+
+
+def events_in(body: str) -> list[CanonicalEvent]:
+    """The events in one queue message: a canonical event from ingest, or whatever SES published to SNS."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        data = None  # not from ingest: with raw message delivery, SES's plain-text notices arrive as they are
+    if isinstance(data, dict) and data.get("schema") == SCHEMA:
+        try:
+            return [CanonicalEvent.model_validate(data)]
+        except ValidationError as error:
+            fields = ", ".join(".".join(map(str, problem["loc"])) for problem in error.errors())
+            raise MalformedPayload(f"not a valid canonical event: {fields}", field=fields) from error
+    from omnijourney.edge.sources import get_source  # lazy: only SES notices (not canonical events) need a parser
+    from omnijourney.edge.sources.delivery import Delivery  # lazy: as above
+
+    return get_source("ses").parse(Delivery(source="ses", body=body.encode(), received_at=clock.now()))
+
+
+def record(event: CanonicalEvent) -> dict[str, Any]:
+    """Record one event on its profile; a duplicate (same event id) returns the first outcome unchanged."""
+    return _idempotent_record()(event=event)
+
+
+def handle_queue_message(body: str) -> list[dict[str, Any]]:
+    """Each event's outcome; or, when the message can never be recorded, where it was quarantined and why."""
+    from omnijourney.profiles.store import (
+        Refused,  # lazy: pynamodb loads on the first message (Refused: every permanent refusal by AWS)
+    )
+
+    try:
+        return [record(event) for event in events_in(body)]
+    except (MalformedPayload, Refused) as error:
+        return [quarantined(body, error)]
+
+
+def quarantined(body: str, error: OmnijourneyError) -> dict[str, Any]:
+    from omnijourney.edge.quarantine import (
+        quarantine_event,  # lazy: only a message that can never be recorded is quarantined
+    )
+
+    return {"quarantine_id": quarantine_event(body, error, clock.now()), "reason": error.title}
+
+
+def register_context(context: Any) -> None:
+    """Let idempotency expire an in-progress record when this invocation runs out of time."""
+    _idempotency_config().register_lambda_context(context)
+
+
+@lru_cache(maxsize=1)
+def _idempotency_config() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="event_id",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=get_settings().idempotency_expiry_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def _idempotent_record() -> Callable[..., dict[str, Any]]:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+    from omnijourney.platform.aws import (
+        client,  # lazy: boto3 loads on the first record, not at the profile function's cold start
+    )
+
+    persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table, boto3_client=client("dynamodb"))
+
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="event", config=_idempotency_config(), persistence_store=persistence
+    )
+    def recorded(event: CanonicalEvent) -> dict[str, Any]:
+        from omnijourney.profiles.service import (
+            record_event,  # lazy: profiles and pynamodb load on the first record, not at cold start
+        )
+        from omnijourney.runtime.triggers import (
+            react,  # lazy: the journey runtime loads on the first record, not at cold start
+        )
+
+        update = record_event(event)
+        journeys = react(event, update)
+        return {
+            "customer_id": update.customer_id,
+            "changed": update.changed,
+            "merged": update.merged,
+        } | journeys.as_dict()
+
+    return recorded  # type: ignore[no-any-return]

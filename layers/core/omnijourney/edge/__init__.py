@@ -1,0 +1,1 @@
+"""What faces the channels: webhook sources, ingest, the HTTP problem mapping and bodies, quarantine (writing)."""

@@ -1,0 +1,282 @@
+"""The `omnijourney` command: journeys as code, simulate scenarios, the demo story, quarantine, identities."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEMO_SCENARIO = PROJECT_ROOT / "scenarios" / "shoes.jsonl"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="omnijourney", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    simulate = commands.add_parser("simulate", help="replay a scenario on moto and write the report")
+    simulate.add_argument("scenario", type=Path)
+    simulate.add_argument("--journeys", type=Path, help="journeys directory (default: the project's journeys/)")
+    simulate.add_argument("--config", type=Path, help="config directory (default: the project's config/)")
+    simulate.add_argument("--report", type=Path, help="write the JSON report here")
+    simulate.add_argument(
+        "--workers",
+        type=_positive,
+        help="processes to share the customers among (default: one per core from 300 lines; the report is the same)",
+    )
+    demo = commands.add_parser(
+        "demo", help="tell the shoes story: web cart, app identify, store lookup, in-store order"
+    )
+    demo.add_argument("--scenario", type=Path, default=DEMO_SCENARIO)
+    quarantine = commands.add_parser("quarantine", help="deliveries that were signed but could not be parsed")
+    quarantine_commands = quarantine.add_subparsers(dest="action", required=True)
+    quarantine_commands.add_parser("list", help="list quarantined deliveries")
+    replay = quarantine_commands.add_parser("replay", help="parse and enqueue a quarantined delivery again")
+    replay.add_argument("key")
+    replay.add_argument("--body", type=Path, help="a corrected body to use instead of the one received")
+    identities = commands.add_parser("identities", help="the identity table: what links profiles")
+    identities_commands = identities.add_subparsers(dest="action", required=True)
+    identities_commands.add_parser(
+        "audit",
+        help="list customers linked through identifiers the rules in config/identifiers.yaml refuse (exit 1 if any)",
+    )
+    from omnijourney_tools.journeys import commands as journey_commands
+    from omnijourney_tools.serve import command as serve_command
+
+    journey_commands.add_commands(commands)
+    serve_command.add_command(commands)
+    args = parser.parse_args(argv)
+    if args.command == "journeys":
+        return journey_commands.run(args)
+    if args.command == "serve":
+        return serve_command.run(args)
+    if args.command == "simulate":
+        return _simulate(args.scenario, args.config, args.report, args.journeys, args.workers)
+    if args.command == "demo":
+        return _demo(args.scenario)
+    if args.command == "identities":
+        return _audit_identities()
+    return _quarantine(args)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+def _run(
+    scenario: Path, config: Path | None, journeys: Path | None = None, workers: int | None = None
+) -> dict[str, Any] | None:
+    from omnijourney.platform.configfile import ConfigError
+    from omnijourney_tools.simulation.runner import simulate
+    from omnijourney_tools.simulation.scenario import ScenarioError, read
+
+    folders = {"OMNIJOURNEY_CONFIG_DIR": config, "OMNIJOURNEY_JOURNEYS_DIR": journeys}
+    # For this run only: tests and tools call main() several times in one process.
+    overrides = {name: str(folder.resolve()) for name, folder in folders.items() if folder is not None}
+    previous = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
+    try:
+        lines = read(scenario)
+        return simulate(lines, progress=_progress if sys.stderr.isatty() else None, workers=workers)
+    except (ScenarioError, ConfigError) as error:
+        print(error, file=sys.stderr)
+        return None
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // total
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} lines",
+        end="" if done < total else "\n",
+        file=sys.stderr,
+    )
+
+
+def _simulate(
+    scenario: Path, config: Path | None, report_path: Path | None, journeys: Path | None, workers: int | None
+) -> int:
+    report = _run(scenario, config, journeys, workers)
+    if report is None:
+        return 2
+    if report_path is not None:
+        report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    statuses = Counter(entry["status"] for entry in report["inputs"])
+    metrics = report["metrics"]
+    outcomes = Counter(run["outcome"] for run in report["journeys"])
+    held = ", ".join(f"{n}× {reason}" for reason, n in metrics["suppressed_by_reason"].items())
+    print(
+        f"{scenario}: {len(report['inputs'])} inputs ({', '.join(f'{n}× {s}' for s, n in sorted(statuses.items()))}), "
+        f"{len(report['lookups'])} lookups, {metrics['customers']} customers, "
+        f"{metrics['orders']} orders, revenue {metrics['revenue']:.2f}\n"
+        f"journeys: {len(report['journeys'])} runs ({', '.join(f'{n}× {o}' for o, n in sorted(outcomes.items()))}); "
+        f"messages: {metrics['messages_sent']} sent, {metrics['messages_suppressed']} suppressed"
+        + (f" ({held})" if held else "")
+        + f"; consistency score {metrics['consistency_score']:.2f}\n"
+        f"{metrics['events']} events recorded; {metrics['state_transitions']} Step Functions state transitions"
+        f" (Standard workflows bill each one)"
+    )
+    for violation in metrics["consistency_violations"]:
+        print(f"  violation: {violation['rule']} at {violation['at']} for {violation['customer_id']}")
+    return 0
+
+
+def _demo(scenario: Path) -> int:
+    from omnijourney_tools.simulation.scenario import read
+
+    report = _run(scenario, None)
+    if report is None:
+        return 2
+    lines = {line.number: line for line in read(scenario)}
+    timeline: list[tuple[str, int, list[str]]] = []
+    for entry in report["inputs"] + report["lookups"]:
+        line = lines[entry["line"]]
+        what = _summary(line)
+        outcome = entry["status"] if entry.get("error") is None else f"{entry['status']} ({entry['error']})"
+        text = [f"{what:<52} → {outcome}"]
+        if entry.get("profile"):
+            text.append(_store_screen(entry["profile"]))
+        timeline.append((line.at.astimezone(UTC).isoformat(), 0, text))
+    for message in _collapsed(report["messages"]):
+        timeline.append((message["at"], 2, [_message_line(message)]))
+    for run in report["journeys"]:
+        timeline.append((run["started_at"], 1, [f"   journey {run['journey']} starts"]))
+        if run["ended_at"]:
+            reason = f" ({run['reason']})" if run["reason"] else ""
+            timeline.append((run["ended_at"], 3, [f"   journey {run['journey']} ends: {run['outcome']}{reason}"]))
+    print("The shoes story, replayed through the real handlers and journeys on moto, on a virtual clock:\n")
+    for at, _, text in sorted(timeline, key=lambda item: (item[0], item[1])):
+        stamp = f"{datetime.fromisoformat(at):%a %d %b %H:%M}"
+        print(f"  {stamp}  {text[0]}")
+        for more in text[1:]:
+            print(more)
+    metrics = report["metrics"]
+    print(
+        f"\n{metrics['customers']} customer, {metrics['orders']} order, revenue {metrics['revenue']:.2f}; "
+        f"{metrics['messages_sent']} messages sent, {metrics['messages_suppressed']} held back; "
+        f"consistency score {metrics['consistency_score']:.2f}; "
+        f"cross-channel conversion rate {metrics['cross_channel_conversion_rate']:.2f}; "
+        f"average lifetime value {metrics['clv']['average']:.2f}"
+    )
+    return 0
+
+
+def _summary(line: Any) -> str:
+    from omnijourney_tools.simulation.scenario import DeliveryLine, EraseLine, LookupLine
+
+    if isinstance(line, DeliveryLine):
+        return line.summary
+    if isinstance(line, LookupLine):
+        ((key, value),) = line.lookup.items()
+        return f"store looks up {key.replace('_', ' ')} {value}"
+    if isinstance(line, EraseLine):
+        ((key, value),) = line.erase.items()
+        return f"erasure requested for {key} {value}"
+    return "clock advances"
+
+
+def _collapsed(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Repeated deferrals of one step, as one line with a count."""
+    shown: list[dict[str, Any]] = []
+    for message in messages:
+        previous = shown[-1] if shown else None
+        same_step = previous is not None and all(
+            previous[key] == message[key] for key in ("execution", "step", "status")
+        )
+        if same_step and message["status"] == "deferred" and previous is not None:
+            previous["times"] = previous.get("times", 1) + 1
+            continue
+        shown.append(dict(message))
+    return shown
+
+
+def _message_line(message: dict[str, Any]) -> str:
+    what = f"{message['channel']} {message['template']} ({message['category']})"
+    if message["status"] == "sent":
+        products = f" naming {', '.join(message['products'])}" if message["products"] else ""
+        offer = message.get("offer")
+        presented = f", offer {offer['code']} ({offer['discount']})" if offer else ""
+        return f"   ✉ {message['journey']}: {what} sent to {message['to']}{products}{presented}"
+    times = f" ×{message['times']}" if message.get("times", 1) > 1 else ""
+    return f"   ⏸ {message['journey']}: {what} {message['status']}{times}: {message['reason']}"
+
+
+def _store_screen(profile: dict[str, Any]) -> str:
+    """What a store or call-center screen shows of a profile."""
+    ids = {kind: values for kind, values in profile["identifiers"].items() if values}
+    cart = profile["cart"]
+    items = (
+        ", ".join(f"{item['quantity']}× {item['name'] or item['sku']}" for item in cart["items"]) if cart else "empty"
+    )
+    orders = (
+        ", ".join(f"{o['order_id']} ({o['channel']}, {o['total']} {o['currency']})" for o in profile["orders"])
+        or "none"
+    )
+    tickets = ", ".join(ticket["subject"] or ticket["ticket_id"] for ticket in profile["open_tickets"]) or "none"
+    actions = [f"      │ next: {note['text']} ({note['channel']})" for note in profile.get("next_best_actions", [])]
+    offers = [
+        f"      │ offer {offer['code']}: {offer['discount']} {', '.join(offer['skus'])} ({offer['status']}"
+        + (f" until {offer['expires_at'][:10]})" if offer["status"] == "live" else ")")
+        for offer in profile.get("offers", [])
+    ]
+    consent = ", ".join(f"{channel} {status}" for channel, status in profile["consent"].items())
+    timezone = profile["timezone"] or "timezone unknown"
+    return "\n".join(
+        [
+            f"      ┌ customer {profile['customer_id']} · {profile['lifecycle_stage']} · {timezone}",
+            f"      │ known by: {', '.join(f'{k}={v[-1]}' for k, v in ids.items())}",
+            f"      │ cart: {items}" + (f" (from {cart['channel']})" if cart else ""),
+            f"      │ orders: {orders}",
+            f"      │ open tickets: {tickets}   consent: {consent}",
+            *offers,
+            *actions,
+            "      └",
+        ]
+    )
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    from omnijourney.platform.errors import OmnijourneyError
+    from omnijourney_tools import quarantine
+
+    if args.action == "list":
+        for key in quarantine.list_quarantined():
+            print(key)
+        return 0
+    try:
+        event_ids = quarantine.replay(args.key, args.body.read_bytes() if args.body else None)
+    except OmnijourneyError as error:
+        print(f"{args.key}: {error.title}: {error.detail}", file=sys.stderr)
+        return 1
+    print(f"replayed {args.key}: {len(event_ids)} event(s) enqueued")
+    return 0
+
+
+def _audit_identities() -> int:
+    from omnijourney.profiles.service import refused_identities
+
+    findings = refused_identities()
+    for finding in findings:
+        merged = f", {finding.merged_profiles} profile(s) merged into it" if finding.merged_profiles else ""
+        what = f"{finding.kind.value} {finding.masked_value}"
+        print(f"{finding.customer_id}: {what}: {finding.reason.value}{merged}")
+    customers = len({finding.customer_id for finding in findings})
+    found = f"{len(findings)} identifier(s) on {customers} customer(s)"
+    print(f"{found} refused or spelled differently now; review their merges")
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

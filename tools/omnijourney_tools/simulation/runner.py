@@ -1,0 +1,280 @@
+"""Running a scenario: each line at its virtual time through the real handlers on the local backend."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from omnijourney.app import config
+from omnijourney.edge.sources import SOURCE_NAMES, get_source
+from omnijourney.edge.sources.delivery import Delivery
+from omnijourney.platform import aws
+from omnijourney_tools.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, http_event
+from omnijourney_tools.simulation.metrics import metrics
+from omnijourney_tools.simulation.scenario import (
+    AdvanceLine,
+    DeliveryLine,
+    EraseLine,
+    LookupLine,
+    ScenarioLine,
+    ScheduleLine,
+)
+
+if TYPE_CHECKING:
+    from omnijourney.profiles.store import ProfileRecord
+
+WRONG_SECRET = "not-the-secret"  # noqa: S105 - signs the scenario's deliberately invalid deliveries
+# Scenarios at least this long are shared out among the processor's cores by default: below it, starting
+# another process costs more than it saves.
+SHARED_FROM_LINES = 300
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What one backend saw of a scenario (or of its share of the customers); the report is made from these."""
+
+    inputs: list[dict[str, Any]]
+    lookups: list[dict[str, Any]]
+    profiles: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    journeys: list[dict[str, Any]]
+    # Each live customer's recorded events, for the audit; erased customer id → when.
+    activity: dict[str, list[dict[str, Any]]]
+    erased: dict[str, str]
+
+
+class Simulation:
+    """One scenario run: a fresh backend, a virtual clock, and the report built as lines are applied.
+
+    The compiled journeys run on moto's Step Functions executor with their Lambda tasks answered by the
+    journey-step handler in this process; waits, timeouts, retries and quiet-hours deferrals fire at
+    virtual times, in order, before each line is applied.
+    """
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self.backend = backend
+        self.inputs: list[dict[str, Any]] = []
+        self.lookups: list[dict[str, Any]] = []
+        # Erased customer id → when: the audit flags only what was sent after.
+        self.erased: dict[str, str] = {}
+
+    def run(self, lines: Iterable[ScenarioLine], progress: Progress | None = None) -> Findings:
+        virtual_clock = self.backend.clock
+        lines = list(lines)
+        for index, line in enumerate(lines, start=1):
+            # Timer by timer, so an execution that ends in between is recorded when it ends.
+            while (due := virtual_clock.next_due()) is not None and due <= line.at:
+                virtual_clock.advance_to(due)
+                self.backend.status_changes()
+            virtual_clock.advance_to(line.at.astimezone(UTC))
+            self.apply(line)
+            virtual_clock.settle()
+            self.backend.status_changes()
+            if progress:
+                progress(index, len(lines))
+        from omnijourney.profiles import service
+
+        live_records = live_profiles()
+        live = live_customer_ids(live_records)
+        return Findings(
+            inputs=self.inputs,
+            lookups=self.lookups,
+            profiles=[service.view_of(record) for record in live_records],
+            messages=messages(live),
+            journeys=[
+                run | {"transitions": self.transitions(run["journey"], run["execution"])} for run in journey_runs(live)
+            ],
+            activity=activity(live_records),
+            erased=self.erased,
+        )
+
+    def transitions(self, journey: str, execution: str) -> int:
+        """The states an execution entered: what Step Functions Standard bills (each entry is a transition)."""
+        machine = self.backend.state_machines[journey]
+        execution_arn = f"{machine.replace(':stateMachine:', ':execution:')}:{execution}"
+        pages = aws.client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+        return sum(event["type"].endswith("StateEntered") for page in pages for event in page["events"])
+
+    def apply(self, line: ScenarioLine) -> None:
+        if isinstance(line, DeliveryLine):
+            status, error = self.deliver(line)
+            self.inputs.append({"line": line.number, "status": status, "error": error})
+        elif isinstance(line, LookupLine):
+            ((key, value),) = line.lookup.items()
+            status, body = self._profile_request(key, value)
+            entry = {"line": line.number, "status": status, "profile": body if status == 200 else None}
+            self.lookups.append(entry | ({} if status == 200 else {"error": body.get("detail")}))
+        elif isinstance(line, EraseLine):
+            ((key, value),) = line.erase.items()
+            status, body = self._profile_request(key, value)
+            if status == 200:
+                status, body = self.backend.call_http(
+                    "profile_api", http_event("DELETE", f"/profiles/{body['customer_id']}")
+                )
+                self.erased.update(dict.fromkeys(body.get("erased", []), line.at.astimezone(UTC).isoformat()))
+            self.inputs.append(
+                {
+                    "line": line.number,
+                    "status": status,
+                    "error": None if status == 200 else body.get("detail"),
+                }
+            )
+        elif isinstance(line, ScheduleLine):
+            started = self.backend.call_function("journey_schedule", {"journey": line.schedule})["started"]
+            # By name: which customer the table yields first says nothing.
+            self.inputs.append({"line": line.number, "status": 200, "error": None, "started": sorted(started)})
+        else:
+            assert isinstance(line, AdvanceLine)
+
+    def deliver(self, line: DeliveryLine) -> tuple[int, str | None]:
+        if line.source == "ses":
+            if not isinstance(line.body, dict):
+                return 400, "an SES line's body must be the event record or its SNS notification"
+            self.backend.publish_ses_event(line.body)
+            self.backend.drain()
+            return 202, None
+        delivery = delivery_of(line)
+        headers = dict(delivery.headers)
+        if line.source in SOURCE_NAMES and line.signature != "missing":
+            secret = LOCAL_SECRETS[line.source] if line.signature == "valid" else WRONG_SECRET
+            headers.update(get_source(line.source).sign(delivery, secret, line.at))
+        event = http_event("POST", f"/webhooks/{line.source}", headers=headers, body=delivery.body)
+        status, answer = self.backend.call_http("ingest", event)
+        self.backend.drain()
+        return status, None if status < 300 else answer.get("detail")
+
+    def _profile_request(self, key: str, value: str) -> tuple[int, dict[str, Any]]:
+        if key == "customer_id":
+            return self.backend.call_http("profile_api", http_event("GET", f"/profiles/{value}"))
+        return self.backend.call_http("profile_api", http_event("GET", "/profiles", query={key: value}))
+
+
+def delivery_of(line: DeliveryLine) -> Delivery:
+    """The webhook call a delivery line stands for, unsigned: the body as the vendor encodes it."""
+    headers = dict(line.headers)
+    if line.form is not None:
+        body = urlencode(line.form).encode()
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    elif line.raw is not None:
+        body = line.raw.encode()
+    else:
+        body = json.dumps(line.body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    return Delivery(line.source, body, headers, f"https://{LOCAL_HOST}/webhooks/{line.source}", line.at)
+
+
+def live_profiles() -> list[ProfileRecord]:
+    """Every live profile's record (not merged away), by customer id."""
+    from omnijourney.profiles import store
+
+    live = [record for record in store.ProfileRecord.scan() if not record.merged_into]
+    return sorted(live, key=lambda record: record.customer_id)
+
+
+def live_customer_ids(live_records: list[ProfileRecord] | None = None) -> dict[str, str]:
+    """Every customer id, merged-away ones included → the live profile's id (erased customers are absent)."""
+    live = {}
+    for record in live_profiles() if live_records is None else live_records:
+        live.update(dict.fromkeys((record.customer_id, *record.profile.merged_from), record.customer_id))
+    return live
+
+
+def activity(live_records: list[ProfileRecord]) -> dict[str, list[dict[str, Any]]]:
+    """Each live customer's recorded events (with those of everyone merged into them), oldest first."""
+    from omnijourney.profiles import store
+
+    activity = {}
+    for record in live_records:
+        entries = store.history([record.customer_id, *record.profile.merged_from], limit=10_000)
+        activity[record.customer_id] = [
+            {
+                "at": entry.entry.split("#", 1)[0],
+                "type": entry.event_type,
+                "channel": entry.channel,
+                "consent": json.loads(entry.consent or "{}"),
+            }
+            for entry in reversed(entries)
+        ]
+    return activity
+
+
+def messages(live: dict[str, str]) -> list[dict[str, Any]]:
+    """Every send, suppression and deferral in the ledger, in time order, under the customer's live id."""
+    from omnijourney.runtime.records import LedgerRecord
+
+    entries = [
+        entry.as_report() | {"customer_id": live.get(entry.customer_id, entry.customer_id)}
+        for entry in LedgerRecord.scan()
+    ]
+    return sorted(entries, key=_message_order)
+
+
+def _message_order(entry: dict[str, Any]) -> tuple[str, ...]:
+    return entry["at"], entry["customer_id"], entry["journey"], entry["step"]
+
+
+def _run_order(run: dict[str, Any]) -> tuple[str, ...]:
+    return run["started_at"], run["customer_id"], run["journey"]
+
+
+def journey_runs(live: dict[str, str]) -> list[dict[str, Any]]:
+    from omnijourney.runtime.records import JourneyRunRecord
+
+    runs = [
+        run.as_report() | {"customer_id": live.get(run.customer_id, run.customer_id)} for run in JourneyRunRecord.scan()
+    ]
+    return sorted(runs, key=_run_order)
+
+
+def simulate(
+    lines: Iterable[ScenarioLine], progress: Progress | None = None, workers: int | None = None
+) -> dict[str, Any]:
+    """The scenario's report. With more than one worker, customers who share no identifier are shared out
+    among that many processes (default: one per core for long scenarios); the report is the same."""
+    lines = list(lines)
+    start = lines[0].at.astimezone(UTC) if lines else None
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(lines) >= SHARED_FROM_LINES else 1
+    if workers > 1:
+        from omnijourney_tools.simulation import shares
+
+        parts = shares.split(lines, workers)
+        if len(parts) > 1:
+            return report_of(shares.play_apart(parts, start, progress))
+    return report_of([play(lines, start, progress)])
+
+
+def play(lines: Sequence[ScenarioLine], start: datetime | None, progress: Progress | None = None) -> Findings:
+    """The lines on a fresh backend whose clock starts at `start`."""
+    with LocalBackend(stage="sim", start=start) as backend:
+        return Simulation(backend).run(lines, progress)
+
+
+def report_of(findings: Sequence[Findings]) -> dict[str, Any]:
+    """The report, from what each backend found; lists in the order one backend would give them."""
+    inputs: dict[int, dict[str, Any]] = {}
+    for entry in (entry for found in findings for entry in found.inputs):
+        earlier = inputs.get(entry["line"])  # a schedule's turn: every share started its own customers
+        inputs[entry["line"]] = entry | {"started": sorted(earlier["started"] + entry["started"])} if earlier else entry
+    profiles = sorted((profile for found in findings for profile in found.profiles), key=lambda p: p["customer_id"])
+    # Equal keys belong to one customer, hence to one share: a stable sort keeps that share's order.
+    ledger = sorted((message for found in findings for message in found.messages), key=_message_order)
+    journeys = sorted((run for found in findings for run in found.journeys), key=_run_order)
+    activity = dict(sorted(item for found in findings for item in found.activity.items()))
+    erased = {customer: at for found in findings for customer, at in found.erased.items()}
+    return {
+        "inputs": [inputs[line] for line in sorted(inputs)],
+        "messages": ledger,
+        "lookups": sorted((lookup for found in findings for lookup in found.lookups), key=lambda entry: entry["line"]),
+        "journeys": journeys,
+        "profiles": profiles,
+        "metrics": metrics(
+            profiles, ledger, journeys=journeys, activity=activity, rules=config.consistency(), erased=erased
+        ),
+    }
