@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from omnijourney_tools.simulation.runner import simulate
+from omnijourney_tools.simulation import simulate
 from omnijourney_tools.simulation.scenario import ScenarioLine, parse_lines
 
 ROOT = Path(__file__).resolve().parents[1]

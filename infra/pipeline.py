@@ -13,7 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.settings import DeploySettings
-from omnijourney_tools.local import MAX_RECEIVE_COUNT
+from omnijourney.platform.settings import MAX_RECEIVE_COUNT
 
 # SQS's visibility must outlast a whole batch of the profile function (AWS recommends 6 times its timeout).
 PROFILE_TIMEOUT_SECONDS = 60

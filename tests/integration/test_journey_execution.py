@@ -19,8 +19,8 @@ import pytest
 from omnijourney.app import config
 from omnijourney.journeys.compiler import compile_journey
 from omnijourney.platform import aws, clock
-from omnijourney_tools.simulation.lambdas import route_lambdas
-from omnijourney_tools.simulation.virtual_time import VirtualClock
+from omnijourney_tools.local.lambdas import route_lambdas
+from omnijourney_tools.local.virtual_time import VirtualClock
 from tests.integration.conftest import fake_aws
 
 START = datetime(2026, 3, 2, 19, 12, tzinfo=UTC)

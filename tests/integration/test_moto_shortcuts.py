@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from omnijourney.platform import aws
-from omnijourney_tools.simulation.moto_shortcuts import moto_shortcuts
+from omnijourney_tools.local.moto_shortcuts import moto_shortcuts
 from tests.integration.conftest import fake_aws
 
 HISTORY = "history"

@@ -11,7 +11,7 @@ import pytest
 
 from bench.journeys import scenario_lines, scenario_text
 from omnijourney_tools.cli import main
-from omnijourney_tools.simulation.runner import simulate
+from omnijourney_tools.simulation import simulate
 from omnijourney_tools.simulation.scenario import (
     AdvanceLine,
     DeliveryLine,

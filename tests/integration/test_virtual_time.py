@@ -17,8 +17,8 @@ from moto import mock_aws
 
 from omnijourney.platform import aws, clock
 from omnijourney_tools.local import MOTO_CONFIG, REGION
-from omnijourney_tools.simulation.lambdas import Handler, route_lambdas
-from omnijourney_tools.simulation.virtual_time import VirtualClock
+from omnijourney_tools.local.lambdas import Handler, route_lambdas
+from omnijourney_tools.local.virtual_time import VirtualClock
 
 START = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 HOLD = timedelta(hours=1)

@@ -73,7 +73,7 @@ def _run(
     scenario: Path, config: Path | None, journeys: Path | None = None, workers: int | None = None
 ) -> dict[str, Any] | None:
     from omnijourney.platform.configfile import ConfigError
-    from omnijourney_tools.simulation.runner import simulate
+    from omnijourney_tools.simulation import simulate
     from omnijourney_tools.simulation.scenario import ScenarioError, read
 
     folders = {"OMNIJOURNEY_CONFIG_DIR": config, "OMNIJOURNEY_JOURNEYS_DIR": journeys}

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
+from omnijourney_tools.serve import DEFAULT_HOST, DEFAULT_PORT
 
 
 def add_command(commands: Any) -> None:
@@ -29,7 +28,7 @@ def add_command(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from omnijourney_tools.serve.server import serve
+    from omnijourney_tools.serve.server import serve  # lazy: the server loads moto, which `--help` need not
 
     serve(args.host, args.port, args.speed)
     return 0

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from omnijourney_tools.local import LOCAL_SECRETS, LambdaContext, LocalBackend, http_event
-from omnijourney_tools.serve.command import DEFAULT_HOST
+from omnijourney_tools.serve import DEFAULT_HOST
 
 TICK_SECONDS = 0.2
 # API Gateway refuses larger payloads itself; the functions have their own, smaller limits.

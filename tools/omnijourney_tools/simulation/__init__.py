@@ -1,1 +1,32 @@
 """`omnijourney simulate`: replay what customers do across channels through the real handlers, on moto."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import UTC
+from typing import Any
+
+from omnijourney_tools.simulation import shares
+from omnijourney_tools.simulation.runner import Progress, play, report_of
+from omnijourney_tools.simulation.scenario import ScenarioLine
+
+# Scenarios at least this long are shared out among the processor's cores by default: below it, starting
+# another process costs more than it saves.
+SHARED_FROM_LINES = 300
+
+
+def simulate(
+    lines: Iterable[ScenarioLine], progress: Progress | None = None, workers: int | None = None
+) -> dict[str, Any]:
+    """The scenario's report. With more than one worker, customers who share no identifier are shared out
+    among that many processes (default: one per core for long scenarios); the report is the same."""
+    lines = list(lines)
+    start = lines[0].at.astimezone(UTC) if lines else None
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(lines) >= SHARED_FROM_LINES else 1
+    if workers > 1:
+        parts = shares.split(lines, workers)
+        if len(parts) > 1:
+            return report_of(shares.play_apart(parts, start, progress))
+    return report_of([play(lines, start, progress)])

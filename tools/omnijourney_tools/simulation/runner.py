@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,9 +28,6 @@ if TYPE_CHECKING:
     from omnijourney.profiles.store import ProfileRecord
 
 WRONG_SECRET = "not-the-secret"  # noqa: S105 - signs the scenario's deliberately invalid deliveries
-# Scenarios at least this long are shared out among the processor's cores by default: below it, starting
-# another process costs more than it saves.
-SHARED_FROM_LINES = 300
 Progress = Callable[[int, int], None]
 
 
@@ -230,24 +226,6 @@ def journey_runs(live: dict[str, str]) -> list[dict[str, Any]]:
         run.as_report() | {"customer_id": live.get(run.customer_id, run.customer_id)} for run in JourneyRunRecord.scan()
     ]
     return sorted(runs, key=_run_order)
-
-
-def simulate(
-    lines: Iterable[ScenarioLine], progress: Progress | None = None, workers: int | None = None
-) -> dict[str, Any]:
-    """The scenario's report. With more than one worker, customers who share no identifier are shared out
-    among that many processes (default: one per core for long scenarios); the report is the same."""
-    lines = list(lines)
-    start = lines[0].at.astimezone(UTC) if lines else None
-    if workers is None:
-        workers = (os.cpu_count() or 1) if len(lines) >= SHARED_FROM_LINES else 1
-    if workers > 1:
-        from omnijourney_tools.simulation import shares
-
-        parts = shares.split(lines, workers)
-        if len(parts) > 1:
-            return report_of(shares.play_apart(parts, start, progress))
-    return report_of([play(lines, start, progress)])
 
 
 def play(lines: Sequence[ScenarioLine], start: datetime | None, progress: Progress | None = None) -> Findings:

@@ -7,6 +7,10 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# An events message the profile function failed on this many times goes to the DLQ: SQS's redrive policy on AWS
+# (infra/pipeline.py) and in the local backend alike. Permanent errors never get there: they are quarantined.
+MAX_RECEIVE_COUNT = 5
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMNIJOURNEY_", frozen=True)

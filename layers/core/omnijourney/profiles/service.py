@@ -151,10 +151,6 @@ def get(customer_id: str) -> store.ProfileRecord:
     return record
 
 
-def erase(customer_id: str) -> list[str]:
-    return store.erase(get(customer_id))
-
-
 def view_of(record: store.ProfileRecord, with_activity: bool = True) -> dict[str, Any]:
     """The profile view as of now, with the newest activity across merged ids."""
     profile = record.profile

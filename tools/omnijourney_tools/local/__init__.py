@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
 from omnijourney.platform import aws
-from omnijourney.platform.settings import get_settings
+from omnijourney.platform.settings import MAX_RECEIVE_COUNT, get_settings
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -31,9 +31,8 @@ LOCAL_HOST = "omnijourney.local"
 # Secrets the local backend is configured with; the simulator signs deliveries with them. SES has none:
 # it does not arrive as a webhook.
 LOCAL_SECRETS = {name: f"local-{name}-secret" for name in WEBHOOK_SOURCE_NAMES}
-MAX_RECEIVE_COUNT = 5
 RECEIVE_BATCH_SIZE = 10  # the most SQS returns per receive, as Lambda's event source mapping asks by default
-FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
+FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
 MOTO_CONFIG: Any = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
@@ -126,15 +125,15 @@ class LocalBackend:
 
     Journeys run on moto's Step Functions executor on a virtual clock that starts at `start` (default: now)
     and moves only when told (`clock.advance_to`); their Lambda tasks are answered by the journey-step
-    handler in this process, and moto takes the shortcuts of simulation/moto_shortcuts.py (same answers, less work).
+    handler in this process, and moto takes the shortcuts of local/moto_shortcuts.py (same answers, less work).
     """
 
     def __init__(self, stage: str = "local", start: datetime | None = None) -> None:
         from moto import mock_aws
 
-        from omnijourney_tools.simulation.lambdas import route_lambdas
-        from omnijourney_tools.simulation.moto_shortcuts import moto_shortcuts
-        from omnijourney_tools.simulation.virtual_time import VirtualClock
+        from omnijourney_tools.local.lambdas import route_lambdas
+        from omnijourney_tools.local.moto_shortcuts import moto_shortcuts
+        from omnijourney_tools.local.virtual_time import VirtualClock
 
         self._saved_env = dict(os.environ)
         os.environ.update(
