@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -219,3 +220,27 @@ def test_a_journey_whose_start_failed_starts_when_the_event_is_retried(
     [run] = runs()
     assert (run.outcome, run.waiting_step) == ("running", "wait_for_first_look")
     assert len(emails_to(EMAIL)) == 1
+
+
+def test_a_send_task_in_the_shape_compiled_before_the_contract_is_still_performed(harness: Harness) -> None:
+    """An execution started before a deploy sends today's Payload keys and an entry with every property and the
+    ticket's subject: the step function still performs it, once."""
+    subscribe(harness)
+    [welcome] = ledger()
+    execution, _, _ = welcome.message_key.split("#")
+    [run] = runs()
+    before = json.loads((Path(__file__).parent.parent / "payloads" / "task_payloads_before_contract.json").read_text())
+    old_entry = run.entry_data | {"ticket_subject": None, "properties": {"note": "free text"}, "checkout_url": None}
+    context = {
+        "$$.Execution.Name": execution,
+        "$.customer_id": run.customer_id,
+        "$.entry": old_entry,
+        "$$.State.EnteredTime": "2026-03-09T09:00:00.000Z",
+    }
+    payload = before["payloads"]["welcome_series/bestsellers"]
+    task = {key.removesuffix(".$"): context[value] if key.endswith(".$") else value for key, value in payload.items()}
+    assert harness.backend.journey_step(task)["outcome"] in ("sent", "suppressed", "deferred")
+    assert harness.backend.journey_step(task) == harness.backend.journey_step(task)  # a retry decides the same
+    branch = before["payloads"]["win_back/still_away"]
+    task = {key.removesuffix(".$"): context[value] if key.endswith(".$") else value for key, value in branch.items()}
+    assert harness.backend.journey_step(task) in ({"case": 0}, {"case": -1})

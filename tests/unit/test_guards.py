@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from omnijourney.app import config
 from omnijourney.edge.sources import get_source
 from omnijourney.events import ConsentChannel, ConsentStatus, EventType
+from omnijourney.journeys.contract import Entry, EntryKeeps, entry_of
 from omnijourney.journeys.language import EventMatch, Policy, Send
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime import guards
-from omnijourney.runtime.conditions import entry_of, event_matches
+from omnijourney.runtime.conditions import event_matches
 from tests.conftest import delivery, lena
 
 # Lena's story: checkout on the web (Mon 19:12 UTC), identified in the app, STOP by SMS, shoes bought in store.
@@ -26,9 +26,9 @@ CART_SMS = Send(channel="sms", template="abandoned_cart_sms", category="marketin
 ABANDONED_CART = config.journeys().journeys["abandoned_cart"].policy
 
 
-def checkout_entry(profile: Profile) -> dict[str, Any]:
+def checkout_entry(profile: Profile) -> Entry:
     (event,) = get_source("segment").parse(delivery("segment", "checkout_started"))
-    return entry_of(event, profile)
+    return entry_of(event, profile, EntryKeeps(checkout_url=True))
 
 
 def decide(

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from omnijourney.journeys.contract import (
+    AwaitTask,
+    BranchTask,
+    PlanWaitTask,
+    RecordFailureTask,
+    SendTask,
+    SplitTask,
+    TaskInput,
+    UpdateProfileTask,
+)
 from omnijourney.journeys.language import Journey, Step
 
 STEP_FUNCTION = "${JourneyStepFunctionArn}"
@@ -49,11 +59,11 @@ class Compiler:
         self.function_arn = function_arn
         self.states: dict[str, dict[str, Any]] = {}
 
-    def task(self, step: Step, action: str, next_state: str, **payload: Any) -> dict[str, Any]:
+    def task(self, step: Step, task: type[TaskInput], next_state: str, **payload: Any) -> dict[str, Any]:
         return {
             "Type": "Task",
             "Resource": INVOKE,
-            "Parameters": {"FunctionName": self.function_arn, "Payload": self.payload(step, action, **payload)},
+            "Parameters": {"FunctionName": self.function_arn, "Payload": self.payload(step, task, **payload)},
             "ResultSelector": {"result.$": "$.Payload"},
             "ResultPath": "$.last",
             "Retry": RETRY,
@@ -61,16 +71,9 @@ class Compiler:
             "Next": next_state,
         }
 
-    def payload(self, step: Step | None, action: str, **fields: Any) -> dict[str, Any]:
-        return {
-            "action": action,
-            "journey": self.journey.journey,
-            "step": step.id if step else None,
-            "execution.$": "$$.Execution.Name",
-            "customer_id.$": "$.customer_id",
-            "entry.$": "$.entry",
-            **fields,
-        }
+    def payload(self, step: Step | None, task: type[TaskInput], **fields: Any) -> dict[str, Any]:
+        """A Task's Payload, as the contract's model for it accepts once Step Functions fills in its paths."""
+        return task.compiled(self.journey.journey, step.id if step else None, **fields)
 
     def to(self, target: str) -> str:
         """`target` as a Next: an outcome's terminal state is added the first time something goes there."""
@@ -93,7 +96,7 @@ class Compiler:
             "Resource": INVOKE,
             "Parameters": {
                 "FunctionName": self.function_arn,
-                "Payload": {**self.payload(None, "record_failure"), "error.$": "$.error"},
+                "Payload": self.payload(None, RecordFailureTask),
             },
             "ResultPath": None,
             "Retry": RETRY,
@@ -116,7 +119,9 @@ class Compiler:
             if step.wait.until is None:
                 self.states[name] = {"Type": "Wait", "Seconds": step.wait.seconds, "Next": self.to(next_state)}
                 return
-            self.states[name] = self.task(step, "plan_wait", f"{name}.wait", until=step.wait.until, days=step.wait.days)
+            self.states[name] = self.task(
+                step, PlanWaitTask, f"{name}.wait", until=step.wait.until, days=step.wait.days
+            )
             self.states[f"{name}.wait"] = {
                 "Type": "Wait",
                 "SecondsPath": "$.last.result.seconds",
@@ -125,9 +130,8 @@ class Compiler:
         elif step.send is not None:
             send = step.send.model_dump(mode="json")
             policy = self.journey.policy.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-            # A state's EnteredTime is the same on every retry and new on every visit (after a deferral).
-            visit = {"visit.$": "$$.State.EnteredTime"}
-            self.states[name] = self.task(step, "send", f"{name}.route", send=send, policy=policy, **visit)
+            # The contract adds the visit: the state's EnteredTime, the same on every retry, new on every visit.
+            self.states[name] = self.task(step, SendTask, f"{name}.route", send=send, policy=policy)
             self.states[f"{name}.route"] = {
                 "Type": "Choice",
                 "Choices": [
@@ -146,7 +150,7 @@ class Compiler:
                 "Resource": INVOKE_AND_WAIT,
                 "Parameters": {
                     "FunctionName": self.function_arn,
-                    "Payload": {**self.payload(step, "await", awaited=awaited), "task_token.$": "$$.Task.Token"},
+                    "Payload": self.payload(step, AwaitTask, awaited=awaited),
                 },
                 "TimeoutSeconds": wait_for.timeout.seconds,
                 "ResultPath": "$.last",
@@ -159,7 +163,7 @@ class Compiler:
             }
         elif step.branch is not None:
             cases = [case.when.model_dump(mode="json", exclude_none=True) for case in step.branch.cases]
-            self.states[name] = self.task(step, "branch", f"{name}.route", cases=cases)
+            self.states[name] = self.task(step, BranchTask, f"{name}.route", cases=cases)
             self.states[f"{name}.route"] = {
                 "Type": "Choice",
                 "Choices": [
@@ -171,7 +175,7 @@ class Compiler:
         elif step.split is not None:
             groups = [group.model_dump(mode="json", exclude_none=True) for group in step.split]
             targets = [group.goto or self.to(HOLDOUT) for group in step.split]
-            self.states[name] = self.task(step, "split", f"{name}.route", groups=groups)
+            self.states[name] = self.task(step, SplitTask, f"{name}.route", groups=groups)
             # The step function always answers a group's index; the first group is the Choice's Default.
             self.states[f"{name}.route"] = {
                 "Type": "Choice",
@@ -184,7 +188,7 @@ class Compiler:
             }
         elif step.update_profile is not None:
             update = step.update_profile.model_dump(mode="json")
-            self.states[name] = self.task(step, "update_profile", self.to(next_state), update=update)
+            self.states[name] = self.task(step, UpdateProfileTask, self.to(next_state), update=update)
         else:
             self.states[name] = {
                 "Type": "Pass",

@@ -315,6 +315,9 @@ class SolvedTicket(Record):
     ticket_id: str
     opened_at: AwareDatetime
     solved_by: tuple[AwareDatetime, str]
+    # The subject the solving event carried (cut at MAX_SUBJECT_CHARS): a follow-up journey's template shows it,
+    # looked up by the ticket id its entry carries. None on tombstones stored before, or a solve without one.
+    subject: str | None = None
 
 
 class Consent(Record):
@@ -848,7 +851,7 @@ def _ticket_states(profile: Profile) -> dict[str, TicketState]:
         for ticket in profile.open_tickets
     }
     solved = {
-        ticket.ticket_id: TicketState(ticket.solved_by, True, None, ticket.opened_at)
+        ticket.ticket_id: TicketState(ticket.solved_by, True, ticket.subject, ticket.opened_at)
         for ticket in profile.solved_tickets
     }
     return _joined_tickets(opened, solved)
@@ -894,7 +897,9 @@ def _tickets_update(profile: Profile, states: dict[str, TicketState]) -> dict[st
     solved_tickets = tuple(
         sorted(
             (
-                SolvedTicket(ticket_id=ticket_id, opened_at=state.opened_at, solved_by=state.stamp)
+                SolvedTicket(
+                    ticket_id=ticket_id, opened_at=state.opened_at, solved_by=state.stamp, subject=state.subject
+                )
                 for ticket_id, state in newest
                 if state.solved
             ),

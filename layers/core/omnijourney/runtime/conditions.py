@@ -1,49 +1,55 @@
 """Journey conditions (audience, branch cases, goals) evaluated against the live profile and the entry.
 
-The entry is what the journey knew when the customer entered: the starting event's fields, kept in
-the execution's input so every later step can read them.
+The entry is what the journey knew when the customer entered (journeys.contract.Entry), kept in the
+execution's input so every later step can read it. Goals, exits and awaited events are matched here, once, against
+`Happened`: a live event, an order on the profile or an entry of the customer's history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from pydantic import JsonValue
 
 from omnijourney.events import CanonicalEvent, ConsentChannel, ConsentStatus, EventType, OrderState
 from omnijourney.identifiers import IdentifierKind
-from omnijourney.journeys.language import Comparison, Condition, EventMatch
+from omnijourney.journeys.contract import Entry, EntryKeeps, entry_of
+from omnijourney.journeys.language import Comparison, Condition, EventMatch, Goal
 from omnijourney.profiles.model import Profile
 
 PUSH_ENDPOINT_TRAIT = "push_endpoint_arn"
 
 
-def entry_of(event: CanonicalEvent, profile: Profile) -> dict[str, Any]:
-    """What a journey keeps of the event that started it (JSON, it travels in the execution input)."""
-    cart_items = event.cart.items if event.cart else (profile.cart.items if profile.cart else ())
-    order = event.order
-    return {
-        "event_id": event.event_id,
-        "type": event.type.value,
-        "name": event.name,
-        "channel": event.channel.value,
-        "source": event.source,
-        "at": event.occurred_at.isoformat(),
-        "cart_skus": [item.sku for item in cart_items],
-        "cart_items": sum(item.quantity for item in cart_items),
-        "cart_value": float(sum((item.price or 0) * item.quantity for item in cart_items)),
-        "order_skus": order.skus if order else [],
-        "order_total": float(order.total) if order else None,
-        "order_state": order.state.value if order else None,
-        "currency": order.currency if order else None,
-        "checkout_url": event.properties.get("checkout_url") or event.properties.get("abandoned_checkout_url"),
-        "ticket_subject": event.ticket.subject if event.ticket else None,
-        "properties": event.properties,
-    }
+@dataclass(frozen=True)
+class Happened:
+    """Something the customer did, in the one shape goals, exits and awaited events are matched against: a live
+    event (`occurred`), an order on the profile or an entry of the history (the step function's `since_entry`).
+    `fields` are what a `where` reads (language.EVENT_FIELDS, `order_skus`, `properties`); it stays in memory."""
+
+    type: str
+    name: str | None
+    at: datetime
+    fields: Mapping[str, JsonValue]
 
 
-def event_field(entry: dict[str, Any], name: str) -> Any:
+def occurred(event: CanonicalEvent, profile: Profile) -> Happened:
+    """A live event as journeys see it (`seen_as`), with every field and property a `where` may test."""
+    seen = seen_as(event)
+    everything = EntryKeeps(properties=frozenset(event.properties))
+    fields = entry_of(event, profile, everything).model_dump(mode="json")
+    return Happened(seen.value if seen else "", event.name, event.occurred_at, fields)
+
+
+def event_field(fields: Entry | Mapping[str, JsonValue], name: str) -> JsonValue:
+    if isinstance(fields, Entry):
+        return fields.field(name)
     if name.startswith("properties."):
-        return entry.get("properties", {}).get(name.removeprefix("properties."))
-    return entry.get(name)
+        properties = fields.get("properties")
+        return properties.get(name.removeprefix("properties.")) if isinstance(properties, dict) else None
+    return fields.get(name)
 
 
 def compares(value: Any, comparison: Comparison) -> bool:
@@ -60,7 +66,7 @@ def compares(value: Any, comparison: Comparison) -> bool:
     return comparison.at_most is None or (number is not None and number <= comparison.at_most)
 
 
-def matches_where(fields: dict[str, Any], where: dict[str, Comparison] | None) -> bool:
+def matches_where(fields: Entry | Mapping[str, JsonValue], where: dict[str, Comparison] | None) -> bool:
     return all(compares(event_field(fields, name), comparison) for name, comparison in (where or {}).items())
 
 
@@ -71,10 +77,30 @@ def seen_as(event: CanonicalEvent) -> EventType | None:
     return None if event.type is EventType.order_completed and unplaced else event.type
 
 
+def matches(match: EventMatch, happened: Happened) -> bool:
+    """Whether `happened` is the event `match` names (an exit, an awaited event): one test for live events and
+    for the customer's record since entering."""
+    name_fits = match.name is None or match.name == happened.name
+    return happened.type == match.event.value and name_fits and matches_where(happened.fields, match.where)
+
+
+def goal_event(goal: Goal, entry: Entry, happened: Iterable[Happened]) -> str | None:
+    """The channel of the first of `happened` that reaches the goal's event (with the entry's cart or order
+    among its SKUs when the goal says `includes`), or None."""
+    if goal.event is None:
+        return None
+    wanted = set(entry.cart_skus if goal.includes == "cart" else entry.order_skus) if goal.includes else set()
+    for each in happened:
+        if each.type != goal.event.value or not matches_where(each.fields, goal.where):
+            continue
+        skus = each.fields.get("order_skus")
+        if wanted <= {str(sku) for sku in (skus if isinstance(skus, list) else [])}:
+            return str(each.fields.get("channel") or "unknown")
+    return None
+
+
 def event_matches(match: EventMatch, event: CanonicalEvent, profile: Profile) -> bool:
-    if seen_as(event) != match.event or (match.name is not None and event.name != match.name):
-        return False
-    return matches_where(entry_of(event, profile), match.where)
+    return matches(match, occurred(event, profile))
 
 
 def address_for(profile: Profile, channel: str) -> str | None:
@@ -95,7 +121,7 @@ def reachable(profile: Profile, channel: ConsentChannel) -> bool:
     )
 
 
-def holds(condition: Condition, profile: Profile, entry: dict[str, Any]) -> bool:
+def holds(condition: Condition, profile: Profile, entry: Entry) -> bool:
     if condition.lifecycle_stage is not None and profile.lifecycle_stage not in condition.lifecycle_stage:
         return False
     for channel, status in (condition.consent or {}).items():

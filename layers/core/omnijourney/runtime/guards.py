@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from omnijourney.events import ConsentChannel, ConsentStatus
-from omnijourney.journeys.language import EventMatch, Goal, Policy, QuietHours, Send
+from omnijourney.journeys.contract import Entry
+from omnijourney.journeys.language import Goal, Policy, QuietHours, Send
 from omnijourney.profiles.model import Profile
-from omnijourney.runtime.conditions import address_for, holds, matches_where
+from omnijourney.runtime.conditions import Happened, address_for, goal_event, holds, matches
 from omnijourney.runtime.consistency import ConsistencyRules, ProductCatalog
 
 Status = Literal["send", "suppressed", "deferred", "goal", "exited"]
@@ -42,16 +43,6 @@ class Decision:
     converted_on: str | None = None
 
 
-@dataclass(frozen=True)
-class Happened:
-    """An event on the customer's record since they entered the journey (from the profile's history)."""
-
-    type: str
-    name: str
-    at: datetime
-    fields: dict[str, Any]
-
-
 def promoted_products(send: Send, profile: Profile, catalog: ProductCatalog) -> tuple[str, ...]:
     """The SKUs a message names, as the profile stands now."""
     if send.promotes == "cart":
@@ -66,25 +57,11 @@ def promoted_products(send: Send, profile: Profile, catalog: ProductCatalog) -> 
     return tuple(send.promotes)
 
 
-def goal_reached(goal: Goal, profile: Profile, entry: dict[str, Any], since: Sequence[Happened]) -> str | None:
+def goal_reached(goal: Goal, profile: Profile, entry: Entry, since: Sequence[Happened]) -> str | None:
     """Where the goal was reached (the converting event's channel, or `profile` for a condition), or None."""
     if goal.when is not None and holds(goal.when, profile, entry):
         return "profile"
-    if goal.event is None:
-        return None
-    wanted = set(entry.get("cart_skus" if goal.includes == "cart" else "order_skus", [])) if goal.includes else set()
-    for happened in since:
-        if happened.type != goal.event.value or not matches_where(happened.fields, goal.where):
-            continue
-        if wanted <= set(happened.fields.get("order_skus", [])):
-            return str(happened.fields.get("channel") or "unknown")
-    return None
-
-
-def _matches(match: EventMatch, happened: Happened) -> bool:
-    """The same test triggers apply to a live event, applied to an event from the customer's history."""
-    name_fits = match.name is None or match.name == happened.name
-    return happened.type == match.event.value and name_fits and matches_where(happened.fields, match.where)
+    return goal_event(goal, entry, since)
 
 
 def local_time(profile: Profile, rules: ConsistencyRules) -> ZoneInfo:
@@ -125,7 +102,7 @@ def decide(
     journey: Policy,
     send: Send,
     profile: Profile | None,
-    entry: dict[str, Any],
+    entry: Entry,
     since_entry: Sequence[Happened],
     sent: Sequence[Sent],
     rules: ConsistencyRules,
@@ -140,7 +117,7 @@ def decide(
     if converted_on is not None:
         return Decision("goal", "goal_reached", converted_on=converted_on)
     for match in journey.exit_when:
-        if any(_matches(match, happened) for happened in since_entry):
+        if any(matches(match, happened) for happened in since_entry):
             return Decision("exited", f"exit_{match.event.value}")
     recipient = address_for(profile, send.channel)
     products = promoted_products(send, profile, catalog)

@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
+from omnijourney.journeys.contract import Entry
 from omnijourney.platform.tables import Table, named_by
 
 
@@ -107,6 +108,14 @@ class JourneyRunRecord(Table):
     @property
     def entry_data(self) -> dict[str, Any]:
         return dict(json.loads(self.entry))
+
+    @property
+    def journey_entry(self) -> Entry:
+        """The entry as the contract reads it (an erased run's, `{}`, as an empty one)."""
+        data = json.loads(self.entry)
+        if not data:
+            return Entry(event_id="", type="", channel="", source="", at=self.started_at)
+        return Entry.model_validate(data)
 
     @property
     def running(self) -> bool:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from omnijourney.identifiers import IdentifierKind
+from omnijourney.journeys.contract import Entry
 from omnijourney.platform.settings import Settings
 from omnijourney.profiles.model import IssuedOffer, Profile
 from omnijourney.runtime.consistency import ProductCatalog
@@ -17,11 +17,24 @@ def _items(skus_and_quantities: list[tuple[str, int, str | None]], catalog: Prod
     return ", ".join(f"{quantity}× {catalog.name_of(sku, name)}" for sku, quantity, name in skus_and_quantities)
 
 
-def variables(profile: Profile, entry: dict[str, Any], catalog: ProductCatalog, settings: Settings) -> dict[str, str]:
+def ticket_subject(profile: Profile, entry: Entry) -> str:
+    """The newest open ticket's subject, else that of the ticket whose event started the journey (a solved
+    ticket's follow-up), found by its id on the profile: the entry carries no subject (it cannot be erased from
+    Step Functions). Entries of executions started before carry the subject itself: the last resort."""
+    newest = profile.open_tickets[-1].subject if profile.open_tickets else None
+    if newest:
+        return newest
+    subjects = {ticket.ticket_id: ticket.subject for ticket in profile.solved_tickets} | {
+        ticket.ticket_id: ticket.subject for ticket in profile.open_tickets
+    }
+    own = subjects.get(entry.ticket_id) if entry.ticket_id else None
+    return own or entry.ticket_subject or ""
+
+
+def variables(profile: Profile, entry: Entry, catalog: ProductCatalog, settings: Settings) -> dict[str, str]:
     """Every variable a template may use (validation guarantees a template uses no other)."""
     cart = profile.cart.items if profile.cart else ()
     last_order = profile.kept_orders[-1] if profile.kept_orders else None
-    newest_ticket = profile.open_tickets[-1] if profile.open_tickets else None
     emails = profile.identifiers.get(IdentifierKind.email, ())
     phones = profile.identifiers.get(IdentifierKind.phone, ())
     cross_sell = catalog.cross_sell(list(last_order.skus), profile.ordered_skus()) if last_order else []
@@ -37,11 +50,10 @@ def variables(profile: Profile, entry: dict[str, Any], catalog: ProductCatalog, 
         "last_order_id": last_order.order_id if last_order else "",
         "last_order_items": ", ".join(catalog.name_of(sku) for sku in last_order.skus) if last_order else "",
         "cross_sell_items": ", ".join(catalog.name_of(sku) for sku in cross_sell),
-        # The open ticket, else the one whose event started the journey (a solved ticket's follow-up).
-        "ticket_subject": (newest_ticket.subject if newest_ticket else None) or str(entry.get("ticket_subject") or ""),
+        "ticket_subject": ticket_subject(profile, entry),
         "unsubscribe_url": unsubscribe,
         "store_name": settings.store_name,
-        "checkout_url": str(entry.get("checkout_url") or ""),
+        "checkout_url": entry.checkout_url or "",
     }
 
 

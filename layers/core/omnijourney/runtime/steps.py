@@ -11,14 +11,38 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import assert_never
 
+from pydantic import JsonValue
 from pynamodb.exceptions import PutError
 
 from omnijourney.channels import OutgoingMessage, SendFailed, adapter_for
 from omnijourney.events import EventType, OrderState
 from omnijourney.journeys.catalog import journeys as published_journeys
-from omnijourney.journeys.language import Condition, Policy, Send, SplitGroup, UpdateProfile
+from omnijourney.journeys.contract import (
+    TASK,
+    AnyTask,
+    AwaitTask,
+    BranchResult,
+    BranchTask,
+    Done,
+    Entry,
+    ExecutionInput,
+    ExecutionOutput,
+    ExecutionStatusChange,
+    PlanWaitTask,
+    RecordFailureTask,
+    SendOutcome,
+    SendResult,
+    SendTask,
+    SplitResult,
+    SplitTask,
+    StepResult,
+    TaskInput,
+    UpdateProfileTask,
+    WaitPlan,
+)
+from omnijourney.journeys.language import Policy, Send
 from omnijourney.offers import Presented, present
 from omnijourney.offers import offers as configured_offers
 from omnijourney.platform import clock
@@ -26,7 +50,7 @@ from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import service, store
 from omnijourney.profiles.model import IssuedOffer, Note, Profile, with_note, with_traits
 from omnijourney.runtime import guards
-from omnijourney.runtime.conditions import holds
+from omnijourney.runtime.conditions import Happened, holds
 from omnijourney.runtime.consistency import consistency, products
 from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord, ended, run_key
 from omnijourney.runtime.rendering import offer_variables, variables
@@ -37,26 +61,42 @@ LEDGER_RETENTION_DAYS = 400
 FINAL_STATUSES = {"FAILED": "failed", "TIMED_OUT": "failed", "ABORTED": "stopped"}
 NOTE_CHANNELS = ("in_store", "call_center")
 # Guard reasons that end the journey rather than hold one message.
-ENDINGS = {"goal_reached": "goal", "customer_erased": "exited", **{f"exit_{name}": "exited" for name in EventType}}
+ENDINGS: dict[str, SendOutcome] = {
+    "goal_reached": "goal",
+    "customer_erased": "exited",
+    **{f"exit_{name}": "exited" for name in EventType},
+}
 
 
 class Retryable(Exception):
     """A failure worth another attempt: the state machine's Retry catches this error name."""
 
 
-def perform(task: dict[str, Any]) -> dict[str, Any]:
-    """One Task of a journey: `task` is the Payload the compiled state machine sends."""
-    action = task["action"]
-    handlers = {
-        "send": send,
-        "plan_wait": plan_wait,
-        "await": await_event,
-        "branch": branch,
-        "split": split,
-        "update_profile": update_profile,
-        "record_failure": record_failure,
-    }
-    return handlers[action](task)
+def perform(payload: object) -> dict[str, JsonValue]:
+    """One Task of a journey: `payload` is the Payload the compiled state machine sends, read through the contract
+    (journeys.contract), which accepts the payloads of every earlier deploy; the answer is what its Choices read."""
+    return run_task(TASK.validate_python(payload)).output()
+
+
+def run_task(task: AnyTask) -> StepResult:
+    """Every action of the contract has its case: mypy checks the match is exhaustive."""
+    match task:
+        case SendTask():
+            return send(task)
+        case PlanWaitTask():
+            return plan_wait(task)
+        case AwaitTask():
+            return await_event(task)
+        case BranchTask():
+            return branch(task)
+        case SplitTask():
+            return split(task)
+        case UpdateProfileTask():
+            return update_profile(task)
+        case RecordFailureTask():
+            return record_failure(task)
+        case _:
+            assert_never(task)
 
 
 def _profile(customer_id: str) -> Profile | None:
@@ -64,18 +104,18 @@ def _profile(customer_id: str) -> Profile | None:
     return record.profile if record else None
 
 
-def _run(task: dict[str, Any]) -> JourneyRunRecord | None:
+def _run(task: TaskInput) -> JourneyRunRecord | None:
     try:
-        return JourneyRunRecord.get(task["customer_id"], run_key(task["journey"], task["execution"]))
+        return JourneyRunRecord.get(task.customer_id, run_key(task.journey, task.execution))
     except JourneyRunRecord.DoesNotExist:
         return None
 
 
-def _since_entry(profile: Profile, entry: dict[str, Any]) -> list[guards.Happened]:
+def _since_entry(profile: Profile, entry: Entry) -> list[Happened]:
     """What the customer did since entering: orders from the profile, everything else from the history."""
-    entered = datetime.fromisoformat(entry["at"])
+    entered = entry.at
     happened = [
-        guards.Happened(
+        Happened(
             "order_completed",
             "order",
             order.at,
@@ -93,7 +133,7 @@ def _since_entry(profile: Profile, entry: dict[str, Any]) -> list[guards.Happene
         at = datetime.fromisoformat(record.entry.split("#", 1)[0])
         if at > entered and record.event_type != "order_completed":
             fields = {"name": record.name, "channel": record.channel, "source": record.source}
-            happened.append(guards.Happened(record.event_type, record.name, at, fields))
+            happened.append(Happened(record.event_type, record.name, at, fields))
     return happened
 
 
@@ -115,17 +155,16 @@ def _sent(profile: Profile, read_id: str, ledger: list[LedgerRecord], now: datet
     ]
 
 
-def send(task: dict[str, Any]) -> dict[str, Any]:
+def send(task: SendTask) -> SendResult:
     now = clock.now()
-    policy = Policy.model_validate(task["policy"])
-    message = Send.model_validate(task["send"])
+    policy, message = task.policy, task.send
     step_key = _step_key(task)
-    key = f"{step_key}{task['visit']}"
+    key = f"{step_key}{task.visit}"
     marketing = message.category == "marketing"
     # One read of the ledger for this step's visits so far (a retry finds its entry; since when a ticket holds it)
     # and, for marketing, for what was sent within the caps' window: the customer's whole ledger, or the step's.
     ledger = list(
-        LedgerRecord.query(task["customer_id"], None if marketing else LedgerRecord.message_key.startswith(step_key))
+        LedgerRecord.query(task.customer_id, None if marketing else LedgerRecord.message_key.startswith(step_key))
     )
     visits = [entry for entry in ledger if entry.message_key.startswith(step_key)]
     earlier = next((visit for visit in visits if visit.message_key == key), None)
@@ -134,16 +173,16 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
     run = _run(task)
     if run is not None and not run.running:
         # Ended by a goal, an exit, a merge or an erasure while its StopExecution was failing or on its way.
-        return {"outcome": "goal" if run.outcome == "goal" else "exited", "reason": run.reason}
-    profile = _profile(task["customer_id"])
+        return SendResult(outcome="goal" if run.outcome == "goal" else "exited", reason=run.reason)
+    profile = _profile(task.customer_id)
     watches_events = policy.goal is not None or bool(policy.exit_when)
     decision = guards.decide(
         journey=policy,
         send=message,
         profile=profile,
-        entry=task["entry"],
-        since_entry=_since_entry(profile, task["entry"]) if profile and watches_events else [],
-        sent=_sent(profile, task["customer_id"], ledger, now) if profile and marketing else [],
+        entry=task.entry,
+        since_entry=_since_entry(profile, task.entry) if profile and watches_events else [],
+        sent=_sent(profile, task.customer_id, ledger, now) if profile and marketing else [],
         rules=consistency(),
         catalog=products(),
         now=now,
@@ -153,11 +192,11 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
     if decision.status == "send" and message.offer is not None and profile is not None:
         template, offer, withheld, decision = _offer_for(message, profile.customer_id, decision, now, policy.journey)
     entry = LedgerRecord(
-        task["customer_id"],
+        task.customer_id,
         key,
         at=now,
         journey=policy.journey,
-        step=task["step"],
+        step=task.step,
         priority=policy.priority,
         channel=message.channel,
         category=message.category,
@@ -177,11 +216,11 @@ def send(task: dict[str, Any]) -> dict[str, Any]:
     elif decision.status == "deferred":
         entry.provider_id = str(decision.defer_seconds)
     if not _claim(entry, retrying=earlier is not None):
-        return _outcome(LedgerRecord.get(task["customer_id"], key))
+        return _outcome(LedgerRecord.get(task.customer_id, key))
     if decision.status != "send":
-        return {"outcome": decision.status, "reason": decision.reason, "defer_seconds": decision.defer_seconds}
+        return SendResult(outcome=decision.status, reason=decision.reason, defer_seconds=decision.defer_seconds)
     assert profile is not None
-    return _deliver(entry, message, profile, task["entry"], policy, offer=offer)
+    return _deliver(entry, message, profile, task.entry, policy, offer=offer)
 
 
 def _offer_for(
@@ -222,8 +261,8 @@ def _offer_for(
     return message.template, None, None, replace(decision, status="suppressed", reason=offer)
 
 
-def _step_key(task: dict[str, Any]) -> str:
-    return f"{task['execution']}#{task['step']}#"
+def _step_key(task: TaskInput) -> str:
+    return f"{task.execution}#{task.step}#"
 
 
 def _claim(entry: LedgerRecord, retrying: bool) -> bool:
@@ -236,25 +275,26 @@ def _claim(entry: LedgerRecord, retrying: bool) -> bool:
     return True
 
 
-def _outcome(entry: LedgerRecord) -> dict[str, Any]:
+def _outcome(entry: LedgerRecord) -> SendResult:
     """What an earlier attempt decided. A `pending` entry means it stopped mid-send: count it as sent,
     because at most once is the promise to the customer."""
     if entry.status in ("sent", "pending"):
-        return {"outcome": "sent", "reason": None}
+        return SendResult(outcome="sent", reason=None)
     if entry.status == "deferred":
-        return {"outcome": "deferred", "reason": entry.reason, "defer_seconds": int(entry.provider_id or 1)}
-    return {"outcome": ENDINGS.get(entry.reason or "", "suppressed"), "reason": entry.reason}
+        return SendResult(outcome="deferred", reason=entry.reason, defer_seconds=int(entry.provider_id or 1))
+    ending = ENDINGS.get(entry.reason or "")
+    return SendResult(outcome=ending or "suppressed", reason=entry.reason)
 
 
 def _deliver(
     entry: LedgerRecord,
     message: Send,
     profile: Profile,
-    journey_entry: dict[str, Any],
+    journey_entry: Entry,
     policy: Policy,
     *,
     offer: IssuedOffer | None,
-) -> dict[str, Any]:
+) -> SendResult:
     settings = get_settings()
     template = published_journeys().templates.templates[entry.template]
     values = variables(profile, journey_entry, products(), settings)
@@ -275,9 +315,9 @@ def _deliver(
             # A bad address or a rejected message: recorded, and the journey goes on.
             reason = f"undeliverable_{failure.reason}"
             entry.update(actions=[LedgerRecord.status.set("suppressed"), LedgerRecord.reason.set(reason)])
-            return {"outcome": "suppressed", "reason": reason}
+            return SendResult(outcome="suppressed", reason=reason)
     entry.update(actions=[LedgerRecord.status.set("sent"), LedgerRecord.provider_id.set(provider_id)])
-    return {"outcome": "sent", "reason": None}
+    return SendResult(outcome="sent", reason=None)
 
 
 def _send_through_channel(entry: LedgerRecord, message: Send, subject: str | None, body: str, unsubscribe: str) -> str:
@@ -297,41 +337,40 @@ def _send_through_channel(entry: LedgerRecord, message: Send, subject: str | Non
     return adapter_for(message.channel).send(outgoing)
 
 
-def plan_wait(task: dict[str, Any]) -> dict[str, Any]:
+def plan_wait(task: PlanWaitTask) -> WaitPlan:
     """Seconds until the step's local time of day in the customer's timezone."""
-    profile = _profile(task["customer_id"])
+    profile = _profile(task.customer_id)
     rules = consistency()
     zone = guards.local_time(profile, rules) if profile else rules.quiet_hours.zone
-    return {"seconds": guards.seconds_until(clock.now(), zone, task["until"], int(task["days"]))}
+    return WaitPlan(seconds=guards.seconds_until(clock.now(), zone, task.until, task.days))
 
 
-def await_event(task: dict[str, Any]) -> dict[str, Any]:
+def await_event(task: AwaitTask) -> Done:
     """Park the execution until the profile function sees the awaited event and answers the token."""
     run = _run(task)
     if run is not None:
         run.update(
             actions=[
-                JourneyRunRecord.waiting_step.set(task["step"]),
-                JourneyRunRecord.awaited.set(json.dumps(task["awaited"])),
-                JourneyRunRecord.task_token.set(task["task_token"]),
+                JourneyRunRecord.waiting_step.set(task.step),
+                JourneyRunRecord.awaited.set(task.awaited.model_dump_json(exclude_unset=True)),
+                JourneyRunRecord.task_token.set(task.task_token),
             ]
         )
-    return {}
+    return Done()
 
 
-def branch(task: dict[str, Any]) -> dict[str, Any]:
+def branch(task: BranchTask) -> BranchResult:
     """The first case that holds for the live profile, or -1 (otherwise)."""
-    profile = _profile(task["customer_id"])
+    profile = _profile(task.customer_id)
     if profile is None:
-        return {"case": -1}
-    cases = [Condition.model_validate(case) for case in task["cases"]]
-    return {"case": next((n for n, case in enumerate(cases) if holds(case, profile, task["entry"])), -1)}
+        return BranchResult(case=-1)
+    return BranchResult(case=next((n for n, case in enumerate(task.cases) if holds(case, profile, task.entry)), -1))
 
 
-def split(task: dict[str, Any]) -> dict[str, Any]:
+def split(task: SplitTask) -> SplitResult:
     """A group drawn from a hash of customer, journey and step: random across customers, stable for one."""
-    groups = [SplitGroup.model_validate(group) for group in task["groups"]]
-    seed = f"{task['customer_id']}#{task['journey']}#{task['step']}".encode()
+    groups = task.groups
+    seed = f"{task.customer_id}#{task.journey}#{task.step}".encode()
     draw = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big") % 100
     total = 0
     for index, group in enumerate(groups):
@@ -341,12 +380,12 @@ def split(task: dict[str, Any]) -> dict[str, Any]:
                 run = _run(task)
                 if run is not None:
                     ended(run, "holdout", clock.now(), "control group")
-            return {"group": index}
-    return {"group": 0}
+            return SplitResult(group=index)
+    return SplitResult(group=0)
 
 
-def update_profile(task: dict[str, Any]) -> dict[str, Any]:
-    change = UpdateProfile.model_validate(task["update"])
+def update_profile(task: UpdateProfileTask) -> Done:
+    change = task.update
 
     def updated(profile: Profile) -> Profile:
         tags = [tag for tag in dict.fromkeys((*profile.tags, *change.add_tags)) if tag not in change.remove_tags]
@@ -354,27 +393,27 @@ def update_profile(task: dict[str, Any]) -> dict[str, Any]:
         with_new_traits = with_traits(profile, change.traits, clock.now(), _step_key(task))
         return with_new_traits.model_copy(update={"tags": tuple(tags)})
 
-    service.amend(task["customer_id"], updated)
-    return {}
+    service.amend(task.customer_id, updated)
+    return Done()
 
 
-def record_failure(task: dict[str, Any]) -> dict[str, Any]:
+def record_failure(task: RecordFailureTask) -> Done:
     run = _run(task)
     if run is not None:
-        error = task.get("error") or {}
-        ended(run, "failed", clock.now(), str(error.get("Error") or "failed"))
-    return {}
+        ended(run, "failed", clock.now(), (task.error.Error if task.error else None) or "failed")
+    return Done()
 
 
-def execution_finished(detail: dict[str, Any]) -> dict[str, Any]:
+def execution_finished(event_detail: object) -> dict[str, JsonValue]:
     """A Step Functions status change (EventBridge): the run's outcome, unless a step or trigger recorded it."""
-    journey = journey_of(detail["stateMachineArn"])
-    customer_id = json.loads(detail.get("input") or "{}").get("customer_id")
+    detail = ExecutionStatusChange.model_validate(event_detail)
+    journey = journey_of(detail.stateMachineArn)
+    customer_id = ExecutionInput.model_validate_json(detail.input or "{}").customer_id
     if not customer_id:
         return {}
-    output = json.loads(detail.get("output") or "{}")
-    outcome = FINAL_STATUSES.get(detail["status"]) or output.get("outcome", {}).get("outcome", "completed")
+    output = ExecutionOutput.model_validate_json(detail.output or "{}").outcome
+    outcome = FINAL_STATUSES.get(detail.status) or output.outcome
     # No read first: the update's condition finds the run still running, or changes nothing.
-    run = JourneyRunRecord(customer_id, run_key(journey, detail["name"]))
-    ended(run, outcome, clock.now(), output.get("outcome", {}).get("reason"))
+    run = JourneyRunRecord(customer_id, run_key(journey, detail.name))
+    ended(run, outcome, clock.now(), output.reason)
     return {"outcome": outcome}

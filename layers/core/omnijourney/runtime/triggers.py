@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.catalog import journeys as published_journeys
+from omnijourney.journeys.contract import Entry, ExecutionInput, entry_keeps, entry_of, scheduled_entry
 from omnijourney.journeys.language import EventMatch, Journey, ReEntry
 from omnijourney.platform import clock
 from omnijourney.platform.settings import get_settings
@@ -26,7 +26,7 @@ from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile
 from omnijourney.profiles.service import ProfileUpdate
 from omnijourney.profiles.store import ProfileRecord
-from omnijourney.runtime.conditions import entry_of, event_matches, holds, matches_where, seen_as
+from omnijourney.runtime.conditions import Happened, goal_event, holds, matches, matches_where, occurred
 from omnijourney.runtime.records import JourneyRunRecord, ended, run_key, runs_of
 
 
@@ -73,18 +73,21 @@ def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
     now = clock.now()
     runs = runs_of((profile.customer_id, *profile.merged_from))
     running = _one_run_per_journey([run for run in runs if run.running], now, reaction)
+    happened = occurred(event, profile)
     for run in running:
         journey = journeys.get(run.journey)
-        ending = _ending(journey, run, event, profile) if journey else None
+        ending = _ending(journey, run, happened, profile) if journey else None
         if ending is not None:
             outcome, reason, converted_on = ending
             _stop(run, outcome, reason, now, reaction, converted_on=converted_on)
         elif run.task_token and run.awaited:
             awaited = EventMatch.model_validate_json(run.awaited)
-            if event_matches(awaited, event, profile):
+            if matches(awaited, happened):
                 _resume(run, event, profile, reaction)
-    entry = entry_of(event, profile)
+    templates = published_journeys().templates
     for journey in journeys.values():
+        # Each journey keeps of the event only what its own conditions and templates use.
+        entry = entry_of(event, profile, entry_keeps(journey, templates))
         if not _enters(journey, event, update, entry):
             continue
         # This event's own run, recorded by an attempt whose StartExecution failed: start it now.
@@ -118,17 +121,9 @@ def run_schedule(journey_name: str) -> Reaction:
         raise ValueError(f"journey {journey_name!r} does not start on a schedule")
     now = clock.now()
     reaction = Reaction()
-    fired = {
-        "event_id": f"schedule:{journey_name}:{now.isoformat()}",
-        "type": "schedule",
-        "name": journey.entry.schedule,
-        "channel": "schedule",
-        "source": "schedule",
-        "at": now.isoformat(),
-        "properties": {},
-    }
     for record in ProfileRecord.scan(ProfileRecord.merged_into.does_not_exist()):
         profile = record.profile
+        fired = scheduled_entry(journey_name, journey.entry.schedule, now, profile)
         if journey.audience is not None and not holds(journey.audience, profile, fired):
             continue
         runs = runs_of((profile.customer_id, *profile.merged_from))
@@ -149,19 +144,19 @@ def _one_run_per_journey(running: list[JourneyRunRecord], now: datetime, reactio
 
 
 def _ending(
-    journey: Journey, run: JourneyRunRecord, event: CanonicalEvent, profile: Profile
+    journey: Journey, run: JourneyRunRecord, happened: Happened, profile: Profile
 ) -> tuple[str, str, str | None] | None:
     """(outcome, reason, converted on) when this event reaches the run's goal or one of its exits."""
     goal = journey.goal
-    if goal is not None and goal.event == seen_as(event):
-        fields = entry_of(event, profile)
-        wanted = set(run.entry_data.get("cart_skus" if goal.includes == "cart" else "order_skus", []))
-        if matches_where(fields, goal.where) and (not goal.includes or wanted <= set(fields["order_skus"])):
-            return "goal", "goal_reached", event.channel.value
-    if goal is not None and goal.when is not None and holds(goal.when, profile, run.entry_data):
-        return "goal", "goal_reached", "profile"
+    entry = run.journey_entry
+    if goal is not None:
+        converted_on = goal_event(goal, entry, [happened])
+        if converted_on is not None:
+            return "goal", "goal_reached", converted_on
+        if goal.when is not None and holds(goal.when, profile, entry):
+            return "goal", "goal_reached", "profile"
     for match in journey.exit_when:
-        if event_matches(match, event, profile):
+        if matches(match, happened):
             return "exited", f"exit_{match.event.value}", None
     return None
 
@@ -226,7 +221,7 @@ def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reac
         reaction.resumed.append(run.execution)
 
 
-def _enters(journey: Journey, event: CanonicalEvent, update: ProfileUpdate, entry: dict[str, Any]) -> bool:
+def _enters(journey: Journey, event: CanonicalEvent, update: ProfileUpdate, entry: Entry) -> bool:
     trigger = journey.entry
     if trigger.event is not None:
         matched = event.type == trigger.event and trigger.name in (None, event.name)
@@ -254,26 +249,26 @@ def _may_enter(journey: Journey, runs: list[JourneyRunRecord], now: datetime) ->
     return False
 
 
-def _start(journey: Journey, profile: Profile, entry: dict[str, Any], now: datetime, reaction: Reaction) -> None:
+def _start(journey: Journey, profile: Profile, entry: Entry, now: datetime, reaction: Reaction) -> None:
     from omnijourney.platform.aws import (
         client,  # lazy: boto3 and its clients load on the first AWS call, not at the profile function's cold start
     )
 
-    name = execution_name(journey.journey, profile.customer_id, entry["event_id"])
+    name = execution_name(journey.journey, profile.customer_id, entry.event_id)
     run = JourneyRunRecord(
         profile.customer_id,
         run_key(journey.journey, name),
         journey=journey.journey,
         execution=name,
         started_at=now,
-        entry=json.dumps(entry, default=str),
+        entry=entry.model_dump_json(),
     )
     # A retried event finds its run recorded (the condition fails: a ConcurrentUpdate); starting again answers with
     # the same execution. A run record DynamoDB refuses is Refused, and throttling goes back to the queue.
     with suppress(store.ConcurrentUpdate), store.classified():
         run.save(condition=JourneyRunRecord.run.does_not_exist())
     stepfunctions = client("stepfunctions")
-    execution_input = json.dumps({"customer_id": profile.customer_id, "entry": entry}, default=str)
+    execution_input = ExecutionInput(customer_id=profile.customer_id, entry=entry).model_dump_json()
     try:
         # Started by an earlier attempt of this event and already over: nothing to do.
         with suppress(stepfunctions.exceptions.ExecutionAlreadyExists), store.classified(ExecutionRefused):
