@@ -17,7 +17,10 @@ from omnijourney.app import config
 from omnijourney.channels import OutgoingMessage, SendFailed, use_adapter
 from omnijourney.journeys.language import Journey
 from omnijourney.platform import aws
-from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord
+from omnijourney.runtime import ledger as message_ledger
+from omnijourney.runtime import runs as journey_runs
+from omnijourney.runtime.ledger import LedgerRecord
+from omnijourney.runtime.runs import JourneyRunRecord
 from omnijourney_tools.local import ACCOUNT, REGION
 from tests.conftest import RECEIVED_AT, delivery, signed
 from tests.integration.conftest import Harness
@@ -37,11 +40,11 @@ def load_journey(name: str) -> Journey:
 
 
 def ledger() -> list[LedgerRecord]:
-    return sorted(LedgerRecord.scan(), key=lambda entry: entry.at)
+    return sorted(message_ledger.every_entry(), key=lambda entry: entry.at)
 
 
 def runs() -> list[JourneyRunRecord]:
-    return list(JourneyRunRecord.scan())
+    return list(journey_runs.every_run())
 
 
 def emails_to(address: str) -> list[Any]:

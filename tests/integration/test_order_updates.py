@@ -9,7 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from omnijourney.runtime.records import JourneyRunRecord
+from omnijourney.runtime import runs as journey_runs
 from tests.conftest import delivery, sample, signed
 from tests.integration.conftest import Harness
 
@@ -22,7 +22,7 @@ def order(topic: str, **changes: Any) -> Any:
 
 
 def runs() -> dict[str, str]:
-    return {run.journey: run.outcome for run in JourneyRunRecord.scan()}
+    return {run.journey: run.outcome for run in journey_runs.every_run()}
 
 
 def test_an_order_update_completes_no_order_for_journeys_and_the_order_itself_does(harness: Harness) -> None:

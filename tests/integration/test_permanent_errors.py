@@ -18,7 +18,8 @@ from omnijourney.events import CanonicalEvent
 from omnijourney.platform.aws import client
 from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import store
-from omnijourney.runtime.records import JourneyRunRecord
+from omnijourney.runtime import runs as journey_runs
+from omnijourney.runtime.runs import JourneyRunRecord
 from omnijourney_tools.local import LambdaContext
 from omnijourney_tools.quarantine import list_quarantined, replay
 from tests.conftest import delivery, signed
@@ -187,7 +188,7 @@ def _checkout() -> CanonicalEvent:
 
 
 def _runs() -> list[JourneyRunRecord]:
-    return list(JourneyRunRecord.scan())
+    return list(journey_runs.every_run())
 
 
 @pytest.mark.parametrize("code", ["ValidationException", "InvalidExecutionInput"])

@@ -2,7 +2,7 @@
 
 The map, top to bottom (each layer imports only those below it; `lint-imports` checks it):
     app/                  each function's work end to end (profile updates, erasure), called by the handlers
-    runtime/              journeys running: triggers, guards, steps, ledger and run records, consistency rules
+    runtime/              journeys running: triggers, guards, steps, stores (ledger, runs), consistency rules
     journeys/ channels/   the journey language and compiler · SES, SMS, push
     offers/               offers.yaml and its rules
     profiles/ edge/       one profile per customer · webhooks, sources, ingest, HTTP, quarantine

@@ -202,11 +202,10 @@ def activity(live_records: list[ProfileRecord]) -> dict[str, list[dict[str, Any]
 
 def messages(live: dict[str, str]) -> list[dict[str, Any]]:
     """Every send, suppression and deferral in the ledger, in time order, under the customer's live id."""
-    from omnijourney.runtime.records import LedgerRecord
+    from omnijourney.runtime import ledger
 
     entries = [
-        entry.as_report() | {"customer_id": live.get(entry.customer_id, entry.customer_id)}
-        for entry in LedgerRecord.scan()
+        entry | {"customer_id": live.get(entry["customer_id"], entry["customer_id"])} for entry in ledger.report()
     ]
     return sorted(entries, key=_message_order)
 
@@ -220,11 +219,9 @@ def _run_order(run: dict[str, Any]) -> tuple[str, ...]:
 
 
 def journey_runs(live: dict[str, str]) -> list[dict[str, Any]]:
-    from omnijourney.runtime.records import JourneyRunRecord
+    from omnijourney.runtime import runs as journey_runs
 
-    runs = [
-        run.as_report() | {"customer_id": live.get(run.customer_id, run.customer_id)} for run in JourneyRunRecord.scan()
-    ]
+    runs = [run | {"customer_id": live.get(run["customer_id"], run["customer_id"])} for run in journey_runs.report()]
     return sorted(runs, key=_run_order)
 
 

@@ -13,22 +13,14 @@ from omnijourney.profiles import service, store
 def erase_customer(customer_id: str) -> list[str]:
     """Erase the customer (and everyone merged into them); the customer ids erased."""
     # lazy: the journey runtime loads on an erasure, not at the profile API's cold start
-    from omnijourney.runtime.records import (
-        JourneyRunRecord,
-        LedgerRecord,
-        runs_of,
-    )
+    from omnijourney.runtime import ledger, runs
     from omnijourney.runtime.triggers import stop_runs  # lazy: as above: only an erasure stops runs
 
     record = service.get(customer_id)
     customer_ids = [record.customer_id, *record.profile.merged_from]
-    runs = runs_of(customer_ids)
-    stop_runs(runs, "stopped", "customer_erased", clock.now())
+    their_runs = runs.of_customers(customer_ids)
+    stop_runs(their_runs, runs.RunOutcome.stopped, "customer_erased", clock.now())
     # The profile goes last: if anything before fails, the retried request still finds the customer.
-    for run in runs:
-        run.update(actions=[JourneyRunRecord.entry.set("{}")])
-    for erased_id in customer_ids:
-        for entry in LedgerRecord.query(erased_id):
-            if entry.recipient is not None:
-                entry.update(actions=[LedgerRecord.recipient.remove()])
+    runs.forget_entries(their_runs)
+    ledger.forget_recipients(customer_ids)
     return store.erase(record)

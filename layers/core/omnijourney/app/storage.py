@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from omnijourney.platform.tables import Table, setting_of
 from omnijourney.profiles.store import HistoryRecord, IdempotencyRecord, IdentityRecord, ProfileRecord
-from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord
+from omnijourney.runtime.ledger import LedgerRecord
+from omnijourney.runtime.runs import JourneyRunRecord
 
 _MODELS: tuple[type[Table], ...] = (
     ProfileRecord,

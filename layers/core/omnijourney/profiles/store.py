@@ -175,6 +175,12 @@ def load(customer_id: str) -> ProfileRecord | None:
     return None
 
 
+def live_profiles() -> Iterator[Profile]:
+    """Every live profile (not merged away), in the table's order: one scan, for a scheduled journey's audience."""
+    for record in ProfileRecord.scan(ProfileRecord.merged_into.does_not_exist()):
+        yield record.profile
+
+
 def _identity_puts(tx: TransactWrite, customer_id: str, new_keys: Iterable[str], repoint: Iterable[str] = ()) -> None:
     for key in new_keys:
         # Claim only what nobody holds: a rival claim means the two customers must be merged first.

@@ -8,13 +8,11 @@ retries of the same Task find the first outcome and return it.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import assert_never
 
 from pydantic import JsonValue
-from pynamodb.exceptions import PutError
 
 from omnijourney.channels import OutgoingMessage, SendFailed, adapter_for
 from omnijourney.events import EventType, OrderState
@@ -49,16 +47,16 @@ from omnijourney.platform import clock
 from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import service, store
 from omnijourney.profiles.model import IssuedOffer, Note, Profile, with_note, with_traits
-from omnijourney.runtime import guards
+from omnijourney.runtime import guards, ledger, runs
 from omnijourney.runtime.conditions import Happened, holds
 from omnijourney.runtime.consistency import consistency, products
-from omnijourney.runtime.records import JourneyRunRecord, LedgerRecord, ended, run_key
+from omnijourney.runtime.ledger import LedgerRecord, LedgerStatus
 from omnijourney.runtime.rendering import offer_variables, variables
+from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 from omnijourney.runtime.triggers import journey_of
 
-LEDGER_RETENTION_DAYS = 400
 # Executions that did not succeed end the run so; a succeeded one carries its outcome in its output.
-FINAL_STATUSES = {"FAILED": "failed", "TIMED_OUT": "failed", "ABORTED": "stopped"}
+FINAL_STATUSES = {"FAILED": RunOutcome.failed, "TIMED_OUT": RunOutcome.failed, "ABORTED": RunOutcome.stopped}
 NOTE_CHANNELS = ("in_store", "call_center")
 # Guard reasons that end the journey rather than hold one message.
 ENDINGS: dict[str, SendOutcome] = {
@@ -105,10 +103,7 @@ def _profile(customer_id: str) -> Profile | None:
 
 
 def _run(task: TaskInput) -> JourneyRunRecord | None:
-    try:
-        return JourneyRunRecord.get(task.customer_id, run_key(task.journey, task.execution))
-    except JourneyRunRecord.DoesNotExist:
-        return None
+    return runs.get(task.customer_id, task.journey, task.execution)
 
 
 def _since_entry(profile: Profile, entry: Entry) -> list[Happened]:
@@ -137,21 +132,21 @@ def _since_entry(profile: Profile, entry: Entry) -> list[Happened]:
     return happened
 
 
-def _sent(profile: Profile, read_id: str, ledger: list[LedgerRecord], now: datetime) -> list[guards.Sent]:
+def _sent(profile: Profile, read_id: str, read: list[LedgerRecord], now: datetime) -> list[guards.Sent]:
     """Messages that went out to this customer (and anyone merged into them) within the longest cap window;
-    `ledger` is the already read one of `read_id`, the step's customer, who may be merged into `profile`."""
+    `read` is the already read ledger of `read_id`, the step's customer, who may be merged into `profile`."""
     rules = consistency()
     horizon = now - timedelta(days=max(rules.frequency_cap.days, 31))
     others = [
         entry
         for customer_id in (profile.customer_id, *profile.merged_from)
         if customer_id != read_id
-        for entry in LedgerRecord.query(customer_id, filter_condition=LedgerRecord.status == "sent")
+        for entry in ledger.sent_to(customer_id)
     ]
     return [
         guards.Sent(entry.at, entry.journey, int(entry.priority), entry.category)
-        for entry in (*ledger, *others)
-        if entry.status == "sent" and entry.at > horizon
+        for entry in (*read, *others)
+        if entry.status == LedgerStatus.sent and entry.at > horizon
     ]
 
 
@@ -163,17 +158,15 @@ def send(task: SendTask) -> SendResult:
     marketing = message.category == "marketing"
     # One read of the ledger for this step's visits so far (a retry finds its entry; since when a ticket holds it)
     # and, for marketing, for what was sent within the caps' window: the customer's whole ledger, or the step's.
-    ledger = list(
-        LedgerRecord.query(task.customer_id, None if marketing else LedgerRecord.message_key.startswith(step_key))
-    )
-    visits = [entry for entry in ledger if entry.message_key.startswith(step_key)]
+    read = ledger.entries(task.customer_id, None if marketing else step_key)
+    visits = [entry for entry in read if entry.message_key.startswith(step_key)]
     earlier = next((visit for visit in visits if visit.message_key == key), None)
-    if earlier is not None and earlier.status != "retry":
+    if earlier is not None and earlier.status != LedgerStatus.retry:
         return _outcome(earlier)
     run = _run(task)
     if run is not None and not run.running:
         # Ended by a goal, an exit, a merge or an erasure while its StopExecution was failing or on its way.
-        return SendResult(outcome="goal" if run.outcome == "goal" else "exited", reason=run.reason)
+        return SendResult(outcome="goal" if run.outcome == RunOutcome.goal else "exited", reason=run.reason)
     profile = _profile(task.customer_id)
     watches_events = policy.goal is not None or bool(policy.exit_when)
     decision = guards.decide(
@@ -182,7 +175,7 @@ def send(task: SendTask) -> SendResult:
         profile=profile,
         entry=task.entry,
         since_entry=_since_entry(profile, task.entry) if profile and watches_events else [],
-        sent=_sent(profile, task.customer_id, ledger, now) if profile and marketing else [],
+        sent=_sent(profile, task.customer_id, read, now) if profile and marketing else [],
         rules=consistency(),
         catalog=products(),
         now=now,
@@ -191,7 +184,9 @@ def send(task: SendTask) -> SendResult:
     template, offer, withheld = message.template, None, None
     if decision.status == "send" and message.offer is not None and profile is not None:
         template, offer, withheld, decision = _offer_for(message, profile.customer_id, decision, now, policy.journey)
-    entry = LedgerRecord(
+    if decision.status in ("goal", "exited") and run is not None:
+        runs.end(run, decision.status, now, decision.reason, decision.converted_on)
+    entry = ledger.entry(
         task.customer_id,
         key,
         at=now,
@@ -201,22 +196,16 @@ def send(task: SendTask) -> SendResult:
         channel=message.channel,
         category=message.category,
         template=template,
-        offer=json.dumps(offer.model_dump(mode="json") | {"requested": message.offer}) if offer else None,
-        offer_withheld=json.dumps({"offer": message.offer, "reason": withheld}) if withheld else None,
+        offer=offer.model_dump(mode="json") | {"requested": message.offer} if offer else None,
+        offer_withheld={"offer": message.offer, "reason": withheld} if withheld else None,
         recipient=decision.recipient,
-        products=json.dumps(list(decision.products)),
-        status=decision.status if decision.status in ("suppressed", "deferred") else "pending",
+        products=decision.products,
+        status=_claimed_as(decision.status),
         reason=decision.reason,
-        expires_at=now + timedelta(days=LEDGER_RETENTION_DAYS),
+        defer_seconds=decision.defer_seconds if decision.status == "deferred" else None,
     )
-    if decision.status in ("goal", "exited"):
-        entry.status = "suppressed"
-        if run is not None:
-            ended(run, decision.status, now, decision.reason, decision.converted_on)
-    elif decision.status == "deferred":
-        entry.provider_id = str(decision.defer_seconds)
-    if not _claim(entry, retrying=earlier is not None):
-        return _outcome(LedgerRecord.get(task.customer_id, key))
+    if not ledger.claim(entry, retrying=earlier is not None):
+        return _outcome(ledger.get(task.customer_id, key))
     if decision.status != "send":
         return SendResult(outcome=decision.status, reason=decision.reason, defer_seconds=decision.defer_seconds)
     assert profile is not None
@@ -265,23 +254,23 @@ def _step_key(task: TaskInput) -> str:
     return f"{task.execution}#{task.step}#"
 
 
-def _claim(entry: LedgerRecord, retrying: bool) -> bool:
-    """Write the entry unless another attempt already did (a retry after `retry` status may overwrite it)."""
-    condition = LedgerRecord.status == "retry" if retrying else LedgerRecord.message_key.does_not_exist()
-    try:
-        entry.save(condition=condition)
-    except PutError:
-        return False
-    return True
+def _claimed_as(decided: str) -> LedgerStatus:
+    """The entry's status when claimed: a message to send is `pending` until the provider answers; one held back
+    is written as it ends (a goal or exit reached suppresses it)."""
+    if decided == "deferred":
+        return LedgerStatus.deferred
+    if decided == "send":
+        return LedgerStatus.pending
+    return LedgerStatus.suppressed
 
 
 def _outcome(entry: LedgerRecord) -> SendResult:
     """What an earlier attempt decided. A `pending` entry means it stopped mid-send: count it as sent,
     because at most once is the promise to the customer."""
-    if entry.status in ("sent", "pending"):
+    if entry.status in (LedgerStatus.sent, LedgerStatus.pending):
         return SendResult(outcome="sent", reason=None)
-    if entry.status == "deferred":
-        return SendResult(outcome="deferred", reason=entry.reason, defer_seconds=int(entry.provider_id or 1))
+    if entry.status == LedgerStatus.deferred:
+        return SendResult(outcome="deferred", reason=entry.reason, defer_seconds=entry.deferred_for)
     ending = ENDINGS.get(entry.reason or "")
     return SendResult(outcome=ending or "suppressed", reason=entry.reason)
 
@@ -310,13 +299,13 @@ def _deliver(
             provider_id = _send_through_channel(entry, message, subject, body, values["unsubscribe_url"])
         except SendFailed as failure:
             if failure.retryable:
-                entry.update(actions=[LedgerRecord.status.set("retry"), LedgerRecord.reason.set(failure.reason)])
+                ledger.mark(entry, LedgerStatus.retry, failure.reason)
                 raise Retryable(failure.reason) from failure
             # A bad address or a rejected message: recorded, and the journey goes on.
             reason = f"undeliverable_{failure.reason}"
-            entry.update(actions=[LedgerRecord.status.set("suppressed"), LedgerRecord.reason.set(reason)])
+            ledger.mark(entry, LedgerStatus.suppressed, reason)
             return SendResult(outcome="suppressed", reason=reason)
-    entry.update(actions=[LedgerRecord.status.set("sent"), LedgerRecord.provider_id.set(provider_id)])
+    ledger.mark_sent(entry, provider_id)
     return SendResult(outcome="sent", reason=None)
 
 
@@ -349,13 +338,7 @@ def await_event(task: AwaitTask) -> Done:
     """Park the execution until the profile function sees the awaited event and answers the token."""
     run = _run(task)
     if run is not None:
-        run.update(
-            actions=[
-                JourneyRunRecord.waiting_step.set(task.step),
-                JourneyRunRecord.awaited.set(task.awaited.model_dump_json(exclude_unset=True)),
-                JourneyRunRecord.task_token.set(task.task_token),
-            ]
-        )
+        runs.wait(run, task.step, task.awaited.model_dump_json(exclude_unset=True), task.task_token)
     return Done()
 
 
@@ -379,7 +362,7 @@ def split(task: SplitTask) -> SplitResult:
             if group.holdout:
                 run = _run(task)
                 if run is not None:
-                    ended(run, "holdout", clock.now(), "control group")
+                    runs.end(run, RunOutcome.holdout, clock.now(), "control group")
             return SplitResult(group=index)
     return SplitResult(group=0)
 
@@ -400,7 +383,7 @@ def update_profile(task: UpdateProfileTask) -> Done:
 def record_failure(task: RecordFailureTask) -> Done:
     run = _run(task)
     if run is not None:
-        ended(run, "failed", clock.now(), (task.error.Error if task.error else None) or "failed")
+        runs.end(run, RunOutcome.failed, clock.now(), (task.error.Error if task.error else None) or "failed")
     return Done()
 
 
@@ -412,8 +395,6 @@ def execution_finished(event_detail: object) -> dict[str, JsonValue]:
     if not customer_id:
         return {}
     output = ExecutionOutput.model_validate_json(detail.output or "{}").outcome
-    outcome = FINAL_STATUSES.get(detail.status) or output.outcome
-    # No read first: the update's condition finds the run still running, or changes nothing.
-    run = JourneyRunRecord(customer_id, run_key(journey, detail.name))
-    ended(run, outcome, clock.now(), output.reason)
-    return {"outcome": outcome}
+    outcome: str = FINAL_STATUSES.get(detail.status) or output.outcome
+    runs.end_unread(customer_id, journey, detail.name, outcome=outcome, at=clock.now(), reason=output.reason)
+    return {"outcome": str(outcome)}

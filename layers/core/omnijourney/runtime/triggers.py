@@ -14,8 +14,6 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
-
 from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.catalog import journeys as published_journeys
 from omnijourney.journeys.contract import Entry, ExecutionInput, entry_keeps, entry_of, scheduled_entry
@@ -25,9 +23,9 @@ from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile
 from omnijourney.profiles.service import ProfileUpdate
-from omnijourney.profiles.store import ProfileRecord
+from omnijourney.runtime import runs as journey_runs
 from omnijourney.runtime.conditions import Happened, goal_event, holds, matches, matches_where, occurred
-from omnijourney.runtime.records import JourneyRunRecord, ended, run_key, runs_of
+from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 
 
 class ExecutionRefused(store.Refused):
@@ -71,7 +69,7 @@ def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
         return reaction  # most events (page views, product views) touch no journey: no reads at all
     profile = update.profile
     now = clock.now()
-    runs = runs_of((profile.customer_id, *profile.merged_from))
+    runs = journey_runs.of_customers((profile.customer_id, *profile.merged_from))
     running = _one_run_per_journey([run for run in runs if run.running], now, reaction)
     happened = occurred(event, profile)
     for run in running:
@@ -121,12 +119,11 @@ def run_schedule(journey_name: str) -> Reaction:
         raise ValueError(f"journey {journey_name!r} does not start on a schedule")
     now = clock.now()
     reaction = Reaction()
-    for record in ProfileRecord.scan(ProfileRecord.merged_into.does_not_exist()):
-        profile = record.profile
+    for profile in store.live_profiles():
         fired = scheduled_entry(journey_name, journey.entry.schedule, now, profile)
         if journey.audience is not None and not holds(journey.audience, profile, fired):
             continue
-        runs = runs_of((profile.customer_id, *profile.merged_from))
+        runs = journey_runs.of_customers((profile.customer_id, *profile.merged_from))
         if _may_enter(journey, runs, now):
             _start(journey, profile, fired, now, reaction)
     return reaction
@@ -137,7 +134,7 @@ def _one_run_per_journey(running: list[JourneyRunRecord], now: datetime, reactio
     kept: dict[str, JourneyRunRecord] = {}
     for run in sorted(running, key=lambda run: (run.started_at, run.run)):
         if run.journey in kept:
-            _stop(run, "stopped", "merged", now, reaction)
+            _stop(run, RunOutcome.stopped, "merged", now, reaction)
         else:
             kept[run.journey] = run
     return list(kept.values())
@@ -152,12 +149,12 @@ def _ending(
     if goal is not None:
         converted_on = goal_event(goal, entry, [happened])
         if converted_on is not None:
-            return "goal", "goal_reached", converted_on
+            return RunOutcome.goal, "goal_reached", converted_on
         if goal.when is not None and holds(goal.when, profile, entry):
-            return "goal", "goal_reached", "profile"
+            return RunOutcome.goal, "goal_reached", "profile"
     for match in journey.exit_when:
         if matches(match, happened):
-            return "exited", f"exit_{match.event.value}", None
+            return RunOutcome.exited, f"exit_{match.event.value}", None
     return None
 
 
@@ -190,7 +187,7 @@ def _stop(
         stepfunctions.stop_execution(
             executionArn=execution_arn(run.journey, run.execution), error=f"omnijourney.{outcome}", cause=reason
         )
-    if ended(run, outcome, now, reason, converted_on):
+    if journey_runs.end(run, outcome, now, reason, converted_on):
         reaction.stopped.append(run.execution)
 
 
@@ -201,6 +198,7 @@ def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reac
 
     stepfunctions = client("stepfunctions")
     token = run.task_token
+    assert token is not None  # only a waiting run is resumed
     output = {"event": {"type": event.type.value, "name": event.name, "at": event.occurred_at.isoformat()}}
     # Answer first, forget the token after: if answering fails, the retried event answers again.
     answered = True
@@ -208,15 +206,7 @@ def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reac
         stepfunctions.send_task_success(taskToken=token, output=json.dumps(output))
     except (stepfunctions.exceptions.TaskTimedOut, stepfunctions.exceptions.InvalidToken):
         answered = False  # the wait already timed out or the run ended: a late answer is harmless
-    with suppress(UpdateError):  # a newer wait stored its own token meanwhile
-        run.update(
-            actions=[
-                JourneyRunRecord.task_token.remove(),
-                JourneyRunRecord.waiting_step.remove(),
-                JourneyRunRecord.awaited.remove(),
-            ],
-            condition=JourneyRunRecord.task_token == token,
-        )
+    journey_runs.resumed(run, token)
     if answered:
         reaction.resumed.append(run.execution)
 
@@ -255,18 +245,8 @@ def _start(journey: Journey, profile: Profile, entry: Entry, now: datetime, reac
     )
 
     name = execution_name(journey.journey, profile.customer_id, entry.event_id)
-    run = JourneyRunRecord(
-        profile.customer_id,
-        run_key(journey.journey, name),
-        journey=journey.journey,
-        execution=name,
-        started_at=now,
-        entry=entry.model_dump_json(),
-    )
-    # A retried event finds its run recorded (the condition fails: a ConcurrentUpdate); starting again answers with
-    # the same execution. A run record DynamoDB refuses is Refused, and throttling goes back to the queue.
-    with suppress(store.ConcurrentUpdate), store.classified():
-        run.save(condition=JourneyRunRecord.run.does_not_exist())
+    # A retried event finds its run recorded; starting again answers with the same execution.
+    run = journey_runs.start(profile.customer_id, journey.journey, name, now, entry)
     stepfunctions = client("stepfunctions")
     execution_input = ExecutionInput(customer_id=profile.customer_id, entry=entry).model_dump_json()
     try:
@@ -278,6 +258,6 @@ def _start(journey: Journey, profile: Profile, entry: Entry, now: datetime, reac
     except ExecutionRefused:
         # It never started: a run left running would keep the customer out of the journey for good. The event is
         # quarantined, and replaying it once mended starts the run afresh.
-        run.delete()
+        journey_runs.forget(run)
         raise
     reaction.started.append(name)

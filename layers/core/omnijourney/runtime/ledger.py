@@ -1,0 +1,206 @@
+"""The message ledger: its pynamodb model and every read and write of it.
+
+One item per (execution, step, visit): the entry is claimed (`pending`) before the provider is called and completed
+after, so a retried Task finds the first outcome. Erasure keeps the entries but not their address.
+
+Columns hold what their names say. Items already stored keep their attribute names; one column changed meaning:
+a deferral's seconds were kept in `provider_id` until they got `defer_seconds`, and an entry written so still
+reads as deferred for those seconds (`LedgerRecord.deferred_for`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import PutError
+
+from omnijourney.platform.tables import Table, named_by
+
+RETENTION_DAYS = 400
+
+
+class LedgerStatus(StrEnum):
+    """pending (claimed, being sent) → sent | suppressed | deferred; retry after a retryable provider failure."""
+
+    pending = "pending"
+    sent = "sent"
+    suppressed = "suppressed"
+    deferred = "deferred"
+    retry = "retry"
+
+
+class LedgerRecord(Table):
+    """Every send and every suppression, one item per (execution, step, visit) so retries write it once."""
+
+    class Meta:
+        table_name = named_by("ledger_table")
+        billing_mode = "PAY_PER_REQUEST"
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    # `<execution>#<step>#<visit>`: a step's visits sit together.
+    message_key = UnicodeAttribute(range_key=True)
+    at = UTCDateTimeAttribute()
+    journey = UnicodeAttribute()
+    step = UnicodeAttribute()
+    priority = NumberAttribute()
+    channel = UnicodeAttribute()
+    category = UnicodeAttribute()
+    template = UnicodeAttribute()
+    # The offer the message presented, {offer, code, discount, ...}: one code on every channel.
+    offer = UnicodeAttribute(null=True)
+    # The offer the step asked for but did not show, and why, {offer, reason}: its `without_offer` template went.
+    offer_withheld = UnicodeAttribute(null=True)
+    recipient = UnicodeAttribute(null=True)
+    products = UnicodeAttribute(default="[]")
+    status = UnicodeAttribute()  # a LedgerStatus
+    reason = UnicodeAttribute(null=True)
+    # The provider's id of the message that went out (SES, SNS, `note:<customer>` for a note).
+    provider_id = UnicodeAttribute(null=True)
+    # A deferred entry's seconds until the step is tried again.
+    defer_seconds = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    @property
+    def product_list(self) -> list[str]:
+        return list(json.loads(self.products))
+
+    @property
+    def deferred_for(self) -> int:
+        """A deferred entry's seconds; one written before `defer_seconds` existed kept them in `provider_id`."""
+        if self.defer_seconds is not None:
+            return int(self.defer_seconds)
+        return int(self.provider_id or 1)
+
+    def as_report(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "customer_id": self.customer_id,
+            "execution": self.message_key.split("#", 1)[0],
+            "journey": self.journey,
+            "step": self.step,
+            "channel": self.channel,
+            "category": self.category,
+            "template": self.template,
+            "to": self.recipient,
+            "products": self.product_list,
+            "status": self.status,
+            "reason": self.reason,
+            "offer": _presented(self.offer),
+            "offer_withheld": json.loads(self.offer_withheld) if self.offer_withheld else None,
+        }
+
+
+def _presented(offer: str | None) -> dict[str, Any] | None:
+    if offer is None:
+        return None
+    issued = json.loads(offer)
+    presented = {
+        "offer": issued["offer"],
+        "code": issued["code"],
+        "discount": issued["discount"],
+        "skus": issued["skus"],
+    }
+    # The step asked for another offer: the customer's live one was shown instead of issuing a second.
+    return presented | (
+        {"instead_of": issued["requested"]} if issued.get("requested", issued["offer"]) != issued["offer"] else {}
+    )
+
+
+def entry(
+    customer_id: str,
+    message_key: str,
+    *,
+    at: datetime,
+    journey: str,
+    step: str,
+    priority: int,
+    channel: str,
+    category: str,
+    template: str,
+    offer: dict[str, Any] | None,
+    offer_withheld: dict[str, Any] | None,
+    recipient: str | None,
+    products: Sequence[str],
+    status: LedgerStatus,
+    reason: str | None,
+    defer_seconds: int | None = None,
+) -> LedgerRecord:
+    """An entry not yet written (`claim` writes it), kept for RETENTION_DAYS."""
+    return LedgerRecord(
+        customer_id,
+        message_key,
+        at=at,
+        journey=journey,
+        step=step,
+        priority=priority,
+        channel=channel,
+        category=category,
+        template=template,
+        offer=json.dumps(offer) if offer else None,
+        offer_withheld=json.dumps(offer_withheld) if offer_withheld else None,
+        recipient=recipient,
+        products=json.dumps(list(products)),
+        status=status.value,
+        reason=reason,
+        defer_seconds=defer_seconds,
+        expires_at=at + timedelta(days=RETENTION_DAYS),
+    )
+
+
+def entries(customer_id: str, key_prefix: str | None = None) -> list[LedgerRecord]:
+    """A customer's entries, or only those whose message key starts with `key_prefix` (one step's visits)."""
+    condition = LedgerRecord.message_key.startswith(key_prefix) if key_prefix is not None else None
+    return list(LedgerRecord.query(customer_id, condition))
+
+
+def sent_to(customer_id: str) -> Iterator[LedgerRecord]:
+    """The messages that went out to one customer id (what frequency caps count)."""
+    return LedgerRecord.query(customer_id, filter_condition=LedgerRecord.status == LedgerStatus.sent.value)
+
+
+def get(customer_id: str, message_key: str) -> LedgerRecord:
+    return LedgerRecord.get(customer_id, message_key)
+
+
+def claim(record: LedgerRecord, retrying: bool) -> bool:
+    """Write the entry unless another attempt already did (a retry after `retry` status may overwrite it)."""
+    condition = (
+        LedgerRecord.status == LedgerStatus.retry.value if retrying else LedgerRecord.message_key.does_not_exist()
+    )
+    try:
+        record.save(condition=condition)
+    except PutError:
+        return False
+    return True
+
+
+def mark(record: LedgerRecord, status: LedgerStatus, reason: str) -> None:
+    """A claimed entry's provider failed: `retry` (another attempt will come) or `suppressed` (it never will)."""
+    record.update(actions=[LedgerRecord.status.set(status.value), LedgerRecord.reason.set(reason)])
+
+
+def mark_sent(record: LedgerRecord, provider_id: str) -> None:
+    record.update(actions=[LedgerRecord.status.set(LedgerStatus.sent.value), LedgerRecord.provider_id.set(provider_id)])
+
+
+def forget_recipients(customer_ids: Iterable[str]) -> None:
+    """Erasure: the entries stay (caps and metrics count them), their addresses go."""
+    for customer_id in customer_ids:
+        for record in LedgerRecord.query(customer_id):
+            if record.recipient is not None:
+                record.update(actions=[LedgerRecord.recipient.remove()])
+
+
+def every_entry() -> Iterator[LedgerRecord]:
+    """The whole ledger, in the table's order (a scan: for the simulation and tests, never on a function's path)."""
+    return LedgerRecord.scan()
+
+
+def report() -> list[dict[str, Any]]:
+    """Every entry as the simulation's report lists it, in the table's order."""
+    return [record.as_report() for record in every_entry()]

@@ -1,0 +1,197 @@
+"""The journey runs: their pynamodb model and every read and write of them.
+
+One item per customer and execution: what started it (the entry), where it waits (step, awaited event, task
+token) and how it ended. The first outcome recorded stands; erasure keeps the outcome and forgets the entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
+
+from omnijourney.journeys.contract import Entry
+from omnijourney.platform.tables import Table, named_by
+from omnijourney.profiles import store
+
+
+class RunOutcome(StrEnum):
+    running = "running"
+    goal = "goal"
+    exited = "exited"
+    completed = "completed"
+    holdout = "holdout"
+    stopped = "stopped"
+    failed = "failed"
+
+
+class JourneyRunRecord(Table):
+    """One customer's run through one journey: what started it, where it waits, how it ended."""
+
+    class Meta:
+        table_name = named_by("journey_runs_table")
+        billing_mode = "PAY_PER_REQUEST"
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    # `<journey>#<execution name>`: a customer's runs of one journey sit together.
+    run = UnicodeAttribute(range_key=True)
+    journey = UnicodeAttribute()
+    execution = UnicodeAttribute()
+    started_at = UTCDateTimeAttribute()
+    ended_at = UTCDateTimeAttribute(null=True)
+    outcome = UnicodeAttribute(default=RunOutcome.running.value)  # a RunOutcome
+    reason = UnicodeAttribute(null=True)
+    # The channel of the order (or event) that reached the goal: web, app, pos, phone…
+    converted_on = UnicodeAttribute(null=True)
+    entry = UnicodeAttribute(default="{}")
+    # Set while a `wait_for` step waits: which step, the event it waits for, the token that resumes it.
+    waiting_step = UnicodeAttribute(null=True)
+    awaited = UnicodeAttribute(null=True)
+    task_token = UnicodeAttribute(null=True)
+
+    @property
+    def entry_data(self) -> dict[str, Any]:
+        return dict(json.loads(self.entry))
+
+    @property
+    def journey_entry(self) -> Entry:
+        """The entry as the contract reads it (an erased run's, `{}`, as an empty one)."""
+        data = json.loads(self.entry)
+        if not data:
+            return Entry(event_id="", type="", channel="", source="", at=self.started_at)
+        return Entry.model_validate(data)
+
+    @property
+    def running(self) -> bool:
+        return self.outcome == RunOutcome.running
+
+    def as_report(self) -> dict[str, Any]:
+        return {
+            "journey": self.journey,
+            "customer_id": self.customer_id,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "execution": self.execution,
+            "entry_channel": self.entry_data.get("channel"),
+            "converted_on": self.converted_on,
+        }
+
+
+def run_key(journey: str, execution: str) -> str:
+    return f"{journey}#{execution}"
+
+
+def of_customers(customer_ids: Iterable[str]) -> list[JourneyRunRecord]:
+    """Every journey run of a customer and of everyone merged into them."""
+    return [run for customer_id in customer_ids for run in JourneyRunRecord.query(customer_id)]
+
+
+def get(customer_id: str, journey: str, execution: str) -> JourneyRunRecord | None:
+    try:
+        return JourneyRunRecord.get(customer_id, run_key(journey, execution))
+    except JourneyRunRecord.DoesNotExist:
+        return None
+
+
+def start(customer_id: str, journey: str, execution: str, started_at: datetime, entry: Entry) -> JourneyRunRecord:
+    """Record a run before its execution starts. A retried event finds it recorded (the condition fails: passed
+    over); a record DynamoDB refuses is store.Refused, and throttling goes back to the queue."""
+    run = JourneyRunRecord(
+        customer_id,
+        run_key(journey, execution),
+        journey=journey,
+        execution=execution,
+        started_at=started_at,
+        entry=entry.model_dump_json(),
+    )
+    with suppress(store.ConcurrentUpdate), store.classified():
+        run.save(condition=JourneyRunRecord.run.does_not_exist())
+    return run
+
+
+def forget(run: JourneyRunRecord) -> None:
+    """A run whose execution will never start: left running, it would keep the customer out of the journey."""
+    run.delete()
+
+
+def end(
+    run: JourneyRunRecord,
+    outcome: str,
+    at: datetime,
+    reason: str | None = None,
+    converted_on: str | None = None,
+) -> bool:
+    """Record how a run ended (a RunOutcome, or what an execution's output names), once: the first outcome stands
+    (a later StopExecution or retry changes nothing)."""
+    actions: list[Action] = [
+        JourneyRunRecord.outcome.set(str(outcome)),
+        JourneyRunRecord.ended_at.set(at),
+        JourneyRunRecord.task_token.remove(),
+        JourneyRunRecord.waiting_step.remove(),
+        JourneyRunRecord.awaited.remove(),
+    ]
+    if reason is not None:
+        actions.append(JourneyRunRecord.reason.set(reason))
+    if converted_on is not None:
+        actions.append(JourneyRunRecord.converted_on.set(converted_on))
+    try:
+        run.update(actions=actions, condition=JourneyRunRecord.outcome == RunOutcome.running.value)
+    except UpdateError:
+        return False
+    return True
+
+
+def end_unread(
+    customer_id: str, journey: str, execution: str, *, outcome: str, at: datetime, reason: str | None
+) -> bool:
+    """`end` without reading the run first: the update's condition finds it still running, or changes nothing."""
+    return end(JourneyRunRecord(customer_id, run_key(journey, execution)), outcome, at, reason)
+
+
+def wait(run: JourneyRunRecord, step: str, awaited: str, task_token: str) -> None:
+    """A `wait_for` step parks the run: the event it awaits (JSON) and the token that resumes it."""
+    run.update(
+        actions=[
+            JourneyRunRecord.waiting_step.set(step),
+            JourneyRunRecord.awaited.set(awaited),
+            JourneyRunRecord.task_token.set(task_token),
+        ]
+    )
+
+
+def resumed(run: JourneyRunRecord, task_token: str) -> None:
+    """Forget the answered token, unless a newer wait stored its own meanwhile."""
+    with suppress(UpdateError):
+        run.update(
+            actions=[
+                JourneyRunRecord.task_token.remove(),
+                JourneyRunRecord.waiting_step.remove(),
+                JourneyRunRecord.awaited.remove(),
+            ],
+            condition=JourneyRunRecord.task_token == task_token,
+        )
+
+
+def forget_entries(runs: Iterable[JourneyRunRecord]) -> None:
+    """Erasure: a run keeps its outcome, not what started it."""
+    for run in runs:
+        run.update(actions=[JourneyRunRecord.entry.set("{}")])
+
+
+def every_run() -> Iterator[JourneyRunRecord]:
+    """Every run, in the table's order (a scan: for the simulation and tests, never on a function's path)."""
+    return JourneyRunRecord.scan()
+
+
+def report() -> list[dict[str, Any]]:
+    """Every run as the simulation's report lists it, in the table's order."""
+    return [run.as_report() for run in every_run()]

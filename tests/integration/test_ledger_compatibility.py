@@ -1,0 +1,93 @@
+"""The ledger's items as DynamoDB holds them: a deferral written before `defer_seconds` had its own attribute (its
+seconds in `provider_id`) still reads as deferred for those seconds, and a new one writes `defer_seconds`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from omnijourney.platform import aws
+from omnijourney.platform.settings import get_settings
+from omnijourney.runtime import ledger
+from omnijourney.runtime.ledger import LedgerStatus
+from tests.conftest import RECEIVED_AT
+from tests.integration.conftest import Harness
+
+CUSTOMER = "cus_compat"
+EXECUTION = "welcome_series-compat-0000000000000000"
+VISIT = "2025-03-01T08:00:00.000Z"
+KEY = f"{EXECUTION}#welcome#{VISIT}"
+
+
+def _old_deferred_item() -> dict[str, Any]:
+    """A deferred entry exactly as the journey-step function wrote it before: the seconds as provider_id (S)."""
+    return {
+        "customer_id": {"S": CUSTOMER},
+        "message_key": {"S": KEY},
+        "at": {"S": "2025-03-01T08:00:00.000000+0000"},
+        "journey": {"S": "welcome_series"},
+        "step": {"S": "welcome"},
+        "priority": {"N": "40"},
+        "channel": {"S": "email"},
+        "category": {"S": "marketing"},
+        "template": {"S": "welcome_email"},
+        "recipient": {"S": "lena.fischer@example.com"},
+        "products": {"S": "[]"},
+        "status": {"S": "deferred"},
+        "reason": {"S": "quiet_hours"},
+        "provider_id": {"S": "3600"},
+        "expires_at": {"N": "1775030400"},
+    }
+
+
+def _send_task() -> dict[str, Any]:
+    return {
+        "action": "send",
+        "journey": "welcome_series",
+        "step": "welcome",
+        "execution": EXECUTION,
+        "customer_id": CUSTOMER,
+        "entry": {"event_id": "e1", "type": "identify", "channel": "web", "source": "shopify", "at": VISIT},
+        "send": {"channel": "email", "template": "welcome_email", "category": "marketing", "promotes": "none"},
+        "policy": {"journey": "welcome_series", "priority": 40},
+        "visit": VISIT,
+    }
+
+
+def test_a_deferral_stored_in_the_old_shape_reads_with_its_seconds(harness: Harness) -> None:
+    aws.client("dynamodb").put_item(TableName=get_settings().ledger_table, Item=_old_deferred_item())
+    entry = ledger.get(CUSTOMER, KEY)
+    assert (entry.status, entry.defer_seconds, entry.deferred_for) == (LedgerStatus.deferred, None, 3600)
+    # A retry of the Task that wrote it answers with the stored deferral, as it did before the rename.
+    answer = harness.backend.journey_step(_send_task())
+    assert (answer["outcome"], answer["defer_seconds"]) == ("deferred", 3600)
+
+
+def test_a_new_deferral_writes_its_seconds_to_their_own_attribute(harness: Harness) -> None:
+    entry = ledger.entry(
+        CUSTOMER,
+        KEY,
+        at=RECEIVED_AT,
+        journey="welcome_series",
+        step="welcome",
+        priority=40,
+        channel="email",
+        category="marketing",
+        template="welcome_email",
+        offer=None,
+        offer_withheld=None,
+        recipient="lena.fischer@example.com",
+        products=(),
+        status=LedgerStatus.deferred,
+        reason="quiet_hours",
+        defer_seconds=5400,
+    )
+    assert ledger.claim(entry, retrying=False)
+    stored = aws.client("dynamodb").get_item(
+        TableName=get_settings().ledger_table, Key={"customer_id": {"S": CUSTOMER}, "message_key": {"S": KEY}}
+    )["Item"]
+    assert stored["defer_seconds"] == {"N": "5400"}
+    assert "provider_id" not in stored
+    assert stored["status"] == {"S": "deferred"}
+    assert stored["expires_at"] == {"N": str(int((RECEIVED_AT + timedelta(days=ledger.RETENTION_DAYS)).timestamp()))}
+    assert ledger.get(CUSTOMER, KEY).deferred_for == 5400
