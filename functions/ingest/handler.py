@@ -14,6 +14,7 @@ from omnijourney.edge.ingest import accept_delivery
 from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
 from omnijourney.platform.errors import OmnijourneyError
 from omnijourney.platform.settings import get_settings
+from omnijourney.platform.tracing import CORRELATION_ANNOTATION, function_tracer
 
 # The values of {source}, for the OpenAPI document. A Literal built from the tuple at run time, as mypy cannot read one.
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ else:
 
 logger = Logger()
 metrics = Metrics()
+tracer = function_tracer()
 app = APIGatewayHttpResolver()
 
 
@@ -68,11 +70,16 @@ def webhook(source: WebhookSource) -> Response[str]:
     receipt = accept_delivery(
         source, event.headers, raw_body(event), request_url(event, get_settings().public_base_url)
     )
+    # The delivery's correlation id (no personal data): the profile function and the journeys log it too.
+    logger.set_correlation_id(receipt.correlation_id)
+    tracer.put_annotation(key=CORRELATION_ANNOTATION, value=receipt.correlation_id)
+    logger.info("delivery accepted", source=source, events=len(receipt.event_ids))
     metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(receipt.event_ids))
     return Response(status_code=202, content_type="application/json", body=json.dumps(receipt.as_body()))
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
     return app.resolve(event, context)

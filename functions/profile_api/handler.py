@@ -11,9 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from omnijourney.app.erasure import erase_customer
 from omnijourney.edge.bodies import Erased, ProfileView
 from omnijourney.edge.http import answer_doc, problem_docs, problem_responses
+from omnijourney.platform.tracing import function_tracer
 from omnijourney.profiles import service
 
 logger = Logger()
+tracer = function_tracer()
 app = APIGatewayHttpResolver()
 problem_responses(app)
 
@@ -70,5 +72,6 @@ def erase(customer_id: str) -> Response[str]:
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
     return app.resolve(event, context)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -207,6 +209,9 @@ class CanonicalEvent(Model):
     consent: tuple[ConsentChange, ...] = ()
     message: Message | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
+    # The delivery it came in (`correlation_id_of`), to follow one customer's path in logs and traces. Absent on
+    # messages queued before it existed: `correlation` derives one from the event itself.
+    correlation_id: str | None = Field(default=None, max_length=64)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -243,6 +248,11 @@ class CanonicalEvent(Model):
             )
         return self
 
+    @property
+    def correlation(self) -> str:
+        """The delivery's correlation id, or (queued before ingest set one) one derived from this event alone."""
+        return self.correlation_id or correlation_id_of(self.source, [self.event_id])
+
     def to_message(self) -> str:
         """The SQS message body."""
         return self.model_dump_json(by_alias=True, exclude_defaults=False)
@@ -250,6 +260,13 @@ class CanonicalEvent(Model):
     @classmethod
     def from_message(cls, body: str) -> CanonicalEvent:
         return cls.model_validate_json(body)
+
+
+def correlation_id_of(source: str, event_ids: Iterable[str]) -> str:
+    """One delivery's correlation id: a digest of its source and its events' ids, so the vendor's resend of the same
+    delivery gets the same id, and it holds nothing personal (ids are hashed, never shown)."""
+    digest = hashlib.sha256("\n".join((source, *event_ids)).encode()).hexdigest()[:20]
+    return f"{source[:20]}-{digest}"
 
 
 def in_utc(value: datetime) -> datetime:

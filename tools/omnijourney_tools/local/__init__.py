@@ -147,6 +147,8 @@ class LocalBackend:
                 "POWERTOOLS_METRICS_NAMESPACE": "omnijourney",
                 # Locally, metrics would only be EMF lines on stdout.
                 "POWERTOOLS_METRICS_DISABLED": "true",
+                # No X-Ray daemon listens locally (Powertools also turns tracing off outside Lambda).
+                "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"),
                 "OMNIJOURNEY_STAGE": stage,
             }

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from omnijourney.events import SCHEMA, CanonicalEvent
+from omnijourney.events import SCHEMA, CanonicalEvent, correlation_id_of
 from omnijourney.platform import clock
 from omnijourney.platform.errors import MalformedPayload, OmnijourneyError
 from omnijourney.platform.settings import get_settings
@@ -35,7 +35,10 @@ def events_in(body: str) -> list[CanonicalEvent]:
     from omnijourney.edge.sources import get_source  # lazy: only SES notices (not canonical events) need a parser
     from omnijourney.edge.sources.delivery import Delivery  # lazy: as above
 
-    return get_source("ses").parse(Delivery(source="ses", body=body.encode(), received_at=clock.now()))
+    events = get_source("ses").parse(Delivery(source="ses", body=body.encode(), received_at=clock.now()))
+    # Not through ingest: the notice's own correlation id, from its events' ids (SES's message id).
+    correlation_id = correlation_id_of("ses", [event.event_id for event in events])
+    return [event.model_copy(update={"correlation_id": correlation_id}) for event in events]
 
 
 def record(event: CanonicalEvent) -> dict[str, Any]:
@@ -43,16 +46,21 @@ def record(event: CanonicalEvent) -> dict[str, Any]:
     return _idempotent_record()(event=event)
 
 
-def handle_queue_message(body: str) -> list[dict[str, Any]]:
-    """Each event's outcome; or, when the message can never be recorded, where it was quarantined and why."""
+def handle_queue_message(body: str, follow: Callable[[str], None] = lambda _: None) -> list[dict[str, Any]]:
+    """Each event's outcome; or, when the message can never be recorded, where it was quarantined and why.
+    `follow` is told each event's correlation id before it is recorded (the handler's logs and traces carry it)."""
     from omnijourney.profiles.store import (
         Refused,  # lazy: pynamodb loads on the first message (Refused: every permanent refusal by AWS)
     )
 
+    outcomes: list[dict[str, Any]] = []
     try:
-        return [record(event) for event in events_in(body)]
+        for event in events_in(body):
+            follow(event.correlation)
+            outcomes.append(record(event))
     except (MalformedPayload, Refused) as error:
         return [quarantined(body, error)]
+    return outcomes
 
 
 def quarantined(body: str, error: OmnijourneyError) -> dict[str, Any]:

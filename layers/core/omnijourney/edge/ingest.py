@@ -9,7 +9,7 @@ from typing import Any
 
 from omnijourney.edge.sources import webhook_source
 from omnijourney.edge.sources.delivery import Delivery
-from omnijourney.events import CanonicalEvent
+from omnijourney.events import CanonicalEvent, correlation_id_of
 from omnijourney.platform import clock
 from omnijourney.platform.errors import MalformedPayload, PayloadTooLarge, Unavailable
 from omnijourney.platform.settings import get_settings
@@ -24,6 +24,8 @@ SQS_MAX_BYTES = 256 * 1024
 class Receipt:
     source: str
     event_ids: list[str]
+    # The delivery's correlation id (each queued event carries it): for logs and traces, not in the answer.
+    correlation_id: str = ""
 
     def as_body(self) -> dict[str, Any]:
         return {"accepted": len(self.event_ids), "event_ids": self.event_ids}
@@ -49,8 +51,10 @@ def accept_delivery(source: str, headers: Mapping[str, str], body: bytes, url: s
 
         error.quarantine_id = quarantine(delivery, error)
         raise
-    enqueue(events)
-    return Receipt(source=source, event_ids=[event.event_id for event in events])
+    event_ids = [event.event_id for event in events]
+    correlation_id = correlation_id_of(source, event_ids)
+    enqueue([event.model_copy(update={"correlation_id": correlation_id}) for event in events])
+    return Receipt(source=source, event_ids=event_ids, correlation_id=correlation_id)
 
 
 @lru_cache(maxsize=1)

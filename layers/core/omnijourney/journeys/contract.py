@@ -27,7 +27,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 
-from omnijourney.events import CanonicalEvent, LineItem
+from omnijourney.events import CanonicalEvent, LineItem, correlation_id_of
 from omnijourney.journeys.language import Comparison, Condition, EventMatch, Journey, Policy, Send, SplitGroup
 from omnijourney.journeys.language import UpdateProfile as ProfileChange
 from omnijourney.journeys.templates import TemplateCatalog
@@ -99,6 +99,13 @@ class Entry(BaseModel):
     properties: dict[str, JsonValue] = Field(default_factory=dict)
     # Entries started before the ticket travelled as its id: read as a last resort, never written again.
     ticket_subject: str | None = Field(default=None, exclude=True)
+    # The starting event's delivery (events.correlation_id_of): every Task gets it with `$.entry`, the ledger keeps it.
+    # Entries of earlier deploys have none: `correlation` derives one from the event id.
+    correlation_id: str | None = None
+
+    @property
+    def correlation(self) -> str:
+        return self.correlation_id or correlation_id_of(self.source, [self.event_id])
 
     def field(self, name: str) -> JsonValue:
         """A field a journey's `where` names (language.EVENT_FIELDS, or `properties.<name>`)."""
@@ -137,13 +144,17 @@ def entry_of(event: CanonicalEvent, profile: Profile, keeps: EntryKeeps) -> Entr
         checkout_url=str(checkout_url) if checkout_url and keeps.checkout_url else None,
         ticket_id=event.ticket.ticket_id if event.ticket else None,
         properties={name: event.properties[name] for name in sorted(keeps.properties) if name in event.properties},
+        correlation_id=event.correlation,
     )
 
 
 def scheduled_entry(journey: str, schedule: str, at: datetime, profile: Profile) -> Entry:
-    """The entry of a scheduled journey's firing: no event, so the profile's cart as it stands."""
+    """The entry of a scheduled journey's firing: no event, so the profile's cart as it stands; one correlation id
+    per firing (journey and time), shared by every customer it starts."""
+    event_id = f"schedule:{journey}:{at.isoformat()}"
     return Entry(
-        event_id=f"schedule:{journey}:{at.isoformat()}",
+        event_id=event_id,
+        correlation_id=correlation_id_of("schedule", [event_id]),
         type="schedule",
         name=schedule,
         channel="schedule",

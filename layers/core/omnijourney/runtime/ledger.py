@@ -63,6 +63,9 @@ class LedgerRecord(Table):
     provider_id = UnicodeAttribute(null=True)
     # A deferred entry's seconds until the step is tried again.
     defer_seconds = NumberAttribute(null=True)
+    # The delivery that started the run (events.correlation_id_of): logs and traces are searched by it. Entries
+    # written before it existed have none.
+    correlation_id = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
     @property
@@ -129,6 +132,7 @@ def entry(
     status: LedgerStatus,
     reason: str | None,
     defer_seconds: int | None = None,
+    correlation_id: str | None = None,
 ) -> LedgerRecord:
     """An entry not yet written (`claim` writes it), kept for RETENTION_DAYS."""
     return LedgerRecord(
@@ -148,6 +152,7 @@ def entry(
         status=status.value,
         reason=reason,
         defer_seconds=defer_seconds,
+        correlation_id=correlation_id,
         expires_at=at + timedelta(days=RETENTION_DAYS),
     )
 

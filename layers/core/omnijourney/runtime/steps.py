@@ -8,6 +8,7 @@ retries of the same Task find the first outcome and return it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import assert_never
@@ -70,10 +71,13 @@ class Retryable(Exception):
     """A failure worth another attempt: the state machine's Retry catches this error name."""
 
 
-def perform(payload: object) -> dict[str, JsonValue]:
+def perform(payload: object, follow: Callable[[str], None] = lambda _: None) -> dict[str, JsonValue]:
     """One Task of a journey: `payload` is the Payload the compiled state machine sends, read through the contract
-    (journeys.contract), which accepts the payloads of every earlier deploy; the answer is what its Choices read."""
-    return run_task(TASK.validate_python(payload)).output()
+    (journeys.contract), which accepts the payloads of every earlier deploy; the answer is what its Choices read.
+    `follow` is told the correlation id of the delivery that started the run (for the handler's logs and traces)."""
+    task = TASK.validate_python(payload)
+    follow(task.entry.correlation)
+    return run_task(task).output()
 
 
 def run_task(task: AnyTask) -> StepResult:
@@ -203,6 +207,7 @@ def send(task: SendTask) -> SendResult:
         status=_claimed_as(decision.status),
         reason=decision.reason,
         defer_seconds=decision.defer_seconds if decision.status == "deferred" else None,
+        correlation_id=task.entry.correlation,
     )
     if not ledger.claim(entry, retrying=earlier is not None):
         return _outcome(ledger.get(task.customer_id, key))
@@ -387,11 +392,14 @@ def record_failure(task: RecordFailureTask) -> Done:
     return Done()
 
 
-def execution_finished(event_detail: object) -> dict[str, JsonValue]:
+def execution_finished(event_detail: object, follow: Callable[[str], None] = lambda _: None) -> dict[str, JsonValue]:
     """A Step Functions status change (EventBridge): the run's outcome, unless a step or trigger recorded it."""
     detail = ExecutionStatusChange.model_validate(event_detail)
     journey = journey_of(detail.stateMachineArn)
-    customer_id = ExecutionInput.model_validate_json(detail.input or "{}").customer_id
+    execution_input = ExecutionInput.model_validate_json(detail.input or "{}")
+    if execution_input.entry is not None:
+        follow(execution_input.entry.correlation)
+    customer_id = execution_input.customer_id
     if not customer_id:
         return {}
     output = ExecutionOutput.model_validate_json(detail.output or "{}").outcome
