@@ -16,9 +16,10 @@ import pytest
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from omnijourney.channels import Category, OutgoingMessage, SendFailed, adapter_for, use_adapter
+from omnijourney.channels import OutgoingMessage, SendFailed, adapter_for, use_adapter
 from omnijourney.channels.email import ADAPTER as EMAIL
 from omnijourney.platform import aws
+from omnijourney.vocabulary import Category
 from omnijourney_tools.local import ACCOUNT, REGION
 from tests.integration.conftest import fake_aws
 

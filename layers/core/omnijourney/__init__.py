@@ -6,6 +6,7 @@ The map, top to bottom (each layer imports only those below it; `lint-imports` c
     journeys/ channels/   the journey language and compiler · SES, SMS, push
     offers/               offers.yaml and its rules
     profiles/ edge/       one profile per customer · webhooks, sources, ingest, HTTP, quarantine
+    vocabulary            the message vocabulary (StrEnums): MessageChannel, Category, the addressed channels
     events, identifiers   the shared vocabulary every layer speaks: the canonical event and identifiers
     platform/             settings, AWS clients, self-binding tables, errors, clock, YAML loading
 Tooling (CLI, local backend, simulation, serve, diagrams) is the separate package omnijourney_tools, not shipped.

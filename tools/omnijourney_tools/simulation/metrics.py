@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from omnijourney.events import OrderState
 from omnijourney.profiles.model import order_revenue
 from omnijourney.runtime.consistency import ConsistencyRules
+from omnijourney.vocabulary import Category
 
 
 def metrics(
@@ -99,7 +100,7 @@ def audit(
         offer = message.get("offer")
         if offer and not set(offer["skus"]) & set(message["products"]):
             broken.append("offer_on_uncovered_product")
-        if profile is not None and message["category"] == "marketing":
+        if profile is not None and message["category"] == Category.marketing:
             broken.extend(_marketing_rules(message, at, profile, activity.get(message["customer_id"], []), rules))
         violations.extend({"at": message["at"], "customer_id": message["customer_id"], "rule": rule} for rule in broken)
     violations.extend(_offer_disagreements(sent, profiles))

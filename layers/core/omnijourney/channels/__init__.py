@@ -10,19 +10,15 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, HTTPClientError, ReadTimeoutError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-Channel = Literal["email", "sms", "push"]
-Category = Literal["marketing", "transactional", "service"]
+from omnijourney.vocabulary import AddressedChannel, Category
 
-_MODULES: dict[str, str] = {
-    "email": "omnijourney.channels.email",
-    "sms": "omnijourney.channels.sms",
-    "push": "omnijourney.channels.push",
-}
+# One adapter module per channel that delivers to an address: omnijourney.channels.<channel>.
+_MODULES: dict[str, str] = {channel.value: f"omnijourney.channels.{channel.value}" for channel in AddressedChannel}
 CHANNELS = tuple(_MODULES)
 
 
@@ -33,7 +29,7 @@ class OutgoingMessage:
     customer_id: str
     journey: str
     step: str
-    channel: Channel
+    channel: AddressedChannel
     category: Category
     to: str  # email address | E.164 phone number | SNS platform endpoint ARN (push)
     subject: str | None  # email only

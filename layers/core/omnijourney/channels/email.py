@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from omnijourney.channels import OutgoingMessage, SendFailed, classify
 from omnijourney.platform import aws
 from omnijourney.platform.settings import get_settings
+from omnijourney.vocabulary import Category
 
 # SES accepts only these characters in tag names and values, at most 256 of them.
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -31,7 +32,7 @@ class EmailAdapter:
             "Subject": {"Data": message.subject, "Charset": "UTF-8"},
             "Body": {"Text": {"Data": message.body, "Charset": "UTF-8"}},
         }
-        if message.category == "marketing":
+        if message.category == Category.marketing:
             simple["Headers"] = _one_click_unsubscribe(message)
         request: dict[str, Any] = {
             # formataddr RFC 2047-encodes a non-ASCII store name, as SES requires.

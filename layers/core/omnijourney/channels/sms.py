@@ -14,12 +14,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from omnijourney.channels import OutgoingMessage, classify
 from omnijourney.platform import aws
 from omnijourney.platform.settings import get_settings
+from omnijourney.vocabulary import Category
 
 
 class SmsAdapter:
     def send(self, message: OutgoingMessage) -> str:
         # Promotional is cheaper and may wait for quiet hours; receipts and service replies must not.
-        sms_type = "Promotional" if message.category == "marketing" else "Transactional"
+        sms_type = "Promotional" if message.category == Category.marketing else "Transactional"
         attributes: dict[str, Any] = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": sms_type}}
         sender_id = get_settings().sms_sender_id
         if sender_id:

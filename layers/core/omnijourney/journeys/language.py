@@ -12,12 +12,12 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from omnijourney.events import ConsentChannel, ConsentStatus, EventType
 from omnijourney.platform.configfile import ConfigModel
+from omnijourney.vocabulary import Category, MessageChannel
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="lower_snake_case")]
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60, description="a step's id")]
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time of day, HH:MM")]
 SECONDS = {"days": 86_400, "hours": 3_600, "minutes": 60}
-CHANNELS = ("email", "sms", "push", "in_store", "call_center")
 # What a journey may read from the event that started it (filters and branches), beside `properties.<name>`.
 EVENT_FIELDS = ("name", "channel", "source", "cart_value", "cart_items", "order_total", "order_state", "currency")
 ACTIONS = ("wait", "wait_for", "branch", "split", "send", "update_profile", "exit")
@@ -60,7 +60,7 @@ class Condition(ConfigModel):
 
     lifecycle_stage: list[Name] | None = Field(default=None, description="one of these stages")
     consent: dict[ConsentChannel, ConsentStatus] | None = None
-    reachable_by: list[Literal["email", "sms", "push"]] | None = Field(
+    reachable_by: list[ConsentChannel] | None = Field(
         default=None, description="has the address for, and has not opted out of, each of these channels"
     )
     orders: Comparison | None = Field(default=None, description="how many orders the customer has")
@@ -197,9 +197,9 @@ class SplitGroup(ConfigModel):
 
 
 class Send(ConfigModel):
-    channel: Literal["email", "sms", "push", "in_store", "call_center"]
+    channel: MessageChannel
     template: Name
-    category: Literal["marketing", "transactional", "service"]
+    category: Category
     promotes: Literal["cart", "last_order", "cross_sell", "none"] | list[str] = Field(
         default="none", description="the SKUs this message promotes: guards hold it once they are bought"
     )

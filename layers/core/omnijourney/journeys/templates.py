@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from string import Template as Placeholders
-from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from omnijourney.platform.configfile import ConfigError, ConfigModel, Problem, YamlDocument, did_you_mean
+from omnijourney.vocabulary import MessageChannel
 
 # What a template may use, and where the value comes from.
 VARIABLES = {
@@ -42,7 +42,7 @@ OFFER_VARIABLES = {
 
 
 class Template(ConfigModel):
-    channel: Literal["email", "sms", "push", "in_store", "call_center"]
+    channel: MessageChannel
     subject: str | None = Field(default=None, description="email only", validate_default=True)
     body: str = Field(min_length=1)
 
@@ -50,9 +50,9 @@ class Template(ConfigModel):
     @classmethod
     def _subject_only_for_email(cls, subject: str | None, info: ValidationInfo) -> str | None:
         channel = info.data.get("channel")
-        if channel == "email" and subject is None:
+        if channel == MessageChannel.email and subject is None:
             raise ValueError("an email template needs a subject")
-        if channel not in (None, "email") and subject is not None:
+        if channel not in (None, MessageChannel.email) and subject is not None:
             raise ValueError(f"only email templates have a subject; this one is for {channel}")
         return subject
 

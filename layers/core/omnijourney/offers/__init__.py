@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from omnijourney.platform.configfile import ConfigModel, TimezoneName, config_dir, load
 from omnijourney.profiles.model import IssuedOffer, Profile
+from omnijourney.vocabulary import MessageChannel
 
 
 class Discount(ConfigModel):
@@ -75,7 +76,7 @@ class Offer(ConfigModel):
     discount: Discount
     skus: list[str] = Field(min_length=1)
     valid: Validity
-    channels: list[Literal["email", "sms", "push", "in_store", "call_center"]] = Field(min_length=1)
+    channels: list[MessageChannel] = Field(min_length=1)
     issued_by: list[str] = Field(min_length=1, description="journeys that may issue it")
     priority: int = Field(default=50, ge=0, le=100)
     code_prefix: str = Field(pattern=r"^[A-Z0-9]{2,12}$", description="codes look like PREFIX-7K2M9Q4D")
@@ -127,7 +128,7 @@ def present(
     profile: Profile,
     *,
     promotes: Sequence[str],
-    channel: str,
+    channel: MessageChannel,
     at: datetime,
     journey: str,
 ) -> Presented:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
 from omnijourney.platform.configfile import ConfigModel, TimezoneName, config_dir, load
-
-Category = Literal["marketing", "transactional", "service"]
-MessageChannel = Literal["email", "sms", "push"]
+from omnijourney.vocabulary import AddressedChannel, Category, MessageChannel
 
 
 class ConsentRules(ConfigModel):
-    opt_out_holds: dict[MessageChannel, list[Category]]
-    marketing_needs_opt_in: list[MessageChannel] = Field(default_factory=list)
+    opt_out_holds: dict[AddressedChannel, list[Category]]
+    marketing_needs_opt_in: list[AddressedChannel] = Field(default_factory=list)
 
 
 class CapRule(ConfigModel):
@@ -27,7 +24,7 @@ class CapRule(ConfigModel):
 class QuietHoursRule(ConfigModel):
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    channels: list[Literal["email", "sms", "push", "in_store", "call_center"]]
+    channels: list[MessageChannel]
     categories: list[Category]
     default_timezone: TimezoneName
 

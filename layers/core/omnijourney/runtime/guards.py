@@ -13,12 +13,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from omnijourney.events import ConsentChannel, ConsentStatus
+from omnijourney.events import ConsentStatus
 from omnijourney.journeys.contract import Entry
 from omnijourney.journeys.language import Goal, Policy, QuietHours, Send
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime.conditions import Happened, address_for, goal_event, holds, matches
 from omnijourney.runtime.consistency import ConsistencyRules, ProductCatalog
+from omnijourney.vocabulary import Category, addressed
 
 Status = Literal["send", "suppressed", "deferred", "goal", "exited"]
 
@@ -136,7 +137,7 @@ def decide(
             wait = seconds_until_daytime(now, local_time(profile, rules), hours.start, hours.end)
             if wait:
                 return Decision("deferred", "quiet_hours", recipient, products, wait)
-    if send.category == "marketing":
+    if send.category == Category.marketing:
         limited = _over_cap(journey, sent, rules, now)
         if limited:
             return Decision("suppressed", limited, recipient, products)
@@ -148,12 +149,13 @@ def _held(
 ) -> str | None:
     if recipient is None:
         return "no_address"
-    if send.channel in ("email", "sms", "push"):
-        consent = profile.consent_status(ConsentChannel(send.channel))
-        if consent == ConsentStatus.unsubscribed and send.category in rules.consent.opt_out_holds.get(send.channel, []):
+    channel = addressed(send.channel)
+    if channel is not None:
+        consent = profile.consent_status(channel)
+        if consent == ConsentStatus.unsubscribed and send.category in rules.consent.opt_out_holds.get(channel, []):
             return "opted_out"
-        needs_opt_in = send.channel in rules.consent.marketing_needs_opt_in
-        if send.category == "marketing" and needs_opt_in and consent != ConsentStatus.subscribed:
+        needs_opt_in = channel in rules.consent.marketing_needs_opt_in
+        if send.category == Category.marketing and needs_opt_in and consent != ConsentStatus.subscribed:
             return "no_consent"
     if _names_a_bought_product(send, products, profile, rules):
         return "already_purchased"
@@ -175,7 +177,7 @@ def _names_a_bought_product(send: Send, skus: Sequence[str], profile: Profile, r
 
 
 def _over_cap(journey: Policy, sent: Sequence[Sent], rules: ConsistencyRules, now: datetime) -> str | None:
-    marketing = [entry for entry in sent if entry.category == "marketing"]
+    marketing = [entry for entry in sent if entry.category == Category.marketing]
     caps = [(rules.frequency_cap.messages, rules.frequency_cap.days, marketing)]
     if journey.settings.frequency_cap is not None:
         own = [entry for entry in marketing if entry.journey == journey.journey]

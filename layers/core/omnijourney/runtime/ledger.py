@@ -20,6 +20,7 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute,
 from pynamodb.exceptions import PutError
 
 from omnijourney.platform.tables import Table, named_by
+from omnijourney.vocabulary import Category, MessageChannel
 
 RETENTION_DAYS = 400
 
@@ -122,8 +123,8 @@ def entry(
     journey: str,
     step: str,
     priority: int,
-    channel: str,
-    category: str,
+    channel: MessageChannel,
+    category: Category,
     template: str,
     offer: dict[str, Any] | None,
     offer_withheld: dict[str, Any] | None,

@@ -55,10 +55,10 @@ from omnijourney.runtime.ledger import LedgerRecord, LedgerStatus
 from omnijourney.runtime.rendering import offer_variables, variables
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 from omnijourney.runtime.triggers import journey_of
+from omnijourney.vocabulary import AddressedChannel, Category, addressed
 
 # Executions that did not succeed end the run so; a succeeded one carries its outcome in its output.
 FINAL_STATUSES = {"FAILED": RunOutcome.failed, "TIMED_OUT": RunOutcome.failed, "ABORTED": RunOutcome.stopped}
-NOTE_CHANNELS = ("in_store", "call_center")
 # Guard reasons that end the journey rather than hold one message.
 ENDINGS: dict[str, SendOutcome] = {
     "goal_reached": "goal",
@@ -159,7 +159,7 @@ def send(task: SendTask) -> SendResult:
     policy, message = task.policy, task.send
     step_key = _step_key(task)
     key = f"{step_key}{task.visit}"
-    marketing = message.category == "marketing"
+    marketing = message.category == Category.marketing
     # One read of the ledger for this step's visits so far (a retry finds its entry; since when a ticket holds it)
     # and, for marketing, for what was sent within the caps' window: the customer's whole ledger, or the step's.
     read = ledger.entries(task.customer_id, None if marketing else step_key)
@@ -295,13 +295,14 @@ def _deliver(
     if offer is not None:
         values |= offer_variables(offer, products(), guards.local_time(profile, consistency()))
     subject, body = template.render(values)
-    if message.channel in NOTE_CHANNELS:
+    channel = addressed(message.channel)
+    if channel is None:
         note = Note(channel=message.channel, text=body, journey=policy.journey, at=entry.at)
         service.amend(profile.customer_id, lambda current: with_note(current, note))
         provider_id = f"note:{profile.customer_id}"
     else:
         try:
-            provider_id = _send_through_channel(entry, message, subject, body, values["unsubscribe_url"])
+            provider_id = _send_through_channel(entry, message, subject, body, values["unsubscribe_url"], to=channel)
         except SendFailed as failure:
             if failure.retryable:
                 ledger.mark(entry, LedgerStatus.retry, failure.reason)
@@ -314,21 +315,23 @@ def _deliver(
     return SendResult(outcome="sent", reason=None)
 
 
-def _send_through_channel(entry: LedgerRecord, message: Send, subject: str | None, body: str, unsubscribe: str) -> str:
+def _send_through_channel(
+    entry: LedgerRecord, message: Send, subject: str | None, body: str, unsubscribe: str, *, to: AddressedChannel
+) -> str:
     assert entry.recipient is not None
     outgoing = OutgoingMessage(
         message_key=entry.message_key,
         customer_id=entry.customer_id,
         journey=entry.journey,
         step=entry.step,
-        channel=message.channel,  # type: ignore[arg-type]  # notes were handled before
+        channel=to,
         category=message.category,
         to=entry.recipient,
         subject=subject,
         body=body,
-        unsubscribe_url=unsubscribe if message.category == "marketing" else None,
+        unsubscribe_url=unsubscribe if message.category == Category.marketing else None,
     )
-    return adapter_for(message.channel).send(outgoing)
+    return adapter_for(to).send(outgoing)
 
 
 def plan_wait(task: PlanWaitTask) -> WaitPlan:
