@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from omnijourney.events import OrderState
 from omnijourney.profiles.model import order_revenue
 from omnijourney.runtime.consistency import ConsistencyRules
-from omnijourney.vocabulary import Category
+from omnijourney.vocabulary import Category, Reason
 
 
 def metrics(
@@ -54,7 +54,7 @@ def metrics(
         ),
         # A second offer for the same products that was not issued: the live one shown instead, or the message held.
         "offer_conflicts_prevented": sum(1 for message in sent if (message.get("offer") or {}).get("instead_of"))
-        + sum(1 for message in final if message["reason"] == "offer_conflict"),
+        + sum(1 for message in final if message["reason"] == Reason.offer_conflict),
         "suppressed_by_reason": dict(sorted(Counter(m["reason"] for m in final if m["status"] != "sent").items())),
         "state_transitions": sum(run.get("transitions", 0) for run in journeys),
     }

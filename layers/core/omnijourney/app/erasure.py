@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from omnijourney.platform import clock
 from omnijourney.profiles import service, store
+from omnijourney.vocabulary import Reason
 
 
 def erase_customer(customer_id: str) -> list[str]:
@@ -19,7 +20,7 @@ def erase_customer(customer_id: str) -> list[str]:
     record = service.get(customer_id)
     customer_ids = [record.customer_id, *record.profile.merged_from]
     their_runs = runs.of_customers(customer_ids)
-    stop_runs(their_runs, runs.RunOutcome.stopped, "customer_erased", clock.now())
+    stop_runs(their_runs, runs.RunOutcome.stopped, Reason.customer_erased, clock.now())
     # The profile goes last: if anything before fails, the retried request still finds the customer.
     runs.forget_entries(their_runs)
     ledger.forget_recipients(customer_ids)

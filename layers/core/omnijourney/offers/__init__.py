@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from omnijourney.platform.configfile import ConfigModel, TimezoneName, config_dir, load
 from omnijourney.profiles.model import IssuedOffer, Profile
-from omnijourney.vocabulary import MessageChannel
+from omnijourney.vocabulary import MessageChannel, Reason
 
 
 class Discount(ConfigModel):
@@ -100,13 +100,13 @@ class OffersConfig(ConfigModel):
 
 # Why a send step cannot present its offer.
 NotPresented = Literal[
-    "offer_not_on_promoted_products",
-    "offer_conflict",
-    "bought_at_full_price",
-    "offer_not_open",
-    "offer_used",
-    "offer_expired",
-    "already_purchased",
+    Reason.offer_not_on_promoted_products,
+    Reason.offer_conflict,
+    Reason.bought_at_full_price,
+    Reason.offer_not_open,
+    Reason.offer_used,
+    Reason.offer_expired,
+    Reason.already_purchased,  # guards.offer_held: the offer names a product the customer has ordered
 ]
 # What a send step gets: the offer to present, or why it cannot present one.
 Presented = IssuedOffer | NotPresented
@@ -139,11 +139,11 @@ def present(
     skus = set(offer.skus)
     promoted = set(promotes)
     if not skus & promoted:
-        return "offer_not_on_promoted_products"
+        return Reason.offer_not_on_promoted_products
     live = [issued for issued in live_offers(profile, at) if skus & set(issued.skus)]
     same = next((issued for issued in live if issued.offer == name), None)
     if same is not None:
-        return same if promoted & set(same.skus) else "offer_not_on_promoted_products"
+        return same if promoted & set(same.skus) else Reason.offer_not_on_promoted_products
     if live:
         other = max(
             live, key=lambda issued: config.offers[issued.offer].priority if issued.offer in config.offers else 0
@@ -151,20 +151,20 @@ def present(
         shown_there = channel in config.offers.get(other.offer, offer).channels
         # The live offer is shown instead only where it may be and where it applies to what this message promotes.
         if config.conflicts.same_sku == "suppress" or not shown_there or not promoted & set(other.skus):
-            return "offer_conflict"
+            return Reason.offer_conflict
         return other
     before = [issued for issued in profile.offers if issued.offer == name]
     if before:
         # One offer, one code per customer: once used or run out, follow-ups go without it.
-        return "offer_used" if any(issued.status == "redeemed" for issued in before) else "offer_expired"
+        return Reason.offer_used if any(issued.status == "redeemed" for issued in before) else Reason.offer_expired
     if not offer.valid.open_at(at, config.zone):
-        return "offer_not_open"
+        return Reason.offer_not_open
     recent = at - timedelta(days=config.conflicts.full_price_purchase_days)
     # Neither the offer's products nor the ones it is shown beside were bought at full price this recently.
     named = skus | promoted
     full_price = (order for order in profile.orders if order.is_purchase and not order.discount_codes)
     if any(order.at > recent and named & set(order.skus) for order in full_price):
-        return "bought_at_full_price"
+        return Reason.bought_at_full_price
     return IssuedOffer(
         offer=name,
         code=code_for(profile.customer_id, name, offer.code_prefix, at),

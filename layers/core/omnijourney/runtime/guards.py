@@ -19,7 +19,7 @@ from omnijourney.journeys.language import Goal, Policy, QuietHours, Send
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime.conditions import Happened, address_for, goal_event, holds, matches
 from omnijourney.runtime.consistency import ConsistencyRules, ProductCatalog
-from omnijourney.vocabulary import Category, addressed
+from omnijourney.vocabulary import Category, ComposedReason, Reason, addressed, exited_on
 
 Status = Literal["send", "suppressed", "deferred", "goal", "exited"]
 
@@ -37,7 +37,7 @@ class Sent:
 @dataclass(frozen=True)
 class Decision:
     status: Status
-    reason: str | None = None
+    reason: Reason | ComposedReason | None = None
     recipient: str | None = None
     products: tuple[str, ...] = ()
     defer_seconds: int = 0
@@ -113,13 +113,13 @@ def decide(
 ) -> Decision:
     """`held_since`: when this step was first deferred for an open ticket, if it was."""
     if profile is None:
-        return Decision("exited", "customer_erased")
+        return Decision("exited", Reason.customer_erased)
     converted_on = goal_reached(journey.goal, profile, entry, since_entry) if journey.goal else None
     if converted_on is not None:
-        return Decision("goal", "goal_reached", converted_on=converted_on)
+        return Decision("goal", Reason.goal_reached, converted_on=converted_on)
     for match in journey.exit_when:
         if any(matches(match, happened) for happened in since_entry):
-            return Decision("exited", f"exit_{match.event.value}")
+            return Decision("exited", exited_on(match.event))
     recipient = address_for(profile, send.channel)
     products = promoted_products(send, profile, catalog)
     held = _held(send, profile, products, recipient, rules)
@@ -128,15 +128,15 @@ def decide(
     if send.category in rules.open_ticket.holds and profile.open_tickets:
         held_for = now - (held_since or now)
         if held_for >= timedelta(days=rules.open_ticket.give_up_after_days):
-            return Decision("suppressed", "open_ticket", recipient, products)
-        return Decision("deferred", "open_ticket", recipient, products, rules.open_ticket.recheck_hours * 3600)
+            return Decision("suppressed", Reason.open_ticket, recipient, products)
+        return Decision("deferred", Reason.open_ticket, recipient, products, rules.open_ticket.recheck_hours * 3600)
     if send.category in rules.quiet_hours.categories and send.channel in rules.quiet_hours.channels:
         window = journey.settings.quiet_hours
         if window is not False:
             hours = window if isinstance(window, QuietHours) else rules.quiet_hours
             wait = seconds_until_daytime(now, local_time(profile, rules), hours.start, hours.end)
             if wait:
-                return Decision("deferred", "quiet_hours", recipient, products, wait)
+                return Decision("deferred", Reason.quiet_hours, recipient, products, wait)
     if send.category == Category.marketing:
         limited = _over_cap(journey, sent, rules, now)
         if limited:
@@ -146,37 +146,37 @@ def decide(
 
 def _held(
     send: Send, profile: Profile, products: tuple[str, ...], recipient: str | None, rules: ConsistencyRules
-) -> str | None:
+) -> Reason | None:
     if recipient is None:
-        return "no_address"
+        return Reason.no_address
     channel = addressed(send.channel)
     if channel is not None:
         consent = profile.consent_status(channel)
         if consent == ConsentStatus.unsubscribed and send.category in rules.consent.opt_out_holds.get(channel, []):
-            return "opted_out"
+            return Reason.opted_out
         needs_opt_in = channel in rules.consent.marketing_needs_opt_in
         if send.category == Category.marketing and needs_opt_in and consent != ConsentStatus.subscribed:
-            return "no_consent"
+            return Reason.no_consent
     if _names_a_bought_product(send, products, profile, rules):
-        return "already_purchased"
+        return Reason.already_purchased
     if send.category in rules.already_purchased_holds and send.promotes == "cart" and not products:
-        return "empty_cart"
+        return Reason.empty_cart
     return None
 
 
 def offer_held(
     send: Send, offer_skus: Sequence[str], profile: Profile, rules: ConsistencyRules
-) -> Literal["already_purchased"] | None:
+) -> Literal[Reason.already_purchased] | None:
     """Why a message may not present an offer on `offer_skus`: an offer promotes its products as much as the
     message does, so it may not name a product the customer has ordered either."""
-    return "already_purchased" if _names_a_bought_product(send, offer_skus, profile, rules) else None
+    return Reason.already_purchased if _names_a_bought_product(send, offer_skus, profile, rules) else None
 
 
 def _names_a_bought_product(send: Send, skus: Sequence[str], profile: Profile, rules: ConsistencyRules) -> bool:
     return send.category in rules.already_purchased_holds and bool(set(skus) & profile.ordered_skus())
 
 
-def _over_cap(journey: Policy, sent: Sequence[Sent], rules: ConsistencyRules, now: datetime) -> str | None:
+def _over_cap(journey: Policy, sent: Sequence[Sent], rules: ConsistencyRules, now: datetime) -> Reason | None:
     marketing = [entry for entry in sent if entry.category == Category.marketing]
     caps = [(rules.frequency_cap.messages, rules.frequency_cap.days, marketing)]
     if journey.settings.frequency_cap is not None:
@@ -184,8 +184,8 @@ def _over_cap(journey: Policy, sent: Sequence[Sent], rules: ConsistencyRules, no
         caps.append((journey.settings.frequency_cap.messages, journey.settings.frequency_cap.days, own))
     for messages, days, counted in caps:
         if sum(1 for entry in counted if entry.at > now - timedelta(days=days)) >= messages:
-            return "frequency_cap"
+            return Reason.frequency_cap
     window = timedelta(hours=rules.outranked_within_hours)
     if any(entry.priority > journey.priority and entry.at > now - window for entry in marketing):
-        return "outranked"
+        return Reason.outranked
     return None

@@ -42,7 +42,7 @@ from omnijourney.journeys.contract import (
     WaitPlan,
 )
 from omnijourney.journeys.language import Policy, Send
-from omnijourney.offers import Presented, present
+from omnijourney.offers import NotPresented, Presented, present
 from omnijourney.offers import offers as configured_offers
 from omnijourney.platform import clock
 from omnijourney.platform.settings import get_settings
@@ -55,15 +55,15 @@ from omnijourney.runtime.ledger import LedgerRecord, LedgerStatus
 from omnijourney.runtime.rendering import offer_variables, variables
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 from omnijourney.runtime.triggers import journey_of
-from omnijourney.vocabulary import AddressedChannel, Category, addressed
+from omnijourney.vocabulary import AddressedChannel, Category, Reason, addressed, exited_on, undeliverable
 
 # Executions that did not succeed end the run so; a succeeded one carries its outcome in its output.
 FINAL_STATUSES = {"FAILED": RunOutcome.failed, "TIMED_OUT": RunOutcome.failed, "ABORTED": RunOutcome.stopped}
 # Guard reasons that end the journey rather than hold one message.
 ENDINGS: dict[str, SendOutcome] = {
-    "goal_reached": "goal",
-    "customer_erased": "exited",
-    **{f"exit_{name}": "exited" for name in EventType},
+    Reason.goal_reached: "goal",
+    Reason.customer_erased: "exited",
+    **{exited_on(event): "exited" for event in EventType},
 }
 
 
@@ -183,7 +183,7 @@ def send(task: SendTask) -> SendResult:
         rules=consistency(),
         catalog=products(),
         now=now,
-        held_since=min((visit.at for visit in visits if visit.reason == "open_ticket"), default=None),
+        held_since=min((visit.at for visit in visits if visit.reason == Reason.open_ticket), default=None),
     )
     template, offer, withheld = message.template, None, None
     if decision.status == "send" and message.offer is not None and profile is not None:
@@ -219,7 +219,7 @@ def send(task: SendTask) -> SendResult:
 
 def _offer_for(
     message: Send, customer_id: str, decision: guards.Decision, now: datetime, journey: str
-) -> tuple[str, IssuedOffer | None, str | None, guards.Decision]:
+) -> tuple[str, IssuedOffer | None, NotPresented | None, guards.Decision]:
     """The template and offer a send presents: the customer's one live offer for the products it promotes, a new
     one (recorded on the profile before anything is sent), or the step's `without_offer` template with the reason
     the offer was withheld (or, without one, the message held with that reason)."""
@@ -238,17 +238,17 @@ def _offer_for(
             at=now,
             journey=journey,
         )
-        if not isinstance(offer, str):
+        if not isinstance(offer, Reason):
             offer = guards.offer_held(message, offer.skus, profile, consistency()) or offer
         presented[:] = [offer]
-        if isinstance(offer, str) or any(issued.code == offer.code for issued in profile.offers):
+        if isinstance(offer, Reason) or any(issued.code == offer.code for issued in profile.offers):
             return profile
         return profile.model_copy(update={"offers": (*profile.offers, offer)})
 
     if service.amend(customer_id, issue) is None:
-        return message.template, None, None, replace(decision, status="exited", reason="customer_erased")
+        return message.template, None, None, replace(decision, status="exited", reason=Reason.customer_erased)
     offer = presented[0]
-    if not isinstance(offer, str):
+    if not isinstance(offer, Reason):
         return message.template, offer, None, decision
     if message.without_offer is not None:
         return message.without_offer, None, offer, decision
@@ -308,7 +308,7 @@ def _deliver(
                 ledger.mark(entry, LedgerStatus.retry, failure.reason)
                 raise Retryable(failure.reason) from failure
             # A bad address or a rejected message: recorded, and the journey goes on.
-            reason = f"undeliverable_{failure.reason}"
+            reason = undeliverable(failure.reason)
             ledger.mark(entry, LedgerStatus.suppressed, reason)
             return SendResult(outcome="suppressed", reason=reason)
     ledger.mark_sent(entry, provider_id)
@@ -370,7 +370,7 @@ def split(task: SplitTask) -> SplitResult:
             if group.holdout:
                 run = _run(task)
                 if run is not None:
-                    runs.end(run, RunOutcome.holdout, clock.now(), "control group")
+                    runs.end(run, RunOutcome.holdout, clock.now(), Reason.control_group)
             return SplitResult(group=index)
     return SplitResult(group=0)
 

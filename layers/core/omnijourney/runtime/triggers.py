@@ -26,6 +26,7 @@ from omnijourney.profiles.service import ProfileUpdate
 from omnijourney.runtime import runs as journey_runs
 from omnijourney.runtime.conditions import Happened, goal_event, holds, matches, matches_where, occurred
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
+from omnijourney.vocabulary import ComposedReason, Reason, exited_on
 
 
 class ExecutionRefused(store.Refused):
@@ -134,7 +135,7 @@ def _one_run_per_journey(running: list[JourneyRunRecord], now: datetime, reactio
     kept: dict[str, JourneyRunRecord] = {}
     for run in sorted(running, key=lambda run: (run.started_at, run.run)):
         if run.journey in kept:
-            _stop(run, RunOutcome.stopped, "merged", now, reaction)
+            _stop(run, RunOutcome.stopped, Reason.merged, now, reaction)
         else:
             kept[run.journey] = run
     return list(kept.values())
@@ -142,23 +143,25 @@ def _one_run_per_journey(running: list[JourneyRunRecord], now: datetime, reactio
 
 def _ending(
     journey: Journey, run: JourneyRunRecord, happened: Happened, profile: Profile
-) -> tuple[str, str, str | None] | None:
+) -> tuple[RunOutcome, Reason | ComposedReason, str | None] | None:
     """(outcome, reason, converted on) when this event reaches the run's goal or one of its exits."""
     goal = journey.goal
     entry = run.journey_entry
     if goal is not None:
         converted_on = goal_event(goal, entry, [happened])
         if converted_on is not None:
-            return RunOutcome.goal, "goal_reached", converted_on
+            return RunOutcome.goal, Reason.goal_reached, converted_on
         if goal.when is not None and holds(goal.when, profile, entry):
-            return RunOutcome.goal, "goal_reached", "profile"
+            return RunOutcome.goal, Reason.goal_reached, "profile"
     for match in journey.exit_when:
         if matches(match, happened):
-            return RunOutcome.exited, f"exit_{match.event.value}", None
+            return RunOutcome.exited, exited_on(match.event), None
     return None
 
 
-def stop_runs(runs: Iterable[JourneyRunRecord], outcome: str, reason: str, now: datetime) -> list[str]:
+def stop_runs(
+    runs: Iterable[JourneyRunRecord], outcome: str, reason: Reason | ComposedReason, now: datetime
+) -> list[str]:
     """End the running ones among `runs` and stop their executions; the executions stopped."""
     reaction = Reaction()
     for run in runs:
@@ -170,7 +173,7 @@ def stop_runs(runs: Iterable[JourneyRunRecord], outcome: str, reason: str, now: 
 def _stop(
     run: JourneyRunRecord,
     outcome: str,
-    reason: str,
+    reason: Reason | ComposedReason,
     now: datetime,
     reaction: Reaction,
     *,
