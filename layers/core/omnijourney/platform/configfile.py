@@ -13,13 +13,15 @@ import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import available_timezones
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from omnijourney.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    import yaml
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -73,6 +75,8 @@ class ConfigError(Exception):
 
 
 def _positions(node: yaml.Node, location: Location, into: dict[Location, tuple[int, int]]) -> None:
+    import yaml  # lazy: PyYAML is a twentieth of the ingest function's cold start, and ingest reads no file then
+
     into.setdefault(location, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -96,6 +100,8 @@ class YamlDocument:
     """A parsed YAML file that remembers where each key and item stands."""
 
     def __init__(self, path: Path, text: str) -> None:
+        import yaml  # lazy: see _positions
+
         self.path = str(path)
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -559,19 +559,35 @@ def _trait_state(profile: Profile) -> TraitState:
     return state
 
 
+_Key = TypeVar("_Key")
+_State = TypeVar("_State")
+
+
+def _joined_per_key(
+    mine: dict[_Key, _State],
+    theirs: dict[_Key, _State],
+    order: Callable[[_State], Any],
+    known_to_both: Callable[[_State, _State, _State], _State],
+) -> dict[_Key, _State]:
+    """Per key the later of the two states by `order` (total, so the same whichever side holds which), with what
+    `known_to_both(later, one, other)` carries over from both: the join traits and tickets share."""
+    joined = dict(mine)
+    for key, state in theirs.items():
+        known = joined.get(key)
+        joined[key] = state if known is None else known_to_both(max(known, state, key=order), known, state)
+    return joined
+
+
 def _joined_traits(mine: TraitState, theirs: TraitState) -> TraitState:
     """Per key the value set last, weighing the most either knew. Equal stamps are one event (or stand-ins for
     traits stored before stamps were kept): a value beats a tombstone (the budget evicts it again where it must),
     then the larger value."""
-    joined = dict(mine)
-    for key, trait in theirs.items():
-        known = joined.get(key)
-        if known is None:
-            joined[key] = trait
-            continue
-        later = max(known, trait, key=lambda t: (t.stamp, t.held, to_json(t.value, fallback=str) if t.held else b""))
-        joined[key] = later._replace(weight=max(known.weight, trait.weight))
-    return joined
+    return _joined_per_key(
+        mine,
+        theirs,
+        lambda t: (t.stamp, t.held, to_json(t.value, fallback=str) if t.held else b""),
+        lambda later, one, other: later._replace(weight=max(one.weight, other.weight)),
+    )
 
 
 def _within_budget(state: TraitState) -> TraitState:
@@ -860,15 +876,12 @@ def _ticket_states(profile: Profile) -> dict[str, TicketState]:
 def _joined_tickets(mine: dict[str, TicketState], theirs: dict[str, TicketState]) -> dict[str, TicketState]:
     """Per ticket the status of its latest event (equal stamps: one event, or stand-ins for tickets stored before
     stamps were kept: solved, then the larger subject) and its earliest time."""
-    joined = dict(mine)
-    for ticket_id, ticket in theirs.items():
-        known = joined.get(ticket_id)
-        if known is None:
-            joined[ticket_id] = ticket
-            continue
-        later = max(known, ticket, key=lambda t: (t.stamp, t.solved, t.subject or ""))
-        joined[ticket_id] = later._replace(opened_at=min(known.opened_at, ticket.opened_at))
-    return joined
+    return _joined_per_key(
+        mine,
+        theirs,
+        lambda t: (t.stamp, t.solved, t.subject or ""),
+        lambda later, one, other: later._replace(opened_at=min(one.opened_at, other.opened_at)),
+    )
 
 
 def _ticket_of(event: CanonicalEvent) -> dict[str, TicketState]:
