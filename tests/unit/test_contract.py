@@ -12,8 +12,9 @@ import pytest
 from omnijourney.app import config
 from omnijourney.edge.sources import get_source
 from omnijourney.journeys.compiler import compile_journey
-from omnijourney.journeys.contract import TASK, Entry, EntryKeeps, SendTask, entry_keeps, entry_of
+from omnijourney.journeys.contract import TASK, Entry, EntryKeeps, SendTask, UnreadablePayload, entry_keeps, entry_of
 from omnijourney.runtime.rendering import ticket_subject
+from omnijourney.runtime.steps import perform
 from tests.conftest import delivery, lena
 
 BEFORE = Path(__file__).parent.parent / "payloads" / "task_payloads_before_contract.json"
@@ -137,3 +138,23 @@ def test_a_journey_keeps_only_the_properties_its_conditions_name() -> None:
     where = journey.entry.model_copy(update={"where": {"properties.coupon": {"equals": "X"}}})
     keeps = entry_keeps(journey.model_copy(update={"entry": where}), config.journeys().templates)
     assert keeps.properties == frozenset({"coupon"})
+
+
+def test_an_entry_from_before_with_a_checkout_url_of_any_json_still_reads_as_its_text() -> None:
+    """Entries used to copy the event's property as it came: an object must not stop the run's every later step."""
+    url = {"href": "https://shop.example.com/checkouts/c1"}
+    entry = Entry.model_validate(OLD_ENTRY | {"checkout_url": url})
+    assert entry.checkout_url == str(url)
+
+
+def test_a_payload_the_contract_refuses_is_reported_without_its_values() -> None:
+    """The error reaches CloudWatch and the execution's history, which cannot be erased."""
+    [(_, payload)] = [item for item in compiled_payloads() if item[0] == "support_follow_up/satisfaction_check"]
+    broken = resolved(payload) | {"entry": {key: value for key, value in OLD_ENTRY.items() if key != "at"}}
+    with pytest.raises(UnreadablePayload) as refused:
+        perform(broken)
+    assert "entry.at: missing" in str(refused.value)
+    assert "Wrong size" not in str(refused.value)
+    assert "free text" not in str(refused.value)
+    assert refused.value.__cause__ is None
+    assert refused.value.__suppress_context__

@@ -25,7 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    TypeAdapter,
+    ValidationError,
+)
 
 from omnijourney.events import CanonicalEvent, LineItem, correlation_id_of
 from omnijourney.journeys.language import Comparison, Condition, EventMatch, Journey, Policy, Send, SplitGroup
@@ -93,7 +102,8 @@ class Entry(BaseModel):
     order_total: float | None = None
     order_state: str | None = None
     currency: str | None = None
-    checkout_url: str | None = None
+    # Entries of earlier deploys copied the event's property as it came (any JSON): read as the text it rendered as.
+    checkout_url: Annotated[str | None, BeforeValidator(lambda value: value if value is None else str(value))] = None
     ticket_id: str | None = None
     # Only the properties the journey's conditions name (see `entry_keeps`).
     properties: dict[str, JsonValue] = Field(default_factory=dict)
@@ -344,3 +354,17 @@ class ExecutionStatusChange(BaseModel):
     status: str
     input: str | None = None
     output: str | None = None
+
+
+class UnreadablePayload(ValueError):
+    """A payload the contract refuses, told by where and what is wrong, never by its values: the message reaches
+    CloudWatch and the execution's history (`$.error.Cause`), and an entry of an earlier deploy may hold a
+    ticket's subject or an SMS body."""
+
+
+def readable(error: ValidationError) -> UnreadablePayload:
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['type']}"
+        for problem in error.errors(include_input=False, include_url=False)
+    )
+    return UnreadablePayload(f"{error.title} refused: {problems}")

@@ -14,7 +14,6 @@ from functools import lru_cache
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
 
-from omnijourney.platform.aws import session
 from omnijourney.platform.settings import Settings, get_settings
 
 
@@ -46,6 +45,8 @@ def setting_of(model: type[Model]) -> str:
 @lru_cache(maxsize=1)
 def connection() -> Connection:
     """One DynamoDB connection for every model and transaction: each costs a botocore session and client."""
+    from omnijourney.platform.aws import session  # lazy: boto3 loads on the first AWS call, not at cold start
+
     return Connection(region=session().region_name or "us-east-1")
 
 

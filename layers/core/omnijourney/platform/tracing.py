@@ -2,10 +2,11 @@
 
 `aws_xray_sdk.core` imports botocore (its sampler), wrapt and asyncio: about twice what boto3 costs, at import, in
 functions that load boto3 only on their first AWS call. So the handlers build their Tracer on `LazyRecorder`, which
-imports the SDK when the first invocation opens its segment (by then botocore is about to load anyway) and patches
-botocore only: every AWS call the functions make gets its subsegment; `patch_all` would also import and patch
-pynamodb, requests, httplib and sqlite3 at cold start. Off outside Lambda (tests, `omnijourney serve`, the simulator:
-`POWERTOOLS_TRACE_DISABLED`), as Powertools decides.
+imports the SDK when the first invocation opens its segment. No library is patched: X-Ray's botocore patch records
+the message of every ClientError in its subsegment, and SES's MessageRejected or SNS's InvalidParameter quote the
+recipient's address, which traces must never hold. So a trace shows each invocation and the traced record, with
+its correlation id, and CloudWatch's own metrics show the AWS calls. Off outside Lambda (tests, `omnijourney
+serve`, the simulator: `POWERTOOLS_TRACE_DISABLED`), as Powertools decides.
 
 Traces carry ids only: annotations are correlation ids (events.correlation_id_of), and handlers are traced with
 `capture_response=False, capture_error=False`, as answers and error messages may hold a customer's address.
@@ -13,7 +14,8 @@ Traces carry ids only: annotations are correlation ids (events.correlation_id_of
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -26,10 +28,9 @@ CORRELATION_ANNOTATION = "correlation_id"
 @lru_cache(maxsize=1)
 def _recorder() -> Any:
     import aws_xray_sdk  # type: ignore[import-untyped]  # lazy: see the module's docstring
-    from aws_xray_sdk.core import patch, xray_recorder  # type: ignore[import-untyped]  # lazy: as above
+    from aws_xray_sdk.core import xray_recorder  # type: ignore[import-untyped]  # lazy: as above
 
     if aws_xray_sdk.global_sdk_config.sdk_enabled():
-        patch(("botocore",))
         xray_recorder.configure(streaming_threshold=0)  # as Powertools does: subsegments sent one by one
     return xray_recorder
 
@@ -37,11 +38,25 @@ def _recorder() -> Any:
 class LazyRecorder(BaseProvider):
     """X-Ray's recorder, imported on first use."""
 
-    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Any:
-        return _recorder().in_subsegment(name=name, **kwargs)
+    @contextmanager
+    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Iterator[Any]:
+        """X-Ray's own context manager records an escaping exception's message, which may quote an address: this
+        one marks the subsegment as failed and names only the exception's type."""
+        recorder = _recorder()
+        subsegment = recorder.begin_subsegment(name=name, **kwargs)
+        try:
+            yield subsegment
+        except BaseException as error:
+            if subsegment is not None:
+                subsegment.add_fault_flag()
+                subsegment.put_annotation("error_type", type(error).__name__)
+            raise
+        finally:
+            if subsegment is not None:
+                recorder.end_subsegment()
 
     def in_subsegment_async(self, name: str | None = None, **kwargs: Any) -> AbstractAsyncContextManager[Any]:
-        return _recorder().in_subsegment_async(name=name, **kwargs)  # type: ignore[no-any-return]
+        raise NotImplementedError("no function is async; X-Ray's async subsegment would record error messages")
 
     def put_annotation(self, key: str, value: Any) -> None:
         _recorder().put_annotation(key=key, value=value)
@@ -57,5 +72,5 @@ class LazyRecorder(BaseProvider):
 
 
 def function_tracer() -> Tracer:
-    """The handler's Tracer: botocore patched on the first traced call (auto_patch would load the SDK now)."""
+    """The handler's Tracer, its recorder loaded on the first traced call (auto_patch would load the SDK now)."""
     return Tracer(provider=LazyRecorder(), auto_patch=False)

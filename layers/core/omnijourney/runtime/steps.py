@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import assert_never
 
-from pydantic import JsonValue
+from pydantic import JsonValue, ValidationError
 
 from omnijourney.channels import OutgoingMessage, SendFailed, adapter_for
 from omnijourney.events import EventType, OrderState
@@ -40,6 +40,7 @@ from omnijourney.journeys.contract import (
     TaskInput,
     UpdateProfileTask,
     WaitPlan,
+    readable,
 )
 from omnijourney.journeys.language import Policy, Send
 from omnijourney.offers import NotPresented, Presented, present
@@ -75,7 +76,10 @@ def perform(payload: object, follow: Callable[[str], None] = lambda _: None) -> 
     """One Task of a journey: `payload` is the Payload the compiled state machine sends, read through the contract
     (journeys.contract), which accepts the payloads of every earlier deploy; the answer is what its Choices read.
     `follow` is told the correlation id of the delivery that started the run (for the handler's logs and traces)."""
-    task = TASK.validate_python(payload)
+    try:
+        task = TASK.validate_python(payload)
+    except ValidationError as error:
+        raise readable(error) from None  # without the payload's values, which may be personal
     follow(task.entry.correlation)
     return run_task(task).output()
 
@@ -397,9 +401,12 @@ def record_failure(task: RecordFailureTask) -> Done:
 
 def execution_finished(event_detail: object, follow: Callable[[str], None] = lambda _: None) -> dict[str, JsonValue]:
     """A Step Functions status change (EventBridge): the run's outcome, unless a step or trigger recorded it."""
-    detail = ExecutionStatusChange.model_validate(event_detail)
+    try:
+        detail = ExecutionStatusChange.model_validate(event_detail)
+        execution_input = ExecutionInput.model_validate_json(detail.input or "{}")
+    except ValidationError as error:
+        raise readable(error) from None  # without the input's values, which may be personal
     journey = journey_of(detail.stateMachineArn)
-    execution_input = ExecutionInput.model_validate_json(detail.input or "{}")
     if execution_input.entry is not None:
         follow(execution_input.entry.correlation)
     customer_id = execution_input.customer_id

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
-from omnijourney.events import MAX_AHEAD, MAX_JSON_DEPTH, OUT_OF_RANGE, CanonicalEvent, in_utc
+from omnijourney.events import AT_INGEST, MAX_AHEAD, MAX_JSON_DEPTH, OUT_OF_RANGE, CanonicalEvent, in_utc
 from omnijourney.platform.errors import BadSignature, MalformedPayload
 
 
@@ -203,7 +203,7 @@ def canonical_event(*, within: str = "", **fields: Any) -> CanonicalEvent:
     from pydantic import ValidationError
 
     try:
-        return CanonicalEvent(**fields)
+        return CanonicalEvent.model_validate(fields, context=AT_INGEST)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
