@@ -132,7 +132,9 @@ class FrequencyCap(ConfigModel):
     days: int = Field(ge=1)
 
 
-class Settings(ConfigModel):
+class JourneySettings(ConfigModel):
+    """This journey's own quiet hours and frequency cap, on top of config/consistency.yaml."""
+
     quiet_hours: QuietHours | Literal[False] | None = Field(
         default=None, description="marketing SMS and push wait for the customer's daytime; false to turn off"
     )
@@ -257,7 +259,7 @@ class Policy(ConfigModel):
     priority: int
     goal: Goal | None = None
     exit_when: list[EventMatch] = Field(default_factory=list)
-    settings: Settings = Field(default_factory=Settings)
+    settings: JourneySettings = Field(default_factory=JourneySettings)
 
 
 class Journey(ConfigModel):
@@ -273,7 +275,7 @@ class Journey(ConfigModel):
     audience: Condition | None = None
     goal: Goal | None = None
     exit_when: list[EventMatch] = Field(default_factory=list, description="events that end the journey")
-    settings: Settings = Field(default_factory=Settings)
+    settings: JourneySettings = Field(default_factory=JourneySettings)
     steps: list[Step] = Field(min_length=1)
 
     @property
