@@ -14,7 +14,7 @@ from omnijourney.journeys.contract import Entry, EntryKeeps, entry_of
 from omnijourney.journeys.language import EventMatch, Policy, Send
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime import guards
-from omnijourney.runtime.conditions import event_matches
+from omnijourney.runtime.conditions import matches, occurred
 from tests.conftest import delivery, lena
 
 # Lena's story: checkout on the web (Mon 19:12 UTC), identified in the app, STOP by SMS, shoes bought in store.
@@ -192,4 +192,4 @@ def test_only_a_placed_order_completes_an_order_for_journeys(case: str, complete
     """A shop's test order neither thanks, nor converts a cart, nor resumes a journey waiting for an order."""
     (order,) = get_source("shopify").parse(delivery("shopify", case))
     awaited = EventMatch(event=EventType.order_completed)
-    assert event_matches(awaited, order, lena(*KNOWN_WITH_CART)) is completes
+    assert matches(awaited, occurred(order, lena(*KNOWN_WITH_CART))) is completes

@@ -99,10 +99,6 @@ def goal_event(goal: Goal, entry: Entry, happened: Iterable[Happened]) -> str | 
     return None
 
 
-def event_matches(match: EventMatch, event: CanonicalEvent, profile: Profile) -> bool:
-    return matches(match, occurred(event, profile))
-
-
 def address_for(profile: Profile, channel: str) -> str | None:
     """Where a message on `channel` goes: the newest address the profile has for it."""
     kinds = {"email": IdentifierKind.email, "sms": IdentifierKind.phone}
