@@ -74,6 +74,14 @@ class Reason(StrEnum):
     offer_expired = "offer_expired"
 
 
+class SkipReason(StrEnum):
+    """Why an event (or a schedule's firing) that starts a journey did not start it for this customer."""
+
+    running = "running"  # a run of the journey is already in progress: one at a time per customer
+    re_entry = "re_entry"  # the journey's `re_entry` rule: never again, or not yet
+    audience = "audience"  # the customer is not in the journey's audience
+
+
 # A reason composed from another vocabulary (an event type, a provider's failure): made only by the functions below,
 # the one place that spells these families. A NewType rather than plain `str`, so a field typed
 # `Reason | ComposedReason` takes no other string; at run time it is the string itself.

@@ -21,7 +21,12 @@ _MODELS: tuple[type[Table], ...] = (
 )
 
 # Expiring tables and their TTL attribute.
-TTL_ATTRIBUTES = {"history_table": "expires_at", "idempotency_table": "expiration", "ledger_table": "expires_at"}
+TTL_ATTRIBUTES = {
+    "history_table": "expires_at",
+    "idempotency_table": "expiration",
+    "ledger_table": "expires_at",
+    "journey_runs_table": "expires_at",
+}
 
 
 def table_models() -> dict[str, type[Table]]:

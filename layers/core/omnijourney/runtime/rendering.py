@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from omnijourney.identifiers import IdentifierKind
 from omnijourney.journeys.contract import Entry
+from omnijourney.journeys.templates import TemplateCatalog
 from omnijourney.platform.settings import Settings
 from omnijourney.profiles.model import IssuedOffer, Profile
 from omnijourney.runtime.consistency import ProductCatalog
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message as it goes out: what the customer reads, and the link its email headers carry."""
+
+    subject: str | None
+    body: str
+    unsubscribe_url: str
+
+
+def render(
+    template: str,
+    profile: Profile,
+    entry: Entry,
+    offer: IssuedOffer | None,
+    *,
+    templates: TemplateCatalog,
+    catalog: ProductCatalog,
+    settings: Settings,
+    zone: ZoneInfo,
+) -> Rendered:
+    """The template named `template` filled in for this customer as the profile stands now; `zone` is the customer's
+    time zone (the offer's last day is shown in it)."""
+    values = variables(profile, entry, catalog, settings)
+    if offer is not None:
+        values |= offer_variables(offer, catalog, zone)
+    subject, body = templates.templates[template].render(values)
+    return Rendered(subject, body, values["unsubscribe_url"])
 
 
 def _items(skus_and_quantities: list[tuple[str, int, str | None]], catalog: ProductCatalog) -> str:

@@ -2,6 +2,11 @@
 
 One item per customer and execution: what started it (the entry), where it waits (step, awaited event, task
 token) and how it ended. The first outcome recorded stands; erasure keeps the outcome and forgets the entry.
+
+Beside the runs, the same table keeps the entries a journey passed over (`skipped`, with a SkipReason): one item per
+customer, journey and starting event, so a marketer can see why a customer did not enter. They sort after every run
+(their key starts with `~`, journey names with a letter) so reading a customer's runs never reads them, and they
+expire after SKIPPED_RETENTION_DAYS.
 """
 
 from __future__ import annotations
@@ -9,17 +14,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from omnijourney.journeys.contract import Entry
 from omnijourney.platform.tables import Table, named_by
 from omnijourney.profiles import store
+from omnijourney.vocabulary import SkipReason
+
+SKIPPED_RETENTION_DAYS = 30
+# Runs' keys start with the journey's name (a lowercase letter); skipped entries' with this, which sorts after them.
+SKIPPED_PREFIX = "~skipped#"
 
 
 class RunOutcome(StrEnum):
@@ -30,6 +40,7 @@ class RunOutcome(StrEnum):
     holdout = "holdout"
     stopped = "stopped"
     failed = "failed"
+    skipped = "skipped"  # never ran: an entry the journey passed over (kept apart from runs, see the module)
 
 
 class JourneyRunRecord(Table):
@@ -55,6 +66,8 @@ class JourneyRunRecord(Table):
     waiting_step = UnicodeAttribute(null=True)
     awaited = UnicodeAttribute(null=True)
     task_token = UnicodeAttribute(null=True)
+    # Only skipped entries expire; runs are kept.
+    expires_at = TTLAttribute(null=True)
 
     @property
     def entry_data(self) -> dict[str, Any]:
@@ -91,8 +104,28 @@ def run_key(journey: str, execution: str) -> str:
 
 
 def of_customers(customer_ids: Iterable[str]) -> list[JourneyRunRecord]:
-    """Every journey run of a customer and of everyone merged into them."""
-    return [run for customer_id in customer_ids for run in JourneyRunRecord.query(customer_id)]
+    """Every journey run of a customer and of everyone merged into them (not their skipped entries)."""
+    before_skipped = JourneyRunRecord.run < SKIPPED_PREFIX
+    return [run for customer_id in customer_ids for run in JourneyRunRecord.query(customer_id, before_skipped)]
+
+
+def record_skipped(customer_id: str, event_id: str, skipped: Iterable[tuple[str, SkipReason]], at: datetime) -> None:
+    """The journeys `event_id` would have started but did not, and why. Keyed by journey and event, so a retried event
+    writes the same items again."""
+    expires_at = at + timedelta(days=SKIPPED_RETENTION_DAYS)
+    with store.classified():
+        for journey, reason in skipped:
+            JourneyRunRecord(
+                customer_id,
+                f"{SKIPPED_PREFIX}{journey}#{event_id}",
+                journey=journey,
+                execution="",
+                started_at=at,
+                ended_at=at,
+                outcome=RunOutcome.skipped.value,
+                reason=reason.value,
+                expires_at=expires_at,
+            ).save()
 
 
 def get(customer_id: str, journey: str, execution: str) -> JourneyRunRecord | None:
@@ -189,7 +222,12 @@ def forget_entries(runs: Iterable[JourneyRunRecord]) -> None:
 
 def every_run() -> Iterator[JourneyRunRecord]:
     """Every run, in the table's order (a scan: for the simulation and tests, never on a function's path)."""
-    return JourneyRunRecord.scan()
+    return JourneyRunRecord.scan(JourneyRunRecord.outcome != RunOutcome.skipped.value)
+
+
+def every_skipped() -> Iterator[JourneyRunRecord]:
+    """Every skipped entry, in the table's order (a scan, as `every_run`)."""
+    return JourneyRunRecord.scan(JourneyRunRecord.outcome == RunOutcome.skipped.value)
 
 
 def report() -> list[dict[str, Any]]:

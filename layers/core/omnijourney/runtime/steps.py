@@ -53,7 +53,7 @@ from omnijourney.runtime import guards, ledger, runs
 from omnijourney.runtime.conditions import Happened, holds
 from omnijourney.runtime.consistency import consistency, products
 from omnijourney.runtime.ledger import LedgerRecord, LedgerStatus
-from omnijourney.runtime.rendering import offer_variables, variables
+from omnijourney.runtime.rendering import Rendered, render
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 from omnijourney.runtime.triggers import journey_of
 from omnijourney.vocabulary import AddressedChannel, Category, Reason, addressed, exited_on, undeliverable
@@ -293,20 +293,24 @@ def _deliver(
     *,
     offer: IssuedOffer | None,
 ) -> SendResult:
-    settings = get_settings()
-    template = published_journeys().templates.templates[entry.template]
-    values = variables(profile, journey_entry, products(), settings)
-    if offer is not None:
-        values |= offer_variables(offer, products(), guards.local_time(profile, consistency()))
-    subject, body = template.render(values)
+    rendered = render(
+        entry.template,
+        profile,
+        journey_entry,
+        offer,
+        templates=published_journeys().templates,
+        catalog=products(),
+        settings=get_settings(),
+        zone=guards.local_time(profile, consistency()),
+    )
     channel = addressed(message.channel)
     if channel is None:
-        note = Note(channel=message.channel, text=body, journey=policy.journey, at=entry.at)
+        note = Note(channel=message.channel, text=rendered.body, journey=policy.journey, at=entry.at)
         service.amend(profile.customer_id, lambda current: with_note(current, note))
         provider_id = f"note:{profile.customer_id}"
     else:
         try:
-            provider_id = _send_through_channel(entry, message, subject, body, values["unsubscribe_url"], to=channel)
+            provider_id = _send_through_channel(entry, message, rendered, to=channel)
         except SendFailed as failure:
             if failure.retryable:
                 ledger.mark(entry, LedgerStatus.retry, failure.reason)
@@ -320,7 +324,7 @@ def _deliver(
 
 
 def _send_through_channel(
-    entry: LedgerRecord, message: Send, subject: str | None, body: str, unsubscribe: str, *, to: AddressedChannel
+    entry: LedgerRecord, message: Send, rendered: Rendered, *, to: AddressedChannel
 ) -> str:
     assert entry.recipient is not None
     outgoing = OutgoingMessage(
@@ -331,9 +335,9 @@ def _send_through_channel(
         channel=to,
         category=message.category,
         to=entry.recipient,
-        subject=subject,
-        body=body,
-        unsubscribe_url=unsubscribe if message.category == Category.marketing else None,
+        subject=rendered.subject,
+        body=rendered.body,
+        unsubscribe_url=rendered.unsubscribe_url if message.category == Category.marketing else None,
     )
     return adapter_for(to).send(outgoing)
 

@@ -26,7 +26,7 @@ from omnijourney.profiles.service import ProfileUpdate
 from omnijourney.runtime import runs as journey_runs
 from omnijourney.runtime.conditions import Happened, goal_event, holds, matches, matches_where, occurred
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
-from omnijourney.vocabulary import ComposedReason, Reason, exited_on
+from omnijourney.vocabulary import ComposedReason, Reason, SkipReason, exited_on
 
 
 class ExecutionRefused(store.Refused):
@@ -40,9 +40,16 @@ class Reaction:
     started: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
+    # Journeys the event would have started, and why it did not (recorded: runs.record_skipped).
+    skipped: list[tuple[str, SkipReason]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"started": self.started, "resumed": self.resumed, "stopped": self.stopped}
+        return {
+            "started": self.started,
+            "resumed": self.resumed,
+            "stopped": self.stopped,
+            "skipped": [journey for journey, _ in self.skipped],
+        }
 
 
 def execution_name(journey: str, customer_id: str, event_id: str) -> str:
@@ -87,12 +94,19 @@ def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
     for journey in journeys.values():
         # Each journey keeps of the event only what its own conditions and templates use.
         entry = entry_of(event, profile, entry_keeps(journey, templates))
-        if not _enters(journey, event, update, entry):
+        if not _triggered(journey, event, update, entry):
             continue
         # This event's own run, recorded by an attempt whose StartExecution failed: start it now.
         own_run = execution_name(journey.journey, profile.customer_id, event.event_id)
-        if any(run.execution == own_run and run.running for run in runs) or _may_enter(journey, runs, now):
+        if any(run.execution == own_run and run.running for run in runs):
             _start(journey, profile, entry, now, reaction)
+            continue
+        refused = _refused(journey, profile, entry, runs, now)
+        if refused is None:
+            _start(journey, profile, entry, now, reaction)
+        else:
+            reaction.skipped.append((journey.journey, refused))
+    journey_runs.record_skipped(profile.customer_id, event.event_id, reaction.skipped, now)
     return reaction
 
 
@@ -122,11 +136,16 @@ def run_schedule(journey_name: str) -> Reaction:
     reaction = Reaction()
     for profile in store.live_profiles():
         fired = scheduled_entry(journey_name, journey.entry.schedule, now, profile)
+        # Outside the audience is not a skip here: a schedule fires for every customer, and most are not meant.
         if journey.audience is not None and not holds(journey.audience, profile, fired):
             continue
         runs = journey_runs.of_customers((profile.customer_id, *profile.merged_from))
-        if _may_enter(journey, runs, now):
+        refused = _may_enter(journey, runs, now)
+        if refused is None:
             _start(journey, profile, fired, now, reaction)
+        else:
+            journey_runs.record_skipped(profile.customer_id, fired.event_id, [(journey_name, refused)], now)
+            reaction.skipped.append((journey_name, refused))
     return reaction
 
 
@@ -214,32 +233,38 @@ def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reac
         reaction.resumed.append(run.execution)
 
 
-def _enters(journey: Journey, event: CanonicalEvent, update: ProfileUpdate, entry: Entry) -> bool:
+def _triggered(journey: Journey, event: CanonicalEvent, update: ProfileUpdate, entry: Entry) -> bool:
+    """Whether `event` is the journey's entry: its event (with name and `where`), or reaching its stage."""
     trigger = journey.entry
     if trigger.event is not None:
         matched = event.type == trigger.event and trigger.name in (None, event.name)
-        if not matched or not matches_where(entry, trigger.where):
-            return False
-    elif trigger.stage is not None:
-        if not update.stage_changed or update.profile.lifecycle_stage != trigger.stage:
-            return False
-    else:
-        return False  # scheduled journeys start from their schedule, not from events
-    return journey.audience is None or holds(journey.audience, update.profile, entry)
+        return matched and matches_where(entry, trigger.where)
+    if trigger.stage is not None:
+        return update.stage_changed and update.profile.lifecycle_stage == trigger.stage
+    return False  # scheduled journeys start from their schedule, not from events
 
 
-def _may_enter(journey: Journey, runs: list[JourneyRunRecord], now: datetime) -> bool:
-    """One run at a time per customer and journey; re-entry after that as the journey says."""
+def _refused(
+    journey: Journey, profile: Profile, entry: Entry, runs: list[JourneyRunRecord], now: datetime
+) -> SkipReason | None:
+    """Why a triggered journey does not start for this customer, or None: the audience, then the runs."""
+    if journey.audience is not None and not holds(journey.audience, profile, entry):
+        return SkipReason.audience
+    return _may_enter(journey, runs, now)
+
+
+def _may_enter(journey: Journey, runs: list[JourneyRunRecord], now: datetime) -> SkipReason | None:
+    """One run at a time per customer and journey; re-entry after that as the journey says. None: it may."""
     own = [run for run in runs if run.journey == journey.journey]
     if any(run.running for run in own):
-        return False
+        return SkipReason.running
     if not own or journey.re_entry == "always":
-        return True
+        return None
     if isinstance(journey.re_entry, ReEntry):
         # Calendar days: a monthly schedule firing a few milliseconds earlier than last time still re-enters.
         latest = max(run.started_at for run in own)
-        return (now.date() - latest.date()).days >= journey.re_entry.after_days
-    return False
+        return None if (now.date() - latest.date()).days >= journey.re_entry.after_days else SkipReason.re_entry
+    return SkipReason.re_entry
 
 
 def _start(journey: Journey, profile: Profile, entry: Entry, now: datetime, reaction: Reaction) -> None:
