@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from omnijourney.platform.configfile import ConfigError, load
+from omnijourney.journeys.language import Journey
+from omnijourney.platform.configfile import EXAMPLES, ConfigError, load
 from omnijourney.profiles.lifecycle import LifecycleConfig
+from omnijourney.runtime.consistency import ConsistencyRules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +64,52 @@ def test_a_missing_catch_all_stage_is_an_error(tmp_path: Path) -> None:
         load(path, LifecycleConfig)
 
 
-def test_broken_yaml_points_at_the_line(tmp_path: Path) -> None:
+def test_broken_yaml_points_at_the_line_to_fix_and_shows_it_fixed(tmp_path: Path) -> None:
     path = write(tmp_path, "stages:\n  - name: buyer\n    when: {min_orders: 1\n")
-    with pytest.raises(ConfigError, match=rf"^{path}:4:1: not valid YAML"):
+    with pytest.raises(ConfigError) as error:
         load(path, LifecycleConfig)
+    assert str(error.value) == (
+        f"{path}:3:11: not valid YAML: this `{{` is never closed; end it with `}}`: when: {{min_orders: 1}}"
+    )
+
+
+def test_times_in_any_config_file_are_explained_in_plain_words(tmp_path: Path) -> None:
+    shipped = (ROOT / "config" / "consistency.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "consistency.yaml"
+    path.write_text(shipped.replace('start: "21:00"', "start: 21:00").replace('end: "09:00"', "end: 9:30"))
+    with pytest.raises(ConfigError) as error:
+        load(path, ConsistencyRules)
+    assert [str(problem).removeprefix(f"{path}:") for problem in error.value.problems] == [
+        '31:3: quiet_hours.start: 21:00 without quotes is read as a number; put times in quotes: "21:00"',
+        '32:3: quiet_hours.end: 9:30 without quotes is read as a number; put times in quotes: "09:30"',
+    ]
+
+
+def test_a_value_yaml_reads_as_true_is_shown_as_typed(tmp_path: Path) -> None:
+    path = write(tmp_path, "stages:\n  - name: on\n    when: {}\n")
+    with pytest.raises(ConfigError) as error:
+        load(path, LifecycleConfig)
+    assert (
+        str(error.value)
+        == f'{path}:2:5: stages[0].name: name is text, and without quotes on is not; put it in quotes: "on"'
+    )
+
+
+def reachable_models(model: type[BaseModel]) -> set[type[BaseModel]]:
+    """Every model a person may write inside `model`'s file."""
+    found: set[type[BaseModel]] = set()
+    pending: list[Any] = [model]
+    while pending:
+        annotation = pending.pop()
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation not in found:
+                found.add(annotation)
+                pending.extend(field.annotation for field in annotation.model_fields.values())
+        else:
+            pending.extend(typing.get_args(annotation))
+    return found
+
+
+def test_every_journey_model_has_a_correct_example_for_messages() -> None:
+    missing = sorted(model.__name__ for model in reachable_models(Journey) if model.__name__ not in EXAMPLES)
+    assert missing == [], "add an example of each to configfile.EXAMPLES: a wrongly shaped value shows it"

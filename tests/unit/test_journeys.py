@@ -13,7 +13,7 @@ from statelint.linter import Linter
 from omnijourney.journeys.catalog import load_journeys
 from omnijourney.journeys.compiler import compile_journey
 from omnijourney.journeys.language import Journey, json_schema
-from omnijourney.platform.configfile import ConfigError
+from omnijourney.platform.configfile import ConfigError, Severity
 from omnijourney_tools import cli
 from omnijourney_tools.journeys import diagram
 
@@ -23,6 +23,7 @@ BROKEN = Path(__file__).parent / "broken_journeys"
 BROKEN_TEMPLATES = Path(__file__).parent / "broken_templates"
 SHIPPED_NAMES = sorted(path.stem for path in SHIPPED.glob("*.yaml"))
 EXPECT = re.compile(r"^# expect: (.*)$", re.MULTILINE)
+EXPECT_WARNING = re.compile(r"^# expect warning: (.*)$", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,8 @@ def problems_in(path: Path) -> list[str]:
 def test_every_shipped_journey_is_valid(shipped: dict[str, Journey]) -> None:
     assert sorted(shipped) == [
         "abandoned_cart",
+        "birthday",
+        "browse_abandonment",
         "monthly_picks",
         "post_purchase",
         "support_follow_up",
@@ -92,11 +95,29 @@ def test_a_send_asks_the_step_function_which_runs_the_guards(shipped: dict[str, 
     }
 
 
+def reported(path: Path) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of a journey file, each as `line:column: where: message`."""
+    try:
+        problems = list(load_journeys([path]).warnings)
+    except ConfigError as error:
+        problems = error.problems
+    texts = {
+        severity: [
+            f"{problem.line}:{problem.column}: " + (f"{problem.where}: " if problem.where else "") + problem.message
+            for problem in problems
+            if problem.severity is severity
+        ]
+        for severity in Severity
+    }
+    return texts[Severity.error], texts[Severity.warning]
+
+
 @pytest.mark.parametrize("path", sorted(BROKEN.glob("*.yaml")), ids=lambda path: path.stem)
 def test_a_broken_journey_is_reported_at_its_line_with_what_to_do(path: Path) -> None:
-    expected = EXPECT.findall(path.read_text(encoding="utf-8"))
-    assert expected, f"{path.name} states the problems it must produce in '# expect:' lines"
-    assert problems_in(path) == expected
+    text = path.read_text(encoding="utf-8")
+    expected = (EXPECT.findall(text), EXPECT_WARNING.findall(text))
+    assert expected != ([], []), f"{path.name} states what it must produce in '# expect:' (or 'expect warning:') lines"
+    assert reported(path) == expected
 
 
 def test_broken_templates_are_reported_with_the_journey_that_uses_them() -> None:
@@ -151,7 +172,7 @@ def test_the_published_schema_is_the_languages_schema() -> None:
 
 def test_validate_passes_the_shipped_journeys(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["journeys", "validate", str(SHIPPED)]) == 0
-    assert capsys.readouterr().out.startswith("6 journey(s) valid")
+    assert capsys.readouterr().out.startswith("8 journey(s) valid")
 
 
 def test_validate_fails_a_broken_journey_with_file_line_and_column(capsys: pytest.CaptureFixture[str]) -> None:
@@ -159,7 +180,24 @@ def test_validate_fails_a_broken_journey_with_file_line_and_column(capsys: pytes
     assert cli.main(["journeys", "validate", str(path)]) == 1
     error = capsys.readouterr().err
     assert error.startswith(f"{path}:6:28: steps[0].send.template: no template 'abandoned_cart_mail'")
-    assert error.endswith("1 problem(s) in 1 file(s)\n")
+    assert error.endswith("1 error(s) in 1 file(s)\n")
+
+
+def test_validate_prints_warnings_and_passes_unless_strict(capsys: pytest.CaptureFixture[str]) -> None:
+    path = BROKEN / "wait_for_ended_by_goal.yaml"
+    assert cli.main(["journeys", "validate", str(path)]) == 0
+    lenient = capsys.readouterr()
+    assert lenient.err.startswith(f"{path}:11:7: warning: steps[1].wait_for.event: step 'wait_for_order' waits for")
+    assert lenient.err.endswith("1 warning(s) in 1 file(s)\n")
+    assert lenient.out == "1 journey(s) valid: wait_for_ended_by_goal\n"
+    assert cli.main(["journeys", "validate", "--strict", str(path)]) == 1
+    strict = capsys.readouterr()
+    assert strict.err.endswith("1 warning(s) in 1 file(s)\n--strict: warnings fail validation\n")
+    assert strict.out == ""
+
+
+def test_the_shipped_journeys_have_no_warnings(shipped: dict[str, Journey]) -> None:
+    assert load_journeys([SHIPPED]).warnings == ()
 
 
 def test_validate_of_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,7 @@
 """`omnijourney journeys …`: validate, compile, draw and describe journeys, fit for CI.
 
-Exit codes: 0 all good, 1 a journey has problems (each printed as file:line:column), 2 bad usage.
+Exit codes: 0 all good (warnings are printed, and pass), 1 a journey has errors (each printed as
+file:line:column), or warnings with `validate --strict`, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omnijourney.platform.configfile import Problem
 
 DEFAULT_PATHS = [Path("journeys")]
 PICTURES = {"mermaid": ".mmd", "svg": ".svg"}
@@ -20,8 +24,16 @@ def add_commands(commands: Any) -> None:
     journeys = commands.add_parser("journeys", help="validate, compile, draw journeys (journeys/*.yaml)")
     actions = journeys.add_subparsers(dest="action", required=True)
     paths_help = "journey files or folders (default: journeys/)"
-    validate = actions.add_parser("validate", help="check journeys; every problem at its file:line:column")
+    validate = actions.add_parser(
+        "validate",
+        help="check journeys; every error and warning at its file:line:column",
+        description="Exit 0 when there are no errors: warnings (what deploys but can never happen) pass, "
+        "unless --strict. Exit 1 on errors.",
+    )
     validate.add_argument("paths", nargs="*", type=Path, default=DEFAULT_PATHS, help=paths_help)
+    validate.add_argument(
+        "--strict", action="store_true", help="warnings are errors too: exit 1 when there is any (for CI)"
+    )
     compile_ = actions.add_parser("compile", help="Amazon States Language of each journey")
     compile_.add_argument("paths", nargs="*", type=Path, default=DEFAULT_PATHS, help=paths_help)
     compile_.add_argument("--out", type=Path, help="write <journey>.asl.json files into this folder")
@@ -45,13 +57,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     files = journey_files(args.paths)
     try:
-        journeys = load_journeys(args.paths).journeys
+        loaded = load_journeys(args.paths)
     except ConfigError as error:
-        print(error, file=sys.stderr)
-        broken = len({problem.path for problem in error.problems})
-        print(f"{len(error.problems)} problem(s) in {broken} file(s)", file=sys.stderr)
+        _report(error.problems)
         return 1
+    journeys = loaded.journeys
     if args.action == "validate":
+        if loaded.warnings:
+            _report(list(loaded.warnings))
+        if loaded.warnings and args.strict:
+            print("--strict: warnings fail validation", file=sys.stderr)
+            return 1
         print(f"{len(files)} journey(s) valid: {', '.join(sorted(journeys))}")
         return 0
     if args.action == "compile":
@@ -67,6 +83,19 @@ def run(args: argparse.Namespace) -> int:
 
     draw = diagram.svg if args.format == "svg" else diagram.mermaid
     return _write({name: draw(journey) for name, journey in journeys.items()}, args.out, PICTURES[args.format])
+
+
+def _report(problems: list[Problem]) -> None:
+    """Each problem at its file:line:column, then how many errors and warnings in how many files."""
+    from omnijourney.platform.configfile import Severity
+
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    warnings = sum(1 for problem in problems if problem.severity is Severity.warning)
+    files = len({problem.path for problem in problems})
+    counted = [f"{len(problems) - warnings} error(s)"] if warnings < len(problems) else []
+    counted += [f"{warnings} warning(s)"] if warnings else []
+    print(f"{' and '.join(counted)} in {files} file(s)", file=sys.stderr)
 
 
 def _write(outputs: dict[str, str], folder: Path | None, suffix: str) -> int:

@@ -11,7 +11,7 @@ from omnijourney.journeys.templates import TemplateCatalog
 from omnijourney.journeys.validation import check_journey
 from omnijourney.offers import OffersConfig
 from omnijourney.offers import offers as configured_offers
-from omnijourney.platform.configfile import ConfigError, Problem, journeys_dir
+from omnijourney.platform.configfile import ConfigError, Problem, Severity, journeys_dir
 from omnijourney.profiles.lifecycle import lifecycle
 
 TEMPLATES_FOLDER = "templates"
@@ -21,6 +21,9 @@ TEMPLATES_FOLDER = "templates"
 class JourneySet:
     journeys: dict[str, Journey]
     templates: TemplateCatalog
+    # What deploys but can never happen (a wait that can only time out, …): printed by `journeys validate`, an
+    # error there with --strict; the runtime runs the journeys all the same.
+    warnings: tuple[Problem, ...] = ()
 
 
 def journey_files(paths: list[Path]) -> list[Path]:
@@ -40,7 +43,7 @@ def load_journeys(
     if offers is None:
         offers = configured_offers()
     files = journey_files(paths)
-    problems: list[Problem] = []
+    problems: list[Problem] = []  # errors and warnings, file by file
     catalogs: dict[Path, TemplateCatalog] = {}
     journeys: dict[str, Journey] = {}
     for file in files:
@@ -49,15 +52,16 @@ def load_journeys(
             catalogs[folder] = TemplateCatalog(folder)
             problems.extend(catalogs[folder].problems)
         try:
-            journey = check_journey(file, catalogs[folder], stages, offers)
+            journey, warnings = check_journey(file, catalogs[folder], stages, offers)
         except ConfigError as error:
             problems.extend(error.problems)
             continue
         journeys[journey.journey] = journey
-    if problems:
+        problems.extend(warnings)
+    if any(problem.severity is Severity.error for problem in problems):
         raise ConfigError(problems)
     templates = next(iter(catalogs.values())) if catalogs else TemplateCatalog(Path(TEMPLATES_FOLDER))
-    return JourneySet(journeys=journeys, templates=templates)
+    return JourneySet(journeys=journeys, templates=templates, warnings=tuple(problems))
 
 
 @lru_cache(maxsize=1)

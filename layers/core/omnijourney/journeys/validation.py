@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from omnijourney.journeys.language import EVENT_FIELDS, Comparison, Condition, Journey, Step
+from omnijourney.journeys.language import EVENT_FIELDS, Comparison, Condition, EventMatch, Journey, Step
 from omnijourney.journeys.templates import EVENT_VARIABLES, OFFER_VARIABLES, TemplateCatalog
-from omnijourney.platform.configfile import ConfigError, Location, Problem, YamlDocument, did_you_mean
+from omnijourney.platform.configfile import ConfigError, Location, Problem, Severity, YamlDocument, did_you_mean
 
 if TYPE_CHECKING:
     from omnijourney.offers import OffersConfig
@@ -28,6 +29,21 @@ HISTORY_EVENTS_PER_STEP = {
     "exit": 3,
 }
 END = "(end)"
+
+
+# EventBridge's cron fields, in order: name, lowest, highest, the wildcards it allows, the names it accepts.
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+CRON_FIELDS: tuple[tuple[str, int, int, str, tuple[str, ...]], ...] = (
+    ("minutes", 0, 59, ", - * /", ()),
+    ("hours", 0, 23, ", - * /", ()),
+    ("day-of-month", 1, 31, ", - * ? / L W", ()),
+    ("month", 1, 12, ", - * /", MONTHS),
+    ("day-of-week", 1, 7, ", - * ? L #", WEEKDAYS),
+    ("year", 1970, 2199, ", - * /", ()),
+)
+CRON_EXAMPLE = "cron(0 9 ? * MON *)"
+RATE_UNITS = ("minute", "hour", "day")
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,78 @@ def step_seconds(step: Step) -> int:
     return 0
 
 
+def schedule_mistake(expression: str) -> str | None:
+    """What AWS would refuse in a cron() or rate() expression (EventBridge Scheduler's rules), or None."""
+    rate = re.fullmatch(r"rate\((.*)\)", expression.strip())
+    if rate:
+        return _rate_mistake(rate.group(1))
+    cron = re.fullmatch(r"cron\((.*)\)", expression.strip())
+    fields = cron.group(1).split() if cron else []
+    if len(fields) != len(CRON_FIELDS):
+        return (
+            f"cron() has {len(fields)} field{'s' if len(fields) != 1 else ''}; it needs six: minutes hours "
+            f"day-of-month month day-of-week year, e.g. {CRON_EXAMPLE} (09:00 every Monday)"
+        )
+    for (name, low, high, wildcards, names), value in zip(CRON_FIELDS, fields, strict=True):
+        if not _cron_field_fits(value, name, low, high, names):
+            named = f" or {names[0]}-{names[-1]}" if names else ""
+            return (
+                f"the {name} field {value!r} is not valid: {name} is {low}-{high}{named} (wildcards {wildcards}), "
+                f"e.g. {CRON_EXAMPLE}"
+            )
+    day_of_month, day_of_week = fields[2], fields[4]
+    if (day_of_month == "?") == (day_of_week == "?"):
+        return (
+            "give ? in exactly one of day-of-month and day-of-week, e.g. cron(0 9 ? * MON *) (Mondays) "
+            "or cron(0 9 1 * ? *) (the 1st of the month)"
+        )
+    return None
+
+
+def _rate_mistake(inside: str) -> str | None:
+    parts = inside.split()
+    value, unit = (parts[0], parts[1]) if len(parts) == 2 else ("", "")
+    if not value.isdigit() or unit.removesuffix("s") not in RATE_UNITS:
+        return "write a rate as a whole number and minute(s), hour(s) or day(s), e.g. rate(1 day) or rate(5 minutes)"
+    count, singular = int(value), unit.removesuffix("s")
+    if count < 1:
+        return f"a rate is at least 1 {singular}, e.g. rate(1 {singular})"
+    if count == 1 and unit != singular:
+        return f"with 1 the unit is singular: rate(1 {singular})"
+    if count > 1 and unit == singular:
+        return f"with {count} the unit is plural: rate({count} {singular}s)"
+    return None
+
+
+def _cron_field_fits(value: str, name: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    """Whether one cron field is written as AWS accepts it (its wildcards and range)."""
+
+    def number(text: str) -> bool:
+        if text.upper() in names:
+            return True
+        return text.isdigit() and low <= int(text) <= high
+
+    def item(text: str) -> bool:
+        if name == "day-of-month" and (text in ("L", "LW") or (text.endswith("W") and number(text[:-1]))):
+            return True
+        if name == "day-of-week" and text.endswith("L") and number(text[:-1]):
+            return True
+        if name == "day-of-week" and "#" in text:
+            day, _, nth = text.partition("#")
+            return number(day) and nth in ("1", "2", "3", "4", "5")
+        if "/" in text and name != "day-of-week":
+            start, _, step = text.partition("/")
+            return (start == "*" or number(start)) and step.isdigit() and int(step) >= 1
+        if "-" in text:
+            first, _, last = text.partition("-")
+            return number(first) and number(last)
+        return text == "*" or number(text)
+
+    if value == "?":
+        return name in ("day-of-month", "day-of-week")
+    return all(item(part) for part in value.split(","))
+
+
 class JourneyChecker:
     def __init__(
         self,
@@ -84,7 +172,25 @@ class JourneyChecker:
     def problem(self, location: Location, message: str) -> None:
         self.problems.append(self.document.problem(location, message))
 
+    def warn(self, location: Location, message: str) -> None:
+        self.problems.append(self.document.problem(location, message, Severity.warning))
+
     def check(self) -> list[Problem]:
+        """Errors (what would not deploy or run), then, for a journey without errors, warnings (what deploys but
+        can never happen): one checker per concern."""
+        self._check_names()
+        self._check_flow()
+        self._check_conditions()
+        self._check_sends()
+        self._check_schedule()
+        if self.problems:
+            return self.problems
+        self._warn_waits_ended_first()
+        self._warn_cases_that_never_hold()
+        self._warn_offers_never_presented()
+        return self.problems
+
+    def _check_names(self) -> None:
         journey = self.journey
         stem = Path(self.document.path).stem
         if journey.journey != stem:
@@ -93,12 +199,15 @@ class JourneyChecker:
         for index, step in enumerate(journey.steps):
             if step.id in ids[:index]:
                 self.problem(("steps", index, "id"), f"step id {step.id!r} is used twice")
-        self._check_flow()
-        self._check_conditions()
-        self._check_sends()
         if journey.entry.stage is not None:
             self._check_stages([journey.entry.stage], ("entry", "stage"))
-        return self.problems
+
+    def _check_schedule(self) -> None:
+        """AWS refuses a schedule it cannot read at deploy time: say which part is wrong before that."""
+        schedule = self.journey.entry.schedule
+        mistake = schedule_mistake(schedule) if schedule is not None else None
+        if mistake is not None:
+            self.problem(("entry", "schedule"), mistake)
 
     def _graph(self) -> dict[str, list[Edge]]:
         steps = self.journey.steps
@@ -291,14 +400,234 @@ class JourneyChecker:
         if channel not in offer.channels:
             self.problem(at, f"offer {name!r} is presented on {', '.join(offer.channels)}, not on {channel}")
 
+    def _warn_waits_ended_first(self) -> None:
+        """A wait_for whose every awaited event is also the goal's or an exit's: the run ends before it resumes."""
+        journey = self.journey
+        for index, step in enumerate(journey.steps):
+            waiting = step.wait_for
+            if waiting is None:
+                continue
+            event = waiting.event.value
+            enders = [("the goal", journey.goal)] if journey.goal is not None and journey.goal.includes is None else []
+            for name, ender in enders:
+                if ender.event == waiting.event and where_implies(waiting.where, ender.where):
+                    self._warn_never_resumed(index, step, event, name)
+                    break
+            else:
+                for n, match in enumerate(journey.exit_when):
+                    if (
+                        isinstance(match, EventMatch)
+                        and match.event == waiting.event
+                        and match.name in (None, waiting.name)
+                        and where_implies(waiting.where, match.where)
+                    ):
+                        self._warn_never_resumed(index, step, event, f"exit_when[{n}]")
+                        break
+
+    def _warn_never_resumed(self, index: int, step: Step, event: str, ender: str) -> None:
+        assert step.wait_for is not None
+        self.warn(
+            ("steps", index, "wait_for", "event"),
+            f"step {step.id!r} waits for {event}, but {ender} ends the journey on every such {event} first; "
+            f"the wait can only time out (to {step.wait_for.on_timeout!r})",
+        )
+
+    def _warn_cases_that_never_hold(self) -> None:
+        at_entry = self._steps_at_entry()
+        for index, step in enumerate(self.journey.steps):
+            cases = step.branch.cases if step.branch is not None else []
+            for n, case in enumerate(cases):
+                earlier = next((m for m in range(n) if condition_implies(case.when, cases[m].when)), None)
+                why = (
+                    contradiction(case.when)
+                    or (f"case {earlier + 1} before it holds whenever it does" if earlier is not None else None)
+                    or (self._ruled_out(case.when) if step.id in at_entry else None)
+                )
+                if why is not None:
+                    self.warn(
+                        ("steps", index, "branch", "cases", n, "when"),
+                        f"case {n + 1} of step {step.id!r} can never hold: {why}",
+                    )
+
+    def _steps_at_entry(self) -> set[str]:
+        """The steps every path reaches with no time passing since entry (only branches, splits and profile
+        updates before them): the profile there is the one the audience admitted."""
+        steps = self.journey.steps
+        graph = self._graph()
+        before: dict[str, set[str]] = {step.id: set() for step in steps}
+        for source in self._reachable(graph):
+            for edge in graph[source]:
+                if edge.target != END:
+                    before[edge.target].add(source)
+        timeless = {step.id for step in steps if step.action in ("branch", "split", "update_profile")}
+        at_entry = {steps[0].id}
+        grown = True
+        while grown:
+            grown = False
+            for step in steps:
+                if step.id not in at_entry and before[step.id] and before[step.id] <= at_entry & timeless:
+                    at_entry.add(step.id)
+                    grown = True
+        return at_entry
+
+    def _ruled_out(self, case: Condition) -> str | None:
+        """Why the audience (or a stage entry) admits no customer this case holds for, or None."""
+        journey = self.journey
+        audience = journey.audience or Condition()
+        stages = set(audience.lifecycle_stage) if audience.lifecycle_stage is not None else None
+        if journey.entry.stage is not None:
+            stages = {journey.entry.stage} & stages if stages is not None else {journey.entry.stage}
+        admitted = None
+        if case.lifecycle_stage is not None and stages is not None and not set(case.lifecycle_stage) & stages:
+            admitted = f"lifecycle_stage: [{', '.join(sorted(stages))}]"
+        elif (
+            audience.open_ticket is not None
+            and case.open_ticket is not None
+            and case.open_ticket != audience.open_ticket
+        ):
+            admitted = f"open_ticket: {str(audience.open_ticket).lower()}"
+        else:
+            for channel, status in (case.consent or {}).items():
+                wanted = (audience.consent or {}).get(channel)
+                if wanted is not None and wanted != status:
+                    admitted = f"consent: {{{channel}: {wanted}}}"
+        if admitted is None:
+            return None
+        return f"the journey admits only customers with {admitted}, and nothing waits between entry and this step"
+
+    def _warn_offers_never_presented(self) -> None:
+        """A send whose promoted products can never include one of its offer's SKUs (the offer is shown only
+        beside products it covers): every send falls back to `without_offer`, or is held."""
+        if self.offers is None:
+            return
+        for index, step in enumerate(self.journey.steps):
+            send = step.send
+            offer = self.offers.offers.get(send.offer) if send is not None and send.offer is not None else None
+            if send is None or offer is None:
+                continue
+            if send.promotes == "none":
+                why = "the step promotes no products (promotes: none)"
+            elif isinstance(send.promotes, list) and not set(send.promotes) & set(offer.skus):
+                why = f"the step promotes {', '.join(send.promotes)}, and the offer covers only {', '.join(offer.skus)}"
+            else:
+                continue
+            fallback = (
+                f"every send goes out as {send.without_offer!r}"
+                if send.without_offer is not None
+                else "every send is held (offer_not_on_promoted_products)"
+            )
+            self.warn(
+                ("steps", index, "send", "offer"),
+                f"step {step.id!r} can never present offer {send.offer!r}: {why}; {fallback}",
+            )
+
+
+def contradiction(condition: Condition) -> str | None:
+    """Why no customer can meet `condition` whatever their profile, or None."""
+    if condition.lifecycle_stage == []:
+        return "lifecycle_stage lists no stage"
+    tests = [("orders", condition.orders)] if condition.orders is not None else []
+    for group in ("traits", "event"):
+        tests.extend((f"{group}.{name}", test) for name, test in (getattr(condition, group) or {}).items())
+    for name, test in tests:
+        why = comparison_contradiction(test)
+        if why is not None:
+            return f"{name}: {why}"
+    return None
+
+
+def comparison_contradiction(test: Comparison) -> str | None:
+    """Why no value passes every test of `test`, or None."""
+    if test.at_least is not None and test.at_most is not None and test.at_least > test.at_most:
+        return f"at_least {test.at_least:g} is more than at_most {test.at_most:g}"
+    if test.one_of == []:
+        return "one_of lists no value"
+    if "equals" in test.model_fields_set:
+        if test.one_of is not None and test.equals not in test.one_of:
+            return f"equals {test.equals} is not one of {', '.join(map(str, test.one_of))}"
+        bounded = test.at_least is not None or test.at_most is not None
+        number = test.equals if isinstance(test.equals, int | float) and not isinstance(test.equals, bool) else None
+        if bounded and (
+            number is None
+            or (test.at_least is not None and number < test.at_least)
+            or (test.at_most is not None and number > test.at_most)
+        ):
+            return f"equals {test.equals} is outside at_least/at_most"
+    return None
+
+
+def where_implies(narrow: dict[str, Comparison] | None, broad: dict[str, Comparison] | None) -> bool:
+    """Whether every value set `narrow` admits, `broad` admits too (only when sure: never a guess)."""
+    given = narrow or {}
+    return all(name in given and comparison_implies(given[name], test) for name, test in (broad or {}).items())
+
+
+def comparison_implies(narrow: Comparison, broad: Comparison) -> bool:
+    """Whether every value passing `narrow` passes `broad`: each of broad's tests is implied by narrow's."""
+    if narrow == broad:
+        return True
+    fixed = [narrow.equals] if "equals" in narrow.model_fields_set else narrow.one_of
+    numbers = [value for value in fixed or [] if isinstance(value, int | float) and not isinstance(value, bool)]
+    countable = fixed is not None and len(numbers) == len(fixed)
+    checks = (
+        "equals" not in broad.model_fields_set or (fixed is not None and set(fixed) == {broad.equals}),
+        broad.one_of is None or (fixed is not None and set(fixed) <= set(broad.one_of)),
+        broad.at_least is None
+        or (narrow.at_least is not None and narrow.at_least >= broad.at_least)
+        or (countable and all(value >= broad.at_least for value in numbers)),
+        broad.at_most is None
+        or (narrow.at_most is not None and narrow.at_most <= broad.at_most)
+        or (countable and all(value <= broad.at_most for value in numbers)),
+        broad.contains is None or (narrow.contains is not None and broad.contains in narrow.contains),
+    )
+    return all(checks)
+
+
+def _stages_within(narrow: list[str], broad: list[str]) -> bool:
+    return set(narrow) <= set(broad)
+
+
+def _includes_all(narrow: list[str], broad: list[str]) -> bool:
+    return set(broad) <= set(narrow)
+
+
+def _same(narrow: object, broad: object) -> bool:
+    return narrow == broad
+
+
+# How one condition key of a case implies the same key of another; a key not here implies only when equal.
+CONDITION_IMPLIES: dict[str, Callable[[Any, Any], bool]] = {
+    "lifecycle_stage": _stages_within,
+    "consent": lambda narrow, broad: broad.items() <= narrow.items(),
+    "reachable_by": _includes_all,
+    "tags": _includes_all,
+    "orders": comparison_implies,
+    "traits": where_implies,
+    "event": where_implies,
+}
+
+
+def condition_implies(narrow: Condition, broad: Condition) -> bool:
+    """Whether `broad` holds for every customer `narrow` holds for (an empty condition holds for all)."""
+    for key in Condition.model_fields:
+        wanted = getattr(broad, key)
+        if wanted is None:
+            continue
+        given = getattr(narrow, key)
+        if given is None or not CONDITION_IMPLIES.get(key, _same)(given, wanted):
+            return False
+    return True
+
 
 def check_journey(
     path: Path, templates: TemplateCatalog, stages: tuple[str, ...], offers: OffersConfig | None = None
-) -> Journey:
-    """The journey in `path`, or ConfigError listing every problem in it."""
+) -> tuple[Journey, list[Problem]]:
+    """The journey in `path` and its warnings, or ConfigError listing every error in it."""
     document = YamlDocument.read(path)
     journey = document.validate(Journey)
-    problems = JourneyChecker(document, journey, templates, stages, offers).check()
-    if problems:
-        raise ConfigError(sorted(problems, key=lambda p: (p.line, p.column)))
-    return journey
+    problems = sorted(
+        JourneyChecker(document, journey, templates, stages, offers).check(), key=lambda p: (p.line, p.column)
+    )
+    if any(problem.severity is Severity.error for problem in problems):
+        raise ConfigError(problems)
+    return journey, problems

@@ -12,6 +12,8 @@ import types
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import available_timezones
@@ -42,11 +44,13 @@ TimezoneName = Annotated[str, AfterValidator(_known_timezone)]
 
 
 Location = tuple[int | str, ...]
-# PyYAML's words for the usual slips, and what a person editing the file should check.
-YAML_HINTS = {
-    "mapping values are not allowed here": " (check this line's indentation, or quote a value that has ': ' in it)",
-    "found character '\\t' that cannot start any token": " (indent with spaces, not tabs)",
-}
+
+
+class Severity(StrEnum):
+    """An error stops the file from loading; a warning names something that deploys but can never happen."""
+
+    error = "error"
+    warning = "warning"
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,12 @@ class Problem:
     column: int
     where: str
     message: str
+    severity: Severity = Severity.error
 
     def __str__(self) -> str:
         prefix = f"{self.path}:{self.line}:{self.column}"
+        if self.severity is Severity.warning:
+            prefix += ": warning"
         return f"{prefix}: {self.where}: {self.message}" if self.where else f"{prefix}: {self.message}"
 
 
@@ -74,7 +81,9 @@ class ConfigError(Exception):
         return type(self), (self.problems,), self.__dict__
 
 
-def _positions(node: yaml.Node, location: Location, into: dict[Location, tuple[int, int]]) -> None:
+def _positions(
+    node: yaml.Node, location: Location, into: dict[Location, tuple[int, int]], typed: dict[Location, str]
+) -> None:
     import yaml  # lazy: PyYAML is a twentieth of the ingest function's cold start, and ingest reads no file then
 
     into.setdefault(location, (node.start_mark.line + 1, node.start_mark.column + 1))
@@ -83,10 +92,13 @@ def _positions(node: yaml.Node, location: Location, into: dict[Location, tuple[i
             child = (*location, key_node.value)
             # A key's own position is where an "unknown key" error belongs.
             into[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _positions(value_node, child, into)
+            _positions(value_node, child, into, typed)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _positions(item, (*location, index), into)
+            _positions(item, (*location, index), into, typed)
+    elif isinstance(node, yaml.ScalarNode) and node.style is None:
+        # What was typed, unquoted: YAML reads `21:00` as 1260 and `yes` as true; messages show the text.
+        typed[location] = node.value
 
 
 def describe(location: Location) -> str:
@@ -97,7 +109,7 @@ def describe(location: Location) -> str:
 
 
 class YamlDocument:
-    """A parsed YAML file that remembers where each key and item stands."""
+    """A parsed YAML file that remembers where each key and item stands, and what was typed for each value."""
 
     def __init__(self, path: Path, text: str) -> None:
         import yaml  # lazy: see _positions
@@ -107,13 +119,12 @@ class YamlDocument:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             self.data: Any = yaml.safe_load(text)
         except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            message = f"not valid YAML: {error.problem}{YAML_HINTS.get(str(error.problem), '')}"
-            raise ConfigError([Problem(self.path, line, column, "", message)]) from error
+            line, column, message = _yaml_mistake(error, text.splitlines())
+            raise ConfigError([Problem(self.path, line, column, "", f"not valid YAML: {message}")]) from error
         self.positions: dict[Location, tuple[int, int]] = {}
+        self.typed: dict[Location, str] = {}
         if node is not None:
-            _positions(node, (), self.positions)
+            _positions(node, (), self.positions, self.typed)
 
     @classmethod
     def read(cls, path: Path) -> YamlDocument:
@@ -122,39 +133,202 @@ class YamlDocument:
         except OSError as error:
             raise ConfigError([Problem(str(path), 1, 1, "", f"cannot be read: {error.strerror}")]) from error
 
-    def problem(self, location: Location, message: str) -> Problem:
+    def problem(self, location: Location, message: str, severity: Severity = Severity.error) -> Problem:
         """A problem at `location`, pinned to the nearest enclosing key that exists in the file."""
         for end in range(len(location), -1, -1):
             if location[:end] in self.positions:
                 line, column = self.positions[location[:end]]
-                return Problem(self.path, line, column, describe(location), message)
-        return Problem(self.path, 1, 1, describe(location), message)
+                return Problem(self.path, line, column, describe(location), message, severity)
+        return Problem(self.path, 1, 1, describe(location), message, severity)
 
     def validate(self, model: type[Model]) -> Model:
         try:
             return model.model_validate(self.data if self.data is not None else {})
         except ValidationError as error:
-            details = [(detail, _location(detail["loc"])) for detail in error.errors()]
+            details = _chosen([(detail, _place(model, detail["loc"])) for detail in error.errors()])
             problems = [
-                self.problem(location, explain(detail, model, location))
-                for detail, location in details
-                if not _misspelled(detail, location, details)
+                self.problem(location, explain(detail, model, location, self._typed(detail, location), alternatives))
+                for detail, location, alternatives in details
+                if not _misspelled(detail, location, [(found, at) for found, at, _ in details]) and not _emptied(detail)
             ]
             raise ConfigError(sorted(set(problems), key=lambda p: (p.line, p.column, p.where))) from error
 
+    def _typed(self, detail: Any, location: Location) -> str | None:
+        """The text typed for the value in error (not for a mapping's key: pydantic gives that as the input)."""
+        return None if detail["loc"][-1:] == ("[key]",) else self.typed.get(location)
 
-_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "literal", "none", "is-instance"}
+
+# PyYAML's words for the usual slips, in plain words: what is wrong on which line, and how to write it.
+_FOUND = re.compile(r"but found '(.*)'$")
+_CANNOT_START = re.compile(r"found (?:character|undefined alias) '(.*)'")
 
 
-def _location(loc: tuple[int | str, ...]) -> Location:
-    """The path in the file: pydantic also names union members and validator branches, which are not keys."""
+def _yaml_mistake(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, int, str]:
+    """(line, column, message) of a YAML syntax error, at the line to fix."""
+    problem, context = str(error.problem or ""), str(error.context or "")
+    mark, opened = error.problem_mark, error.context_mark
+    number = mark.line if mark else 0
+    text = lines[number] if number < len(lines) else ""
+    indent = len(text) - len(text.lstrip(" -"))
+    key, _, value = text.strip(" -").partition(":")
+    above = next((line for line in reversed(lines[:number]) if line.strip() and not line.lstrip().startswith("#")), "")
+    key_above = above.strip(" -").partition(":")[0]
+    at_line = (number + 1, indent + 1)
+    if problem == "mapping values are not allowed here" and mark and ": " in text[: mark.column].strip(" -"):
+        return number + 1, mark.column + 1, f'a value with ": " in it needs quotes: {key}: "{value.strip()}"'
+    if problem == "mapping values are not allowed here":
+        return (
+            *at_line,
+            f"this line is indented more than the one above it; indent `{key}:` like `{key_above}:` above",
+        )
+    found = _FOUND.search(problem)
+    if found and found.group(1) == "?" and key == key_above:
+        return (*at_line, f"this line does not line up with the ones above it; start another item with `- {key}:`")
+    if found and found.group(1) in ("<block mapping start>", "?"):
+        return (
+            *at_line,
+            f"this line does not line up with the ones above it; indent `{key}:` like `{key_above}:` above",
+        )
+    if found and found.group(1) == "-" and mark:
+        return (
+            number + 1,
+            mark.column + 1,
+            "a `- ` list item cannot stand among keys; put the list under a key of its own, e.g. tags: [vip]",
+        )
+    if opened and context in ("while parsing a flow mapping", "while parsing a flow sequence"):
+        bracket, closing = ("{", "}") if "mapping" in context else ("[", "]")
+        start = lines[opened.line].strip() if opened.line < len(lines) else bracket
+        return (
+            opened.line + 1,
+            opened.column + 1,
+            f"this `{bracket}` is never closed; end it with `{closing}`: {start}{closing}",
+        )
+    if opened and context == "while scanning a quoted scalar":
+        return (
+            opened.line + 1,
+            opened.column + 1,
+            "this quoted text is never closed; end it with the quote mark it starts with",
+        )
+    if problem.startswith("found character '\\t'"):
+        return (*at_line, "indent with spaces, not tabs")
+    cannot_start = _CANNOT_START.search(problem)
+    if cannot_start and mark:
+        first = text[mark.column] if mark.column < len(text) else cannot_start.group(1)
+        return (
+            number + 1,
+            mark.column + 1,
+            f'a value cannot start with {first}; put it in quotes: {key}: "{value.strip()}"',
+        )
+    if found and mark:
+        return (
+            number + 1,
+            mark.column + 1,
+            f"unexpected `{found.group(1)}` here; check the brackets and quotes on this line",
+        )
+    where = f" ({context} from line {opened.line + 1})" if opened and context else ""
+    return number + 1, (mark.column + 1 if mark else 1), f"{problem}{where}"
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a pydantic error belongs in the file: its keys and items, without the union members and validators
+    pydantic names in `loc`; `choice` is where pydantic tried the alternatives of a union, if it did."""
+
+    location: Location
+    choice: Location | None
+    member: str | None
+
+
+def _place(model: type[BaseModel], loc: tuple[int | str, ...]) -> _Place:
     kept: list[int | str] = []
+    choice: Location | None = None
+    chosen: str | None = None
+    current: Any = model
     for part in loc:
-        text = str(part)
-        tag = text.startswith(("function-", "tagged-union")) or "[" in text or text in _TYPE_TAGS
-        if isinstance(part, int) or not tag:
-            kept.append(part)
-    return tuple(kept)
+        members = _members(current) if current is not None else []
+        member = _member_named(members, part) if isinstance(part, str) and len(members) > 1 else None
+        if member is not None:
+            if choice is None:
+                choice, chosen = tuple(kept), str(part)
+            current = member
+            continue
+        if isinstance(part, str) and (part.startswith(("function-", "tagged-union")) or part == "[key]"):
+            continue  # a validator's name, or "the key itself" of a mapping: the key's position is the value's
+        kept.append(part)
+        current = _element(current, part) if current is not None else None
+    return _Place(tuple(kept), choice, chosen)
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The alternatives a value may take (Optional's None left out), each without its Annotated metadata."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [member for argument in typing.get_args(annotation) for member in _members(argument)]
+    return [] if annotation is type(None) else [annotation]
+
+
+def _member_named(members: list[Any], tag: str) -> Any:
+    """The union member pydantic names `tag` in an error's loc: a model's class name, `literal[…]`, `list[…]`, `str`."""
+    for member in members:
+        origin = typing.get_origin(member)
+        if isinstance(member, type) and member.__name__ == tag:
+            return member
+        if origin is typing.Literal and tag.startswith("literal["):
+            return member
+        if origin in (list, tuple, dict) and tag.startswith(f"{origin.__name__}["):
+            return member
+    return None
+
+
+# Errors that say the value has the wrong shape for its place (a word where a mapping belongs, …).
+SHAPE_ERRORS = {
+    "model_type",
+    "model_attributes_type",
+    "dict_type",
+    "list_type",
+    "tuple_type",
+    "string_type",
+    "int_type",
+    "int_parsing",
+    "int_from_float",
+    "float_type",
+    "float_parsing",
+    "decimal_type",
+    "decimal_parsing",
+    "bool_type",
+    "bool_parsing",
+    "literal_error",
+    "enum",
+    "is_instance_of",
+}
+RANGE_ERRORS = {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}
+DATE_ERRORS = {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}
+
+
+def _chosen(details: list[tuple[Any, _Place]]) -> list[tuple[Any, Location, bool]]:
+    """(detail, location, alternatives) to report. Of a union's alternatives, the errors of the one the value was
+    written as (a mapping with a bad key is a QuietHours, not a wrong `false`); when it fits none, one error
+    for the place that says what it may be (alternatives=True)."""
+    tried: dict[Location, list[tuple[Any, _Place]]] = {}
+    for detail, place in details:
+        if place.choice is not None:
+            tried.setdefault(place.choice, []).append((detail, place))
+    kept: list[tuple[Any, Location, bool]] = []
+    for choice, attempts in tried.items():
+        fitted: dict[str | None, list[tuple[Any, Location]]] = {}
+        for detail, place in attempts:
+            if len(place.location) > len(choice) or detail["type"] not in SHAPE_ERRORS:
+                fitted.setdefault(place.member, []).append((detail, place.location))
+        if fitted:
+            # Written as the alternative with the fewest errors: {event: ticket_open} is a misspelt event match.
+            closest = min(fitted.values(), key=len)
+            kept.extend((detail, location, False) for detail, location in closest)
+        else:
+            kept.append((attempts[0][0], choice, True))
+    kept.extend((detail, place.location, False) for detail, place in details if place.choice is None)
+    return kept
 
 
 def _misspelled(detail: Any, location: Location, details: list[tuple[Any, Location]]) -> bool:
@@ -167,40 +341,252 @@ def _misspelled(detail: Any, location: Location, details: list[tuple[Any, Locati
     return bool(difflib.get_close_matches(str(location[-1]), unknown, n=1, cutoff=0.6))
 
 
+def _emptied(detail: Any) -> bool:
+    """A list "too short" only because its items have errors (pydantic counts the valid ones): those say it all."""
+    given = detail.get("input")
+    return detail["type"] == "too_short" and isinstance(given, list) and len(given) >= detail["ctx"]["min_length"]
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def explain(detail: Any, model: type[BaseModel], location: Location) -> str:
-    """Pydantic's message, made specific: which keys are allowed, which values, what was probably meant."""
+# One correct example per model a person may write, by the model's name: what a message shows when a value has
+# the wrong shape (`wait: 4 hours`). A model not here is shown by its keys.
+EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Journey": ("a journey", ("{journey: cart_reminder, entry: {event: checkout_started}, steps: [...]}",)),
+    "Entry": (
+        "an entry",
+        ("{event: checkout_started}", "{stage: lapsed}", '{schedule: "cron(0 9 ? * MON *)"}'),
+    ),
+    "ReEntry": ("a re-entry rule", ("{after_days: 7}",)),
+    "Condition": ("a condition", ("{reachable_by: [email]}", "{orders: {at_least: 1}}")),
+    "Comparison": ("a comparison", ("{at_least: 50}", "{equals: gold}", "{one_of: [de, at]}")),
+    "EventMatch": ("an event", ("{event: ticket_opened}", "{event: tracked, name: Coupon Applied}")),
+    "Goal": ("a goal", ("{event: order_completed, includes: cart}", "{when: {orders: {at_least: 1}}}")),
+    "JourneySettings": ("settings", ("{quiet_hours: false, frequency_cap: {messages: 3, days: 7}}",)),
+    "QuietHours": ("quiet hours", ('{start: "21:00", end: "09:00"}',)),
+    "FrequencyCap": ("a frequency cap", ("{messages: 3, days: 7}",)),
+    "Step": ("a step", ("{id: remind, send: {channel: email, template: cart_email, category: marketing}}",)),
+    "WaitStep": ("a wait", ("{hours: 4}", "{days: 2}", '{until: "10:00"}')),
+    "Duration": ("a duration", ("{days: 2}", "{hours: 4}")),
+    "WaitFor": ("a wait_for", ("{event: message_clicked, timeout: {days: 2}, on_timeout: reminder}",)),
+    "Branch": ("a branch", ("{cases: [{when: {reachable_by: [sms]}, goto: cart_sms}], otherwise: done}",)),
+    "BranchCase": ("a case", ("{when: {reachable_by: [sms]}, goto: cart_sms}",)),
+    "SplitGroup": ("a group", ("{percent: 90, goto: cross_sell}", "{percent: 10, holdout: true}")),
+    "Send": ("a send", ("{channel: email, template: cart_email, category: marketing}",)),
+    "UpdateProfile": ("a profile update", ("{add_tags: [vip], traits: {tier: gold}}",)),
+    "ExitCondition": ("an exit condition", ("{when: {open_ticket: true}}",)),
+    "SegmentTest": ("a segment test", ("{any_of: [vip]}", "{none_of: [opted_out_everywhere]}")),
+    "SegmentCondition": (
+        "a segment",
+        ("{lifecycle_stage: [lapsed]}", "{did: {event: product_viewed, within_days: 3}}"),
+    ),
+    "Did": ("a did test", ("{event: product_viewed, at_least: 2, within_days: 3}",)),
+    "DidNot": ("a did_not test", ("{event: cart_updated, within_days: 3}",)),
+    "DaysSince": ("a days_since test", ("{last_order: {at_least: 60}}",)),
+    "DateTest": ("a date test", ("{trait: birthday, is: today}", "{anniversary_of: first_order, within_next_days: 7}")),
+}
+
+# Constrained strings by their pattern: what the value should be, and the rule with an example.
+TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
+SNAKE_CASE = r"^[a-z][a-z0-9_]*$"
+FORMATS = {
+    TIME_OF_DAY: ("a time of day", "a time is HH:MM between 00:00 and 23:59"),
+    SNAKE_CASE: ("a valid name", "names are lower_snake_case (small letters, digits and _), e.g. {suggestion}"),
+    r"^[A-Z]{3}$": ("a currency", "a currency is its three-letter code, e.g. EUR"),
+}
+# How YAML 1.1 reads an unquoted time: `21:00` is the base-60 number 1260.
+_SEXAGESIMAL_TIME = re.compile(r"\d{1,2}:[0-5]\d")
+
+
+def explain(
+    detail: Any, model: type[BaseModel], location: Location, typed: str | None = None, alternatives: bool = False
+) -> str:
+    """Pydantic's error in plain words: what is wrong, and how to write it (allowed keys, values, an example).
+    `typed` is the text in the file; `alternatives` says the value fits none of its place's alternatives."""
     kind = detail["type"]
+    given = detail.get("input")
+    shown = _shown(given, typed)
+    key = _key(location)
+    if alternatives or (kind in SHAPE_ERRORS and kind not in ("enum", "literal_error", "string_type")):
+        return _what_fits(model, location, given, shown)
     if kind == "extra_forbidden" and location:
         allowed = allowed_keys(model, location[:-1])
-        key = str(location[-1])
         listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return f"unknown key {key!r}{did_you_mean(key, allowed)}{listing}"
     if kind == "missing":
-        return f"{location[-1]!r} is required" if location else "required"
+        return f"{key!r} is required" if location else "required"
+    if kind == "string_type":
+        return _not_text(model, location, given, typed, shown)
     if kind == "string_pattern_mismatch":
-        return f"{detail.get('input')!r} is not valid here; expected {_expected(model, location)}"
+        pattern = detail.get("ctx", {}).get("pattern")
+        if pattern in FORMATS:
+            what, rule = FORMATS[pattern]
+            suggestion = re.sub(r"[^a-z0-9]+", "_", str(given).lower()).strip("_") or "cart_reminder"
+            return f"{shown} is not {what}; {rule.format(suggestion=suggestion)}"
+        return f"{shown} is not valid here; expected {_expected(model, location)}"
     if kind in ("enum", "literal_error"):
         choices = re.findall(r"'([^']*)'", detail.get("ctx", {}).get("expected", ""))
-        given = detail.get("input")
         hint = did_you_mean(str(given), choices) if isinstance(given, str) else ""
-        return f"{given!r} is not allowed{hint}; choose one of {', '.join(choices)}"
-    return str(detail["msg"]).removeprefix("Value error, ")
+        return f"{shown} is not allowed{hint}; choose one of {', '.join(choices)}"
+    if kind in RANGE_ERRORS:
+        return _out_of_range(model, location, kind, detail.get("ctx", {}), shown)
+    if kind in ("too_short", "too_long"):
+        ctx = detail.get("ctx", {})
+        if kind == "too_long":
+            return f"{key} has at most {ctx.get('max_length')} items"
+        least = ctx.get("min_length", 1)
+        item = _members(_element(_annotation_at(model, location), 0))
+        example = f", e.g. {key}: [{_sample(item[0])}]" if item else ""
+        return f"{key} needs at least {least} item{'s' if least != 1 else ''}{example}"
+    if kind == "string_too_long":
+        return f"{shown} is too long; {key} has at most {detail.get('ctx', {}).get('max_length')} characters"
+    if kind in DATE_ERRORS:
+        return f'{shown} is not a date; write a date as "2026-03-01"'
+    return str(detail["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _key(location: Location) -> str:
+    """The key a value belongs to, as the file names it (an item of a list: the list's key)."""
+    named = [part for part in location if isinstance(part, str)]
+    return named[-1] if named else "the file"
+
+
+def _shown(given: Any, typed: str | None) -> str:
+    """A value as the person wrote it: `yes` rather than True, `21:00` rather than 1260."""
+    if isinstance(given, dict):
+        return "a mapping"
+    if isinstance(given, list):
+        return "a list"
+    if typed is not None and isinstance(given, int | float) and not isinstance(given, bool):
+        return typed
+    return repr(typed if typed is not None else given)
+
+
+def _not_text(model: type[BaseModel], location: Location, given: Any, typed: str | None, shown: str) -> str:
+    if typed is not None and isinstance(given, int) and _SEXAGESIMAL_TIME.fullmatch(typed):
+        hours, minutes = divmod(given, 60)
+        return f'{typed} without quotes is read as a number; put times in quotes: "{hours:02d}:{minutes:02d}"'
+    if typed is not None and not isinstance(given, dict | list):
+        return f'{_key(location)} is text, and without quotes {typed} is not; put it in quotes: "{typed}"'
+    return _what_fits(model, location, given, shown)
+
+
+def _what_fits(model: type[BaseModel], location: Location, given: Any, shown: str) -> str:
+    """The value fits none of what its place may hold: say what it may hold, with examples."""
+    members = _members(_annotation_at(model, location))
+    key = _key(location)
+    models = [member for member in members if _is_model(member)]
+    if len(members) == 1 and models:
+        noun, examples = _examples(models[0], key)
+        return f"{shown} is not {noun}; write {noun} as {' or '.join(examples)}"
+    if len(members) == 1 and typing.get_origin(members[0]) is list:
+        item = typing.get_args(members[0])[0]
+        scalar = not any(_is_model(member) for member in _members(item)) and not isinstance(given, dict | list)
+        return f"{shown} is not a list; write {key} as a list: [{shown.strip(chr(39)) if scalar else _sample(item)}]"
+    if len(members) == 1 and members[0] in _WORDS:
+        word = _WORDS[members[0]]
+        return f"{shown} is not {word}; write {key} as {word}, e.g. {key}: {_sample(members[0])}"
+    choices = [str(value) for member in members for value in _literal_values(member)]
+    hint = did_you_mean(given, choices) if isinstance(given, str) else ""
+    written = [text for member in members for text in _alternatives(member, key)]
+    return f"{shown} is not allowed here{hint}; write {key} as {_either(written)}"
+
+
+def _either(texts: list[str]) -> str:
+    return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _examples(model: type[BaseModel], key: str) -> tuple[str, tuple[str, ...]]:
+    if model.__name__ in EXAMPLES:
+        return EXAMPLES[model.__name__]
+    required = [name for name, field in model.model_fields.items() if field.is_required()] or list(model.model_fields)
+    return f"`{key}`", ("{" + ", ".join(f"{name}: …" for name in required[:3]) + "}",)
+
+
+def _literal_values(annotation: Any) -> list[Any]:
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return [member.value for member in annotation]
+    return []
+
+
+_WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false", Decimal: "a number"}
+
+
+def _alternatives(annotation: Any, key: str) -> list[str]:
+    """How a value of this type is written, one text per alternative."""
+    if _is_model(annotation):
+        return list(_examples(annotation, key)[1])
+    values = _literal_values(annotation)
+    if values:
+        return [_yaml_value(value) for value in values]
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple):
+        item = typing.get_args(annotation)[0]
+        return [f"a list such as [{_sample(item)}]" if _sample(item) != "…" else "a list of values"]
+    if origin is dict:
+        keys, values_type = typing.get_args(annotation)
+        return [f"{{{_sample(keys)}: {_sample(values_type)}}}"]
+    return [_WORDS.get(annotation, "a different value")]
+
+
+def _sample(annotation: Any) -> str:
+    """One value of this type, as YAML."""
+    members = _members(annotation)
+    annotation = members[0] if members else annotation
+    if _is_model(annotation):
+        return _examples(annotation, "")[1][0]
+    values = _literal_values(annotation)
+    if values:
+        return _yaml_value(values[0])
+    return {int: "1", float: "50", bool: "true", Decimal: "5"}.get(annotation, "…")
+
+
+def _yaml_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _out_of_range(model: type[BaseModel], location: Location, kind: str, ctx: dict[str, Any], shown: str) -> str:
+    """The value is out of its field's range: say the whole range, not only the bound it crossed."""
+    bounds = dict(ctx)
+    owner: Any = _unwrap(_annotation_at(model, location[:-1])) if location else None
+    field = owner.model_fields.get(str(location[-1])) if _is_model(owner) else None
+    for metadata in field.metadata if field else []:
+        for bound in ("ge", "gt", "le", "lt"):
+            if getattr(metadata, bound, None) is not None:
+                bounds[bound] = getattr(metadata, bound)
+    low = f"at least {bounds['ge']}" if "ge" in bounds else (f"above {bounds['gt']}" if "gt" in bounds else "")
+    high = f"at most {bounds['le']}" if "le" in bounds else (f"below {bounds['lt']}" if "lt" in bounds else "")
+    if "ge" in bounds and "le" in bounds:
+        allowed = f"between {bounds['ge']} and {bounds['le']}"
+    else:
+        allowed = " and ".join(part for part in (low, high) if part)
+    direction = "low" if kind.startswith("greater") else "high"
+    return f"{shown} is too {direction}; {_key(location)} is {allowed}"
 
 
 def allowed_keys(model: type[BaseModel], location: Location) -> list[str]:
     """The keys a mapping at `location` may have, found by following the model's field types."""
+    current = _unwrap(_annotation_at(model, location))
+    return list(current.model_fields) if _is_model(current) else []
+
+
+def _annotation_at(model: type[BaseModel], location: Location) -> Any:
+    """The declared type of the value at `location` (None where the model does not say)."""
     current: Any = model
     for part in location:
         current = _element(current, part)
         if current is None:
-            return []
-    current = _unwrap(current)
-    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+            return None
+    return current
 
 
 def _expected(model: type[BaseModel], location: Location) -> str:
@@ -241,6 +627,10 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _element(current: Any, part: int | str) -> Any:
+    # In a union of models, the key names the member: `when` is an ExitCondition's, `event` an EventMatch's.
+    owner = next((member for member in _members(current) if _is_model(member) and part in member.model_fields), None)
+    if owner is not None:
+        return owner.model_fields[str(part)].annotation
     current = _unwrap(current)
     origin = typing.get_origin(current)
     if isinstance(part, int) and origin in (list, tuple):
