@@ -21,6 +21,7 @@ from infra.settings import DeploySettings
 from omnijourney.app import config
 from omnijourney.journeys.catalog import JourneySet
 from omnijourney.journeys.compiler import STEP_FUNCTION, compile_journey
+from omnijourney.journeys.segments import segments
 from omnijourney.runtime.steps import FINAL_STATUSES
 
 # The compiler leaves the step function's ARN as a substitution; CloudFormation fills it in.
@@ -92,10 +93,27 @@ class Journeys(Construct):
 
     def _schedules(self, settings: DeploySettings, journeys: JourneySet, schedule_function: lambda_.IFunction) -> None:
         scheduled = {name: journey for name, journey in journeys.journeys.items() if journey.entry.schedule}
-        if not scheduled:
+        daily_segments = bool(segments().timed)
+        if not scheduled and not daily_segments:
             return
         role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         schedule_function.grant_invoke(role)
+        if daily_segments:
+            # Every hour: each run evaluates the customers whose local midnight passed since their last evaluation,
+            # so every timezone (Auckland's +13, Kathmandu's +5:45) has its day within the hour.
+            scheduler.CfnSchedule(
+                self,
+                "DailySegmentsSchedule",
+                name=f"{settings.prefix}-daily-segments",
+                schedule_expression="rate(1 hour)",
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=schedule_function.function_arn,
+                    role_arn=role.role_arn,
+                    input=json.dumps({"segments": "daily"}),
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=3),
+                ),
+            )
         for name, journey in sorted(scheduled.items()):
             scheduler.CfnSchedule(
                 self,

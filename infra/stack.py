@@ -116,6 +116,8 @@ class OmnijourneyStack(Stack):
         tables = store.tables
         for name in ("profiles_table", "identities_table", "history_table", "idempotency_table", "journey_runs_table"):
             tables[name].grant_read_write_data(profile)
+        # A segment counting days since the last message reads the ledger (runtime.triggers.with_segments).
+        tables["ledger_table"].grant_read_data(profile)
         # Store and call-center tools read profiles; erasure deletes them and scrubs the ledger, and finds every
         # identity of the customer through the identities table's index by customer (the grant covers its indexes).
         for name in ("profiles_table", "identities_table", "history_table", "journey_runs_table", "ledger_table"):
@@ -124,8 +126,11 @@ class OmnijourneyStack(Stack):
         for name in ("profiles_table", "journey_runs_table", "ledger_table"):
             tables[name].grant_read_write_data(journey_step)
         tables["history_table"].grant_read_data(journey_step)
-        tables["profiles_table"].grant_read_data(journey_schedule)
-        tables["journey_runs_table"].grant_read_write_data(journey_schedule)
+        # The daily segment evaluation amends profiles and reads what the segments count (history, ledger).
+        for name in ("profiles_table", "journey_runs_table"):
+            tables[name].grant_read_write_data(journey_schedule)
+        for name in ("history_table", "ledger_table"):
+            tables[name].grant_read_data(journey_schedule)
         journey_step.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail"],
@@ -164,7 +169,7 @@ class OmnijourneyStack(Stack):
             resource_name=f"{settings.prefix}-*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        for stopper in (profile, profile_api):
+        for stopper in (profile, profile_api, journey_schedule):
             stopper.add_to_role_policy(iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions]))
         # Task tokens name no resource: SendTaskSuccess cannot be scoped to a state machine.
         profile.add_to_role_policy(iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"]))

@@ -1,4 +1,5 @@
-"""EventBridge Scheduler → a scheduled journey's turn: its audience enters (input: {"journey": name})."""
+"""EventBridge Scheduler → a scheduled journey's turn: its audience enters (input: {"journey": name}); or, hourly,
+the daily segment evaluation of every customer whose local day changed (input: {"segments": "daily"})."""
 
 from typing import Any
 
@@ -6,7 +7,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from omnijourney.platform.tracing import function_tracer
-from omnijourney.runtime.triggers import run_schedule
+from omnijourney.runtime.triggers import evaluate_segments_daily, run_schedule
 
 logger = Logger()
 tracer = function_tracer()
@@ -15,6 +16,10 @@ tracer = function_tracer()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "segments" in event:
+        reaction = evaluate_segments_daily()
+        logger.info("segments evaluated", started=len(reaction.started), stopped=len(reaction.stopped))
+        return {"started": reaction.started, "stopped": reaction.stopped}
     started = run_schedule(event["journey"]).started
     logger.info("scheduled journey ran", journey=event["journey"], started=len(started))
     return {"started": started}

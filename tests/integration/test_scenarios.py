@@ -84,6 +84,8 @@ RUNS = {
     "junk_identifiers_never_merge": Run(),
     "orders_that_are_not_revenue": Run(),
     "native_zendesk_ticket": Run(),
+    "birthday": Run(),
+    "browse_abandonment": Run(),
 }
 
 

@@ -71,7 +71,7 @@ def test_every_compiled_task_payload_is_what_the_contract_accepts(state: str, pa
 
 def test_task_payloads_compiled_before_the_contract_still_validate() -> None:
     before = json.loads(BEFORE.read_text())["payloads"]
-    assert len(before) == len(compiled_payloads())
+    assert set(before) <= set(dict(compiled_payloads()))
     for payload in before.values():
         task = TASK.validate_python(resolved(payload))
         # The old entry is accepted: its subject read in memory, never written again.
@@ -80,9 +80,10 @@ def test_task_payloads_compiled_before_the_contract_still_validate() -> None:
 
 
 def test_the_compiler_writes_todays_payloads_unchanged() -> None:
-    """Executions started before a deploy and after it run on the same keys."""
+    """Executions started before a deploy and after it run on the same keys (journeys shipped since are new)."""
     before = json.loads(BEFORE.read_text())["payloads"]
-    assert dict(compiled_payloads()) == before
+    today = dict(compiled_payloads())
+    assert {state: today[state] for state in before} == before
 
 
 def test_a_send_task_in_todays_exact_shape_reads_its_send_and_policy() -> None:

@@ -7,9 +7,13 @@ import json
 import os
 import sys
 from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from omnijourney_tools.simulation.scenario import ScenarioLine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_SCENARIO = PROJECT_ROOT / "scenarios" / "shoes.jsonl"
@@ -28,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         type=_positive,
         help="processes to share the customers among (default: one per core from 300 lines; the report is the same)",
     )
+    simulate.add_argument(
+        "--quiet", action="store_true", help="print only the summary, not the timeline of who got what and why"
+    )
     demo = commands.add_parser(
         "demo", help="tell the shoes story: web cart, app identify, store lookup, in-store order"
     )
@@ -45,17 +52,21 @@ def main(argv: list[str] | None = None) -> int:
         help="list customers linked through identifiers the rules in config/identifiers.yaml refuse (exit 1 if any)",
     )
     from omnijourney_tools.journeys import commands as journey_commands
+    from omnijourney_tools.journeys import preview as template_commands
     from omnijourney_tools.serve import command as serve_command
 
     journey_commands.add_commands(commands)
     serve_command.add_command(commands)
+    template_commands.add_command(commands)
     args = parser.parse_args(argv)
     if args.command == "journeys":
         return journey_commands.run(args)
     if args.command == "serve":
         return serve_command.run(args)
+    if args.command == "templates":
+        return template_commands.run(args)
     if args.command == "simulate":
-        return _simulate(args.scenario, args.config, args.report, args.journeys, args.workers)
+        return _simulate(args.scenario, args.config, args.report, args.journeys, args.workers, quiet=args.quiet)
     if args.command == "demo":
         return _demo(args.scenario)
     if args.command == "identities":
@@ -69,9 +80,24 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+@dataclass(frozen=True)
+class _Played:
+    """A scenario's report, its lines, and the shop's timezone it was played with (for the timeline)."""
+
+    report: dict[str, Any]
+    lines: list[ScenarioLine]
+    shop_zone: ZoneInfo
+
+    def timeline(self) -> list[str]:
+        from omnijourney_tools.simulation.timeline import timeline
+
+        return timeline(self.report, self.lines, self.shop_zone)
+
+
 def _run(
     scenario: Path, config: Path | None, journeys: Path | None = None, workers: int | None = None
-) -> dict[str, Any] | None:
+) -> _Played | None:
+    from omnijourney.app.config import consistency
     from omnijourney.platform.configfile import ConfigError
     from omnijourney_tools.simulation import simulate
     from omnijourney_tools.simulation.scenario import ScenarioError, read
@@ -83,7 +109,8 @@ def _run(
     os.environ.update(overrides)
     try:
         lines = read(scenario)
-        return simulate(lines, progress=_progress if sys.stderr.isatty() else None, workers=workers)
+        report = simulate(lines, progress=_progress if sys.stderr.isatty() else None, workers=workers)
+        return _Played(report, lines, consistency().quiet_hours.zone)
     except (ScenarioError, ConfigError) as error:
         print(error, file=sys.stderr)
         return None
@@ -106,11 +133,20 @@ def _progress(done: int, total: int) -> None:
 
 
 def _simulate(
-    scenario: Path, config: Path | None, report_path: Path | None, journeys: Path | None, workers: int | None
+    scenario: Path,
+    config: Path | None,
+    report_path: Path | None,
+    journeys: Path | None,
+    workers: int | None,
+    *,
+    quiet: bool,
 ) -> int:
-    report = _run(scenario, config, journeys, workers)
-    if report is None:
+    played = _run(scenario, config, journeys, workers)
+    if played is None:
         return 2
+    report = played.report
+    if not quiet:
+        print("\n".join([f"{scenario}, on a virtual clock:", *played.timeline(), ""]))
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     statuses = Counter(entry["status"] for entry in report["inputs"])
@@ -134,35 +170,12 @@ def _simulate(
 
 
 def _demo(scenario: Path) -> int:
-    from omnijourney_tools.simulation.scenario import read
-
-    report = _run(scenario, None)
-    if report is None:
+    played = _run(scenario, None)
+    if played is None:
         return 2
-    lines = {line.number: line for line in read(scenario)}
-    timeline: list[tuple[str, int, list[str]]] = []
-    for entry in report["inputs"] + report["lookups"]:
-        line = lines[entry["line"]]
-        what = _summary(line)
-        outcome = entry["status"] if entry.get("error") is None else f"{entry['status']} ({entry['error']})"
-        text = [f"{what:<52} → {outcome}"]
-        if entry.get("profile"):
-            text.append(_store_screen(entry["profile"]))
-        timeline.append((line.at.astimezone(UTC).isoformat(), 0, text))
-    for message in _collapsed(report["messages"]):
-        timeline.append((message["at"], 2, [_message_line(message)]))
-    for run in report["journeys"]:
-        timeline.append((run["started_at"], 1, [f"   journey {run['journey']} starts"]))
-        if run["ended_at"]:
-            reason = f" ({run['reason']})" if run["reason"] else ""
-            timeline.append((run["ended_at"], 3, [f"   journey {run['journey']} ends: {run['outcome']}{reason}"]))
     print("The shoes story, replayed through the real handlers and journeys on moto, on a virtual clock:\n")
-    for at, _, text in sorted(timeline, key=lambda item: (item[0], item[1])):
-        stamp = f"{datetime.fromisoformat(at):%a %d %b %H:%M}"
-        print(f"  {stamp}  {text[0]}")
-        for more in text[1:]:
-            print(more)
-    metrics = report["metrics"]
+    print("\n".join(played.timeline()))
+    metrics = played.report["metrics"]
     print(
         f"\n{metrics['customers']} customer, {metrics['orders']} order, revenue {metrics['revenue']:.2f}; "
         f"{metrics['messages_sent']} messages sent, {metrics['messages_suppressed']} held back; "
@@ -171,80 +184,6 @@ def _demo(scenario: Path) -> int:
         f"average lifetime value {metrics['clv']['average']:.2f}"
     )
     return 0
-
-
-def _summary(line: Any) -> str:
-    from omnijourney_tools.simulation.scenario import DeliveryLine, EraseLine, LookupLine
-
-    if isinstance(line, DeliveryLine):
-        return line.summary
-    if isinstance(line, LookupLine):
-        ((key, value),) = line.lookup.items()
-        return f"store looks up {key.replace('_', ' ')} {value}"
-    if isinstance(line, EraseLine):
-        ((key, value),) = line.erase.items()
-        return f"erasure requested for {key} {value}"
-    return "clock advances"
-
-
-def _collapsed(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Repeated deferrals of one step, as one line with a count."""
-    shown: list[dict[str, Any]] = []
-    for message in messages:
-        previous = shown[-1] if shown else None
-        same_step = previous is not None and all(
-            previous[key] == message[key] for key in ("execution", "step", "status")
-        )
-        if same_step and message["status"] == "deferred" and previous is not None:
-            previous["times"] = previous.get("times", 1) + 1
-            continue
-        shown.append(dict(message))
-    return shown
-
-
-def _message_line(message: dict[str, Any]) -> str:
-    what = f"{message['channel']} {message['template']} ({message['category']})"
-    if message["status"] == "sent":
-        products = f" naming {', '.join(message['products'])}" if message["products"] else ""
-        offer = message.get("offer")
-        presented = f", offer {offer['code']} ({offer['discount']})" if offer else ""
-        return f"   ✉ {message['journey']}: {what} sent to {message['to']}{products}{presented}"
-    times = f" ×{message['times']}" if message.get("times", 1) > 1 else ""
-    return f"   ⏸ {message['journey']}: {what} {message['status']}{times}: {message['reason']}"
-
-
-def _store_screen(profile: dict[str, Any]) -> str:
-    """What a store or call-center screen shows of a profile."""
-    ids = {kind: values for kind, values in profile["identifiers"].items() if values}
-    cart = profile["cart"]
-    items = (
-        ", ".join(f"{item['quantity']}× {item['name'] or item['sku']}" for item in cart["items"]) if cart else "empty"
-    )
-    orders = (
-        ", ".join(f"{o['order_id']} ({o['channel']}, {o['total']} {o['currency']})" for o in profile["orders"])
-        or "none"
-    )
-    tickets = ", ".join(ticket["subject"] or ticket["ticket_id"] for ticket in profile["open_tickets"]) or "none"
-    actions = [f"      │ next: {note['text']} ({note['channel']})" for note in profile.get("next_best_actions", [])]
-    offers = [
-        f"      │ offer {offer['code']}: {offer['discount']} {', '.join(offer['skus'])} ({offer['status']}"
-        + (f" until {offer['expires_at'][:10]})" if offer["status"] == "live" else ")")
-        for offer in profile.get("offers", [])
-    ]
-    consent = ", ".join(f"{channel} {status}" for channel, status in profile["consent"].items())
-    timezone = profile["timezone"] or "timezone unknown"
-    return "\n".join(
-        [
-            f"      ┌ customer {profile['customer_id']} · {profile['lifecycle_stage']} · {timezone}",
-            f"      │ known by: {', '.join(f'{k}={v[-1]}' for k, v in ids.items())}",
-            f"      │ cart: {items}" + (f" (from {cart['channel']})" if cart else ""),
-            f"      │ orders: {orders}",
-            f"      │ open tickets: {tickets}   consent: {consent}",
-            *offers,
-            *actions,
-            "      └",
-        ]
-    )
 
 
 def _quarantine(args: argparse.Namespace) -> int:

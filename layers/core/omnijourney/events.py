@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -202,6 +203,9 @@ class CanonicalEvent(Model):
     previous_ids: tuple[str, ...] = ()
     traits: dict[str, Any] = Field(default_factory=dict)
     timezone: str | None = None
+    # The customer's language as a BCP 47 tag ("de-DE"), from what the channel reports; one that is not a language
+    # tag is dropped, not refused (devices send "C", "POSIX", "und").
+    locale: str | None = None
     cart: CartChange | None = None
     order: Order | None = None
     refund: Refund | None = None
@@ -219,6 +223,11 @@ class CanonicalEvent(Model):
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
         return in_utc(value)
+
+    @field_validator("locale", mode="before")
+    @classmethod
+    def _language_tag(cls, value: Any) -> str | None:
+        return locale_tag(value)
 
     @field_validator("name", "previous_ids", "timezone", "cart", "order", "refund", "ticket", "message")
     @classmethod
@@ -281,6 +290,26 @@ def correlation_id_of(source: str, event_ids: Iterable[str]) -> str:
     delivery gets the same id, and it holds nothing personal (ids are hashed, never shown)."""
     digest = hashlib.sha256("\n".join((source, *event_ids)).encode()).hexdigest()[:20]
     return f"{source[:20]}-{digest}"
+
+
+# language[-Script][-REGION] of BCP 47 (a region is two letters or three digits); what follows (variants, extensions,
+# "@calendar=...") says nothing templates or formats choose by.
+_LANGUAGE_TAG = re.compile(r"([a-z]{2,3})(?:-([a-z]{4}))?(?:-([a-z]{2}|[0-9]{3}))?(?:[-@.].*)?", re.IGNORECASE)
+NOT_A_LANGUAGE = {"und", "root", "mul", "zxx"}
+
+
+def locale_tag(value: object) -> str | None:
+    """A locale as devices and shops send it ("de_DE", "de-de", "en-US-POSIX", "zh_Hant_TW") as the BCP 47 tag
+    templates are chosen by ("de-DE", "en-US", "zh-Hant-TW"), else None. Syntax only: Babel, which knows which
+    languages exist, is too heavy for the ingest function; render falls back where it knows none."""
+    if not isinstance(value, str):
+        return None
+    match = _LANGUAGE_TAG.fullmatch(value.strip().replace("_", "-"))
+    if match is None or match.group(1).lower() in NOT_A_LANGUAGE:
+        return None
+    language, script, region = match.groups()
+    parts = [language.lower(), script.title() if script else None, region.upper() if region else None]
+    return "-".join(part for part in parts if part)
 
 
 def in_utc(value: datetime) -> datetime:

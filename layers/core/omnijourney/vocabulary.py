@@ -55,6 +55,7 @@ class Reason(StrEnum):
     goal_reached = "goal_reached"
     merged = "merged"  # two customers merged into one were in the same journey: the later run stops
     control_group = "control group"  # a split's holdout group
+    exit_condition = "exit_condition"  # one of the journey's `exit_when` conditions holds (an event: `exited_on`)
     # The guards hold the message (runtime.guards, in this order).
     no_address = "no_address"
     opted_out = "opted_out"

@@ -63,7 +63,14 @@ def condition_text(condition: Condition) -> str:
     if condition.lifecycle_stage:
         parts.append(f"stage {' or '.join(condition.lifecycle_stage)}")
     if condition.reachable_by:
-        parts.append(f"reachable by {', '.join(condition.reachable_by)}")
+        category = f" for {condition.reachable_for}" if condition.reachable_for else ""
+        parts.append(f"reachable by {', '.join(condition.reachable_by)}{category}")
+    if condition.segment:
+        parts.append(f"in segment {condition.segment}")
+    if condition.segments and condition.segments.any_of:
+        parts.append(f"in segment {' or '.join(condition.segments.any_of)}")
+    if condition.segments and condition.segments.none_of:
+        parts.append(f"in no segment of {', '.join(condition.segments.none_of)}")
     parts.extend(f"{channel} consent {status}" for channel, status in (condition.consent or {}).items())
     if condition.orders:
         parts.append(comparison_text("orders", condition.orders))
@@ -85,6 +92,8 @@ def event_text(match: EventMatch | Journey) -> str:
             return f"becomes {entry.stage}"
         if entry.schedule:
             return f"on schedule {entry.schedule}"
+        if entry.segment:
+            return f"enters segment {entry.segment}"
         event, name, where = entry.event, entry.name, entry.where
     else:
         event, name, where = match.event, match.name, match.where
@@ -164,8 +173,13 @@ def flow(journey: Journey) -> Flow:
         if goal.when:
             text += (" or " if text else "") + condition_text(goal.when)
         nodes.append(Node(GOAL_NODE, f"goal (ends the journey anywhere): {text}", "goal"))
-    for n, match in enumerate(journey.exit_when):
-        nodes.append(Node(f"exit_when_{n}", f"exits on {event_text(match)}", "goal"))
+    for n, exit in enumerate(journey.exit_when):
+        text = (
+            f"exits on {event_text(exit)}"
+            if isinstance(exit, EventMatch)
+            else f"exits when {condition_text(exit.when)}"
+        )
+        nodes.append(Node(f"exit_when_{n}", text, "goal"))
     return Flow(nodes, arrows)
 
 

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from omnijourney.app import config
 from omnijourney.edge.sources import SOURCE_NAMES, get_source
 from omnijourney.edge.sources.delivery import Delivery
-from omnijourney.platform import aws
 from omnijourney_tools.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, http_event
 from omnijourney_tools.simulation.metrics import metrics
 from omnijourney_tools.simulation.scenario import (
@@ -40,6 +39,7 @@ class Findings:
     profiles: list[dict[str, Any]]
     messages: list[dict[str, Any]]
     journeys: list[dict[str, Any]]
+    skipped: list[dict[str, Any]]
     # Each live customer's recorded events, for the audit; erased customer id → when.
     activity: dict[str, list[dict[str, Any]]]
     erased: dict[str, str]
@@ -83,19 +83,21 @@ class Simulation:
             lookups=self.lookups,
             profiles=[service.view_of(record) for record in live_records],
             messages=messages(live),
-            journeys=[
-                run | {"transitions": self.transitions(run["journey"], run["execution"])} for run in journey_runs(live)
-            ],
+            journeys=[run | self.walked(run["journey"], run["execution"]) for run in journey_runs(live)],
+            skipped=skipped(live),
             activity=activity(live_records),
             erased=self.erased,
         )
 
-    def transitions(self, journey: str, execution: str) -> int:
-        """The states an execution entered: what Step Functions Standard bills (each entry is a transition)."""
+    def walked(self, journey: str, execution: str) -> dict[str, Any]:
+        """From the execution's history: the states it entered, what Step Functions Standard bills (each entry is
+        a transition), and the path of steps it took."""
+        from omnijourney.runtime import runs
+
         machine = self.backend.state_machines[journey]
-        execution_arn = f"{machine.replace(':stateMachine:', ':execution:')}:{execution}"
-        pages = aws.client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-        return sum(event["type"].endswith("StateEntered") for page in pages for event in page["events"])
+        entered = runs.states_entered(f"{machine.replace(':stateMachine:', ':execution:')}:{execution}")
+        step_ids = {step.id for step in config.journeys().journeys[journey].steps}
+        return {"transitions": len(entered), "path": runs.path_taken(entered, step_ids)}
 
     def apply(self, line: ScenarioLine) -> None:
         if isinstance(line, DeliveryLine):
@@ -122,7 +124,7 @@ class Simulation:
                 }
             )
         elif isinstance(line, ScheduleLine):
-            started = self.backend.call_function("journey_schedule", {"journey": line.schedule})["started"]
+            started = self.backend.call_function("journey_schedule", line.function_input)["started"]
             # By name: which customer the table yields first says nothing.
             self.inputs.append({"line": line.number, "status": 200, "error": None, "started": sorted(started)})
         else:
@@ -225,6 +227,20 @@ def journey_runs(live: dict[str, str]) -> list[dict[str, Any]]:
     return sorted(runs, key=_run_order)
 
 
+def skipped(live: dict[str, str]) -> list[dict[str, Any]]:
+    """Every entry a journey passed over, in time order, under the customer's live id."""
+    from omnijourney.runtime import runs
+
+    entries = [
+        entry | {"customer_id": live.get(entry["customer_id"], entry["customer_id"])} for entry in runs.skipped_report()
+    ]
+    return sorted(entries, key=_skipped_order)
+
+
+def _skipped_order(entry: dict[str, Any]) -> tuple[str, ...]:
+    return entry["at"], entry["customer_id"], entry["journey"], entry["reason"]
+
+
 def play(lines: Sequence[ScenarioLine], start: datetime | None, progress: Progress | None = None) -> Findings:
     """The lines on a fresh backend whose clock starts at `start`."""
     with LocalBackend(stage="sim", start=start) as backend:
@@ -241,6 +257,7 @@ def report_of(findings: Sequence[Findings]) -> dict[str, Any]:
     # Equal keys belong to one customer, hence to one share: a stable sort keeps that share's order.
     ledger = sorted((message for found in findings for message in found.messages), key=_message_order)
     journeys = sorted((run for found in findings for run in found.journeys), key=_run_order)
+    skipped = sorted((entry for found in findings for entry in found.skipped), key=_skipped_order)
     activity = dict(sorted(item for found in findings for item in found.activity.items()))
     erased = {customer: at for found in findings for customer, at in found.erased.items()}
     return {
@@ -248,6 +265,7 @@ def report_of(findings: Sequence[Findings]) -> dict[str, Any]:
         "messages": ledger,
         "lookups": sorted((lookup for found in findings for lookup in found.lookups), key=lambda entry: entry["line"]),
         "journeys": journeys,
+        "skipped": skipped,
         "profiles": profiles,
         "metrics": metrics(
             profiles, ledger, journeys=journeys, activity=activity, rules=config.consistency(), erased=erased

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from omnijourney.journeys.segments import SEGMENTS_TURN
+
 LookupKey = Literal["phone", "email", "loyalty_id", "customer_id"]
 EraseKey = Literal["email", "phone", "customer_id"]
 
@@ -78,9 +80,15 @@ class EraseLine(Line):
 
 
 class ScheduleLine(Line):
-    """Extension: a scheduled journey's turn, as EventBridge Scheduler would fire it at `at`."""
+    """Extension: a scheduled journey's turn, as EventBridge Scheduler would fire it at `at`; or, named
+    `segments`, the daily segment evaluation of every customer whose local day changed."""
 
-    schedule: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="the journey's name")
+    schedule: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="the journey's name, or segments")
+
+    @property
+    def function_input(self) -> dict[str, str]:
+        """What EventBridge Scheduler sends the journey-schedule function for this turn."""
+        return {"segments": "daily"} if self.schedule == SEGMENTS_TURN else {"journey": self.schedule}
 
 
 class AdvanceLine(Line):

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from omnijourney.identifiers import forget_rules, identifier_rules
 from omnijourney.journeys.catalog import journeys
+from omnijourney.journeys.segments import segments
 from omnijourney.offers import offers
 from omnijourney.platform.configfile import config_dir, journeys_dir
 from omnijourney.profiles.lifecycle import lifecycle
 from omnijourney.runtime.consistency import consistency, products
+from omnijourney.runtime.rendering import shop
 
 __all__ = [
     "clear",
@@ -26,6 +28,8 @@ __all__ = [
     "lifecycle",
     "offers",
     "products",
+    "segments",
+    "shop",
 ]
 
 identifiers = identifier_rules
@@ -33,6 +37,6 @@ identifiers = identifier_rules
 
 def clear() -> None:
     """Forget every loaded definition: the next use reads config/ and journeys/ again (tests, the local backend)."""
-    for cached in (lifecycle, consistency, products, identifier_rules, journeys, offers):
+    for cached in (lifecycle, consistency, products, identifier_rules, journeys, offers, shop, segments):
         cached.cache_clear()
     forget_rules()

@@ -1,7 +1,8 @@
 """A data-erasure request: the customer's journeys stop, their profile goes, their ledger forgets them.
 
 The ledger keeps that a message went out and when (frequency caps and metrics need the count), but
-not to which address; journey runs keep their outcome, not what started them.
+not to which address nor what it said; journey runs keep their outcome, not what started them; the entries
+journeys passed over go.
 """
 
 from __future__ import annotations
@@ -23,5 +24,6 @@ def erase_customer(customer_id: str) -> list[str]:
     stop_runs(their_runs, runs.RunOutcome.stopped, Reason.customer_erased, clock.now())
     # The profile goes last: if anything before fails, the retried request still finds the customer.
     runs.forget_entries(their_runs)
-    ledger.forget_recipients(customer_ids)
+    runs.forget_skipped(customer_ids)
+    ledger.forget_recipients_and_texts(customer_ids)
     return store.erase(record)

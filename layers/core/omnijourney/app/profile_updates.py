@@ -104,11 +104,14 @@ def _idempotent_record() -> Callable[..., dict[str, Any]]:
         from omnijourney.profiles.service import (
             record_event,  # lazy: profiles and pynamodb load on the first record, not at cold start
         )
-        from omnijourney.runtime.triggers import (
-            react,  # lazy: the journey runtime loads on the first record, not at cold start
+        from omnijourney.runtime.triggers import (  # lazy: the journey runtime loads on the first record
+            history_properties,
+            react,
+            with_segments,
         )
 
-        update = record_event(event)
+        # Segment membership is written with the event's own change; the history keeps what segments count.
+        update = record_event(event, with_segments, history_properties(event))
         journeys = react(event, update)
         return {
             "customer_id": update.customer_id,

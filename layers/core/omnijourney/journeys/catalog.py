@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from omnijourney.journeys.language import Journey
+from omnijourney.journeys.segments import SegmentsConfig, segments
 from omnijourney.journeys.templates import TemplateCatalog
 from omnijourney.journeys.validation import check_journey
 from omnijourney.offers import OffersConfig
@@ -44,6 +45,11 @@ def load_journeys(
         offers = configured_offers()
     files = journey_files(paths)
     problems: list[Problem] = []  # errors and warnings, file by file
+    try:
+        shared_segments: SegmentsConfig | None = segments()
+    except ConfigError as error:
+        problems.extend(error.problems)
+        shared_segments = None  # the journeys' own problems are still worth listing
     catalogs: dict[Path, TemplateCatalog] = {}
     journeys: dict[str, Journey] = {}
     for file in files:
@@ -52,7 +58,7 @@ def load_journeys(
             catalogs[folder] = TemplateCatalog(folder)
             problems.extend(catalogs[folder].problems)
         try:
-            journey, warnings = check_journey(file, catalogs[folder], stages, offers)
+            journey, warnings = check_journey(file, catalogs[folder], stages, offers, shared_segments)
         except ConfigError as error:
             problems.extend(error.problems)
             continue

@@ -15,14 +15,15 @@ for it, and never written again) and nothing new is built with them.
 **Privacy.** Step Functions keeps an execution's input and history, which cannot be erased, and the entry also
 sits in the journey-runs table: the entry carries ids, enumerations and numbers only. The ticket travels as its
 id (templates look its subject up on the live profile), properties only when the journey's own conditions name
-them (`properties.<name>`), and the checkout URL only when one of the journey's templates shows it.
+them (`properties.<name>`) or its templates show them (product facts only: `templates.PRODUCT_FACTS`), and the
+checkout URL only when one of the journey's templates shows it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -37,7 +38,16 @@ from pydantic import (
 )
 
 from omnijourney.events import CanonicalEvent, LineItem, correlation_id_of
-from omnijourney.journeys.language import Comparison, Condition, EventMatch, Journey, Policy, Send, SplitGroup
+from omnijourney.journeys.language import (
+    Comparison,
+    Condition,
+    EventMatch,
+    ExitCondition,
+    Journey,
+    Policy,
+    Send,
+    SplitGroup,
+)
 from omnijourney.journeys.language import UpdateProfile as ProfileChange
 from omnijourney.journeys.templates import TemplateCatalog
 from omnijourney.profiles.model import Profile
@@ -66,21 +76,26 @@ def _condition_properties(condition: Condition | None) -> set[str]:
 
 
 def entry_keeps(journey: Journey, templates: TemplateCatalog) -> EntryKeeps:
-    """The properties the journey's conditions name (entry, audience, branches, goal) and whether one of its
-    templates shows the checkout URL: all a journey keeps of its starting event beyond ids and numbers."""
+    """The properties the journey's conditions name (entry, audience, branches, goal, exits), the product facts its
+    templates show (`{{ event.price }}`, in any language of them: templates.PRODUCT_FACTS, never anything personal)
+    and whether one shows the checkout URL: all a journey keeps of its starting event beyond ids and numbers."""
     names = _property_names(journey.entry.where) | _condition_properties(journey.audience)
     if journey.goal is not None:
         names |= _property_names(journey.goal.where) | _condition_properties(journey.goal.when)
-    used: set[str] = set()
+    for exit in journey.exit_when:
+        names |= _condition_properties(exit.when) if isinstance(exit, ExitCondition) else set()
+    checkout_url = False
     for step in journey.steps:
         if step.branch is not None:
             for case in step.branch.cases:
                 names |= _condition_properties(case.when)
         if step.send is not None:
             for name in (step.send.template, step.send.without_offer):
-                template = templates.templates.get(name) if name else None
-                used |= set(template.variables) if template else set()
-    return EntryKeeps(properties=frozenset(names), checkout_url="checkout_url" in used)
+                for variant in templates.variants(name) if name else ():
+                    facts, shows_checkout = variant.template.mentions()
+                    names |= facts
+                    checkout_url = checkout_url or shows_checkout
+    return EntryKeeps(properties=frozenset(names), checkout_url=checkout_url)
 
 
 class Entry(BaseModel):
@@ -169,6 +184,22 @@ def scheduled_entry(journey: str, schedule: str, at: datetime, profile: Profile)
         name=schedule,
         channel="schedule",
         source="schedule",
+        at=at,
+        **_cart(profile.cart.items if profile.cart else ()),
+    )
+
+
+def segment_entry(segment: str, day: date, at: datetime, profile: Profile) -> Entry:
+    """The entry of a customer who entered a segment at its daily evaluation (a birthday: no event put them in): one
+    per customer, segment and local day, so a repeated evaluation starts nothing new."""
+    event_id = f"segment:{segment}:{profile.customer_id}:{day.isoformat()}"
+    return Entry(
+        event_id=event_id,
+        correlation_id=correlation_id_of("segment", [event_id]),
+        type="segment",
+        name=segment,
+        channel="segment",
+        source="segment",
         at=at,
         **_cart(profile.cart.items if profile.cart else ()),
     )

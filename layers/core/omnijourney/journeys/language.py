@@ -55,13 +55,31 @@ class Comparison(ConfigModel):
         return self
 
 
+class SegmentTest(ConfigModel):
+    """Membership of shared segments (config/segments.yaml)."""
+
+    any_of: list[Name] = Field(default_factory=list, description="is in at least one of these segments")
+    none_of: list[Name] = Field(default_factory=list, description="is in none of these segments")
+
+    @model_validator(mode="after")
+    def _something(self) -> SegmentTest:
+        if not self.any_of and not self.none_of:
+            raise ValueError("give any_of or none_of, e.g. {none_of: [opted_out_everywhere]}")
+        return self
+
+
 class Condition(ConfigModel):
     """Profile (and starting event) conditions; every condition given must hold."""
 
     lifecycle_stage: list[Name] | None = Field(default=None, description="one of these stages")
     consent: dict[ConsentChannel, ConsentStatus] | None = None
     reachable_by: list[ConsentChannel] | None = Field(
-        default=None, description="has the address for, and has not opted out of, each of these channels"
+        default=None,
+        description="may be sent a message of `reachable_for` (default marketing) on each of these channels now: "
+        "has the address and the consent config/consistency.yaml asks for (marketing SMS needs an opt-in)",
+    )
+    reachable_for: Category | None = Field(
+        default=None, description="the category `reachable_by` asks about; default marketing"
     )
     orders: Comparison | None = Field(default=None, description="how many orders the customer has")
     open_ticket: bool | None = None
@@ -70,6 +88,87 @@ class Condition(ConfigModel):
     event: dict[str, Comparison] | None = Field(
         default=None, description=f"the starting event: {', '.join(EVENT_FIELDS)} or properties.<name>"
     )
+    segment: Name | None = Field(default=None, description="is in this segment of config/segments.yaml")
+    segments: SegmentTest | None = Field(default=None, description="in any of, or none of, these segments")
+
+    @model_validator(mode="after")
+    def _reachable_for_what(self) -> Condition:
+        if self.reachable_for is not None and self.reachable_by is None:
+            raise ValueError("reachable_for names the category reachable_by asks about; give reachable_by too")
+        return self
+
+    @property
+    def segment_names(self) -> list[str]:
+        """Every segment this condition refers to."""
+        names = [self.segment] if self.segment else []
+        if self.segments is not None:
+            names += [*self.segments.any_of, *self.segments.none_of]
+        return names
+
+
+class Did(ConfigModel):
+    """The customer did this event at least `at_least` times within the last `within_days` days (calendar days in
+    their timezone, today included), as their history keeps it."""
+
+    event: EventType
+    name: str | None = Field(default=None, description="the source's own name, e.g. 'Product Added'")
+    where: dict[str, Comparison] | None = Field(
+        default=None, description="the event's name, channel, source or properties.<name>, e.g. properties.category"
+    )
+    at_least: int = Field(default=1, ge=1)
+    within_days: int = Field(ge=1, description="today and the days before it, in the customer's timezone")
+
+
+class DidNot(ConfigModel):
+    """The customer did not do this event within the last `within_days` days."""
+
+    event: EventType
+    name: str | None = None
+    where: dict[str, Comparison] | None = None
+    within_days: int = Field(ge=1, description="today and the days before it, in the customer's timezone")
+
+
+class DaysSince(ConfigModel):
+    """Whole days (in the customer's timezone) since their last order, first order or last message sent. A
+    customer without one does not match."""
+
+    last_order: Comparison | None = None
+    first_order: Comparison | None = None
+    last_message: Comparison | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DaysSince:
+        if not self.model_fields_set:
+            raise ValueError("give last_order, first_order or last_message, e.g. {last_order: {at_least: 60}}")
+        return self
+
+
+class DateTest(ConfigModel):
+    """A date relative to today in the customer's timezone: a date trait (a birthday: "1990-03-14" or "--03-14"),
+    or the anniversary of the first order. Each year's day counts unless `every_year: false` (a one-off date)."""
+
+    trait: str | None = Field(default=None, description="a profile trait holding a date, e.g. birthday")
+    anniversary_of: Literal["first_order"] | None = None
+    every_year: bool = Field(default=True, description="the day each year (a birthday); false for a one-off date")
+    is_: Literal["today"] | None = Field(default=None, alias="is")
+    within_next_days: int | None = Field(default=None, ge=0, description="today or one of the next N days")
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> DateTest:
+        if (self.trait is None) == (self.anniversary_of is None):
+            raise ValueError("give either trait (e.g. trait: birthday) or anniversary_of: first_order")
+        if (self.is_ is None) == (self.within_next_days is None):
+            raise ValueError("give either is: today or within_next_days: N")
+        return self
+
+
+class SegmentCondition(Condition):
+    """A segment's definition (config/segments.yaml): the journey conditions, and what the customer did and when."""
+
+    did: Did | None = None
+    did_not: DidNot | None = None
+    days_since: DaysSince | None = None
+    date: DateTest | None = None
 
 
 class EventMatch(ConfigModel):
@@ -78,6 +177,13 @@ class EventMatch(ConfigModel):
     event: EventType
     name: str | None = Field(default=None, description="the source's own name, e.g. 'Checkout Started'")
     where: dict[str, Comparison] | None = None
+
+
+class ExitCondition(ConfigModel):
+    """A profile condition that ends the journey once it holds (checked on every event, every daily segment
+    evaluation and before every send)."""
+
+    when: Condition
 
 
 class Goal(ConfigModel):
@@ -98,19 +204,20 @@ class Goal(ConfigModel):
 
 
 class Entry(ConfigModel):
-    """How customers enter: on an event, on reaching a lifecycle stage, or on a schedule over a segment."""
+    """How customers enter: on an event, on reaching a lifecycle stage or a segment, or on a schedule."""
 
     event: EventType | None = None
     name: str | None = None
     where: dict[str, Comparison] | None = None
     stage: Name | None = Field(default=None, description="entering this lifecycle stage")
+    segment: Name | None = Field(default=None, description="entering this segment of config/segments.yaml")
     schedule: str | None = Field(default=None, description="an EventBridge cron() or rate() expression")
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Entry:
-        given = [key for key in ("event", "stage", "schedule") if getattr(self, key) is not None]
+        given = [key for key in ("event", "stage", "segment", "schedule") if getattr(self, key) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of event, stage, schedule (got {', '.join(given) or 'none'})")
+            raise ValueError(f"give exactly one of event, stage, segment, schedule (got {', '.join(given) or 'none'})")
         if self.schedule is not None and not re.fullmatch(r"(cron|rate)\(.+\)", self.schedule):
             raise ValueError("schedule must be an EventBridge expression such as cron(0 9 ? * MON *) or rate(1 day)")
         if (self.name or self.where) and self.event is None:
@@ -258,8 +365,16 @@ class Policy(ConfigModel):
     journey: Name
     priority: int
     goal: Goal | None = None
-    exit_when: list[EventMatch] = Field(default_factory=list)
+    exit_when: list[EventMatch | ExitCondition] = Field(default_factory=list)
     settings: JourneySettings = Field(default_factory=JourneySettings)
+
+    @property
+    def exit_events(self) -> list[EventMatch]:
+        return [match for match in self.exit_when if isinstance(match, EventMatch)]
+
+    @property
+    def exit_conditions(self) -> list[Condition]:
+        return [exit.when for exit in self.exit_when if isinstance(exit, ExitCondition)]
 
 
 class Journey(ConfigModel):
@@ -274,7 +389,9 @@ class Journey(ConfigModel):
     re_entry: Literal["never", "always"] | ReEntry = "never"
     audience: Condition | None = None
     goal: Goal | None = None
-    exit_when: list[EventMatch] = Field(default_factory=list, description="events that end the journey")
+    exit_when: list[EventMatch | ExitCondition] = Field(
+        default_factory=list, description="events, or profile conditions ({when: ...}), that end the journey"
+    )
     settings: JourneySettings = Field(default_factory=JourneySettings)
     steps: list[Step] = Field(min_length=1)
 

@@ -1,18 +1,32 @@
-"""Message templates (journeys/templates/<name>.yaml): one per channel, `${variable}` placeholders.
+"""Message templates: journeys/templates/<name>.yaml in the shop's own language, and <name>.<locale>.yaml (e.g.
+abandoned_cart_email.de.yaml) for customers whose profile has that locale.
 
-`string.Template` on purpose: marketers' templates cannot run code, and the variables a template
-uses can be listed before anything is sent, so a missing one is a validation error, not a blank.
+The text is Jinja2 in a sandbox that cannot change anything (`ImmutableSandboxedEnvironment`): `{{ first_name }}`,
+`{% for line in cart_lines %}`, filters such as `{{ event.price | money }}`. Marketers' templates cannot run code,
+and the variables a template uses are listed before anything is sent, so a missing one is a validation error, not
+a blank (`StrictUndefined` makes one that slipped through an error at send time too). `${name}`, the placeholders of
+earlier templates, is read as `{{ name }}`. Email bodies are plain text (SES `Body.Text`), so nothing is escaped.
+
+Jinja2 and Babel are imported on first use, never at import: the ingest and profile functions import this module.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from string import Template as Placeholders
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from omnijourney.events import locale_tag
 from omnijourney.platform.configfile import ConfigError, ConfigModel, Problem, YamlDocument, did_you_mean
 from omnijourney.vocabulary import MessageChannel
+
+if TYPE_CHECKING:
+    import jinja2
 
 # What a template may use, and where the value comes from.
 VARIABLES = {
@@ -21,14 +35,21 @@ VARIABLES = {
     "email": "the customer's email",
     "phone": "the customer's phone",
     "cart_items": "the cart at send time, e.g. '1× Trail Runner 42'",
-    "cart_total": "the cart's value",
+    "cart_lines": "the cart's lines at send time, each with name, sku, quantity and price (a loop or a join)",
+    "cart_total": "the cart's value as text, e.g. '129.95'",
+    "cart_value": "the cart's value as a number, for the money filter",
     "first_cart_item": "the first item's name in the cart",
     "last_order_id": "the latest order's id",
     "last_order_items": "what the latest order contained",
+    "last_order_lines": "the latest order's products, each with name and sku",
+    "last_order_total": "the latest order's total, for the money filter (in the order's currency)",
+    "last_order_currency": "the latest order's currency, e.g. 'EUR'",
+    "last_order_at": "when the latest order was placed, for the date and datetime filters",
     "cross_sell_items": "products related to the latest order that the customer has not bought",
     "ticket_subject": "the subject of the customer's latest support ticket",
     "unsubscribe_url": "the one-click unsubscribe link (email)",
     "store_name": "the shop's name",
+    "event": "the product facts of the event that started the journey, e.g. event.name, event.price",
 }
 # Variables that only the starting event can supply: which entry events do.
 EVENT_VARIABLES = {"checkout_url": ("checkout_started", "cart_updated")}
@@ -37,8 +58,128 @@ OFFER_VARIABLES = {
     "offer_code": "the customer's code for the offer, the same on every channel",
     "offer_discount": "what it takes off, e.g. '10% off'",
     "offer_expires": "the last day it can be used, e.g. 'Mon 9 Mar'",
+    "offer_expires_at": "the offer's last moment, for the date filter in the customer's language",
     "offer_products": "the products it covers",
 }
+# What a template may show of the event that started the journey (`{{ event.<name> }}`): product facts of
+# Segment's e-commerce spec, nothing personal. Only what a journey's templates use is kept in its entry, and the
+# entry is in Step Functions' history, which cannot be erased: an address, a name or free text must never be.
+PRODUCT_FACTS = {
+    "product_id": "the product's id",
+    "sku": "the product's SKU",
+    "name": "the product's name",
+    "brand": "the product's brand",
+    "category": "the product's category",
+    "variant": "e.g. 'EU 42 / Slate'",
+    "price": "the product's price, for the money filter",
+    "currency": "the price's currency, e.g. 'EUR'",
+    "url": "the product page",
+    "image_url": "the product's picture",
+}
+EVENT = "event"
+# What the money, date and datetime filters format with: set by `render`, never written in a template.
+FORMATS = "_formats"
+FILTERS = {
+    "money": "{{ cart_value | money }} → '129,95 €' in German, '€129.95' in English (the shop's currency)",
+    "date": "{{ last_order_at | date }} → '09.03.2026'; a pattern: {{ offer_expires_at | date('EEEE, d. MMMM') }}",
+    "datetime": "{{ last_order_at | datetime('short') }}, in the customer's time zone",
+}
+SECTIONS = ("subject", "body")
+# `${name}` (earlier templates' placeholders), read as `{{ name }}`.
+LEGACY_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Cheap to find without Jinja2, where only which product facts and whether the checkout URL appear matters.
+EVENT_FACT_MENTION = re.compile(r"\bevent\s*\.\s*([A-Za-z_]\w*)|\bevent\s*\[\s*['\"]([A-Za-z_]\w*)['\"]\s*\]")
+
+
+@dataclass(frozen=True)
+class Formats:
+    """How the money, date and datetime filters write for one message: the customer's language and time zone."""
+
+    locale: str  # a Babel locale name, e.g. "de_DE"
+    currency: str  # ISO 4217, the shop's
+    zone: Any  # a tzinfo
+
+
+def as_jinja(text: str) -> str:
+    """The template text with `${name}` placeholders written as `{{ name }}`."""
+    return LEGACY_PLACEHOLDER.sub(r"{{ \1 }}", text)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a template text uses: its variables, the product facts of the starting event, its filters, or the
+    mistake that keeps it from being read (and the line of the text it is on)."""
+
+    variables: tuple[str, ...] = ()
+    event_facts: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()
+    mistake: str | None = None
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        # A loop's own lines leave no blank lines in a plain-text message.
+        trim_blocks=True,
+        lstrip_blocks=True,
+        # An absent product fact shows as nothing, not as "None".
+        finalize=lambda value: "" if value is None else value,
+    )
+    env.filters.update(money=jinja2.pass_context(_money), date=jinja2.pass_context(_date))
+    env.filters["datetime"] = jinja2.pass_context(_datetime)
+    return env
+
+
+@lru_cache(maxsize=1024)
+def analysed(source: str) -> Analysis:
+    import jinja2
+    from jinja2 import meta, nodes
+
+    env = environment()
+    try:
+        tree = env.parse(source)
+    except jinja2.TemplateSyntaxError as error:
+        return Analysis(mistake=f"line {error.lineno}: {error.message}")
+    facts: list[str] = []
+    for attribute in tree.find_all(nodes.Getattr):
+        if isinstance(attribute.node, nodes.Name) and attribute.node.name == EVENT:
+            facts.append(attribute.attr)
+    for item in tree.find_all(nodes.Getitem):
+        on_event = isinstance(item.node, nodes.Name) and item.node.name == EVENT
+        if on_event and isinstance(item.arg, nodes.Const) and isinstance(item.arg.value, str):
+            facts.append(item.arg.value)
+    filters = tuple(dict.fromkeys(node.name for node in tree.find_all(nodes.Filter)))
+    unknown = [name for name in filters if name not in env.filters]
+    if unknown:
+        # Listing the variables compiles the text, which stops at an unknown filter: each is reported on its own.
+        env = env.overlay()
+        env.filters = {**env.filters, **dict.fromkeys(unknown, str)}
+        tree = env.parse(source)
+    try:
+        used = meta.find_undeclared_variables(tree)
+    except jinja2.TemplateAssertionError as error:
+        return Analysis(mistake=f"line {error.lineno}: {error.message}")
+    return Analysis(
+        variables=tuple(_in_order(source, used)),
+        event_facts=tuple(dict.fromkeys(facts)),
+        filters=filters,
+    )
+
+
+def _in_order(source: str, names: set[str]) -> list[str]:
+    """Names in the order they first appear in the text (find_undeclared_variables gives a set)."""
+    return sorted(names, key=lambda name: m.start() if (m := re.search(rf"\b{re.escape(name)}\b", source)) else 0)
+
+
+@lru_cache(maxsize=1024)
+def compiled(source: str) -> jinja2.Template:
+    return environment().from_string(source)
 
 
 class Template(ConfigModel):
@@ -56,37 +197,241 @@ class Template(ConfigModel):
             raise ValueError(f"only email templates have a subject; this one is for {channel}")
         return subject
 
+    def sections(self) -> Iterator[tuple[str, str]]:
+        """(subject or body, its text as Jinja2)."""
+        if self.subject is not None:
+            yield "subject", as_jinja(self.subject)
+        yield "body", as_jinja(self.body)
+
     @property
     def variables(self) -> list[str]:
-        texts = [self.subject or "", self.body]
-        return list(dict.fromkeys(name for text in texts for name in Placeholders(text).get_identifiers()))
+        return list(dict.fromkeys(name for _, text in self.sections() for name in analysed(text).variables))
 
-    def render(self, values: dict[str, str]) -> tuple[str | None, str]:
-        subject = Placeholders(self.subject).substitute(values) if self.subject else None
-        return subject, Placeholders(self.body).substitute(values)
+    @property
+    def event_facts(self) -> list[str]:
+        return list(dict.fromkeys(fact for _, text in self.sections() for fact in analysed(text).event_facts))
+
+    def mentions(self) -> tuple[set[str], bool]:
+        """The product facts the text names and whether it names checkout_url, found without Jinja2 (the profile
+        function calls this for every journey an event may start): a superset of what it uses, within the product
+        facts, so the entry keeps nothing a template cannot show."""
+        text = f"{self.subject or ''}\n{self.body}"
+        facts = {m.group(1) or m.group(2) for m in EVENT_FACT_MENTION.finditer(text)}
+        return facts & PRODUCT_FACTS.keys(), re.search(r"\bcheckout_url\b", text) is not None
+
+    def written(self, name: str) -> str:
+        """A variable as the marketer wrote it: `${name}` in an earlier template, else `{{ name }}`."""
+        texts = f"{self.subject or ''}{self.body}"
+        return f"${{{name}}}" if f"${{{name}}}" in texts else f"{{{{ {name} }}}}"
+
+    def render(self, values: dict[str, Any]) -> tuple[str | None, str]:
+        texts = dict(self.sections())
+        subject = compiled(texts["subject"]).render(values) if "subject" in texts else None
+        return subject, compiled(texts["body"]).render(values)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One language of a template: `locale` None is the shop's own (the file without a locale)."""
+
+    locale: str | None
+    template: Template
+
+    @property
+    def label(self) -> str:
+        return self.locale or "shop default"
+
+
+def fallbacks(locale: str | None) -> list[str]:
+    """The locales to try for a customer, most specific first: de-AT → de-AT, de (then the shop's own)."""
+    tag = locale_tag(locale)
+    if tag is None:
+        return []
+    parts = tag.split("-")
+    return ["-".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
 class TemplateCatalog:
-    """Every template in a folder, loaded and validated together."""
+    """Every template in a folder, each with its languages, loaded and validated together."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        # The shop's own language: what journeys name, and every customer's last fallback.
         self.templates: dict[str, Template] = {}
+        # By template name, by locale: the other languages.
+        self.localised: dict[str, dict[str, Template]] = {}
         self.problems: list[Problem] = []
+        found: list[tuple[YamlDocument, str, str | None, Template]] = []
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            name, _, suffix = path.stem.partition(".")
             try:
                 document = YamlDocument.read(path)
                 template = document.validate(Template)
             except ConfigError as error:
                 self.problems.extend(error.problems)
                 continue
-            for name in template.variables:
-                if name not in VARIABLES and name not in EVENT_VARIABLES and name not in OFFER_VARIABLES:
-                    key = "subject" if name in Placeholders(template.subject or "").get_identifiers() else "body"
-                    self.problems.append(document.problem((key,), _unknown_variable(name)))
-            self.templates[path.stem] = template
+            locale = None
+            if suffix:
+                locale = locale_tag(suffix)
+                if locale != suffix:
+                    self.problems.append(document.problem((), _bad_locale_name(name, suffix, locale)))
+                    continue
+            self.problems.extend(_text_problems(document, template))
+            found.append((document, name, locale, template))
+            if locale is None:
+                self.templates[name] = template
+            else:
+                self.localised.setdefault(name, {})[locale] = template
+        for document, name, locale, template in found:
+            if locale is None:
+                continue
+            default = self.templates.get(name)
+            if default is None:
+                self.problems.append(document.problem((), _no_fallback(name, locale)))
+            elif template.channel != default.channel:
+                message = f"this is {name!r} in {locale}, for {template.channel}; {name}.yaml is for {default.channel}"
+                self.problems.append(document.problem(("channel",), message))
+
+    def variants(self, name: str) -> list[Variant]:
+        """Every language of template `name`: the shop's own first."""
+        own = [Variant(None, self.templates[name])] if name in self.templates else []
+        return own + [Variant(locale, t) for locale, t in sorted(self.localised.get(name, {}).items())]
+
+    def variant(self, name: str, locale: str | None) -> Variant:
+        """The language of template `name` a customer with `locale` reads: de-AT → de-AT, de, the shop's own."""
+        languages = self.localised.get(name, {})
+        chosen = next((tag for tag in fallbacks(locale) if tag in languages), None)
+        return Variant(chosen, languages[chosen]) if chosen else Variant(None, self.templates[name])
+
+    def problems_for_journey(self, name: str, entry_event: str | None, has_offer: bool) -> list[str]:
+        """What is wrong with template `name` (every language of it) in a step of a journey entered on
+        `entry_event` (None: a stage or a schedule), the step having an `offer` or not. Only for a template that
+        exists; validation says when one does not."""
+        problems: list[str] = []
+        for variant in self.variants(name):
+            template = variant.template
+            called = f"template {name!r}" + (f" ({variant.locale})" if variant.locale else "")
+            for variable in template.variables:
+                if variable in EVENT_VARIABLES and entry_event not in EVENT_VARIABLES[variable]:
+                    needs = " or ".join(EVENT_VARIABLES[variable])
+                    problems.append(f"{called} uses {template.written(variable)}, which only a {needs} entry supplies")
+            if template.event_facts and entry_event is None:
+                shown = ", ".join(f"{{{{ event.{fact} }}}}" for fact in template.event_facts)
+                problems.append(f"{called} uses {shown}, which only a journey that starts on an event supplies")
+            offered = [template.written(variable) for variable in template.variables if variable in OFFER_VARIABLES]
+            if offered and not has_offer:
+                problems.append(f"{called} uses {', '.join(offered)}, which only a send step with an `offer` supplies")
+        return problems
 
 
-def _unknown_variable(name: str) -> str:
+def _text_problems(document: YamlDocument, template: Template) -> list[Problem]:
+    known = {*VARIABLES, *EVENT_VARIABLES, *OFFER_VARIABLES}
+    problems: list[Problem] = []
+    for section, text in template.sections():
+        analysis = analysed(text)
+        if analysis.mistake is not None:
+            problems.append(document.problem((section,), f"cannot be read as a template: {analysis.mistake}"))
+            continue
+        for name in analysis.variables:
+            if name not in known:
+                problems.append(document.problem((section,), _unknown_variable(template.written(name), name)))
+        for fact in analysis.event_facts:
+            if fact not in PRODUCT_FACTS:
+                problems.append(document.problem((section,), _not_a_product_fact(fact)))
+        for used in analysis.filters:
+            if used not in environment().filters:
+                problems.append(document.problem((section,), _unknown_filter(used)))
+    return problems
+
+
+def _unknown_variable(written: str, name: str) -> str:
     known = [*VARIABLES, *EVENT_VARIABLES, *OFFER_VARIABLES]
-    return f"${{{name}}} is not a variable any profile or event supplies{did_you_mean(name, known)}"
+    return f"{written} is not a variable any profile or event supplies{did_you_mean(name, known)}"
+
+
+def _not_a_product_fact(fact: str) -> str:
+    return (
+        f"{{{{ event.{fact} }}}} is not a product fact of the starting event{did_you_mean(fact, PRODUCT_FACTS)}; "
+        f"a template may show {', '.join(f'event.{name}' for name in PRODUCT_FACTS)} (a journey keeps nothing "
+        "personal of the event that started it)"
+    )
+
+
+def _unknown_filter(name: str) -> str:
+    return (
+        f"there is no filter {name!r}{did_you_mean(name, environment().filters)}; "
+        f"for money and dates write e.g. {FILTERS['money'].split(' → ')[0]} or {{{{ last_order_at | date }}}}"
+    )
+
+
+def _bad_locale_name(name: str, suffix: str, locale: str | None) -> str:
+    if locale is None:
+        return f"{suffix!r} is not a language; name the file {name}.de.yaml or {name}.de-AT.yaml"
+    return f"write the language as {locale!r}: name the file {name}.{locale}.yaml"
+
+
+def _no_fallback(name: str, locale: str) -> str:
+    return (
+        f"there is no {name}.yaml beside {name}.{locale}.yaml: the template in the shop's own language is what "
+        "customers of every other language read, and the name journeys use"
+    )
+
+
+# Filters --------------------------------------------------------------------------------------------------
+
+
+def _formats(context: Any) -> Formats:
+    formats = context.get(FORMATS)
+    if not isinstance(formats, Formats):
+        raise TypeError("render() gives every template the customer's formats")
+    return formats
+
+
+def _money(context: Any, amount: Any, currency: str | None = None) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    from babel.numbers import format_currency
+
+    if amount is None or amount == "":
+        return ""
+    formats = _formats(context)
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    return str(format_currency(value, currency or formats.currency, locale=formats.locale))
+
+
+def _moment(value: Any) -> Any:
+    from datetime import UTC, date, datetime
+
+    if isinstance(value, str) and value:
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value if isinstance(value, date) else None
+
+
+def _date(context: Any, value: Any, pattern: str = "medium") -> str:
+    from datetime import datetime
+
+    from babel.dates import format_date
+
+    moment = _moment(value)
+    if moment is None:
+        return ""
+    formats = _formats(context)
+    day = moment.astimezone(formats.zone).date() if isinstance(moment, datetime) else moment
+    return str(format_date(day, pattern, locale=formats.locale))
+
+
+def _datetime(context: Any, value: Any, pattern: str = "medium") -> str:
+    from datetime import datetime
+
+    from babel.dates import format_datetime
+
+    moment = _moment(value)
+    if not isinstance(moment, datetime):
+        return ""
+    formats = _formats(context)
+    return str(format_datetime(moment, pattern, tzinfo=formats.zone, locale=formats.locale))

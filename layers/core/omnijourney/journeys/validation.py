@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omnijourney.journeys.language import EVENT_FIELDS, Comparison, Condition, EventMatch, Journey, Step
-from omnijourney.journeys.templates import EVENT_VARIABLES, OFFER_VARIABLES, TemplateCatalog
+from omnijourney.journeys.segments import SEGMENTS_TURN, SegmentsConfig, journey_segment_problems
+from omnijourney.journeys.templates import TemplateCatalog
 from omnijourney.platform.configfile import ConfigError, Location, Problem, Severity, YamlDocument, did_you_mean
 
 if TYPE_CHECKING:
@@ -160,9 +161,12 @@ class JourneyChecker:
         journey: Journey,
         templates: TemplateCatalog,
         stages: tuple[str, ...],
+        *,
         offers: OffersConfig | None = None,
+        segments: SegmentsConfig | None = None,
     ):
         self.offers = offers
+        self.segments = segments
         self.document = document
         self.journey = journey
         self.templates = templates
@@ -183,6 +187,7 @@ class JourneyChecker:
         self._check_conditions()
         self._check_sends()
         self._check_schedule()
+        self._check_segments()
         if self.problems:
             return self.problems
         self._warn_waits_ended_first()
@@ -190,11 +195,22 @@ class JourneyChecker:
         self._warn_offers_never_presented()
         return self.problems
 
+    def _check_segments(self) -> None:
+        """The segments the journey names exist (config/segments.yaml), with a "did you mean"; not checked without
+        the segments (their own file has errors, reported on their own)."""
+        if self.segments is None:
+            return
+        for location, message in journey_segment_problems(self.journey, self.segments):
+            self.problem(location, message)
+
     def _check_names(self) -> None:
         journey = self.journey
         stem = Path(self.document.path).stem
         if journey.journey != stem:
             self.problem(("journey",), f"the journey is named {journey.journey!r} but its file is {stem}.yaml")
+        if journey.journey == SEGMENTS_TURN:
+            message = f"{SEGMENTS_TURN!r} is the name of the daily segment evaluation; give the journey another name"
+            self.problem(("journey",), message)
         ids = [step.id for step in journey.steps]
         for index, step in enumerate(journey.steps):
             if step.id in ids[:index]:
@@ -377,15 +393,8 @@ class JourneyChecker:
         if template.channel != channel:
             self.problem(at, f"template {name!r} is for {template.channel}, this step sends {channel}")
         entry_event = self.journey.entry.event.value if self.journey.entry.event else None
-        for variable in template.variables:
-            if variable in EVENT_VARIABLES and entry_event not in EVENT_VARIABLES[variable]:
-                needs = " or ".join(EVENT_VARIABLES[variable])
-                self.problem(at, f"template {name!r} uses ${{{variable}}}, which only a {needs} entry supplies")
-        offered = [f"${{{variable}}}" for variable in template.variables if variable in OFFER_VARIABLES]
-        if offered and offer is None:
-            self.problem(
-                at, f"template {name!r} uses {', '.join(offered)}, which only a send step with an `offer` supplies"
-            )
+        for message in self.templates.problems_for_journey(name, entry_event, has_offer=offer is not None):
+            self.problem(at, message)
 
     def _check_offer(self, name: str, at: Location, channel: str) -> None:
         if self.offers is None:
@@ -620,14 +629,17 @@ def condition_implies(narrow: Condition, broad: Condition) -> bool:
 
 
 def check_journey(
-    path: Path, templates: TemplateCatalog, stages: tuple[str, ...], offers: OffersConfig | None = None
+    path: Path,
+    templates: TemplateCatalog,
+    stages: tuple[str, ...],
+    offers: OffersConfig | None = None,
+    segments: SegmentsConfig | None = None,
 ) -> tuple[Journey, list[Problem]]:
     """The journey in `path` and its warnings, or ConfigError listing every error in it."""
     document = YamlDocument.read(path)
     journey = document.validate(Journey)
-    problems = sorted(
-        JourneyChecker(document, journey, templates, stages, offers).check(), key=lambda p: (p.line, p.column)
-    )
+    checker = JourneyChecker(document, journey, templates, stages, offers=offers, segments=segments)
+    problems = sorted(checker.check(), key=lambda p: (p.line, p.column))
     if any(problem.severity is Severity.error for problem in problems):
         raise ConfigError(problems)
     return journey, problems

@@ -358,7 +358,7 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Journey": ("a journey", ("{journey: cart_reminder, entry: {event: checkout_started}, steps: [...]}",)),
     "Entry": (
         "an entry",
-        ("{event: checkout_started}", "{stage: lapsed}", '{schedule: "cron(0 9 ? * MON *)"}'),
+        ("{event: checkout_started}", "{stage: lapsed}", "{segment: vip}", '{schedule: "cron(0 9 ? * MON *)"}'),
     ),
     "ReEntry": ("a re-entry rule", ("{after_days: 7}",)),
     "Condition": ("a condition", ("{reachable_by: [email]}", "{orders: {at_least: 1}}")),

@@ -33,6 +33,8 @@ later cannot bring it back.
   value that shrinks keeps the room it took, so it cannot make room for a trait evicted while it was
   large in one arrival order and not in another; which traits stay depends only on the set of events.
 - Timezone: the latest event's (where it names a zone Python knows), stamped like a trait.
+- Locale: the latest event's language tag (events.locale_tag; which language of a template the customer reads),
+  stamped like the timezone.
 - Tickets: each takes the status of its latest event: solved, or open for any other status (opened, or
   updated: Zendesk reopens a solved ticket when the requester replies, so an update later than the solve
   reopens it and an older one does not). A solved ticket is kept as a tombstone (`solved_tickets`);
@@ -69,7 +71,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, TypeVar
 
@@ -353,6 +355,8 @@ class Profile(Record):
     traits_set: dict[str, TraitStamp] = Field(default_factory=dict)
     timezone: str | None = None
     timezone_set: tuple[AwareDatetime, str] | None = None
+    locale: str | None = None
+    locale_set: tuple[AwareDatetime, str] | None = None
     consent: dict[ConsentChannel, Consent] = Field(default_factory=dict)
     cart: Cart | None = None
     orders: tuple[OrderSummary, ...] = ()
@@ -369,6 +373,12 @@ class Profile(Record):
     offers: tuple[IssuedOffer, ...] = ()
     # The last events that changed this profile: re-applying one (a retried batch) changes nothing.
     recent_events: tuple[str, ...] = ()
+    # Shared segments (config/segments.yaml) the customer is in, each with what put them in (an event id, or
+    # `daily:<local date>`): derived by runtime.conditions.segments_now, never by apply_event, and recomputed after a
+    # merge; a retried event still knows the segments it made the customer enter.
+    segments: dict[str, str] = Field(default_factory=dict)
+    # The customer's local day the time-dependent segments were last evaluated on (once a day, in their timezone).
+    segments_on: date | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -638,9 +648,10 @@ def _restated(held: Any, stamp: Stamp, value: Any, at: datetime) -> bool:
     return held == value and stamp[0] <= at < stamp[0] + STAMP_REFRESH
 
 
-def _joined_timezone(*zones: tuple[str | None, Stamp | None]) -> tuple[str | None, Stamp | None]:
-    """The zone stamped last (equal stamps: one event, or stand-ins for zones stored before stamps: the larger)."""
-    stamped = [(stamp, zone) for zone, stamp in zones if zone is not None and stamp is not None]
+def _latest_stamped(*values: tuple[str | None, Stamp | None]) -> tuple[str | None, Stamp | None]:
+    """The value (a zone, a locale) stamped last (equal stamps: one event, or stand-ins for zones stored before
+    stamps: the larger)."""
+    stamped = [(stamp, zone) for zone, stamp in values if zone is not None and stamp is not None]
     if not stamped:
         return None, None
     stamp, zone = max(stamped)
@@ -651,6 +662,20 @@ def _timezone_of(profile: Profile) -> tuple[str | None, Stamp | None]:
     if profile.timezone is None:
         return None, None
     return profile.timezone, profile.timezone_set or (profile.updated_at, "")
+
+
+def _locale_of(profile: Profile) -> tuple[str | None, Stamp | None]:
+    return profile.locale, profile.locale_set
+
+
+def _locale_update(profile: Profile, event: CanonicalEvent) -> dict[str, Any]:
+    """The event's locale joined as the timezone is (restated within STAMP_REFRESH: no write)."""
+    held, stamp = _locale_of(profile)
+    at = event.occurred_at
+    if event.locale is None or (stamp is not None and _restated(held, stamp, event.locale, at)):
+        return {}
+    locale, locale_set = _latest_stamped((held, stamp), (event.locale, stamp_of(at, event.event_id)))
+    return {} if (locale, locale_set) == (held, stamp) else {"locale": locale, "locale_set": locale_set}
 
 
 # Cart ----------------------------------------------------------------------------------------------------
@@ -943,9 +968,10 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
     zone_held, zone_stamp = _timezone_of(profile)
     restated = zone_stamp is not None and _restated(zone_held, zone_stamp, event.timezone, at)
     if event.timezone and not restated and _known_timezone(event.timezone):
-        zone, stamp = _joined_timezone(_timezone_of(profile), (event.timezone, stamp_of(at, event.event_id)))
+        zone, stamp = _latest_stamped(_timezone_of(profile), (event.timezone, stamp_of(at, event.event_id)))
         if (zone, stamp) != (profile.timezone, profile.timezone_set):
             update |= {"timezone": zone, "timezone_set": stamp}
+    update |= _locale_update(profile, event)
     for change in event.consent:
         given = Consent(status=change.status, updated_at=change.at or at, source=event.source)
         current = update.get("consent", profile.consent).get(change.channel)
@@ -996,7 +1022,8 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
     for channel, theirs in loser.consent.items():
         if channel not in consent or theirs.precedence > consent[channel].precedence:
             consent[channel] = theirs
-    zone, zone_set = _joined_timezone(_timezone_of(winner), _timezone_of(loser))
+    zone, zone_set = _latest_stamped(_timezone_of(winner), _timezone_of(loser))
+    locale, locale_set = _latest_stamped(_locale_of(winner), _locale_of(loser))
     refunds = _joined_refunds((*winner.refunds, *loser.refunds))
     notes = _newest({*winner.notes, *loser.notes}, _note_order, MAX_NOTES)
     return merged.model_copy(
@@ -1005,6 +1032,8 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
             "updated_at": max(winner.updated_at, loser.updated_at),
             "timezone": zone,
             "timezone_set": zone_set,
+            "locale": locale,
+            "locale_set": locale_set,
             "consent": consent,
             "cart": _joined_carts(winner.cart, loser.cart),
             "orders": _joined_orders((*winner.orders, *loser.orders), refunds),
@@ -1014,5 +1043,7 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
             "tags": tuple(dict.fromkeys((*winner.tags, *loser.tags))),
             "notes": notes,
             "offers": _joined_offers((*winner.offers, *loser.offers)),
+            # Either side's segments count as entered already (no second entry); recomputed after the merge.
+            "segments": loser.segments | winner.segments,
         }
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -70,10 +70,22 @@ def _retrying(write: Callable[[], Written], what: str) -> Written:
     raise Unavailable(f"{what} kept changing under us; {MAX_ATTEMPTS} attempts")
 
 
-def record_event(event: CanonicalEvent) -> ProfileUpdate:
-    """Apply the event to its customer's profile, retrying when a concurrent writer got there first."""
-    update = _retrying(lambda: _record_once(event), f"profile for {event.event_id}")
-    store.append_history(update.customer_id, event)
+# What the profile derives from its events beyond apply_event, given (before, after, event): segment membership,
+# which the journey runtime computes (runtime.triggers.with_segments), handed in so profiles need not know journeys.
+Derive = Callable[[Profile | None, Profile, CanonicalEvent], Profile]
+
+
+def _as_applied(before: Profile | None, after: Profile, event: CanonicalEvent) -> Profile:
+    return after
+
+
+def record_event(
+    event: CanonicalEvent, derive: Derive = _as_applied, keep_properties: Collection[str] = ()
+) -> ProfileUpdate:
+    """Apply the event to its customer's profile (and what `derive` adds, in the same write), retrying when a
+    concurrent writer got there first; its history entry keeps the properties in `keep_properties`."""
+    update = _retrying(lambda: _record_once(event, derive), f"profile for {event.event_id}")
+    store.append_history(update.customer_id, event, keep_properties)
     return update
 
 
@@ -92,7 +104,7 @@ def amend(customer_id: str, change: Callable[[Profile], Profile]) -> Profile | N
     return _retrying(once, f"profile {customer_id}")
 
 
-def _record_once(event: CanonicalEvent) -> ProfileUpdate:
+def _record_once(event: CanonicalEvent, derive: Derive) -> ProfileUpdate:
     lifecycle = configured_lifecycle()
     keys = identifier_keys(event)
     owned = store.owners(keys)
@@ -104,7 +116,9 @@ def _record_once(event: CanonicalEvent) -> ProfileUpdate:
     # Previous ids only link to customers that exist; they are not identifiers of their own.
     claimable = [identifier.key for identifier in event.identifiers if identifier.key not in owned]
     if not records:
-        profile = apply_event(new_profile(customer_id_for(event), event.occurred_at), event, lifecycle)
+        profile = derive(
+            None, apply_event(new_profile(customer_id_for(event), event.occurred_at), event, lifecycle), event
+        )
         store.create(profile, claimable)
         return ProfileUpdate(
             profile.customer_id, profile, changed=True, created=True, previous_stage=None, event_id=event.event_id
@@ -115,7 +129,7 @@ def _record_once(event: CanonicalEvent) -> ProfileUpdate:
     merged = before
     for loser in losers:
         merged = merge_profiles(merged, loser.profile)
-    after = apply_event(merged, event, lifecycle)
+    after = derive(before, apply_event(merged, event, lifecycle), event)
     if losers:
         store.merge(winner, after, losers, claimable)
     elif after != before or claimable:

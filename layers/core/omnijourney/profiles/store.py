@@ -8,9 +8,10 @@ each is a platform.tables.Table, bound to the table its setting names on first u
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
@@ -86,7 +87,21 @@ class HistoryRecord(Table):
     source = UnicodeAttribute()
     # Consent the event gave or withdrew, {channel: {status, at}}: audits need what was allowed when.
     consent = UnicodeAttribute(null=True)
+    # The event's properties a segment's `did`/`did_not` tests (journeys.segments), {name: value}; no others.
+    properties = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
+
+    @property
+    def occurred_at(self) -> datetime:
+        return datetime.fromisoformat(self.entry.split("#", 1)[0])
+
+    @property
+    def event_id(self) -> str:
+        return self.entry.split("#", 1)[1]
+
+    @property
+    def kept_properties(self) -> dict[str, Any]:
+        return dict(json.loads(self.properties)) if self.properties else {}
 
 
 class IdempotencyRecord(Table):
@@ -227,8 +242,11 @@ def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], n
             IdentityRecord(key, customer_id=winner.customer_id).save()
 
 
-def append_history(customer_id: str, event: CanonicalEvent) -> None:
+def append_history(customer_id: str, event: CanonicalEvent, keep_properties: Collection[str] = ()) -> None:
+    """Write the event to the customer's history (kept `history_retention_days`), with only the properties in
+    `keep_properties`: those a configured condition tests."""
     settings = get_settings()
+    kept = {name: event.properties[name] for name in sorted(keep_properties) if name in event.properties}
     entry = HistoryRecord(
         customer_id,
         f"{event.occurred_at.isoformat()}#{event.event_id}",
@@ -247,6 +265,7 @@ def append_history(customer_id: str, event: CanonicalEvent) -> None:
         )
         if event.consent
         else None,
+        properties=json.dumps(kept) if kept else None,
         expires_at=event.occurred_at + timedelta(days=settings.history_retention_days),
     )
     with classified():

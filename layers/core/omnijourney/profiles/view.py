@@ -31,7 +31,11 @@ def profile_view(
         },
         # Stages that depend on time passing (at risk, lapsed) are as of now, not as of the last event.
         "lifecycle_stage": lifecycle.stage_of(profile, at),
+        # The shared segments the customer is in (config/segments.yaml), as last evaluated: on their latest event, and
+        # once a day in their timezone for the segments time alone changes.
+        "segments": sorted(profile.segments),
         "timezone": profile.timezone,
+        "locale": profile.locale,
         "consent": {channel.value: profile.consent_status(channel).value for channel in ConsentChannel},
         "cart": None
         if cart is None or not cart.items

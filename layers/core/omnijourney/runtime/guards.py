@@ -13,11 +13,17 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from omnijourney.events import ConsentStatus
 from omnijourney.journeys.contract import Entry
 from omnijourney.journeys.language import Goal, Policy, QuietHours, Send
 from omnijourney.profiles.model import Profile
-from omnijourney.runtime.conditions import Happened, address_for, goal_event, holds, matches
+from omnijourney.runtime.conditions import (
+    Happened,
+    address_for,
+    consent_refusal,
+    goal_event,
+    holds,
+    matches,
+)
 from omnijourney.runtime.consistency import ConsistencyRules, ProductCatalog
 from omnijourney.vocabulary import Category, ComposedReason, Reason, addressed, exited_on
 
@@ -117,9 +123,11 @@ def decide(
     converted_on = goal_reached(journey.goal, profile, entry, since_entry) if journey.goal else None
     if converted_on is not None:
         return Decision("goal", Reason.goal_reached, converted_on=converted_on)
-    for match in journey.exit_when:
+    for match in journey.exit_events:
         if any(matches(match, happened) for happened in since_entry):
             return Decision("exited", exited_on(match.event))
+    if any(holds(condition, profile, entry) for condition in journey.exit_conditions):
+        return Decision("exited", Reason.exit_condition)
     recipient = address_for(profile, send.channel)
     products = promoted_products(send, profile, catalog)
     held = _held(send, profile, products, recipient, rules)
@@ -150,13 +158,9 @@ def _held(
     if recipient is None:
         return Reason.no_address
     channel = addressed(send.channel)
-    if channel is not None:
-        consent = profile.consent_status(channel)
-        if consent == ConsentStatus.unsubscribed and send.category in rules.consent.opt_out_holds.get(channel, []):
-            return Reason.opted_out
-        needs_opt_in = channel in rules.consent.marketing_needs_opt_in
-        if send.category == Category.marketing and needs_opt_in and consent != ConsentStatus.subscribed:
-            return Reason.no_consent
+    refused = consent_refusal(profile, channel, send.category, rules) if channel is not None else None
+    if refused is not None:
+        return refused
     if _names_a_bought_product(send, products, profile, rules):
         return Reason.already_purchased
     if send.category in rules.already_purchased_holds and send.promotes == "cart" and not products:

@@ -1,7 +1,8 @@
 """The message ledger: its pynamodb model and every read and write of it.
 
 One item per (execution, step, visit): the entry is claimed (`pending`) before the provider is called and completed
-after, so a retried Task finds the first outcome. Erasure keeps the entries but not their address.
+after, so a retried Task finds the first outcome. A sent entry keeps the message's text as the customer read it, so a
+marketer can see what went out; erasure keeps the entries but not their address or text.
 
 Columns hold what their names say. Items already stored keep their attribute names; one column changed meaning:
 a deferral's seconds were kept in `provider_id` until they got `defer_seconds`, and an entry written so still
@@ -57,6 +58,9 @@ class LedgerRecord(Table):
     # The offer the step asked for but did not show, and why, {offer, reason}: its `without_offer` template went.
     offer_withheld = UnicodeAttribute(null=True)
     recipient = UnicodeAttribute(null=True)
+    # What the customer read, {subject, body} (subject null but for email), set when it went out: personal, so
+    # never logged nor passed to Step Functions, and scrubbed on erasure with the recipient.
+    text = UnicodeAttribute(null=True)
     products = UnicodeAttribute(default="[]")
     status = UnicodeAttribute()  # a LedgerStatus
     reason = UnicodeAttribute(null=True)
@@ -96,6 +100,7 @@ class LedgerRecord(Table):
             "reason": self.reason,
             "offer": _presented(self.offer),
             "offer_withheld": json.loads(self.offer_withheld) if self.offer_withheld else None,
+            "text": json.loads(self.text) if self.text else None,
         }
 
 
@@ -190,16 +195,23 @@ def mark(record: LedgerRecord, status: LedgerStatus, reason: str) -> None:
     record.update(actions=[LedgerRecord.status.set(status.value), LedgerRecord.reason.set(reason)])
 
 
-def mark_sent(record: LedgerRecord, provider_id: str) -> None:
-    record.update(actions=[LedgerRecord.status.set(LedgerStatus.sent.value), LedgerRecord.provider_id.set(provider_id)])
+def mark_sent(record: LedgerRecord, provider_id: str, *, subject: str | None, body: str) -> None:
+    """The message went out as `subject` and `body`: written with the status, in the same update."""
+    record.update(
+        actions=[
+            LedgerRecord.status.set(LedgerStatus.sent.value),
+            LedgerRecord.provider_id.set(provider_id),
+            LedgerRecord.text.set(json.dumps({"subject": subject, "body": body}, ensure_ascii=False)),
+        ]
+    )
 
 
-def forget_recipients(customer_ids: Iterable[str]) -> None:
-    """Erasure: the entries stay (caps and metrics count them), their addresses go."""
+def forget_recipients_and_texts(customer_ids: Iterable[str]) -> None:
+    """Erasure: the entries stay (caps and metrics count them), their addresses and texts go."""
     for customer_id in customer_ids:
         for record in LedgerRecord.query(customer_id):
-            if record.recipient is not None:
-                record.update(actions=[LedgerRecord.recipient.remove()])
+            if record.recipient is not None or record.text is not None:
+                record.update(actions=[LedgerRecord.recipient.remove(), LedgerRecord.text.remove()])
 
 
 def every_entry() -> Iterator[LedgerRecord]:

@@ -1,18 +1,51 @@
-"""Template variables from the live profile and the journey's entry, and the rendered message."""
+"""Template variables from the live profile and the journey's entry, and the rendered message: in the customer's
+language (the template's variant for the profile's locale: de-AT → de-AT, de, the shop's own), with money and dates
+written as that language writes them (Babel), in the customer's time zone."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from pydantic import Field, field_validator
+
+from omnijourney.events import locale_tag
 from omnijourney.identifiers import IdentifierKind
 from omnijourney.journeys.contract import Entry
-from omnijourney.journeys.templates import TemplateCatalog
+from omnijourney.journeys.templates import FORMATS, PRODUCT_FACTS, Formats, TemplateCatalog
+from omnijourney.platform.configfile import ConfigModel, config_dir, load
 from omnijourney.platform.settings import Settings
 from omnijourney.profiles.model import IssuedOffer, Profile
 from omnijourney.runtime.consistency import ProductCatalog
+
+
+class ShopConfig(ConfigModel):
+    """config/shop.yaml: the language of the templates without a locale in their name, and the shop's currency."""
+
+    locale: str = Field(
+        default="en", description="the shop's own language: templates without a locale, and customers with none"
+    )
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
+
+    @field_validator("locale")
+    @classmethod
+    def _language_tag(cls, locale: str) -> str:
+        tag = locale_tag(locale)
+        if tag is None:
+            raise ValueError(f"{locale!r} is not a language; write e.g. en, de or de-DE")
+        return tag
+
+
+@lru_cache(maxsize=1)
+def shop() -> ShopConfig:
+    """config/shop.yaml, loaded once per process; a config folder without one has the defaults (English, EUR)."""
+    path = config_dir() / "shop.yaml"
+    return load(path, ShopConfig) if path.is_file() else ShopConfig()
 
 
 @dataclass(frozen=True)
@@ -22,6 +55,18 @@ class Rendered:
     subject: str | None
     body: str
     unsubscribe_url: str
+    # The language of the template variant it was written from (None: the shop's own).
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """A cart or order line as templates see it (`{% for line in cart_lines %}{{ line.name }}{% endfor %}`)."""
+
+    name: str
+    sku: str
+    quantity: int = 1
+    price: Decimal | None = None
 
 
 def render(
@@ -34,14 +79,40 @@ def render(
     catalog: ProductCatalog,
     settings: Settings,
     zone: ZoneInfo,
+    shop_config: ShopConfig | None = None,
 ) -> Rendered:
-    """The template named `template` filled in for this customer as the profile stands now; `zone` is the customer's
-    time zone (the offer's last day is shown in it)."""
+    """The template named `template` filled in for this customer as the profile stands now, in the language of
+    their locale where the template has it; `zone` is the customer's time zone (dates are shown in it)."""
+    own = shop_config or shop()
+    variant = templates.variant(template, profile.locale)
     values = variables(profile, entry, catalog, settings)
+    values[FORMATS] = formats_for(profile.locale, variant.locale, own, zone)
     if offer is not None:
         values |= offer_variables(offer, catalog, zone)
-    subject, body = templates.templates[template].render(values)
-    return Rendered(subject, body, values["unsubscribe_url"])
+    subject, body = variant.template.render(values)
+    return Rendered(subject, body, values["unsubscribe_url"], variant.locale)
+
+
+def formats_for(customer: str | None, written_in: str | None, own: ShopConfig, zone: ZoneInfo) -> Formats:
+    """Money and dates as the message's language writes them: in the customer's own locale where the text is in
+    their language (a de-AT customer reading the German text), else as the text's language does (a fr-FR customer
+    reading the shop's English text reads English formats); the shop's currency."""
+    language = written_in or own.locale
+    same_language = customer is not None and customer.split("-")[0] == language.split("-")[0]
+    chosen = _babel_locale(customer if same_language else None) or _babel_locale(language) or "en"
+    return Formats(locale=chosen, currency=own.currency, zone=zone)
+
+
+def _babel_locale(tag: str | None) -> str | None:
+    """Babel's name for a language tag it has data for ("de-AT" → "de_AT"), else None."""
+    if tag is None:
+        return None
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return str(Locale.parse(tag, sep="-"))
+    except (UnknownLocaleError, ValueError):
+        return None
 
 
 def _items(skus_and_quantities: list[tuple[str, int, str | None]], catalog: ProductCatalog) -> str:
@@ -62,7 +133,7 @@ def ticket_subject(profile: Profile, entry: Entry) -> str:
     return own or entry.ticket_subject or ""
 
 
-def variables(profile: Profile, entry: Entry, catalog: ProductCatalog, settings: Settings) -> dict[str, str]:
+def variables(profile: Profile, entry: Entry, catalog: ProductCatalog, settings: Settings) -> dict[str, Any]:
     """Every variable a template may use (validation guarantees a template uses no other)."""
     cart = profile.cart.items if profile.cart else ()
     last_order = profile.kept_orders[-1] if profile.kept_orders else None
@@ -70,30 +141,44 @@ def variables(profile: Profile, entry: Entry, catalog: ProductCatalog, settings:
     phones = profile.identifiers.get(IdentifierKind.phone, ())
     cross_sell = catalog.cross_sell(list(last_order.skus), profile.ordered_skus()) if last_order else []
     unsubscribe = f"{settings.unsubscribe_base_url}?{urlencode({'customer': profile.customer_id})}"
+    cart_value = sum(((item.price or Decimal(0)) * item.quantity for item in cart), Decimal(0))
     return {
-        "first_name": str(profile.traits.get("first_name") or profile.traits.get("firstName") or "there"),
+        # Empty when unknown: each template says what to write instead, in its language ({{ first_name or 'there' }}).
+        "first_name": str(profile.traits.get("first_name") or profile.traits.get("firstName") or ""),
         "last_name": str(profile.traits.get("last_name") or profile.traits.get("lastName") or ""),
         "email": emails[-1] if emails else "",
         "phone": phones[-1] if phones else "",
         "cart_items": _items([(item.sku, item.quantity, item.name) for item in cart], catalog),
-        "cart_total": f"{sum((item.price or 0) * item.quantity for item in cart):.2f}",
+        "cart_lines": [
+            Line(catalog.name_of(item.sku, item.name), item.sku, item.quantity, item.price) for item in cart
+        ],
+        "cart_total": f"{cart_value:.2f}",
+        "cart_value": cart_value,
         "first_cart_item": catalog.name_of(cart[0].sku, cart[0].name) if cart else "",
         "last_order_id": last_order.order_id if last_order else "",
         "last_order_items": ", ".join(catalog.name_of(sku) for sku in last_order.skus) if last_order else "",
+        "last_order_lines": [Line(catalog.name_of(sku), sku) for sku in last_order.skus] if last_order else [],
+        "last_order_total": last_order.total if last_order else None,
+        "last_order_currency": last_order.currency if last_order else "",
+        "last_order_at": last_order.at if last_order else None,
         "cross_sell_items": ", ".join(catalog.name_of(sku) for sku in cross_sell),
         "ticket_subject": ticket_subject(profile, entry),
         "unsubscribe_url": unsubscribe,
         "store_name": settings.store_name,
         "checkout_url": entry.checkout_url or "",
+        # Product facts only, whatever an entry of an earlier deploy carries; one the event did not have shows as "".
+        "event": {fact: entry.properties.get(fact) for fact in PRODUCT_FACTS},
     }
 
 
-def offer_variables(offer: IssuedOffer, catalog: ProductCatalog, zone: ZoneInfo) -> dict[str, str]:
+def offer_variables(offer: IssuedOffer, catalog: ProductCatalog, zone: ZoneInfo) -> dict[str, Any]:
     """The offer as every channel shows it: the same code, discount and last day (in the customer's time)."""
-    last_day = (offer.expires_at - timedelta(seconds=1)).astimezone(zone)
+    last_moment: datetime = offer.expires_at - timedelta(seconds=1)
+    last_day = last_moment.astimezone(zone)
     return {
         "offer_code": offer.code,
         "offer_discount": offer.discount,
         "offer_expires": f"{last_day:%a} {last_day.day} {last_day:%b}",
+        "offer_expires_at": last_moment,
         "offer_products": ", ".join(catalog.name_of(sku) for sku in offer.skus),
     }

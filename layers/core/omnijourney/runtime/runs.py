@@ -6,13 +6,16 @@ token) and how it ended. The first outcome recorded stands; erasure keeps the ou
 Beside the runs, the same table keeps the entries a journey passed over (`skipped`, with a SkipReason): one item per
 customer, journey and starting event, so a marketer can see why a customer did not enter. They sort after every run
 (their key starts with `~`, journey names with a letter) so reading a customer's runs never reads them, and they
-expire after SKIPPED_RETENTION_DAYS.
+expire after SKIPPED_RETENTION_DAYS; erasure deletes them.
+
+The path a run took is read from its execution's history (`states_entered`, `path_taken`), not stored: Step Functions
+keeps it, and a plain wait or an exit has no Task that could record it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import suppress
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -128,6 +131,13 @@ def record_skipped(customer_id: str, event_id: str, skipped: Iterable[tuple[str,
             ).save()
 
 
+def forget_skipped(customer_ids: Iterable[str]) -> None:
+    """Erasure: the entries the journeys passed over go (they say what the customer did, and when)."""
+    for customer_id in customer_ids:
+        for item in JourneyRunRecord.query(customer_id, JourneyRunRecord.run.startswith(SKIPPED_PREFIX)):
+            item.delete()
+
+
 def get(customer_id: str, journey: str, execution: str) -> JourneyRunRecord | None:
     try:
         return JourneyRunRecord.get(customer_id, run_key(journey, execution))
@@ -233,3 +243,39 @@ def every_skipped() -> Iterator[JourneyRunRecord]:
 def report() -> list[dict[str, Any]]:
     """Every run as the simulation's report lists it, in the table's order."""
     return [run.as_report() for run in every_run()]
+
+
+def skipped_report() -> list[dict[str, Any]]:
+    """Every skipped entry as the simulation's report lists it, in the table's order."""
+    return [
+        {
+            "at": item.started_at.isoformat(),
+            "customer_id": item.customer_id,
+            "journey": item.journey,
+            "reason": item.reason,
+        }
+        for item in every_skipped()
+    ]
+
+
+def states_entered(execution_arn: str) -> list[str]:
+    """The names of the states an execution entered, in order, from its whole history (GetExecutionHistory is
+    paged: the paginator follows nextToken). Each is a state transition, which Standard workflows bill."""
+    from omnijourney.platform.aws import (
+        client,  # lazy: boto3 and its clients load on the first AWS call, not at the profile function's cold start
+    )
+
+    pages = client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    return [
+        event["stateEnteredEventDetails"]["name"]
+        for page in pages
+        for event in page["events"]
+        if event["type"].endswith("StateEntered")
+    ]
+
+
+def path_taken(entered: Iterable[str], step_ids: Collection[str]) -> list[str]:
+    """The journey's steps a run went through, in order, a step visited twice listed twice: of the states it entered,
+    those named by a step id (the compiler names a step's first state by its id; its helper states, `<id>.route`,
+    `<id>.wait`, `<id>.defer`, and the outcomes' states are not steps)."""
+    return [state for state in entered if state in step_ids]

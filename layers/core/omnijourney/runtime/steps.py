@@ -319,13 +319,11 @@ def _deliver(
             reason = undeliverable(failure.reason)
             ledger.mark(entry, LedgerStatus.suppressed, reason)
             return SendResult(outcome="suppressed", reason=reason)
-    ledger.mark_sent(entry, provider_id)
+    ledger.mark_sent(entry, provider_id, subject=rendered.subject, body=rendered.body)
     return SendResult(outcome="sent", reason=None)
 
 
-def _send_through_channel(
-    entry: LedgerRecord, message: Send, rendered: Rendered, *, to: AddressedChannel
-) -> str:
+def _send_through_channel(entry: LedgerRecord, message: Send, rendered: Rendered, *, to: AddressedChannel) -> str:
     assert entry.recipient is not None
     outgoing = OutgoingMessage(
         message_key=entry.message_key,

@@ -9,22 +9,37 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.catalog import journeys as published_journeys
-from omnijourney.journeys.contract import Entry, ExecutionInput, entry_keeps, entry_of, scheduled_entry
+from omnijourney.journeys.contract import Entry, ExecutionInput, entry_keeps, entry_of, scheduled_entry, segment_entry
 from omnijourney.journeys.language import EventMatch, Journey, ReEntry
+from omnijourney.journeys.segments import SegmentsConfig
+from omnijourney.journeys.segments import segments as configured_segments
 from omnijourney.platform import clock
 from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile
-from omnijourney.profiles.service import ProfileUpdate
+from omnijourney.profiles.service import ProfileUpdate, amend
+from omnijourney.runtime import ledger
 from omnijourney.runtime import runs as journey_runs
-from omnijourney.runtime.conditions import Happened, goal_event, holds, matches, matches_where, occurred
+from omnijourney.runtime.conditions import (
+    Facts,
+    Happened,
+    goal_event,
+    holds,
+    matches,
+    matches_where,
+    occurred,
+    segments_now,
+    window_start,
+)
+from omnijourney.runtime.consistency import consistency
+from omnijourney.runtime.guards import local_time
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 from omnijourney.vocabulary import ComposedReason, Reason, SkipReason, exited_on
 
@@ -116,14 +131,25 @@ def _may_matter(event: CanonicalEvent, update: ProfileUpdate, journeys: Iterable
         return True
     for journey in journeys:
         awaited = [step.wait_for.event for step in journey.steps if step.wait_for is not None]
-        exits = [match.event for match in journey.exit_when]
+        policy = journey.policy
+        exits = [match.event for match in policy.exit_events]
         goal = journey.goal
         if event.type in (journey.entry.event, goal.event if goal else None, *awaited, *exits):
             return True
         entered_stage = update.stage_changed and update.profile.lifecycle_stage == journey.entry.stage
         if (goal is not None and goal.when is not None) or entered_stage:
             return True
+        if journey.entry.segment in entered_segments(update.profile, event.event_id):
+            return True
+        # An exit condition can only come to hold when the profile (or its segments) changed; a new one has no runs.
+        if policy.exit_conditions and (update.merged or (update.changed and not update.created)):
+            return True
     return False
+
+
+def entered_segments(profile: Profile, cause: str) -> set[str]:
+    """The segments `cause` (an event id, or a daily evaluation) put the customer in: also when it is retried."""
+    return {name for name, entered_by in profile.segments.items() if entered_by == cause}
 
 
 def run_schedule(journey_name: str) -> Reaction:
@@ -172,9 +198,12 @@ def _ending(
             return RunOutcome.goal, Reason.goal_reached, converted_on
         if goal.when is not None and holds(goal.when, profile, entry):
             return RunOutcome.goal, Reason.goal_reached, "profile"
-    for match in journey.exit_when:
+    policy = journey.policy
+    for match in policy.exit_events:
         if matches(match, happened):
             return RunOutcome.exited, exited_on(match.event), None
+    if any(holds(condition, profile, entry) for condition in policy.exit_conditions):
+        return RunOutcome.exited, Reason.exit_condition, None
     return None
 
 
@@ -234,13 +263,15 @@ def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reac
 
 
 def _triggered(journey: Journey, event: CanonicalEvent, update: ProfileUpdate, entry: Entry) -> bool:
-    """Whether `event` is the journey's entry: its event (with name and `where`), or reaching its stage."""
+    """Whether `event` is the journey's entry: its event (with name and `where`), or reaching its stage or segment."""
     trigger = journey.entry
     if trigger.event is not None:
         matched = event.type == trigger.event and trigger.name in (None, event.name)
         return matched and matches_where(entry, trigger.where)
     if trigger.stage is not None:
         return update.stage_changed and update.profile.lifecycle_stage == trigger.stage
+    if trigger.segment is not None:
+        return trigger.segment in entered_segments(update.profile, event.event_id)
     return False  # scheduled journeys start from their schedule, not from events
 
 
@@ -289,3 +320,121 @@ def _start(journey: Journey, profile: Profile, entry: Entry, now: datetime, reac
         journey_runs.forget(run)
         raise
     reaction.started.append(name)
+
+
+# Segments -----------------------------------------------------------------------------------------------------
+
+DAILY = "daily:"  # what put a customer in a segment at its daily evaluation: `daily:<their local date>`
+
+
+def with_segments(before: Profile | None, after: Profile, event: CanonicalEvent) -> Profile:
+    """`after` with its segments computed again where this event can move them, in the same write (service.Derive):
+    those counting this event's type (a product view toward `browsed_not_bought`), those reading the profile when it
+    changed, every one after a merge (the history now spans both). An event no segment counts that changes nothing
+    reads nothing."""
+    config = configured_segments()
+    if before is not None and after.merged_from != before.merged_from:
+        names = set(config.segments)
+    else:
+        names = config.counting(event.type) | (config.reading_profile if before is None or after != before else set())
+    if not names:
+        return after
+    facts = _facts(config, after, names, clock.now(), recording=event)
+    members = segments_now(config, after, facts, names, event.event_id)
+    return after if members == after.segments else after.model_copy(update={"segments": members})
+
+
+def history_properties(event: CanonicalEvent) -> frozenset[str]:
+    """The properties of `event` its history entry keeps: those a segment's `did`/`did_not` tests."""
+    return configured_segments().history_properties(event.type)
+
+
+def _facts(
+    config: SegmentsConfig,
+    profile: Profile,
+    names: Collection[str],
+    now: datetime,
+    recording: CanonicalEvent | None = None,
+) -> Facts:
+    """What `names` read beside the profile: the history within their longest window (with the event being
+    recorded, which is written to the history after the profile), the last message if one asks."""
+    zone = local_time(profile, consistency())
+    customer_ids = [profile.customer_id, *profile.merged_from]
+    history: list[Happened] = []
+    days = config.window_days(names)
+    if days:
+        since = window_start(now, zone, days).astimezone(UTC)
+        kept = store.history(customer_ids, since=since)
+        history = [_happened(record) for record in kept if recording is None or record.event_id != recording.event_id]
+        if recording is not None and recording.occurred_at > since:
+            history.append(occurred(recording, profile))
+    last_message = None
+    if config.read_messages(names):
+        last_message = max((sent.at for each in customer_ids for sent in ledger.sent_to(each)), default=None)
+    return Facts(now=now, zone=zone, history=tuple(history), last_message_at=last_message)
+
+
+def _happened(record: store.HistoryRecord) -> Happened:
+    fields = {"name": record.name, "channel": record.channel, "source": record.source}
+    return Happened(record.event_type, record.name, record.occurred_at, fields | {"properties": record.kept_properties})
+
+
+def evaluate_segments_daily() -> Reaction:
+    """The daily evaluation (hourly on AWS, a `{"schedule": "segments"}` line in a scenario): every live customer
+    whose local day changed since their last evaluation has the segments time alone changes computed again; those who
+    entered a segment enter the journeys it starts, and runs whose exit or goal condition now holds end."""
+    config = configured_segments()
+    reaction = Reaction()
+    if not config.timed:
+        return reaction  # no segment changes with time: nothing to do, not even the scan
+    now = clock.now()
+    evaluated = _evaluated_daily(config, now)
+    for stored in store.live_profiles():
+        if stored.segments_on == _today(stored, now):
+            continue
+        profile = amend(stored.customer_id, evaluated)
+        if profile is not None and profile.segments_on is not None and profile.segments != stored.segments:
+            entered = entered_segments(profile, f"{DAILY}{profile.segments_on.isoformat()}")
+            _after_daily_change(profile, entered, profile.segments_on, now, reaction)
+    return reaction
+
+
+def _today(profile: Profile, now: datetime) -> date:
+    return now.astimezone(local_time(profile, consistency())).date()
+
+
+def _evaluated_daily(config: SegmentsConfig, now: datetime) -> Callable[[Profile], Profile]:
+    """The change the daily evaluation makes to a profile: its time-dependent segments as of today, and the day."""
+
+    def evaluated(profile: Profile) -> Profile:
+        today = _today(profile, now)
+        facts = _facts(config, profile, config.timed, now)
+        members = segments_now(config, profile, facts, config.timed, f"{DAILY}{today.isoformat()}")
+        return profile.model_copy(update={"segments": members, "segments_on": today})
+
+    return evaluated
+
+
+def _after_daily_change(profile: Profile, entered: set[str], today: date, now: datetime, reaction: Reaction) -> None:
+    """A customer's segments changed at the daily evaluation: journeys entered on a segment start, runs end."""
+    journeys = published_journeys().journeys
+    runs = journey_runs.of_customers((profile.customer_id, *profile.merged_from))
+    for run in _one_run_per_journey([run for run in runs if run.running], now, reaction):
+        journey = journeys.get(run.journey)
+        if journey is None:
+            continue
+        entry = run.journey_entry
+        if journey.goal is not None and journey.goal.when is not None and holds(journey.goal.when, profile, entry):
+            _stop(run, RunOutcome.goal, Reason.goal_reached, now, reaction, converted_on="profile")
+        elif any(holds(condition, profile, entry) for condition in journey.policy.exit_conditions):
+            _stop(run, RunOutcome.exited, Reason.exit_condition, now, reaction)
+    for journey in journeys.values():
+        if journey.entry.segment not in entered:
+            continue
+        entry = segment_entry(journey.entry.segment, today, now, profile)
+        refused = _refused(journey, profile, entry, runs, now)
+        if refused is None:
+            _start(journey, profile, entry, now, reaction)
+        else:
+            journey_runs.record_skipped(profile.customer_id, entry.event_id, [(journey.journey, refused)], now)
+            reaction.skipped.append((journey.journey, refused))

@@ -109,6 +109,8 @@ class SegmentSource:
                 ),
             ],
             "timezone": as_text(context.get("timezone")),
+            # The device's language ("de-DE"): which language of a template the customer reads.
+            "locale": context.get("locale"),
             "traits": {key: value for key, value in traits.items() if key not in ("email", "phone", "loyalty_id")},
         }
         if kind == "track":

@@ -172,6 +172,8 @@ def _order(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[str,
         "channel": _ORDER_CHANNELS.get(str(payload.get("source_name")), Channel.web),
         "occurred_at": as_timestamp(at, at_field, delivery.received_at),
         "identifiers": [*_people(payload), Identifier(kind=IdentifierKind.shopify_order_id, value=order_id)],
+        # The storefront language the customer ordered in ("de-DE"); an order at the POS has the shop's.
+        "locale": payload.get("customer_locale"),
         "order": Order(
             order_id=order_id,
             total=as_decimal(require(payload, "total_price"), "total_price") or 0,
@@ -276,6 +278,7 @@ def _checkout(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[s
         "channel": Channel.web,
         "occurred_at": as_timestamp(_changed_at(payload), "updated_at", delivery.received_at),
         "identifiers": _people(payload),
+        "locale": payload.get("customer_locale"),
     }
     properties = {
         "abandoned_checkout_url": payload.get("abandoned_checkout_url"),
@@ -327,6 +330,8 @@ def _customer(payload: dict[str, Any], topic: str, delivery: Delivery) -> dict[s
             phone=payload.get("phone"),
             loyalty_id=loyalty,
         ),
+        # The customer's language (Customer.locale, "de-DE"), where the payload has it.
+        "locale": payload.get("locale"),
         "traits": {key: payload[key] for key in ("first_name", "last_name") if payload.get(key)}
         | ({"tags": tags} if tags else {}),
         "consent": tuple(consent),

@@ -114,6 +114,8 @@ def _trigger(payload: dict[str, Any], delivery: Delivery) -> CanonicalEvent:
         occurred_at=occurred_at,
         received_at=delivery.received_at,
         identifiers=identifiers,
+        # The requester's Zendesk locale ("de", "en-us"), where the trigger's body has it.
+        locale=requester.get("locale"),
         ticket=Ticket(ticket_id=ticket_id, subject=as_text(ticket.get("subject")), status=status),
         properties={"via": ticket.get("via"), "priority": ticket.get("priority")},
     )
@@ -163,7 +165,7 @@ def _native_user(detail: dict[str, Any]) -> dict[str, Any]:
     channels know."""
     zendesk_user = _zendesk_user(require(detail, "id", "detail."), "detail.id")
     others = identifiers_from(email=detail.get("email"), phone=detail.get("phone"), user_id=detail.get("external_id"))
-    return {"type": EventType.identify, "identifiers": [zendesk_user, *others]}
+    return {"type": EventType.identify, "identifiers": [zendesk_user, *others], "locale": detail.get("locale")}
 
 
 def _zendesk_user(value: Any, where: str) -> Identifier:

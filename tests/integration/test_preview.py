@@ -1,0 +1,82 @@
+"""`omnijourney templates preview`: what a customer would read, in each language, before anything is sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from omnijourney_tools import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOES = ROOT / "scenarios" / "shoes.jsonl"
+
+
+def test_without_a_customer_every_language_is_shown_for_a_labelled_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["templates", "preview", "abandoned_cart_sms"]) == 0
+    assert capsys.readouterr().out == (
+        "── abandoned_cart_sms · sms · shop default · for a sample customer (not a real profile)\n"
+        "omnijourney shop: your Trail Runner 42 is still in your cart. Finish here: "
+        "https://shop.example.com/checkouts/sample Reply STOP to opt out.\n"
+        "\n"
+        "── abandoned_cart_sms · sms · de · for a sample customer (not a real profile)\n"
+        "omnijourney shop: Trail Runner 42 liegt noch in deinem Warenkorb. Hier geht es weiter: "
+        "https://shop.example.com/checkouts/sample Abmelden mit STOP.\n"
+    )
+
+
+def test_a_locale_shows_only_the_language_that_customer_reads(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["templates", "preview", "abandoned_cart_email", "--locale", "de-AT"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("── abandoned_cart_email · email · de · for a sample customer (not a real profile)\n")
+    assert "Subject: Noch in deinem Warenkorb: Trail Runner 42\nHallo Ada,\n" in out
+    assert "shop default" not in out
+    assert "Hi Ada" not in out
+
+
+def test_a_profile_from_the_profile_api_is_previewed_with_its_cart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = {
+        "customer_id": "cus_lena",
+        "identifiers": {"email": ["lena.fischer@example.com"]},
+        "timezone": "Europe/Berlin",
+        "locale": "en-US",
+        "cart": {"items": [{"sku": "SOCK-MERINO-M", "name": "Merino Running Socks", "quantity": 2, "price": 14.5}]},
+        "orders": [],
+    }
+    path = tmp_path / "lena.json"
+    path.write_text(json.dumps(view))
+    assert cli.main(["templates", "preview", "abandoned_cart_email", "--customer", str(path), "--locale", "en-US"]) == 0
+    out = capsys.readouterr().out
+    assert f"for customer cus_lena ({path})\nSubject: Still thinking about the Merino Running Socks?\n" in out
+    assert "- 2× Merino Running Socks, €14.50\nTogether €29.00: " in out
+
+
+def test_the_customer_of_a_scenario_line_is_the_one_it_is_about(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["templates", "preview", "abandoned_cart_email", "--scenario", str(SHOES), "--line", "3"]) == 0
+    out = capsys.readouterr().out
+    # The shoes customer's browser says de-DE: the German text is what she reads; the English one in English.
+    assert "· de · for customer cus_" in out
+    assert "- 1× Trail Runner 42, 129,95\xa0€\nZusammen 129,95\xa0€" in out
+    assert "- 1× Trail Runner 42, €129.95\nTogether €129.95" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["abandoned_cart_mail"], "no template 'abandoned_cart_mail' in "),
+        (
+            ["abandoned_cart_email", "--scenario", str(SHOES), "--line", "99"],
+            f"{SHOES} has lines 1 to 19; there is no line 99",
+        ),
+        (["abandoned_cart_email", "--line", "3"], "--line goes with --scenario"),
+        (["abandoned_cart_email", "--scenario", str(SHOES)], "--scenario needs --line N"),
+    ],
+)
+def test_misuse_is_said_in_plain_words_with_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["templates", "preview", *argv]) == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,238 @@
+"""Personal content: templates in the customer's language, money and dates as that language writes them, product
+facts of the starting event (and nothing personal of it), and every mistake caught before anything is sent."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from jinja2.sandbox import SecurityError
+
+from omnijourney.edge.sources import get_source
+from omnijourney.events import CanonicalEvent
+from omnijourney.journeys.catalog import load_journeys
+from omnijourney.journeys.contract import Entry, EntryKeeps, entry_keeps, entry_of
+from omnijourney.journeys.templates import Formats, Template, TemplateCatalog, fallbacks
+from omnijourney.platform.configfile import ConfigError
+from omnijourney.platform.settings import Settings
+from omnijourney.profiles.model import IssuedOffer, Profile
+from omnijourney.runtime.consistency import products
+from omnijourney.runtime.rendering import Line, Rendered, ShopConfig, render
+from tests.conftest import delivery, lena
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "journeys"
+BROKEN = Path(__file__).parent / "broken_templates" / "languages"
+BERLIN = ZoneInfo("Europe/Berlin")
+SHOP = ShopConfig(locale="en", currency="EUR")
+NBSP, NARROW_NBSP = "\xa0", "\u202f"
+
+
+def event_of(source: str, case: str) -> CanonicalEvent:
+    [event] = get_source(source).parse(delivery(source, case))
+    return event
+
+
+def shown(template: str, profile: Profile, templates: TemplateCatalog, entry: Entry | None = None) -> Rendered:
+    entry = entry or entry_of(event_of("segment", "checkout_started"), profile, entry_keeps_all(templates))
+    return render(
+        template,
+        profile,
+        entry,
+        None,
+        templates=templates,
+        catalog=products(),
+        settings=Settings(),
+        zone=BERLIN,
+        shop_config=SHOP,
+    )
+
+
+def entry_keeps_all(templates: TemplateCatalog) -> EntryKeeps:
+    return entry_keeps(load_journeys([SHIPPED]).journeys["abandoned_cart"], templates)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> TemplateCatalog:
+    return load_journeys([SHIPPED]).templates
+
+
+def test_a_german_customer_reads_the_german_cart_email_with_euros_written_the_german_way(
+    shipped: TemplateCatalog,
+) -> None:
+    profile = lena(("segment", "checkout_started"))
+    assert profile.locale == "de-DE"
+    message = shown("abandoned_cart_email", profile, shipped)
+    assert message.locale == "de"
+    assert message.subject == "Noch in deinem Warenkorb: Trail Runner 42"
+    assert f"- 1× Trail Runner 42, 129,95{NBSP}€\nZusammen 129,95{NBSP}€: " in message.body
+    assert message.body.startswith("Hallo,\n\ndas liegt noch in deinem Warenkorb")
+
+
+def test_a_customer_whose_language_has_no_template_reads_the_shops_own_in_its_formats(
+    shipped: TemplateCatalog,
+) -> None:
+    profile = lena(("segment", "checkout_started")).model_copy(update={"locale": "fr-FR"})
+    message = shown("abandoned_cart_email", profile, shipped)
+    assert message.locale is None
+    assert message.subject == "Still thinking about the Trail Runner 42?"
+    # English text, English money: not "129,95 €" in the middle of an English sentence.
+    assert "- 1× Trail Runner 42, €129.95\nTogether €129.95: " in message.body
+
+
+def test_the_fallback_chain_goes_from_region_to_language_to_the_shops_own(shipped: TemplateCatalog) -> None:
+    assert fallbacks("de_AT") == ["de-AT", "de"]
+    assert fallbacks("zh-Hant-TW") == ["zh-Hant-TW", "zh-Hant", "zh"]
+    assert fallbacks(None) == []
+    assert shipped.variant("abandoned_cart_email", "de-AT").locale == "de"
+    assert shipped.variant("abandoned_cart_email", "en-US").locale is None
+    assert shipped.variant("thank_you_email", "de-DE").locale is None
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("de_DE", f"1.234,50{NBSP}€ | 09.03.2026 | 09.03.26, 18:30"),
+        ("en_US", f"€1,234.50 | Mar 9, 2026 | 3/9/26, 6:30{NARROW_NBSP}PM"),
+        ("fr_FR", f"1{NARROW_NBSP}234,50{NBSP}€ | 9 mars 2026 | 09/03/2026 18:30"),
+    ],
+)
+def test_money_and_dates_are_written_as_the_customers_language_writes_them_in_their_time(
+    locale: str, expected: str
+) -> None:
+    template = Template(
+        channel="sms",
+        body="{{ cart_value | money }} | {{ last_order_at | date }} | {{ last_order_at | datetime('short') }}",
+    )
+    values = {
+        "cart_value": Decimal("1234.5"),
+        "last_order_at": datetime(2026, 3, 9, 17, 30, tzinfo=UTC),
+        "_formats": Formats(locale, "EUR", BERLIN),
+    }
+    assert template.render(values) == (None, expected)
+
+
+def test_earlier_templates_placeholders_still_work() -> None:
+    template = Template(channel="email", subject="Hello ${first_name}", body="Your ${cart_items}, {{ store_name }}")
+    assert template.variables == ["first_name", "cart_items", "store_name"]
+    values = {"first_name": "Ada", "cart_items": "1× Trail Runner 42", "store_name": "Trail Shop"}
+    assert template.render(values) == ("Hello Ada", "Your 1× Trail Runner 42, Trail Shop")
+
+
+def test_cart_lines_loop_and_join_without_running_code() -> None:
+    template = Template(channel="sms", body="{{ cart_lines | map(attribute='name') | join(' + ') }}")
+    values = {
+        "cart_lines": [Line("Trail Runner 42", "SHOE-TRAIL-42"), Line("Merino Running Socks", "SOCK-MERINO-M", 2)]
+    }
+    assert template.render(values) == (None, "Trail Runner 42 + Merino Running Socks")
+    for hostile in ("{{ cart_lines.append(1) }}", "{{ ''.__class__.__mro__ }}"):
+        with pytest.raises(SecurityError):
+            Template(channel="sms", body=hostile).render(values)
+
+
+def test_broken_languages_are_reported_in_plain_words_at_their_file_and_line() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_journeys([BROKEN])
+    problems = [str(problem).removeprefix(f"{BROKEN}/templates/") for problem in error.value.problems]
+    assert problems == [
+        "cart_email.de.yaml:2:1: body: {{ cart_itmes }} is not a variable any profile or event supplies "
+        "(did you mean 'cart_items'?)",
+        "cart_email.de_at.yaml:1:1: write the language as 'de-AT': name the file cart_email.de-AT.yaml",
+        "cart_email.yaml:3:1: body: {{ event.shipping_address }} is not a product fact of the starting event; a "
+        "template may show event.product_id, event.sku, event.name, event.brand, event.category, event.variant, "
+        "event.price, event.currency, event.url, event.image_url (a journey keeps nothing personal of the event "
+        "that started it)",
+        "cart_email.yaml:3:1: body: there is no filter 'moeny' (did you mean 'money'?); for money and dates write "
+        "e.g. {{ cart_value | money }} or {{ last_order_at | date }}",
+        "order_note.fr.yaml:3:1: body: cannot be read as a template: line 1: Unexpected end of template. Jinja was "
+        "looking for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed "
+        "is 'if'.",
+        "cart_email.de.yaml:1:1: channel: this is 'cart_email' in de, for sms; cart_email.yaml is for email",
+        "order_note.fr.yaml:1:1: there is no order_note.yaml beside order_note.fr.yaml: the template in the shop's "
+        "own language is what customers of every other language read, and the name journeys use",
+    ]
+
+
+def test_what_only_some_journeys_supply_is_checked_in_every_language(tmp_path: Path) -> None:
+    write = tmp_path.joinpath
+    write("cart.yaml").write_text("channel: sms\nbody: 'Back: {{ checkout_url }}'\n")
+    write("cart.de.yaml").write_text("channel: sms\nbody: '{{ event.name }}: ${offer_code} {{ checkout_url }}'\n")
+    catalog = TemplateCatalog(tmp_path)
+    assert catalog.problems == []
+    assert catalog.problems_for_journey("cart", None, has_offer=False) == [
+        "template 'cart' uses {{ checkout_url }}, which only a checkout_started or cart_updated entry supplies",
+        "template 'cart' (de) uses {{ checkout_url }}, which only a checkout_started or cart_updated entry supplies",
+        "template 'cart' (de) uses {{ event.name }}, which only a journey that starts on an event supplies",
+        "template 'cart' (de) uses ${offer_code}, which only a send step with an `offer` supplies",
+    ]
+    assert catalog.problems_for_journey("cart", "checkout_started", has_offer=True) == []
+
+
+def test_a_journey_keeps_of_its_start_only_the_product_facts_its_templates_show(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "viewed.yaml").write_text(
+        "channel: email\nsubject: '{{ event.name }}'\nbody: 'Only {{ event.price | money }}: {{ event.url }}'\n"
+    )
+    (tmp_path / "templates" / "viewed.de.yaml").write_text(
+        "channel: email\nsubject: '{{ event.name }}'\nbody: '{{ event.image_url }}'\n"
+    )
+    (tmp_path / "viewed.yaml").write_text(
+        "journey: viewed\nentry:\n  event: product_viewed\nsteps:\n"
+        "  - id: show\n    send: {channel: email, template: viewed, category: marketing}\n"
+    )
+    journeys = load_journeys([tmp_path])
+    viewed = event_of("segment", "product_viewed")
+    profile = lena(("segment", "product_viewed"))
+    entry = entry_of(viewed, profile, entry_keeps(journeys.journeys["viewed"], journeys.templates))
+    # What Step Functions keeps: the facts shown in any language, not the brand, category, variant or quantity.
+    assert json.loads(entry.model_dump_json())["properties"] == {
+        "image_url": "https://shop.example.com/cdn/shop/products/trail-runner-slate.jpg",
+        "name": "Trail Runner 42",
+        "price": 129.95,
+        "url": "https://shop.example.com/products/trail-runner",
+    }
+    message = shown("viewed", profile, journeys.templates, entry)
+    assert message.subject == "Trail Runner 42"
+    assert message.body == "https://shop.example.com/cdn/shop/products/trail-runner-slate.jpg"
+    english = shown("viewed", profile.model_copy(update={"locale": None}), journeys.templates, entry)
+    assert english.body == "Only €129.95: https://shop.example.com/products/trail-runner"
+
+
+def test_a_product_fact_the_event_did_not_have_shows_as_nothing(tmp_path: Path) -> None:
+    (tmp_path / "note.yaml").write_text("channel: sms\nbody: '[{{ event.brand }}][{{ event.price | money }}]'\n")
+    catalog = TemplateCatalog(tmp_path)
+    profile = lena(("segment", "checkout_started"))
+    entry = entry_of(event_of("segment", "checkout_started"), profile, entry_keeps_all(catalog))
+    assert shown("note", profile, catalog, entry).body == "[][]"
+
+
+def test_the_offers_last_day_is_written_in_german_in_the_german_offer_email(shipped: TemplateCatalog) -> None:
+    profile = lena(("segment", "checkout_started"))
+    issued = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
+    offer = IssuedOffer(
+        offer="spring_shoes",
+        code="SPRING-7K2Q",
+        discount="10% off",
+        skus=("SHOE-TRAIL-42",),
+        issued_at=issued,
+        expires_at=datetime(2026, 3, 9, 23, 0, tzinfo=UTC),
+        issued_by="abandoned_cart",
+    )
+    entry = entry_of(event_of("segment", "checkout_started"), profile, entry_keeps_all(shipped))
+    message = render(
+        "abandoned_cart_offer_email",
+        profile,
+        entry,
+        offer,
+        templates=shipped,
+        catalog=products(),
+        settings=Settings(),
+        zone=BERLIN,
+        shop_config=SHOP,
+    )
+    assert message.subject == "Dein Code für Trail Runner 42, gültig bis Montag, 9. März"
+    assert "Mit dem Code SPRING-7K2Q wird Trail Runner 42\ngünstiger" in message.body
