@@ -91,3 +91,29 @@ def test_a_new_deferral_writes_its_seconds_to_their_own_attribute(harness: Harne
     assert stored["status"] == {"S": "deferred"}
     assert stored["expires_at"] == {"N": str(int((RECEIVED_AT + timedelta(days=ledger.RETENTION_DAYS)).timestamp()))}
     assert ledger.get(CUSTOMER, KEY).deferred_for == 5400
+
+
+def test_a_message_sent_while_its_customer_was_being_erased_keeps_no_text(harness: Harness) -> None:
+    """Erasure scrubbed the entry between its claim and the provider's answer: the text is not written back."""
+    entry = ledger.entry(
+        CUSTOMER,
+        KEY,
+        at=RECEIVED_AT,
+        journey="welcome_series",
+        step="welcome",
+        priority=40,
+        channel="email",
+        category="marketing",
+        template="welcome_email",
+        offer=None,
+        offer_withheld=None,
+        recipient="lena.fischer@example.com",
+        products=(),
+        status=LedgerStatus.pending,
+        reason=None,
+    )
+    assert ledger.claim(entry, retrying=False)
+    ledger.forget_recipients_and_texts([CUSTOMER])
+    ledger.mark_sent(entry, "ses-1", subject="Welcome, Lena", body="Hi Lena")
+    stored = ledger.get(CUSTOMER, KEY)
+    assert (stored.status, stored.provider_id, stored.recipient, stored.text) == (LedgerStatus.sent, "ses-1", None, None)

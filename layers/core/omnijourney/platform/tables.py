@@ -1,7 +1,7 @@
 """Every model's table is the one settings name, bound on first use: no caller binds anything by hand.
 
-A model derives from `Table` and names the setting that holds its table's name (`table_name =
-named_by("ledger_table")` in its Meta). pynamodb reads `Meta.table_name` each time it needs the table, so the
+A model derives from `Table` and names the setting that holds its table's name (`Meta =
+table_meta("ledger_table")`). pynamodb reads `Meta.table_name` each time it needs the table, so the
 name comes from the current settings; the first use in a process (and the first after the settings change)
 connects the model through the one shared DynamoDB connection. Which models exist is the stores' business:
 this module imports none of them (omnijourney.app.storage lists them for the CDK stack and the local backend).
@@ -10,6 +10,7 @@ this module imports none of them (omnijourney.app.storage lists them for the CDK
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
@@ -32,6 +33,12 @@ def named_by(setting: str) -> TableName:
     if setting not in Settings.model_fields:
         raise AttributeError(f"no setting {setting!r} names a table")
     return TableName(setting)
+
+
+def table_meta(setting: str) -> Any:
+    """A model's Meta (`Meta = table_meta("ledger_table")`): its table named by `setting`, billed per request.
+    A class of its own per model, as pynamodb writes its defaults (region, host) onto it."""
+    return type("Meta", (), {"table_name": named_by(setting), "billing_mode": "PAY_PER_REQUEST"})
 
 
 def setting_of(model: type[Model]) -> str:

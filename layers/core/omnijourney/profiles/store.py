@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 from omnijourney.events import CanonicalEvent
 from omnijourney.platform.errors import OmnijourneyError
 from omnijourney.platform.settings import get_settings
-from omnijourney.platform.tables import Table, connection, named_by
+from omnijourney.platform.tables import Table, connection, table_meta
 from omnijourney.profiles.model import Profile
 
 HISTORY_READ_LIMIT = 50
@@ -31,9 +31,7 @@ TRANSACTION_ACTIONS = 100
 
 
 class ProfileRecord(Table):
-    class Meta:
-        table_name = named_by("profiles_table")
-        billing_mode = "PAY_PER_REQUEST"
+    Meta = table_meta("profiles_table")
 
     customer_id = UnicodeAttribute(hash_key=True)
     version = VersionAttribute()
@@ -64,9 +62,7 @@ class IdentitiesOfCustomer(GlobalSecondaryIndex["IdentityRecord"]):  # type: ign
 
 
 class IdentityRecord(Table):
-    class Meta:
-        table_name = named_by("identities_table")
-        billing_mode = "PAY_PER_REQUEST"
+    Meta = table_meta("identities_table")
 
     identifier = UnicodeAttribute(hash_key=True)
     customer_id = UnicodeAttribute()
@@ -74,9 +70,7 @@ class IdentityRecord(Table):
 
 
 class HistoryRecord(Table):
-    class Meta:
-        table_name = named_by("history_table")
-        billing_mode = "PAY_PER_REQUEST"
+    Meta = table_meta("history_table")
 
     customer_id = UnicodeAttribute(hash_key=True)
     # `<occurred_at>#<event_id>`: sorts by time, unique per event, so a replay rewrites the same item.
@@ -107,9 +101,7 @@ class HistoryRecord(Table):
 class IdempotencyRecord(Table):
     """The key schema Powertools' DynamoDB persistence layer expects (it writes the other attributes)."""
 
-    class Meta:
-        table_name = named_by("idempotency_table")
-        billing_mode = "PAY_PER_REQUEST"
+    Meta = table_meta("idempotency_table")
 
     id = UnicodeAttribute(hash_key=True)
     expiration = NumberAttribute(null=True)

@@ -18,9 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
 
-from omnijourney.platform.tables import Table, named_by
+from omnijourney.platform.tables import Table, table_meta
 from omnijourney.vocabulary import Category, MessageChannel
 
 RETENTION_DAYS = 400
@@ -39,9 +40,7 @@ class LedgerStatus(StrEnum):
 class LedgerRecord(Table):
     """Every send and every suppression, one item per (execution, step, visit) so retries write it once."""
 
-    class Meta:
-        table_name = named_by("ledger_table")
-        billing_mode = "PAY_PER_REQUEST"
+    Meta = table_meta("ledger_table")
 
     customer_id = UnicodeAttribute(hash_key=True)
     # `<execution>#<step>#<visit>`: a step's visits sit together.
@@ -196,14 +195,17 @@ def mark(record: LedgerRecord, status: LedgerStatus, reason: str) -> None:
 
 
 def mark_sent(record: LedgerRecord, provider_id: str, *, subject: str | None, body: str) -> None:
-    """The message went out as `subject` and `body`: written with the status, in the same update."""
-    record.update(
-        actions=[
-            LedgerRecord.status.set(LedgerStatus.sent.value),
-            LedgerRecord.provider_id.set(provider_id),
-            LedgerRecord.text.set(json.dumps({"subject": subject, "body": body}, ensure_ascii=False)),
-        ]
-    )
+    """The message went out as `subject` and `body`: written with the status, in the same update, unless the
+    customer was erased while it was being sent (their entries' recipients are gone): then the text is not written
+    back, as nothing would scrub it again."""
+    sent: list[Action] = [LedgerRecord.status.set(LedgerStatus.sent.value), LedgerRecord.provider_id.set(provider_id)]
+    text = LedgerRecord.text.set(json.dumps({"subject": subject, "body": body}, ensure_ascii=False))
+    try:
+        record.update(actions=[*sent, text], condition=LedgerRecord.recipient.exists())
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        record.update(actions=sent)
 
 
 def forget_recipients_and_texts(customer_ids: Iterable[str]) -> None:

@@ -26,7 +26,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from omnijourney.journeys.contract import Entry
-from omnijourney.platform.tables import Table, named_by
+from omnijourney.platform.tables import Table, table_meta
 from omnijourney.profiles import store
 from omnijourney.vocabulary import SkipReason
 
@@ -49,9 +49,7 @@ class RunOutcome(StrEnum):
 class JourneyRunRecord(Table):
     """One customer's run through one journey: what started it, where it waits, how it ended."""
 
-    class Meta:
-        table_name = named_by("journey_runs_table")
-        billing_mode = "PAY_PER_REQUEST"
+    Meta = table_meta("journey_runs_table")
 
     customer_id = UnicodeAttribute(hash_key=True)
     # `<journey>#<execution name>`: a customer's runs of one journey sit together.
