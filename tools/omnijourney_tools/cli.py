@@ -12,6 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from omnijourney.app.config import consistency
+from omnijourney.platform.configfile import ConfigError
+from omnijourney.platform.errors import OmnijourneyError
+from omnijourney.profiles.service import refused_identities
+from omnijourney_tools.journeys import commands as journey_commands
+from omnijourney_tools.journeys import preview as template_commands
+from omnijourney_tools.serve import command as serve_command
+
 if TYPE_CHECKING:
     from omnijourney_tools.simulation.scenario import ScenarioLine
 
@@ -51,10 +59,6 @@ def main(argv: list[str] | None = None) -> int:
         "audit",
         help="list customers linked through identifiers the rules in config/identifiers.yaml refuse (exit 1 if any)",
     )
-    from omnijourney_tools.journeys import commands as journey_commands
-    from omnijourney_tools.journeys import preview as template_commands
-    from omnijourney_tools.serve import command as serve_command
-
     journey_commands.add_commands(commands)
     serve_command.add_command(commands)
     template_commands.add_command(commands)
@@ -89,7 +93,7 @@ class _Played:
     shop_zone: ZoneInfo
 
     def timeline(self) -> list[str]:
-        from omnijourney_tools.simulation.timeline import timeline
+        from omnijourney_tools.simulation.timeline import timeline  # lazy: with the simulation, see _run
 
         return timeline(self.report, self.lines, self.shop_zone)
 
@@ -97,8 +101,7 @@ class _Played:
 def _run(
     scenario: Path, config: Path | None, journeys: Path | None = None, workers: int | None = None
 ) -> _Played | None:
-    from omnijourney.app.config import consistency
-    from omnijourney.platform.configfile import ConfigError
+    # lazy: the simulation loads moto, boto3 and botocore's models (seconds), which the other commands never need
     from omnijourney_tools.simulation import simulate
     from omnijourney_tools.simulation.scenario import ScenarioError, read
 
@@ -187,8 +190,7 @@ def _demo(scenario: Path) -> int:
 
 
 def _quarantine(args: argparse.Namespace) -> int:
-    from omnijourney.platform.errors import OmnijourneyError
-    from omnijourney_tools import quarantine
+    from omnijourney_tools import quarantine  # lazy: boto3, which the offline commands never need
 
     if args.action == "list":
         for key in quarantine.list_quarantined():
@@ -204,8 +206,6 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 
 def _audit_identities() -> int:
-    from omnijourney.profiles.service import refused_identities
-
     findings = refused_identities()
     for finding in findings:
         merged = f", {finding.merged_profiles} profile(s) merged into it" if finding.merged_profiles else ""

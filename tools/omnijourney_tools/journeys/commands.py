@@ -12,6 +12,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omnijourney.journeys.catalog import journey_files, load_journeys
+from omnijourney.journeys.compiler import compile_journey
+from omnijourney.journeys.language import json_schema
+from omnijourney.platform.configfile import ConfigError, Severity
+from omnijourney_tools.journeys import diagram
+
 if TYPE_CHECKING:
     from omnijourney.platform.configfile import Problem
 
@@ -46,8 +52,6 @@ def add_commands(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from omnijourney.journeys.catalog import journey_files, load_journeys
-    from omnijourney.platform.configfile import ConfigError
 
     if args.action == "schema":
         return _schema(args.out)
@@ -71,15 +75,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(files)} journey(s) valid: {', '.join(sorted(journeys))}")
         return 0
     if args.action == "compile":
-        from omnijourney.journeys.compiler import compile_journey
-
         machines = {name: compile_journey(journey) for name, journey in journeys.items()}
         if args.out is None and len(machines) > 1:
             # One JSON document on stdout: the state machines by journey name.
             sys.stdout.write(json.dumps(machines, indent=2) + "\n")
             return 0
         return _write({name: json.dumps(asl, indent=2) + "\n" for name, asl in machines.items()}, args.out, ".asl.json")
-    from omnijourney_tools.journeys import diagram
 
     draw = diagram.svg if args.format == "svg" else diagram.mermaid
     return _write({name: draw(journey) for name, journey in journeys.items()}, args.out, PICTURES[args.format])
@@ -87,7 +88,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(problems: list[Problem]) -> None:
     """Each problem at its file:line:column, then how many errors and warnings in how many files."""
-    from omnijourney.platform.configfile import Severity
 
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -111,7 +111,6 @@ def _write(outputs: dict[str, str], folder: Path | None, suffix: str) -> int:
 
 
 def _schema(out: Path | None) -> int:
-    from omnijourney.journeys.language import json_schema
 
     text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
     if out is None:

@@ -21,9 +21,17 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
+from omnijourney.app import config
+from omnijourney.app import profile_updates as pipeline
+from omnijourney.app.storage import TTL_ATTRIBUTES, table_models
+from omnijourney.edge import ingest
 from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
+from omnijourney.journeys.compiler import compile_journey
 from omnijourney.platform import aws
 from omnijourney.platform.settings import MAX_RECEIVE_COUNT, get_settings
+from omnijourney_tools.local.lambdas import route_lambdas
+from omnijourney_tools.local.moto_shortcuts import moto_shortcuts
+from omnijourney_tools.local.virtual_time import VirtualClock
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -131,10 +139,6 @@ class LocalBackend:
     def __init__(self, stage: str = "local", start: datetime | None = None) -> None:
         from moto import mock_aws
 
-        from omnijourney_tools.local.lambdas import route_lambdas
-        from omnijourney_tools.local.moto_shortcuts import moto_shortcuts
-        from omnijourney_tools.local.virtual_time import VirtualClock
-
         self._saved_env = dict(os.environ)
         os.environ.update(
             {
@@ -175,7 +179,6 @@ class LocalBackend:
         warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
     def _provision(self, stage: str) -> None:
-        from omnijourney.app.storage import TTL_ATTRIBUTES, table_models
 
         models = table_models()
         names = {setting: f"omnijourney-{stage}-{setting.removesuffix('_table')}" for setting in models}
@@ -219,8 +222,6 @@ class LocalBackend:
 
     def _provision_journeys(self, stage: str) -> dict[str, str]:
         """The journey-step function and one state machine per journey, compiled as `cdk deploy` compiles them."""
-        from omnijourney.app import config
-        from omnijourney.journeys.compiler import compile_journey
 
         role = aws.client("iam").create_role(
             RoleName=f"omnijourney-{stage}-local",
@@ -300,10 +301,6 @@ class LocalBackend:
     def _forget_clients() -> None:
         """Settings, clients, bound tables and cached secrets all follow the environment just set."""
         from aws_lambda_powertools.utilities import parameters
-
-        from omnijourney.app import config
-        from omnijourney.app import profile_updates as pipeline
-        from omnijourney.edge import ingest
 
         get_settings.cache_clear()
         ingest.secrets.cache_clear()

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from importlib.metadata import version
 from types import ModuleType
 
+from omnijourney_tools.serve import tracking
+
 # The functions behind the HTTP API (functions/<name>/handler.py, each with its resolver as `app`).
 HTTP_FUNCTIONS = ("ingest", "profile_api")
 DESCRIPTION = (
@@ -22,8 +24,6 @@ DESCRIPTION = (
 def document(handler: Callable[[str], ModuleType]) -> str:
     """The merged document as JSON, from the handlers `handler(name)` loads; a route described twice is an error."""
     from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-
-    from omnijourney_tools.serve import tracking
 
     merged = OpenAPIMerge(
         title="omnijourney", version=version("omnijourney"), description=DESCRIPTION, on_conflict="error"

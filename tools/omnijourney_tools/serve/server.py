@@ -26,7 +26,9 @@ from typing import Any, ClassVar, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from omnijourney_tools.local import LOCAL_SECRETS, LambdaContext, LocalBackend, http_event
-from omnijourney_tools.serve import DEFAULT_HOST
+from omnijourney_tools.serve import DEFAULT_HOST, openapi, tracking
+from omnijourney_tools.serve.tracking import LOCAL_WRITE_KEY
+from omnijourney_tools.simulation.runner import live_customer_ids, messages
 
 TICK_SECONDS = 0.2
 # API Gateway refuses larger payloads itself; the functions have their own, smaller limits.
@@ -92,7 +94,6 @@ class LocalServer:
     """What answers a request: the path decides the handler, under the one lock; see the module docstring."""
 
     def __init__(self, backend: LocalBackend, speed: float) -> None:
-        from omnijourney_tools.serve import openapi, tracking
 
         self.backend = backend
         self.real_time = RealTime(backend, speed)
@@ -146,7 +147,6 @@ class LocalServer:
 
     def _ledger(self) -> Answer:
         """Local only: every send, suppression and deferral so far, under the customer's live id."""
-        from omnijourney_tools.simulation.runner import live_customer_ids, messages
 
         return Answer.json(200, {"messages": messages(live_customer_ids())})
 
@@ -296,7 +296,6 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _announce(out: TextIO, url: str, speed: float, started_at: datetime) -> None:
-    from omnijourney_tools.serve.tracking import LOCAL_WRITE_KEY
 
     secrets = ", ".join(f"{source} {secret}" for source, secret in LOCAL_SECRETS.items())
     print(

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 from omnijourney.app import config
 from omnijourney.edge.sources import SOURCE_NAMES, get_source
 from omnijourney.edge.sources.delivery import Delivery
+from omnijourney.profiles import service, store
+from omnijourney.runtime import ledger, runs
 from omnijourney_tools.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, http_event
 from omnijourney_tools.simulation.metrics import metrics
 from omnijourney_tools.simulation.scenario import (
@@ -74,7 +76,6 @@ class Simulation:
             self.backend.status_changes()
             if progress:
                 progress(index, len(lines))
-        from omnijourney.profiles import service
 
         live_records = live_profiles()
         live = live_customer_ids(live_records)
@@ -92,7 +93,6 @@ class Simulation:
     def walked(self, journey: str, execution: str) -> dict[str, Any]:
         """From the execution's history: the states it entered, what Step Functions Standard bills (each entry is
         a transition), and the path of steps it took."""
-        from omnijourney.runtime import runs
 
         machine = self.backend.state_machines[journey]
         entered = runs.states_entered(f"{machine.replace(':stateMachine:', ':execution:')}:{execution}")
@@ -169,7 +169,6 @@ def delivery_of(line: DeliveryLine) -> Delivery:
 
 def live_profiles() -> list[ProfileRecord]:
     """Every live profile's record (not merged away), by customer id."""
-    from omnijourney.profiles import store
 
     live = [record for record in store.ProfileRecord.scan() if not record.merged_into]
     return sorted(live, key=lambda record: record.customer_id)
@@ -185,7 +184,6 @@ def live_customer_ids(live_records: list[ProfileRecord] | None = None) -> dict[s
 
 def activity(live_records: list[ProfileRecord]) -> dict[str, list[dict[str, Any]]]:
     """Each live customer's recorded events (with those of everyone merged into them), oldest first."""
-    from omnijourney.profiles import store
 
     activity = {}
     for record in live_records:
@@ -204,7 +202,6 @@ def activity(live_records: list[ProfileRecord]) -> dict[str, list[dict[str, Any]
 
 def messages(live: dict[str, str]) -> list[dict[str, Any]]:
     """Every send, suppression and deferral in the ledger, in time order, under the customer's live id."""
-    from omnijourney.runtime import ledger
 
     entries = [
         entry | {"customer_id": live.get(entry["customer_id"], entry["customer_id"])} for entry in ledger.report()
@@ -221,15 +218,12 @@ def _run_order(run: dict[str, Any]) -> tuple[str, ...]:
 
 
 def journey_runs(live: dict[str, str]) -> list[dict[str, Any]]:
-    from omnijourney.runtime import runs as journey_runs
-
-    runs = [run | {"customer_id": live.get(run["customer_id"], run["customer_id"])} for run in journey_runs.report()]
-    return sorted(runs, key=_run_order)
+    reported = [run | {"customer_id": live.get(run["customer_id"], run["customer_id"])} for run in runs.report()]
+    return sorted(reported, key=_run_order)
 
 
 def skipped(live: dict[str, str]) -> list[dict[str, Any]]:
     """Every entry a journey passed over, in time order, under the customer's live id."""
-    from omnijourney.runtime import runs
 
     entries = [
         entry | {"customer_id": live.get(entry["customer_id"], entry["customer_id"])} for entry in runs.skipped_report()

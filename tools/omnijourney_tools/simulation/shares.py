@@ -19,7 +19,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from omnijourney.edge.sources import get_source
 from omnijourney.identifiers import Identifier, IdentifierKind
+from omnijourney.profiles.service import customer_id_for, identifier_keys
 from omnijourney_tools.simulation.runner import Findings, Progress, delivery_of, play
 from omnijourney_tools.simulation.scenario import AdvanceLine, DeliveryLine, EraseLine, LookupLine, ScenarioLine
 
@@ -64,11 +66,8 @@ def split(lines: Sequence[ScenarioLine], workers: int) -> list[list[ScenarioLine
 def _keys(line: ScenarioLine) -> list[str]:
     """What ties a line to a customer: the identity keys, event ids and would-be customer ids of its events,
     or the identifier it looks up. Empty for lines of every customer (clock, schedule)."""
-    from omnijourney.profiles.service import customer_id_for, identifier_keys
 
     if isinstance(line, DeliveryLine):
-        from omnijourney.edge.sources import get_source
-
         keys = [f"line#{line.number}"]
         try:
             events = get_source(line.source).parse(delivery_of(line))
