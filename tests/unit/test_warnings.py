@@ -25,6 +25,10 @@ ACCEPTED_BY_AWS = [
     "cron(0 9 15W * ? *)",
     "cron(0 9 ? * 6L *)",
     "cron(30 7 1,15 JAN,JUL ? 2026-2030)",
+    "cron(0 18 ? * L *)",
+    "cron(0 8-17/2 ? * MON-FRI *)",
+    "cron(0-30/5 * * * ? *)",
+    "cron(0/59 * * * ? *)",
     "rate(1 minute)",
     "rate(5 minutes)",
     "rate(1 hour)",
@@ -49,6 +53,12 @@ def test_a_schedule_aws_accepts_passes(expression: str) -> None:
         ("cron(0 9 ? * MON/2 *)", "the day-of-week field 'MON/2' is not valid"),
         ("cron(0 9 ? * ? *)", "give ? in exactly one of day-of-month and day-of-week"),
         ("rate(five minutes)", "write a rate as a whole number"),
+        ("rate(2² minutes)", "write a rate as a whole number"),
+        ("cron(0 9 ? * 3#1,6#3 *)", "the day-of-week field '3#1,6#3' has more than one #; AWS allows one"),
+        ("cron(*/60 9 ? * MON *)", "the minutes field '*/60' is not valid"),
+        ("cron(0 0/24 ? * MON *)", "the hours field '0/24' is not valid"),
+        ("cron(0 9 ? * MON 2026-2199/230)", "the year field '2026-2199/230' is not valid"),
+        ("cron(0 9² ? * MON *)", "the hours field '9²' is not valid"),
     ],
 )
 def test_a_schedule_aws_refuses_names_the_part_to_fix(expression: str, mistake: str) -> None:
@@ -114,4 +124,25 @@ def test_cases_that_can_hold_are_not_warned(tmp_path: Path) -> None:
     # The fifth case is the fourth's gold customers: the fourth wins, so only it is warned.
     assert [problem.message for problem in load_journeys([path]).warnings] == [
         "case 5 of step 'by_value' can never hold: case 4 before it holds whenever it does"
+    ]
+
+
+def test_a_case_containing_a_longer_value_is_not_said_to_imply_a_shorter_one(tmp_path: Path) -> None:
+    # On a list trait `contains` is membership: a customer with interests [golf clubs] fails the first case.
+    path = journey_file(
+        tmp_path,
+        "interests",
+        "steps:\n"
+        "  - id: by_interest\n"
+        "    branch:\n"
+        "      cases:\n"
+        "        - {when: {traits: {interests: {contains: golf}}}, goto: note}\n"
+        "        - {when: {traits: {interests: {contains: golf clubs}}}, goto: note}\n"
+        "        - {when: {traits: {interests: {contains: golf clubs}}}, goto: note}\n"
+        "      otherwise: note\n"
+        "  - id: note\n"
+        "    send: {channel: in_store, template: note, category: service}\n",
+    )
+    assert [problem.message for problem in load_journeys([path]).warnings] == [
+        "case 3 of step 'by_interest' can never hold: case 2 before it holds whenever it does"
     ]

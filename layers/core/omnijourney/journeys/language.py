@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from omnijourney.events import ConsentChannel, ConsentStatus, EventType
-from omnijourney.platform.configfile import ConfigModel
+from omnijourney.platform.configfile import SNAKE_CASE, TIME_OF_DAY, ConfigModel
 from omnijourney.vocabulary import Category, MessageChannel
 
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="lower_snake_case")]
-StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60, description="a step's id")]
-ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time of day, HH:MM")]
+Name = Annotated[str, Field(pattern=SNAKE_CASE, max_length=64, description="lower_snake_case")]
+StepId = Annotated[str, Field(pattern=SNAKE_CASE, max_length=60, description="a step's id")]
+ClockTime = Annotated[str, Field(pattern=TIME_OF_DAY, description="local time of day, HH:MM")]
 SECONDS = {"days": 86_400, "hours": 3_600, "minutes": 60}
 # What a journey may read from the event that started it (filters and branches), beside `properties.<name>`.
 EVENT_FIELDS = ("name", "channel", "source", "cart_value", "cart_items", "order_total", "order_state", "currency")
@@ -43,7 +43,7 @@ class Comparison(ConfigModel):
     """One test of a value; all the tests given must hold."""
 
     equals: str | int | float | bool | None = None
-    one_of: list[str | int | float] | None = None
+    one_of: list[str | int | float] | None = Field(default=None, examples=[["de", "at"]])
     at_least: float | None = None
     at_most: float | None = None
     contains: str | None = None
@@ -71,7 +71,9 @@ class SegmentTest(ConfigModel):
 class Condition(ConfigModel):
     """Profile (and starting event) conditions; every condition given must hold."""
 
-    lifecycle_stage: list[Name] | None = Field(default=None, description="one of these stages")
+    lifecycle_stage: list[Name] | None = Field(
+        default=None, description="one of these stages", examples=[["lapsed", "at_risk"]]
+    )
     consent: dict[ConsentChannel, ConsentStatus] | None = None
     reachable_by: list[ConsentChannel] | None = Field(
         default=None,
@@ -83,12 +85,18 @@ class Condition(ConfigModel):
     )
     orders: Comparison | None = Field(default=None, description="how many orders the customer has")
     open_ticket: bool | None = None
-    tags: list[str] | None = Field(default=None, description="has every one of these tags")
-    traits: dict[str, Comparison] | None = Field(default=None, description="profile traits, e.g. first_name")
-    event: dict[str, Comparison] | None = Field(
-        default=None, description=f"the starting event: {', '.join(EVENT_FIELDS)} or properties.<name>"
+    tags: list[str] | None = Field(default=None, description="has every one of these tags", examples=[["vip"]])
+    traits: dict[str, Comparison] | None = Field(
+        default=None, description="profile traits, e.g. first_name", examples=[{"tier": {"equals": "gold"}}]
     )
-    segment: Name | None = Field(default=None, description="is in this segment of config/segments.yaml")
+    event: dict[str, Comparison] | None = Field(
+        default=None,
+        description=f"the starting event: {', '.join(EVENT_FIELDS)} or properties.<name>",
+        examples=[{"cart_value": {"at_least": 50}}],
+    )
+    segment: Name | None = Field(
+        default=None, description="is in this segment of config/segments.yaml", examples=["vip"]
+    )
     segments: SegmentTest | None = Field(default=None, description="in any of, or none of, these segments")
 
     @model_validator(mode="after")
@@ -113,7 +121,9 @@ class Did(ConfigModel):
     event: EventType
     name: str | None = Field(default=None, description="the source's own name, e.g. 'Product Added'")
     where: dict[str, Comparison] | None = Field(
-        default=None, description="the event's name, channel, source or properties.<name>, e.g. properties.category"
+        default=None,
+        description="the event's name, channel, source or properties.<name>, e.g. properties.category",
+        examples=[{"properties.category": {"equals": "shoes"}}],
     )
     at_least: int = Field(default=1, ge=1)
     within_days: int = Field(ge=1, description="today and the days before it, in the customer's timezone")
@@ -124,7 +134,7 @@ class DidNot(ConfigModel):
 
     event: EventType
     name: str | None = None
-    where: dict[str, Comparison] | None = None
+    where: dict[str, Comparison] | None = Field(default=None, examples=[{"cart_value": {"at_least": 50}}])
     within_days: int = Field(ge=1, description="today and the days before it, in the customer's timezone")
 
 
@@ -176,7 +186,7 @@ class EventMatch(ConfigModel):
 
     event: EventType
     name: str | None = Field(default=None, description="the source's own name, e.g. 'Checkout Started'")
-    where: dict[str, Comparison] | None = None
+    where: dict[str, Comparison] | None = Field(default=None, examples=[{"cart_value": {"at_least": 50}}])
 
 
 class ExitCondition(ConfigModel):
@@ -190,7 +200,7 @@ class Goal(ConfigModel):
     """A conversion: ends the journey wherever it is, with outcome `goal`."""
 
     event: EventType | None = None
-    where: dict[str, Comparison] | None = None
+    where: dict[str, Comparison] | None = Field(default=None, examples=[{"cart_value": {"at_least": 50}}])
     includes: Literal["cart", "last_order"] | None = Field(
         default=None, description="the event's SKUs include those of the cart (or last order) at entry"
     )
@@ -208,9 +218,11 @@ class Entry(ConfigModel):
 
     event: EventType | None = None
     name: str | None = None
-    where: dict[str, Comparison] | None = None
-    stage: Name | None = Field(default=None, description="entering this lifecycle stage")
-    segment: Name | None = Field(default=None, description="entering this segment of config/segments.yaml")
+    where: dict[str, Comparison] | None = Field(default=None, examples=[{"cart_value": {"at_least": 50}}])
+    stage: Name | None = Field(default=None, description="entering this lifecycle stage", examples=["lapsed"])
+    segment: Name | None = Field(
+        default=None, description="entering this segment of config/segments.yaml", examples=["vip"]
+    )
     schedule: str | None = Field(default=None, description="an EventBridge cron() or rate() expression")
 
     @model_validator(mode="after")
@@ -218,11 +230,20 @@ class Entry(ConfigModel):
         given = [key for key in ("event", "stage", "segment", "schedule") if getattr(self, key) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of event, stage, segment, schedule (got {', '.join(given) or 'none'})")
-        if self.schedule is not None and not re.fullmatch(r"(cron|rate)\(.+\)", self.schedule):
-            raise ValueError("schedule must be an EventBridge expression such as cron(0 9 ? * MON *) or rate(1 day)")
         if (self.name or self.where) and self.event is None:
             raise ValueError("name and where narrow an `event` entry")
         return self
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron_or_rate(cls, schedule: str | None) -> str | None:
+        # A field's own validator: the error is reported at `schedule`, not at the whole entry.
+        if schedule is not None and not re.fullmatch(r"(cron|rate)\(.+\)", schedule.strip()):
+            raise ValueError(
+                "a schedule is an EventBridge cron() or rate() expression, "
+                "e.g. cron(0 9 ? * MON *) (09:00 every Monday) or rate(1 day)"
+            )
+        return schedule
 
 
 class ReEntry(ConfigModel):
@@ -277,7 +298,7 @@ class WaitStep(ConfigModel):
 class WaitFor(ConfigModel):
     event: EventType
     name: str | None = None
-    where: dict[str, Comparison] | None = None
+    where: dict[str, Comparison] | None = Field(default=None, examples=[{"cart_value": {"at_least": 50}}])
     timeout: Duration
     on_event: StepId | None = Field(default=None, description="default: the next step")
     on_timeout: StepId
@@ -310,7 +331,9 @@ class Send(ConfigModel):
     template: Name
     category: Category
     promotes: Literal["cart", "last_order", "cross_sell", "none"] | list[str] = Field(
-        default="none", description="the SKUs this message promotes: guards hold it once they are bought"
+        default="none",
+        description="the SKUs this message promotes: guards hold it once they are bought",
+        examples=["cart", ["SHOE-TRAIL-42", "CARE-KIT"]],
     )
     offer: Name | None = Field(default=None, description="an offer from config/offers.yaml to present (or issue)")
     without_offer: Name | None = Field(
@@ -319,9 +342,9 @@ class Send(ConfigModel):
 
 
 class UpdateProfile(ConfigModel):
-    add_tags: list[str] = Field(default_factory=list)
-    remove_tags: list[str] = Field(default_factory=list)
-    traits: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    add_tags: list[str] = Field(default_factory=list, examples=[["vip"]])
+    remove_tags: list[str] = Field(default_factory=list, examples=[["new_customer"]])
+    traits: dict[str, str | int | float | bool] = Field(default_factory=dict, examples=[{"tier": "gold"}])
 
 
 class Step(ConfigModel):
@@ -344,7 +367,9 @@ class Step(ConfigModel):
     def _one_action(cls, data: Any) -> Any:
         if isinstance(data, dict):
             given = [name for name in ACTIONS if data.get(name) is not None]
-            if len(given) != 1:
+            unknown = [key for key in data if key not in cls.model_fields]
+            # With no action but an unknown key (`sned:`), that key's "did you mean" is the whole story.
+            if len(given) != 1 and not (unknown and not given):
                 found = ", ".join(given) or "none"
                 raise ValueError(f"a step does exactly one of {', '.join(ACTIONS)} (found: {found})")
         return data

@@ -94,13 +94,10 @@ def schedule_mistake(expression: str) -> str | None:
             f"cron() has {len(fields)} field{'s' if len(fields) != 1 else ''}; it needs six: minutes hours "
             f"day-of-month month day-of-week year, e.g. {CRON_EXAMPLE} (09:00 every Monday)"
         )
-    for (name, low, high, wildcards, names), value in zip(CRON_FIELDS, fields, strict=True):
-        if not _cron_field_fits(value, name, low, high, names):
-            named = f" or {names[0]}-{names[-1]}" if names else ""
-            return (
-                f"the {name} field {value!r} is not valid: {name} is {low}-{high}{named} (wildcards {wildcards}), "
-                f"e.g. {CRON_EXAMPLE}"
-            )
+    for field, value in zip(CRON_FIELDS, fields, strict=True):
+        mistake = _cron_field_mistake(value, field)
+        if mistake is not None:
+            return mistake
     day_of_month, day_of_week = fields[2], fields[4]
     if (day_of_month == "?") == (day_of_week == "?"):
         return (
@@ -113,7 +110,7 @@ def schedule_mistake(expression: str) -> str | None:
 def _rate_mistake(inside: str) -> str | None:
     parts = inside.split()
     value, unit = (parts[0], parts[1]) if len(parts) == 2 else ("", "")
-    if not value.isdigit() or unit.removesuffix("s") not in RATE_UNITS:
+    if not _WHOLE_NUMBER.fullmatch(value) or unit.removesuffix("s") not in RATE_UNITS:
         return "write a rate as a whole number and minute(s), hour(s) or day(s), e.g. rate(1 day) or rate(5 minutes)"
     count, singular = int(value), unit.removesuffix("s")
     if count < 1:
@@ -125,33 +122,56 @@ def _rate_mistake(inside: str) -> str | None:
     return None
 
 
-def _cron_field_fits(value: str, name: str, low: int, high: int, names: tuple[str, ...]) -> bool:
-    """Whether one cron field is written as AWS accepts it (its wildcards and range)."""
+# ASCII digits only: str.isdigit() also accepts ², which int() refuses.
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
+def _cron_field_mistake(value: str, field: tuple[str, int, int, str, tuple[str, ...]]) -> str | None:
+    """What AWS refuses in one cron field (its wildcards, range and steps, one `#` a day-of-week), or None."""
+    name, low, high, wildcards, names = field
+    # A step repeats within the field: at most the field's highest value (its span, for years).
+    largest_step = high if low <= 1 else high - low
 
     def number(text: str) -> bool:
         if text.upper() in names:
             return True
-        return text.isdigit() and low <= int(text) <= high
+        return bool(_WHOLE_NUMBER.fullmatch(text)) and low <= int(text) <= high
+
+    def span(text: str) -> bool:
+        first, _, last = text.partition("-")
+        return number(first) and number(last)
 
     def item(text: str) -> bool:
         if name == "day-of-month" and (text in ("L", "LW") or (text.endswith("W") and number(text[:-1]))):
             return True
-        if name == "day-of-week" and text.endswith("L") and number(text[:-1]):
+        if name == "day-of-week" and (text == "L" or (text.endswith("L") and number(text[:-1]))):
             return True
         if name == "day-of-week" and "#" in text:
             day, _, nth = text.partition("#")
             return number(day) and nth in ("1", "2", "3", "4", "5")
         if "/" in text and name != "day-of-week":
             start, _, step = text.partition("/")
-            return (start == "*" or number(start)) and step.isdigit() and int(step) >= 1
+            fits = start == "*" or number(start) or span(start)
+            return fits and bool(_WHOLE_NUMBER.fullmatch(step)) and 1 <= int(step) <= largest_step
         if "-" in text:
-            first, _, last = text.partition("-")
-            return number(first) and number(last)
+            return span(text)
         return text == "*" or number(text)
 
-    if value == "?":
-        return name in ("day-of-month", "day-of-week")
-    return all(item(part) for part in value.split(","))
+    if value == "?" and name in ("day-of-month", "day-of-week"):
+        return None
+    if not all(item(part) for part in value.split(",")):
+        named = f" or {names[0]}-{names[-1]}" if names else ""
+        steps = f", a step /1 to /{largest_step}" if "/" in wildcards else ""
+        return (
+            f"the {name} field {value!r} is not valid: {name} is {low}-{high}{named} (wildcards {wildcards}{steps}), "
+            f"e.g. {CRON_EXAMPLE}"
+        )
+    if value.count("#") > 1:
+        return (
+            f"the day-of-week field {value!r} has more than one #; AWS allows one, "
+            "e.g. cron(0 9 ? * 2#1 *) (the first Monday of the month)"
+        )
+    return None
 
 
 class JourneyChecker:
@@ -587,7 +607,9 @@ def comparison_implies(narrow: Comparison, broad: Comparison) -> bool:
         broad.at_most is None
         or (narrow.at_most is not None and narrow.at_most <= broad.at_most)
         or (countable and all(value <= broad.at_most for value in numbers)),
-        broad.contains is None or (narrow.contains is not None and broad.contains in narrow.contains),
+        # Only when equal: on a list trait `contains` is membership, and "gold" in ["golden"] does not follow
+        # from "golden" in ["golden"].
+        broad.contains is None or narrow.contains == broad.contains,
     )
     return all(checks)
 

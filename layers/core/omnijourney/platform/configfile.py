@@ -389,16 +389,39 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "DateTest": ("a date test", ("{trait: birthday, is: today}", "{anniversary_of: first_order, within_next_days: 7}")),
 }
 
-# Constrained strings by their pattern: what the value should be, and the rule with an example.
+# The constrained strings people write in config and journey files: models use these patterns, and messages
+# recognise them to say the rule with a corrected example.
 TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
 SNAKE_CASE = r"^[a-z][a-z0-9_]*$"
+CURRENCY_CODE = r"^[A-Z]{3}$"
 FORMATS = {
     TIME_OF_DAY: ("a time of day", "a time is HH:MM between 00:00 and 23:59"),
-    SNAKE_CASE: ("a valid name", "names are lower_snake_case (small letters, digits and _), e.g. {suggestion}"),
-    r"^[A-Z]{3}$": ("a currency", "a currency is its three-letter code, e.g. EUR"),
+    SNAKE_CASE: ("a valid name", "names are lower_snake_case (small letters, digits and _)"),
+    CURRENCY_CODE: ("a currency", "a currency is its three-letter code"),
 }
 # How YAML 1.1 reads an unquoted time: `21:00` is the base-60 number 1260.
 _SEXAGESIMAL_TIME = re.compile(r"\d{1,2}:[0-5]\d")
+# A time as people type it: 10, 9.30, 7:5, 24:00.
+_TYPED_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{1,2}))?")
+
+
+def _format_example(pattern: str, given: str, key: str) -> str:
+    """The value `given` corrected to fit `pattern` where it can be, else a typical one."""
+    if pattern == TIME_OF_DAY:
+        typed = _TYPED_TIME.fullmatch(given)
+        hours, minutes = (int(typed.group(1)), int(typed.group(2) or 0)) if typed else (10, 0)
+        # 24:00 is midnight; past that there is no obvious fix.
+        hours = 0 if (hours, minutes) == (24, 0) else hours
+        return f'"{hours:02d}:{minutes:02d}"' if hours <= 23 and minutes <= 59 else '"10:00"'
+    if pattern == SNAKE_CASE:
+        name = re.sub(r"[^a-z0-9]+", "_", given.lower()).strip("_")
+        return name if re.fullmatch(SNAKE_CASE, name) else f"{key}_{name}" if name else "cart_reminder"
+    return given.upper() if re.fullmatch(CURRENCY_CODE, given.upper()) else "EUR"
+
+
+def _format_mistake(pattern: str, shown: str, given: str, key: str) -> str:
+    what, rule = FORMATS[pattern]
+    return f"{shown} is not {what}; {rule}, e.g. {_format_example(pattern, given, key)}"
 
 
 def explain(
@@ -423,9 +446,7 @@ def explain(
     if kind == "string_pattern_mismatch":
         pattern = detail.get("ctx", {}).get("pattern")
         if pattern in FORMATS:
-            what, rule = FORMATS[pattern]
-            suggestion = re.sub(r"[^a-z0-9]+", "_", str(given).lower()).strip("_") or "cart_reminder"
-            return f"{shown} is not {what}; {rule.format(suggestion=suggestion)}"
+            return _format_mistake(pattern, shown, str(given), key)
         return f"{shown} is not valid here; expected {_expected(model, location)}"
     if kind in ("enum", "literal_error"):
         choices = re.findall(r"'([^']*)'", detail.get("ctx", {}).get("expected", ""))
@@ -439,7 +460,8 @@ def explain(
             return f"{key} has at most {ctx.get('max_length')} items"
         least = ctx.get("min_length", 1)
         item = _members(_element(_annotation_at(model, location), 0))
-        example = f", e.g. {key}: [{_sample(item[0])}]" if item else ""
+        sample = _field_example(model, location, list) or _list_sample(item[0] if item else None)
+        example = f", e.g. {key}: {sample}" if sample else ""
         return f"{key} needs at least {least} item{'s' if least != 1 else ''}{example}"
     if kind == "string_too_long":
         return f"{shown} is too long; {key} has at most {detail.get('ctx', {}).get('max_length')} characters"
@@ -466,12 +488,41 @@ def _shown(given: Any, typed: str | None) -> str:
 
 
 def _not_text(model: type[BaseModel], location: Location, given: Any, typed: str | None, shown: str) -> str:
-    if typed is not None and isinstance(given, int) and _SEXAGESIMAL_TIME.fullmatch(typed):
+    if typed is None or isinstance(given, dict | list):
+        return _what_fits(model, location, given, shown)
+    pattern = _pattern_at(model, location)
+    if pattern == TIME_OF_DAY and isinstance(given, int) and _SEXAGESIMAL_TIME.fullmatch(typed) and given < 1440:
         hours, minutes = divmod(given, 60)
         return f'{typed} without quotes is read as a number; put times in quotes: "{hours:02d}:{minutes:02d}"'
-    if typed is not None and not isinstance(given, dict | list):
-        return f'{_key(location)} is text, and without quotes {typed} is not; put it in quotes: "{typed}"'
-    return _what_fits(model, location, given, shown)
+    if pattern in FORMATS and not re.fullmatch(pattern, typed):
+        # Quotes alone would not make it valid: say the rule, with the value corrected.
+        return _format_mistake(pattern, typed, typed, _key(location))
+    return f'{_key(location)} is text, and without quotes {typed} is not; put it in quotes: "{typed}"'
+
+
+def _field_at(model: type[BaseModel], location: Location) -> Any:
+    """The pydantic field of the key at `location` (an item of a list: the list's field), or None."""
+    keys = [n for n, part in enumerate(location) if isinstance(part, str)]
+    if not keys:
+        return None
+    parent, key = _annotation_at(model, location[: keys[-1]]), str(location[keys[-1]])
+    owner = next((member for member in _members(parent) if _is_model(member) and key in member.model_fields), None)
+    return owner.model_fields[key] if owner is not None else None
+
+
+def _pattern_at(model: type[BaseModel], location: Location) -> str | None:
+    """The pattern a constrained string at `location` must match, from its field or its Annotated type."""
+    field = _field_at(model, location)
+    if field is None:
+        return None
+    pending: list[Any] = [*field.metadata, field.annotation]
+    while pending:
+        current = pending.pop()
+        if isinstance(getattr(current, "pattern", None), str):
+            return str(current.pattern)
+        pending.extend(getattr(current, "metadata", None) or [])
+        pending.extend(typing.get_args(current))
+    return None
 
 
 def _what_fits(model: type[BaseModel], location: Location, given: Any, shown: str) -> str:
@@ -485,13 +536,19 @@ def _what_fits(model: type[BaseModel], location: Location, given: Any, shown: st
     if len(members) == 1 and typing.get_origin(members[0]) is list:
         item = typing.get_args(members[0])[0]
         scalar = not any(_is_model(member) for member in _members(item)) and not isinstance(given, dict | list)
-        return f"{shown} is not a list; write {key} as a list: [{shown.strip(chr(39)) if scalar else _sample(item)}]"
+        sample = f"[{shown.strip(chr(39))}]" if scalar else _field_example(model, location, list) or _list_sample(item)
+        return f"{shown} is not a list; write {key} as a list" + (f": {sample}" if sample else "")
     if len(members) == 1 and members[0] in _WORDS:
         word = _WORDS[members[0]]
-        return f"{shown} is not {word}; write {key} as {word}, e.g. {key}: {_sample(members[0])}"
-    choices = [str(value) for member in members for value in _literal_values(member)]
+        sample = _field_example(model, location, members[0]) or _sample(members[0])
+        return f"{shown} is not {word}; write {key} as {word}" + (f", e.g. {key}: {sample}" if sample else "")
+    values = [value for member in members for value in _literal_values(member)]
+    quoted = next((value for value in values if not isinstance(value, str) and _yaml_value(value) == given), None)
+    if quoted is not None:
+        return f"{shown} in quotes is text; write {key}: {_yaml_value(quoted)} without quotes"
+    choices = [_yaml_value(value) for value in values]
     hint = did_you_mean(given, choices) if isinstance(given, str) else ""
-    written = [text for member in members for text in _alternatives(member, key)]
+    written = [text for member in members for text in _alternatives(member, key, _field_at(model, location))]
     return f"{shown} is not allowed here{hint}; write {key} as {_either(written)}"
 
 
@@ -521,8 +578,8 @@ def _literal_values(annotation: Any) -> list[Any]:
 _WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false", Decimal: "a number"}
 
 
-def _alternatives(annotation: Any, key: str) -> list[str]:
-    """How a value of this type is written, one text per alternative."""
+def _alternatives(annotation: Any, key: str, field: Any = None) -> list[str]:
+    """How a value of this type is written, one text per alternative (a list or mapping as the field's example)."""
     if _is_model(annotation):
         return list(_examples(annotation, key)[1])
     values = _literal_values(annotation)
@@ -530,16 +587,41 @@ def _alternatives(annotation: Any, key: str) -> list[str]:
         return [_yaml_value(value) for value in values]
     origin = typing.get_origin(annotation)
     if origin in (list, tuple):
-        item = typing.get_args(annotation)[0]
-        return [f"a list such as [{_sample(item)}]" if _sample(item) != "…" else "a list of values"]
+        sample = _example_of(field, list) or _list_sample(typing.get_args(annotation)[0])
+        return [f"a list such as {sample}" if sample else "a list"]
     if origin is dict:
         keys, values_type = typing.get_args(annotation)
-        return [f"{{{_sample(keys)}: {_sample(values_type)}}}"]
+        sample = _example_of(field, dict)
+        return [sample or f"{{{_sample(keys) or 'name'}: {_sample(values_type)}}}"]
     return [_WORDS.get(annotation, "a different value")]
 
 
-def _sample(annotation: Any) -> str:
-    """One value of this type, as YAML."""
+def _field_example(model: type[BaseModel], location: Location, shape: Any) -> str | None:
+    return _example_of(_field_at(model, location), shape)
+
+
+def _example_of(field: Any, shape: Any) -> str | None:
+    """The first of a field's `examples` of this shape (list, dict, str, …), as YAML, or None."""
+    examples = getattr(field, "examples", None) or []
+    return next((_yaml_flow(example) for example in examples if isinstance(example, shape)), None)
+
+
+def _yaml_flow(value: Any) -> str:
+    """A value as it is written on one line of YAML."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_yaml_flow(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_flow(item) for item in value) + "]"
+    return _yaml_value(value)
+
+
+def _list_sample(item: Any) -> str | None:
+    sample = _sample(item) if item is not None else None
+    return f"[{sample}]" if sample else None
+
+
+def _sample(annotation: Any) -> str | None:
+    """One value of this type, as YAML (None for text: only its field's examples know a sensible one)."""
     members = _members(annotation)
     annotation = members[0] if members else annotation
     if _is_model(annotation):
@@ -547,7 +629,7 @@ def _sample(annotation: Any) -> str:
     values = _literal_values(annotation)
     if values:
         return _yaml_value(values[0])
-    return {int: "1", float: "50", bool: "true", Decimal: "5"}.get(annotation, "…")
+    return {int: "1", float: "50", bool: "true", Decimal: "5"}.get(annotation)
 
 
 def _yaml_value(value: Any) -> str:
