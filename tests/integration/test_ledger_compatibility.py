@@ -116,4 +116,9 @@ def test_a_message_sent_while_its_customer_was_being_erased_keeps_no_text(harnes
     ledger.forget_recipients_and_texts([CUSTOMER])
     ledger.mark_sent(entry, "ses-1", subject="Welcome, Lena", body="Hi Lena")
     stored = ledger.get(CUSTOMER, KEY)
-    assert (stored.status, stored.provider_id, stored.recipient, stored.text) == (LedgerStatus.sent, "ses-1", None, None)
+    assert (stored.status, stored.provider_id, stored.recipient, stored.text) == (
+        LedgerStatus.sent,
+        "ses-1",
+        None,
+        None,
+    )

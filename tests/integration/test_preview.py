@@ -80,3 +80,46 @@ def test_misuse_is_said_in_plain_words_with_exit_2(
 ) -> None:
     assert cli.main(["templates", "preview", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def _customer_in(tmp_path: Path, locale: str) -> Path:
+    view = {
+        "customer_id": "cus_lena",
+        "identifiers": {"email": ["lena.fischer@example.com"]},
+        "timezone": "Europe/Vienna",
+        "locale": locale,
+        "cart": {"items": [{"sku": "SOCK-MERINO-M", "name": "Merino Running Socks", "quantity": 2, "price": 14.5}]},
+        "orders": [],
+    }
+    path = tmp_path / "lena.json"
+    path.write_text(json.dumps(view))
+    return path
+
+
+def test_a_customers_own_locale_writes_the_money_of_the_language_they_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "note.yaml").write_text("channel: sms\nbody: 'Total {{ cart_value | money }}'\n")
+    (tmp_path / "templates" / "note.de.yaml").write_text("channel: sms\nbody: 'Zusammen {{ cart_value | money }}'\n")
+    customer = _customer_in(tmp_path, "de-AT")
+    assert cli.main(["templates", "preview", "note", "--journeys", str(tmp_path), "--customer", str(customer)]) == 0
+    out = capsys.readouterr().out
+    # Austrian German puts the euro sign first, as a real send to her does; the English text stays English.
+    assert "Zusammen € 29,00\n" in out
+    assert "Total €29.00\n" in out
+
+
+def test_a_template_that_cannot_be_filled_in_for_the_customer_is_said_plainly_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "note.yaml").write_text(
+        "channel: sms\nbody: 'Last time {{ last_order_total | round }}'\n"
+    )
+    customer = _customer_in(tmp_path, "en")
+    argv = ["templates", "preview", "note", "--journeys", str(tmp_path), "--customer", str(customer)]
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert "template 'note' (shop default) cannot be filled in for customer cus_lena" in captured.err
+    assert "Traceback" not in captured.err

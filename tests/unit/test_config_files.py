@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from omnijourney.journeys.language import Journey
-from omnijourney.platform.configfile import EXAMPLES, ConfigError, load
+from omnijourney.platform.configfile import ConfigError, ConfigModel, load
 from omnijourney.profiles.lifecycle import LifecycleConfig
 from omnijourney.runtime.consistency import ConsistencyRules
 
@@ -110,6 +110,24 @@ def reachable_models(model: type[BaseModel]) -> set[type[BaseModel]]:
     return found
 
 
+def examples_of(model: type[BaseModel]) -> list[Any]:
+    """The examples a model shows in its JSON Schema (and messages show for a wrongly shaped value)."""
+    return list(model.model_json_schema().get("examples", []))
+
+
 def test_every_journey_model_has_a_correct_example_for_messages() -> None:
-    missing = sorted(model.__name__ for model in reachable_models(Journey) if model.__name__ not in EXAMPLES)
-    assert missing == [], "add an example of each to configfile.EXAMPLES: a wrongly shaped value shows it"
+    missing = sorted(
+        model.__name__
+        for model in reachable_models(Journey)
+        if not examples_of(model) or not (issubclass(model, ConfigModel) and model.noun)
+    )
+    assert missing == [], "give each a noun and with_examples(...) in its model_config: a wrongly shaped value shows it"
+
+
+JOURNEY_MODELS = sorted(reachable_models(Journey), key=lambda model: model.__name__)
+
+
+@pytest.mark.parametrize("model", JOURNEY_MODELS, ids=[model.__name__ for model in JOURNEY_MODELS])
+def test_every_example_a_message_shows_is_a_valid_value(model: type[BaseModel]) -> None:
+    for example in examples_of(model):
+        model.model_validate(example)

@@ -3,12 +3,14 @@ profile like the timezone, so the latest event's wins whatever order events arri
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from omnijourney.edge.sources import get_source
 from omnijourney.events import CanonicalEvent, locale_tag
+from omnijourney.journeys.validation import shop_problems
 from omnijourney.profiles.model import apply_event, merge_profiles, new_profile
 from omnijourney.profiles.view import profile_view
 from tests.conftest import RECEIVED_AT, delivery, lena, sample
@@ -92,3 +94,10 @@ def test_the_profile_view_shows_the_locale() -> None:
     profile = lena(("segment", "identify_app"))
     assert profile_view(profile, config.lifecycle(), RECEIVED_AT)["locale"] == "de-DE"
     assert sample("segment", "identify_app")["context"]["locale"] == "de-DE"
+
+
+def test_a_shop_language_that_is_not_one_is_said_at_its_line_when_validating(tmp_path: Path) -> None:
+    (tmp_path / "shop.yaml").write_text("currency: EUR\nlocale: german\n")
+    [problem] = shop_problems(tmp_path)
+    assert str(problem) == f"{tmp_path}/shop.yaml:2:1: locale: 'german' is not a language; write e.g. en, de or de-DE"
+    assert shop_problems(tmp_path / "missing") == []

@@ -10,18 +10,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from jinja2.sandbox import SecurityError
 
 from omnijourney.edge.sources import get_source
 from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.catalog import load_journeys
 from omnijourney.journeys.contract import Entry, EntryKeeps, entry_keeps, entry_of
-from omnijourney.journeys.templates import Formats, Template, TemplateCatalog, fallbacks
+from omnijourney.journeys.templates import Formats, ShopConfig, Template, TemplateCatalog, TemplateFailed, fallbacks
 from omnijourney.platform.configfile import ConfigError
 from omnijourney.platform.settings import Settings
 from omnijourney.profiles.model import IssuedOffer, Profile
 from omnijourney.runtime.consistency import products
-from omnijourney.runtime.rendering import Line, Rendered, ShopConfig, render
+from omnijourney.runtime.rendering import Line, Rendered, offer_variables, render
 from tests.conftest import delivery, lena
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,10 +86,15 @@ def test_a_customer_whose_language_has_no_template_reads_the_shops_own_in_its_fo
 def test_the_fallback_chain_goes_from_region_to_language_to_the_shops_own(shipped: TemplateCatalog) -> None:
     assert fallbacks("de_AT") == ["de-AT", "de"]
     assert fallbacks("zh-Hant-TW") == ["zh-Hant-TW", "zh-Hant", "zh"]
+    # Taiwan and Hong Kong write Traditional Chinese; legacy codes name today's languages.
+    assert fallbacks("zh-TW") == ["zh-Hant-TW", "zh-Hant", "zh-TW", "zh"]
+    assert fallbacks("zh_HK")[:2] == ["zh-Hant-HK", "zh-Hant"]
+    assert fallbacks("iw") == ["he"]
+    assert fallbacks("no-NO") == ["nb-NO", "nb"]
     assert fallbacks(None) == []
     assert shipped.variant("abandoned_cart_email", "de-AT").locale == "de"
     assert shipped.variant("abandoned_cart_email", "en-US").locale is None
-    assert shipped.variant("thank_you_email", "de-DE").locale is None
+    assert shipped.variant("abandoned_cart_email", "fr-FR").locale is None
 
 
 @pytest.mark.parametrize(
@@ -130,7 +134,7 @@ def test_cart_lines_loop_and_join_without_running_code() -> None:
     }
     assert template.render(values) == (None, "Trail Runner 42 + Merino Running Socks")
     for hostile in ("{{ cart_lines.append(1) }}", "{{ ''.__class__.__mro__ }}"):
-        with pytest.raises(SecurityError):
+        with pytest.raises(TemplateFailed):
             Template(channel="sms", body=hostile).render(values)
 
 
@@ -166,10 +170,12 @@ def test_what_only_some_journeys_supply_is_checked_in_every_language(tmp_path: P
     assert catalog.problems_for_journey("cart", None, has_offer=False) == [
         "template 'cart' uses {{ checkout_url }}, which only a checkout_started or cart_updated entry supplies",
         "template 'cart' (de) uses {{ checkout_url }}, which only a checkout_started or cart_updated entry supplies",
-        "template 'cart' (de) uses {{ event.name }}, which only a journey that starts on an event supplies",
+        "template 'cart' (de) uses {{ event.name }}, which only a journey that starts on a product event supplies "
+        "(`entry: {event: product_viewed}` or `entry: {event: cart_updated}`); other events may carry personal "
+        "details",
         "template 'cart' (de) uses ${offer_code}, which only a send step with an `offer` supplies",
     ]
-    assert catalog.problems_for_journey("cart", "checkout_started", has_offer=True) == []
+    assert catalog.problems_for_journey("cart", "cart_updated", has_offer=True) == []
 
 
 def test_a_journey_keeps_of_its_start_only_the_product_facts_its_templates_show(tmp_path: Path) -> None:
@@ -236,3 +242,126 @@ def test_the_offers_last_day_is_written_in_german_in_the_german_offer_email(ship
     )
     assert message.subject == "Dein Code für Trail Runner 42, gültig bis Montag, 9. März"
     assert "Mit dem Code SPRING-7K2Q wird Trail Runner 42\ngünstiger" in message.body
+
+
+# The review of issue 16: privacy of the starting event, templates that validate but fail at send time, and limits.
+
+
+def test_a_page_view_journey_cannot_show_or_keep_the_pages_url(tmp_path: Path) -> None:
+    (tmp_path / "note.yaml").write_text("channel: sms\nbody: '{{ event.url }}'\n")
+    catalog = TemplateCatalog(tmp_path)
+    [problem] = catalog.problems_for_journey("note", "page_viewed", has_offer=False)
+    assert "{{ event.url }}, which only a journey that starts on a product event supplies" in problem
+    # Even a journey deployed before that check keeps nothing of a page view's properties.
+    page = event_of("segment", "page")
+    keeps = EntryKeeps(product_facts=frozenset({"url", "name"}))
+    assert entry_of(page, lena(("segment", "page")), keeps).properties == {}
+
+
+def test_a_product_views_link_is_kept_without_query_and_only_short_text_or_numbers(tmp_path: Path) -> None:
+    viewed = event_of("segment", "product_viewed")
+    leaky = viewed.model_copy(
+        update={
+            "properties": viewed.properties
+            | {
+                "url": "https://jane@shop.example.com/products/trail-runner?email=jane.doe%40example.com#reviews",
+                "name": {"first": "Jane", "last": "Doe"},
+                "brand": "x" * 500,
+                "variant": "jane.doe@example.com",
+            }
+        }
+    )
+    keeps = EntryKeeps(product_facts=frozenset({"url", "name", "brand", "variant", "price"}))
+    entry = entry_of(leaky, lena(("segment", "product_viewed")), keeps)
+    assert json.loads(entry.model_dump_json())["properties"] == {
+        "price": 129.95,
+        "url": "https://shop.example.com/products/trail-runner",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (
+            "{% for l in cart_lines %}{{ l.nmae }}{% endfor %}",
+            "a line of cart_lines has no 'nmae' (did you mean 'name'?)",
+        ),
+        ("{% for l in last_order_lines %}{{ l.price }}{% endfor %}", "a line of last_order_lines has no 'price'"),
+        ("{{ cart_lines[0].name }}", "cart_lines is read in a loop, not by position"),
+        ("{{ ''.__class__ }}", "'__class__' is not something a template may show"),
+        ("{{ first_name | attr('__class__') }}", "there is no filter 'attr'"),
+        ("{% include 'footer.txt' %}", "a message template cannot use {% include %}"),
+        ("{% extends 'base.txt' %}", "a message template cannot use {% extends %}"),
+        ("{% import 'm.txt' as m %}", "a message template cannot use {% import %}"),
+        ("{% set n = first_name ~ first_name %}{{ n }}", "a message template cannot use {% set %}"),
+        ("{{ cycler }}", "{{ cycler }} is not a variable any profile or event supplies"),
+        ("{{ lipsum() }}", "{{ lipsum }} is not a variable any profile or event supplies"),
+        ("{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}", "loops over cart_lines"),
+    ],
+)
+def test_what_would_fail_at_send_time_is_refused_when_validating(tmp_path: Path, body: str, says: str) -> None:
+    (tmp_path / "note.yaml").write_text(f"channel: sms\nbody: {json.dumps(body)}\n")
+    problems = [str(problem) for problem in TemplateCatalog(tmp_path).problems]
+    [problem] = problems
+    assert says in problem
+
+
+def test_huge_text_is_neither_built_when_validating_nor_when_sending(tmp_path: Path) -> None:
+    for body in ("{{ 'ab' * 10**8 }}", "{{ 'a' * 10**9 }}", "{{ 2 ** 1000000 }}", "{{ '%0999999999d' % 1 }}"):
+        (tmp_path / "note.yaml").write_text(f"channel: sms\nbody: {json.dumps(body)}\n")
+        assert TemplateCatalog(tmp_path).problems == []
+        with pytest.raises(TemplateFailed):
+            Template(channel="sms", body=body).render({})
+
+
+def test_a_date_pattern_may_show_the_time_of_day() -> None:
+    template = Template(channel="sms", body="{{ last_order_at | date('HH:mm') }} {{ last_order_at | date('d. MMMM') }}")
+    values = {"last_order_at": datetime(2026, 3, 9, 17, 30, tzinfo=UTC), "_formats": Formats("de_AT", "EUR", BERLIN)}
+    assert template.render(values) == (None, "18:30 9. März")
+
+
+def test_a_template_failing_for_one_customer_says_nothing_of_their_data() -> None:
+    values = {"last_order_at": "jane.doe@example.com", "last_order_total": None, "_formats": SHOP_FORMATS}
+    for body in ("{{ last_order_at | date }}", "{{ last_order_total | round }}"):
+        with pytest.raises(TemplateFailed) as failed:
+            Template(channel="sms", body=body).render(values)
+        assert str(failed.value) == "the template could not be filled in for this customer"
+        # Not chained either: a traceback would quote the value.
+        assert failed.value.__suppress_context__
+
+
+SHOP_FORMATS = Formats("en", "EUR", BERLIN)
+
+
+def test_birthday_messages_greet_a_customer_without_a_first_name_as_before(shipped: TemplateCatalog) -> None:
+    nameless = lena(("segment", "checkout_started")).model_copy(update={"traits": {}, "locale": None})
+    entry = entry_of(event_of("segment", "checkout_started"), nameless, EntryKeeps())
+    assert shown("birthday_email", nameless, shipped, entry).body.startswith("Hi there, happy birthday!")
+    assert ": happy birthday! Reply STOP" in shown("birthday_sms", nameless, shipped, entry).body
+    assert shown("browse_abandonment_email", nameless, shipped, entry).subject == "Still thinking it over?"
+    legacy = Template(channel="sms", body="Hi ${first_name}, ${event.name}")
+    assert legacy.render({"first_name": "", "event": {"name": "Trail Runner 42"}}) == (
+        None,
+        "Hi there, Trail Runner 42",
+    )
+
+
+def test_sms_money_has_plain_spaces_and_the_offers_last_day_is_in_the_customers_language(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "note.yaml").write_text("channel: sms\nbody: '{{ cart_value | money }}'\n")
+    (tmp_path / "note.de.yaml").write_text("channel: sms\nbody: '{{ cart_value | money }} ({{ cart_total }})'\n")
+    catalog = TemplateCatalog(tmp_path)
+    profile = lena(("segment", "checkout_started"))
+    assert shown("note", profile, catalog).body == "129,95 € (129,95)"
+    issued = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
+    offer = IssuedOffer(
+        offer="spring_shoes",
+        code="SPRING-7K2Q",
+        discount="10% off",
+        skus=("SHOE-TRAIL-42",),
+        issued_at=issued,
+        expires_at=datetime(2026, 3, 9, 23, 0, tzinfo=UTC),
+        issued_by="abandoned_cart",
+    )
+    assert offer_variables(offer, products(), Formats("de_AT", "EUR", BERLIN))["offer_expires"] == "Mo., 9. März"

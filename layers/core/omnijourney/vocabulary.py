@@ -73,6 +73,8 @@ class Reason(StrEnum):
     offer_not_open = "offer_not_open"
     offer_used = "offer_used"
     offer_expired = "offer_expired"
+    # The template could not be filled in for this customer (a value it needs is missing): the message is held.
+    template_failed = "template_failed"
 
 
 class SkipReason(StrEnum):

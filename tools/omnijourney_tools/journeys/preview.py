@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from omnijourney.identifiers import LINK_ONLY
 from omnijourney.journeys.contract import Entry
-from omnijourney.journeys.templates import OFFER_VARIABLES, TemplateCatalog, Variant
+from omnijourney.journeys.templates import OFFER_VARIABLES, TemplateCatalog, TemplateFailed, Variant
 from omnijourney.platform.configfile import did_you_mean
 from omnijourney.profiles.model import IssuedOffer, Profile
 
@@ -166,9 +166,10 @@ def profile_of(view: dict[str, Any]) -> Profile:
 def preview(catalog: TemplateCatalog, name: str, customer: tuple[str, dict[str, Any]], locale: str | None) -> str:
     """Each language of template `name` (or the one a customer with `locale` reads) rendered for the customer."""
     from omnijourney.app.config import consistency, products
+    from omnijourney.journeys.templates import shop
     from omnijourney.platform.settings import get_settings
     from omnijourney.runtime import guards
-    from omnijourney.runtime.rendering import render, shop
+    from omnijourney.runtime.rendering import render
 
     if name not in catalog.templates:
         raise Misuse(f"no template {name!r} in {catalog.folder}{did_you_mean(name, catalog.templates)}")
@@ -177,20 +178,30 @@ def preview(catalog: TemplateCatalog, name: str, customer: tuple[str, dict[str, 
     variants = [catalog.variant(name, locale)] if locale else catalog.variants(name)
     sections = []
     for variant in variants:
-        # Each language as a reader of it: the shop's own for the file without a locale.
-        reader = profile.model_copy(update={"locale": locale or variant.locale or shop().locale})
+        # Each language as a reader of it: the customer where it is the one they read (a de-AT customer of the
+        # German text reads Austrian dates), else the file's language (the shop's own for the file without one).
+        reads_it = profile.locale is not None and catalog.variant(name, profile.locale).locale == variant.locale
+        own = profile.locale if reads_it else variant.locale or shop().locale
+        reader = profile.model_copy(update={"locale": locale or own})
         zone: ZoneInfo = guards.local_time(reader, consistency())
         offer = _sample_offer(reader) if set(variant.template.variables) & OFFER_VARIABLES.keys() else None
-        message = render(
-            name,
-            reader,
-            _sample_entry(),
-            offer,
-            templates=catalog,
-            catalog=products(),
-            settings=get_settings(),
-            zone=zone,
-        )
+        try:
+            message = render(
+                name,
+                reader,
+                _sample_entry(),
+                offer,
+                templates=catalog,
+                catalog=products(),
+                settings=get_settings(),
+                zone=zone,
+            )
+        except TemplateFailed as failed:
+            raise Misuse(
+                f"template {name!r} ({variant.label}) cannot be filled in for {who}: a value it uses is missing or "
+                "not what it expects (e.g. `{{ last_order_total | round }}` for a customer without orders; write "
+                "`{% if last_order_total %}…{% endif %}`). A real send would hold this message (template_failed)."
+            ) from failed
         sections.append(_section(name, variant, who, message.subject, message.body))
     return "\n".join(sections)
 

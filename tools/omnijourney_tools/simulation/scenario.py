@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from omnijourney.journeys.segments import SEGMENTS_TURN
+from omnijourney.platform.configfile import SNAKE_CASE
 
 LookupKey = Literal["phone", "email", "loyalty_id", "customer_id"]
 EraseKey = Literal["email", "phone", "customer_id"]
@@ -83,7 +84,7 @@ class ScheduleLine(Line):
     """Extension: a scheduled journey's turn, as EventBridge Scheduler would fire it at `at`; or, named
     `segments`, the daily segment evaluation of every customer whose local day changed."""
 
-    schedule: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="the journey's name, or segments")
+    schedule: str = Field(pattern=SNAKE_CASE, description="the journey's name, or segments")
 
     @property
     def function_input(self) -> dict[str, str]:

@@ -37,6 +37,7 @@ REASONS_IN_WORDS: dict[Reason, str] = {
     Reason.offer_not_open: "without its offer: the offer is not open now",
     Reason.offer_used: "without its offer: the customer already used it",
     Reason.offer_expired: "without its offer: the customer's code expired",
+    Reason.template_failed: "not sent: its template could not be filled in for this customer (see templates preview)",
 }
 SKIPS_IN_WORDS: dict[SkipReason, str] = {
     SkipReason.running: "a run of this journey is already in progress for the customer",

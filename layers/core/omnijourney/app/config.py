@@ -12,11 +12,11 @@ from __future__ import annotations
 from omnijourney.identifiers import forget_rules, identifier_rules
 from omnijourney.journeys.catalog import journeys
 from omnijourney.journeys.segments import segments
+from omnijourney.journeys.templates import shop
 from omnijourney.offers import offers
 from omnijourney.platform.configfile import config_dir, journeys_dir
 from omnijourney.profiles.lifecycle import lifecycle
 from omnijourney.runtime.consistency import consistency, products
-from omnijourney.runtime.rendering import shop
 
 __all__ = [
     "clear",

@@ -9,10 +9,10 @@ from pathlib import Path
 from omnijourney.journeys.language import Journey
 from omnijourney.journeys.segments import SegmentsConfig, segments
 from omnijourney.journeys.templates import TemplateCatalog
-from omnijourney.journeys.validation import check_journey
+from omnijourney.journeys.validation import check_journey, shop_problems
 from omnijourney.offers import OffersConfig
 from omnijourney.offers import offers as configured_offers
-from omnijourney.platform.configfile import ConfigError, Problem, Severity, journeys_dir
+from omnijourney.platform.configfile import ConfigError, Problem, Severity, config_dir, journeys_dir
 from omnijourney.profiles.lifecycle import lifecycle
 
 TEMPLATES_FOLDER = "templates"
@@ -44,7 +44,7 @@ def load_journeys(
     if offers is None:
         offers = configured_offers()
     files = journey_files(paths)
-    problems: list[Problem] = []  # errors and warnings, file by file
+    problems: list[Problem] = shop_problems(config_dir())  # errors and warnings, file by file
     try:
         shared_segments: SegmentsConfig | None = segments()
     except ConfigError as error:

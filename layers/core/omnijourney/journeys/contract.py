@@ -49,7 +49,7 @@ from omnijourney.journeys.language import (
     SplitGroup,
 )
 from omnijourney.journeys.language import UpdateProfile as ProfileChange
-from omnijourney.journeys.templates import TemplateCatalog
+from omnijourney.journeys.templates import PRODUCT_EVENTS, TemplateCatalog, product_fact
 from omnijourney.profiles.model import Profile
 
 PROPERTY_PREFIX = "properties."
@@ -65,6 +65,9 @@ class EntryKeeps:
 
     properties: frozenset[str] = frozenset()
     checkout_url: bool = False
+    # The product facts its templates show (a product event's only: templates.PRODUCT_EVENTS), kept as
+    # templates.product_fact allows.
+    product_facts: frozenset[str] = frozenset()
 
 
 def _property_names(where: Mapping[str, Comparison] | None) -> set[str]:
@@ -78,13 +81,15 @@ def _condition_properties(condition: Condition | None) -> set[str]:
 def entry_keeps(journey: Journey, templates: TemplateCatalog) -> EntryKeeps:
     """The properties the journey's conditions name (entry, audience, branches, goal, exits), the product facts its
     templates show (`{{ event.price }}`, in any language of them: templates.PRODUCT_FACTS, never anything personal)
-    and whether one shows the checkout URL: all a journey keeps of its starting event beyond ids and numbers."""
+    and whether one shows the checkout URL: all a journey keeps of its starting event beyond ids and numbers. Product
+    facts only of a journey that starts on a product event (validation refuses `{{ event.* }}` in any other)."""
     names = _property_names(journey.entry.where) | _condition_properties(journey.audience)
     if journey.goal is not None:
         names |= _property_names(journey.goal.where) | _condition_properties(journey.goal.when)
     for exit in journey.exit_when:
         names |= _condition_properties(exit.when) if isinstance(exit, ExitCondition) else set()
     checkout_url = False
+    facts: set[str] = set()
     for step in journey.steps:
         if step.branch is not None:
             for case in step.branch.cases:
@@ -92,10 +97,15 @@ def entry_keeps(journey: Journey, templates: TemplateCatalog) -> EntryKeeps:
         if step.send is not None:
             for name in (step.send.template, step.send.without_offer):
                 for variant in templates.variants(name) if name else ():
-                    facts, shows_checkout = variant.template.mentions()
-                    names |= facts
+                    shown, shows_checkout = variant.template.mentions()
+                    facts |= shown
                     checkout_url = checkout_url or shows_checkout
-    return EntryKeeps(properties=frozenset(names), checkout_url=checkout_url)
+    about_a_product = journey.entry.event in PRODUCT_EVENTS
+    return EntryKeeps(
+        properties=frozenset(names),
+        checkout_url=checkout_url,
+        product_facts=frozenset(facts if about_a_product else ()),
+    )
 
 
 class Entry(BaseModel):
@@ -149,6 +159,14 @@ def _cart(items: Iterable[LineItem]) -> dict[str, Any]:
     }
 
 
+def _facts(event: CanonicalEvent, facts: frozenset[str]) -> dict[str, JsonValue]:
+    """The product facts a product event carries, as a journey may keep them (none of any other event)."""
+    if event.type not in PRODUCT_EVENTS:
+        return {}
+    kept = {name: product_fact(name, event.properties.get(name)) for name in sorted(facts)}
+    return {name: value for name, value in kept.items() if value is not None}
+
+
 def entry_of(event: CanonicalEvent, profile: Profile, keeps: EntryKeeps) -> Entry:
     """The entry a journey keeping `keeps` takes from `event` (its cart, else the profile's, as it stands)."""
     cart_items = event.cart.items if event.cart else (profile.cart.items if profile.cart else ())
@@ -168,7 +186,8 @@ def entry_of(event: CanonicalEvent, profile: Profile, keeps: EntryKeeps) -> Entr
         currency=order.currency if order else None,
         checkout_url=str(checkout_url) if checkout_url and keeps.checkout_url else None,
         ticket_id=event.ticket.ticket_id if event.ticket else None,
-        properties={name: event.properties[name] for name in sorted(keeps.properties) if name in event.properties},
+        properties=_facts(event, keeps.product_facts)
+        | {name: event.properties[name] for name in sorted(keeps.properties) if name in event.properties},
         correlation_id=event.correlation,
     )
 

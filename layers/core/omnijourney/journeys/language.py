@@ -9,9 +9,10 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from omnijourney.events import ConsentChannel, ConsentStatus, EventType
-from omnijourney.platform.configfile import SNAKE_CASE, TIME_OF_DAY, ConfigModel
+from omnijourney.platform.configfile import SNAKE_CASE, TIME_OF_DAY, ConfigModel, with_examples
 from omnijourney.vocabulary import Category, MessageChannel
 
 Name = Annotated[str, Field(pattern=SNAKE_CASE, max_length=64, description="lower_snake_case")]
@@ -21,9 +22,17 @@ SECONDS = {"days": 86_400, "hours": 3_600, "minutes": 60}
 # What a journey may read from the event that started it (filters and branches), beside `properties.<name>`.
 EVENT_FIELDS = ("name", "channel", "source", "cart_value", "cart_items", "order_total", "order_state", "currency")
 ACTIONS = ("wait", "wait_for", "branch", "split", "send", "update_profile", "exit")
+# A whole step, for the examples of a step and of a journey.
+STEP_EXAMPLE: JsonDict = {
+    "id": "remind",
+    "send": {"channel": "email", "template": "cart_email", "category": "marketing"},
+}
 
 
 class Duration(ConfigModel):
+    noun = "a duration"
+    model_config = with_examples({"days": 2}, {"hours": 4})
+
     days: int = Field(default=0, ge=0)
     hours: int = Field(default=0, ge=0)
     minutes: int = Field(default=0, ge=0)
@@ -42,6 +51,9 @@ class Duration(ConfigModel):
 class Comparison(ConfigModel):
     """One test of a value; all the tests given must hold."""
 
+    noun = "a comparison"
+    model_config = with_examples({"at_least": 50}, {"equals": "gold"}, {"one_of": ["de", "at"]})
+
     equals: str | int | float | bool | None = None
     one_of: list[str | int | float] | None = Field(default=None, examples=[["de", "at"]])
     at_least: float | None = None
@@ -58,6 +70,9 @@ class Comparison(ConfigModel):
 class SegmentTest(ConfigModel):
     """Membership of shared segments (config/segments.yaml)."""
 
+    noun = "a segment test"
+    model_config = with_examples({"any_of": ["vip"]}, {"none_of": ["opted_out_everywhere"]})
+
     any_of: list[Name] = Field(default_factory=list, description="is in at least one of these segments")
     none_of: list[Name] = Field(default_factory=list, description="is in none of these segments")
 
@@ -70,6 +85,9 @@ class SegmentTest(ConfigModel):
 
 class Condition(ConfigModel):
     """Profile (and starting event) conditions; every condition given must hold."""
+
+    noun = "a condition"
+    model_config = with_examples({"reachable_by": ["email"]}, {"orders": {"at_least": 1}})
 
     lifecycle_stage: list[Name] | None = Field(
         default=None, description="one of these stages", examples=[["lapsed", "at_risk"]]
@@ -118,6 +136,9 @@ class Did(ConfigModel):
     """The customer did this event at least `at_least` times within the last `within_days` days (calendar days in
     their timezone, today included), as their history keeps it."""
 
+    noun = "a did test"
+    model_config = with_examples({"event": "product_viewed", "at_least": 2, "within_days": 3})
+
     event: EventType
     name: str | None = Field(default=None, description="the source's own name, e.g. 'Product Added'")
     where: dict[str, Comparison] | None = Field(
@@ -132,6 +153,9 @@ class Did(ConfigModel):
 class DidNot(ConfigModel):
     """The customer did not do this event within the last `within_days` days."""
 
+    noun = "a did_not test"
+    model_config = with_examples({"event": "cart_updated", "within_days": 3})
+
     event: EventType
     name: str | None = None
     where: dict[str, Comparison] | None = Field(default=None, examples=[{"cart_value": {"at_least": 50}}])
@@ -141,6 +165,9 @@ class DidNot(ConfigModel):
 class DaysSince(ConfigModel):
     """Whole days (in the customer's timezone) since their last order, first order or last message sent. A
     customer without one does not match."""
+
+    noun = "a days_since test"
+    model_config = with_examples({"last_order": {"at_least": 60}})
 
     last_order: Comparison | None = None
     first_order: Comparison | None = None
@@ -156,6 +183,11 @@ class DaysSince(ConfigModel):
 class DateTest(ConfigModel):
     """A date relative to today in the customer's timezone: a date trait (a birthday: "1990-03-14" or "--03-14"),
     or the anniversary of the first order. Each year's day counts unless `every_year: false` (a one-off date)."""
+
+    noun = "a date test"
+    model_config = with_examples(
+        {"trait": "birthday", "is": "today"}, {"anniversary_of": "first_order", "within_next_days": 7}
+    )
 
     trait: str | None = Field(default=None, description="a profile trait holding a date, e.g. birthday")
     anniversary_of: Literal["first_order"] | None = None
@@ -175,6 +207,11 @@ class DateTest(ConfigModel):
 class SegmentCondition(Condition):
     """A segment's definition (config/segments.yaml): the journey conditions, and what the customer did and when."""
 
+    noun = "a segment"
+    model_config = with_examples(
+        {"lifecycle_stage": ["lapsed"]}, {"did": {"event": "product_viewed", "within_days": 3}}
+    )
+
     did: Did | None = None
     did_not: DidNot | None = None
     days_since: DaysSince | None = None
@@ -183,6 +220,9 @@ class SegmentCondition(Condition):
 
 class EventMatch(ConfigModel):
     """A canonical event, optionally narrowed by its name and fields."""
+
+    noun = "an event"
+    model_config = with_examples({"event": "ticket_opened"}, {"event": "tracked", "name": "Coupon Applied"})
 
     event: EventType
     name: str | None = Field(default=None, description="the source's own name, e.g. 'Checkout Started'")
@@ -193,11 +233,19 @@ class ExitCondition(ConfigModel):
     """A profile condition that ends the journey once it holds (checked on every event, every daily segment
     evaluation and before every send)."""
 
+    noun = "an exit condition"
+    model_config = with_examples({"when": {"open_ticket": True}})
+
     when: Condition
 
 
 class Goal(ConfigModel):
     """A conversion: ends the journey wherever it is, with outcome `goal`."""
+
+    noun = "a goal"
+    model_config = with_examples(
+        {"event": "order_completed", "includes": "cart"}, {"when": {"orders": {"at_least": 1}}}
+    )
 
     event: EventType | None = None
     where: dict[str, Comparison] | None = Field(default=None, examples=[{"cart_value": {"at_least": 50}}])
@@ -215,6 +263,11 @@ class Goal(ConfigModel):
 
 class Entry(ConfigModel):
     """How customers enter: on an event, on reaching a lifecycle stage or a segment, or on a schedule."""
+
+    noun = "an entry"
+    model_config = with_examples(
+        {"event": "checkout_started"}, {"stage": "lapsed"}, {"segment": "vip"}, {"schedule": "cron(0 9 ? * MON *)"}
+    )
 
     event: EventType | None = None
     name: str | None = None
@@ -247,21 +300,33 @@ class Entry(ConfigModel):
 
 
 class ReEntry(ConfigModel):
+    noun = "a re-entry rule"
+    model_config = with_examples({"after_days": 7})
+
     after_days: int = Field(ge=1)
 
 
 class QuietHours(ConfigModel):
+    noun = "quiet hours"
+    model_config = with_examples({"start": "21:00", "end": "09:00"})
+
     start: ClockTime = "21:00"
     end: ClockTime = "09:00"
 
 
 class FrequencyCap(ConfigModel):
+    noun = "a frequency cap"
+    model_config = with_examples({"messages": 3, "days": 7})
+
     messages: int = Field(ge=1)
     days: int = Field(ge=1)
 
 
 class JourneySettings(ConfigModel):
     """This journey's own quiet hours and frequency cap, on top of config/consistency.yaml."""
+
+    noun = "settings"
+    model_config = with_examples({"quiet_hours": False, "frequency_cap": {"messages": 3, "days": 7}})
 
     quiet_hours: QuietHours | Literal[False] | None = Field(
         default=None, description="marketing SMS and push wait for the customer's daytime; false to turn off"
@@ -271,6 +336,9 @@ class JourneySettings(ConfigModel):
 
 class WaitStep(ConfigModel):
     """Wait a duration, or until a local time of day (optionally some days later)."""
+
+    noun = "a wait"
+    model_config = with_examples({"hours": 4}, {"days": 2}, {"until": "10:00"})
 
     days: int = Field(default=0, ge=0)
     hours: int = Field(default=0, ge=0)
@@ -296,6 +364,9 @@ class WaitStep(ConfigModel):
 
 
 class WaitFor(ConfigModel):
+    noun = "a wait_for"
+    model_config = with_examples({"event": "message_clicked", "timeout": {"days": 2}, "on_timeout": "reminder"})
+
     event: EventType
     name: str | None = None
     where: dict[str, Comparison] | None = Field(default=None, examples=[{"cart_value": {"at_least": 50}}])
@@ -305,16 +376,27 @@ class WaitFor(ConfigModel):
 
 
 class BranchCase(ConfigModel):
+    noun = "a case"
+    model_config = with_examples({"when": {"reachable_by": ["sms"]}, "goto": "cart_sms"})
+
     when: Condition
     goto: StepId
 
 
 class Branch(ConfigModel):
+    noun = "a branch"
+    model_config = with_examples(
+        {"cases": [{"when": {"reachable_by": ["sms"]}, "goto": "cart_sms"}], "otherwise": "done"}
+    )
+
     cases: list[BranchCase] = Field(min_length=1)
     otherwise: StepId
 
 
 class SplitGroup(ConfigModel):
+    noun = "a group"
+    model_config = with_examples({"percent": 90, "goto": "cross_sell"}, {"percent": 10, "holdout": True})
+
     percent: int = Field(ge=1, le=100)
     goto: StepId | None = None
     holdout: bool = Field(default=False, description="a control group: recorded, sent nothing, journey ends")
@@ -327,6 +409,9 @@ class SplitGroup(ConfigModel):
 
 
 class Send(ConfigModel):
+    noun = "a send"
+    model_config = with_examples({"channel": "email", "template": "cart_email", "category": "marketing"})
+
     channel: MessageChannel
     template: Name
     category: Category
@@ -342,12 +427,18 @@ class Send(ConfigModel):
 
 
 class UpdateProfile(ConfigModel):
+    noun = "a profile update"
+    model_config = with_examples({"add_tags": ["vip"], "traits": {"tier": "gold"}})
+
     add_tags: list[str] = Field(default_factory=list, examples=[["vip"]])
     remove_tags: list[str] = Field(default_factory=list, examples=[["new_customer"]])
     traits: dict[str, str | int | float | bool] = Field(default_factory=dict, examples=[{"tier": "gold"}])
 
 
 class Step(ConfigModel):
+    noun = "a step"
+    model_config = with_examples(STEP_EXAMPLE)
+
     id: StepId
     next: StepId | None = Field(default=None, description="default: the following step; the last step ends")
     wait: WaitStep | None = None
@@ -405,7 +496,11 @@ class Policy(ConfigModel):
 class Journey(ConfigModel):
     """One journey file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="omnijourney journey")
+    noun = "a journey"
+    model_config = ConfigDict(
+        title="omnijourney journey",
+        **with_examples({"journey": "cart_reminder", "entry": {"event": "checkout_started"}, "steps": [STEP_EXAMPLE]}),
+    )
 
     journey: Name
     description: str = ""

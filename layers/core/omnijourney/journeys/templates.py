@@ -3,9 +3,14 @@ abandoned_cart_email.de.yaml) for customers whose profile has that locale.
 
 The text is Jinja2 in a sandbox that cannot change anything (`ImmutableSandboxedEnvironment`): `{{ first_name }}`,
 `{% for line in cart_lines %}`, filters such as `{{ event.price | money }}`. Marketers' templates cannot run code,
-and the variables a template uses are listed before anything is sent, so a missing one is a validation error, not
-a blank (`StrictUndefined` makes one that slipped through an error at send time too). `${name}`, the placeholders of
-earlier templates, is read as `{{ name }}`. Email bodies are plain text (SES `Body.Text`), so nothing is escaped.
+and what a template uses is checked before anything is sent (its variables, the attributes of the lines it loops
+over, its filters; no includes, macros, `set` or Jinja globals), so a mistake is a validation error, not a blank or
+a failed send. Whatever still fails at send time (`{{ last_order_total | round }}` for a customer without orders)
+raises `TemplateFailed`, which says nothing of the values: the step holds the message (`template_failed`). Repeating
+text (`'ab' * 10**8`) and the message itself are capped, so no template can exhaust a function's memory or time.
+`${name}`, the placeholders of earlier templates, is read as `{{ name }}` (`${first_name}` as
+`{{ first_name or "there" }}`, as it always rendered). Email bodies are plain text (SES `Body.Text`), so nothing is
+escaped.
 
 Jinja2 and Babel are imported on first use, never at import: the ingest and profile functions import this module.
 """
@@ -18,11 +23,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from omnijourney.events import locale_tag
-from omnijourney.platform.configfile import ConfigError, ConfigModel, Problem, YamlDocument, did_you_mean
+from omnijourney.events import EventType, locale_tag
+from omnijourney.platform.configfile import (
+    ConfigError,
+    ConfigModel,
+    Problem,
+    YamlDocument,
+    config_dir,
+    did_you_mean,
+    load,
+)
 from omnijourney.vocabulary import MessageChannel
 
 if TYPE_CHECKING:
@@ -35,13 +49,13 @@ VARIABLES = {
     "email": "the customer's email",
     "phone": "the customer's phone",
     "cart_items": "the cart at send time, e.g. '1× Trail Runner 42'",
-    "cart_lines": "the cart's lines at send time, each with name, sku, quantity and price (a loop or a join)",
+    "cart_lines": "the cart's lines at send time, each with name, sku, quantity and price (in a loop)",
     "cart_total": "the cart's value as text, e.g. '129.95'",
     "cart_value": "the cart's value as a number, for the money filter",
     "first_cart_item": "the first item's name in the cart",
     "last_order_id": "the latest order's id",
     "last_order_items": "what the latest order contained",
-    "last_order_lines": "the latest order's products, each with name and sku",
+    "last_order_lines": "the latest order's products, each with name and sku (in a loop)",
     "last_order_total": "the latest order's total, for the money filter (in the order's currency)",
     "last_order_currency": "the latest order's currency, e.g. 'EUR'",
     "last_order_at": "when the latest order was placed, for the date and datetime filters",
@@ -77,6 +91,23 @@ PRODUCT_FACTS = {
     "image_url": "the product's picture",
 }
 EVENT = "event"
+# The canonical events about one product: the only starting events whose product facts a template may show (any
+# other event's properties, a page's URL or a sign-up's name, may be personal).
+PRODUCT_EVENTS = (EventType.product_viewed, EventType.cart_updated)
+# A longer "product fact" is not one (a description, pasted text): it is not kept.
+MAX_FACT_LENGTH = 200
+# Facts that are links: kept without query, fragment or user (where tracking puts an address or a token).
+LINK_FACTS = ("url", "image_url")
+# The lists a template may loop over, and what each line has.
+LINE_ATTRIBUTES = {"cart_lines": ("name", "sku", "quantity", "price"), "last_order_lines": ("name", "sku")}
+# The longest message a template may write, and the longest text or list an expression may build on the way.
+MAX_MESSAGE_LENGTH = 20_000
+# The built-in filters a message may use: text and list filters whose output is bounded by their input.
+KEPT_FILTERS = (
+    "abs", "capitalize", "count", "d", "default", "first", "float", "int", "join", "last", "length", "list",
+    "lower", "map", "max", "min", "reject", "rejectattr", "reverse", "round", "select", "selectattr", "sort",
+    "string", "sum", "title", "trim", "truncate", "unique", "upper", "wordcount",
+)  # fmt: skip
 # What the money, date and datetime filters format with: set by `render`, never written in a template.
 FORMATS = "_formats"
 FILTERS = {
@@ -85,8 +116,12 @@ FILTERS = {
     "datetime": "{{ last_order_at | datetime('short') }}, in the customer's time zone",
 }
 SECTIONS = ("subject", "body")
-# `${name}` (earlier templates' placeholders), read as `{{ name }}`.
-LEGACY_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# The shop's language and currency, in config/.
+SHOP_FILE = "shop.yaml"
+# `${name}` and `${event.name}` (earlier templates' placeholders), read as `{{ name }}`.
+LEGACY_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?)\}")
+# What earlier templates' placeholders showed for a customer without the value.
+LEGACY_FALLBACKS = {"first_name": "there"}
 # Cheap to find without Jinja2, where only which product facts and whether the checkout URL appear matters.
 EVENT_FACT_MENTION = re.compile(r"\bevent\s*\.\s*([A-Za-z_]\w*)|\bevent\s*\[\s*['\"]([A-Za-z_]\w*)['\"]\s*\]")
 
@@ -100,9 +135,36 @@ class Formats:
     zone: Any  # a tzinfo
 
 
+class TemplateFailed(Exception):
+    """A template could not be filled in for a customer. Deliberately without the cause's text, which may quote a
+    value of the profile (an address where a date was expected)."""
+
+    def __init__(self) -> None:
+        super().__init__("the template could not be filled in for this customer")
+
+
 def as_jinja(text: str) -> str:
-    """The template text with `${name}` placeholders written as `{{ name }}`."""
-    return LEGACY_PLACEHOLDER.sub(r"{{ \1 }}", text)
+    """The template text with `${name}` placeholders written as `{{ name }}` (with what they showed when empty)."""
+
+    def jinja(placeholder: re.Match[str]) -> str:
+        name = placeholder.group(1)
+        fallback = LEGACY_FALLBACKS.get(name)
+        return f'{{{{ {name} or "{fallback}" }}}}' if fallback else f"{{{{ {name} }}}}"
+
+    return LEGACY_PLACEHOLDER.sub(jinja, text)
+
+
+def product_fact(name: str, value: object) -> str | int | float | None:
+    """What a journey may keep and show of product fact `name`: text or a number, short, nothing like an address,
+    a link without its query, fragment or user; else None (not kept)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    if not isinstance(value, str):
+        return value
+    if name in LINK_FACTS:
+        link = urlsplit(value)
+        value = link._replace(netloc=link.netloc.rpartition("@")[2], query="", fragment="").geturl()
+    return value if len(value) <= MAX_FACT_LENGTH and "@" not in value else None
 
 
 @dataclass(frozen=True)
@@ -119,9 +181,25 @@ class Analysis:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     import jinja2
+    from jinja2.exceptions import SecurityError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(
+    class MessageSandbox(ImmutableSandboxedEnvironment):
+        """Operators that can build text or lists of any size (`'ab' * 10**8`) stop at a message's length; being
+        intercepted, they are also never computed (constant-folded) while a template is read."""
+
+        intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+        def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+            if operator == "%" and isinstance(left, str):
+                raise SecurityError("'%' formatting of text")
+            if operator == "**" and isinstance(right, int) and right > 64:
+                raise SecurityError("too large a power")
+            if operator in ("*", "+") and _built_length(operator, left, right) > MAX_MESSAGE_LENGTH:
+                raise SecurityError("too long a text or list")
+            return super().call_binop(context, operator, left, right)
+
+    env = MessageSandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -131,9 +209,78 @@ def environment() -> jinja2.Environment:
         # An absent product fact shows as nothing, not as "None".
         finalize=lambda value: "" if value is None else value,
     )
-    env.filters.update(money=jinja2.pass_context(_money), date=jinja2.pass_context(_date))
-    env.filters["datetime"] = jinja2.pass_context(_datetime)
+    # No `range`, `lipsum`, `cycler`…: a template uses its variables, nothing else.
+    env.globals.clear()
+    env.filters = {name: env.filters[name] for name in KEPT_FILTERS}
+    ours = {"money": _money, "date": _date, "datetime": _datetime}
+    env.filters |= {name: jinja2.pass_context(write) for name, write in ours.items()}
     return env
+
+
+def _built_length(operator: str, left: Any, right: Any) -> int:
+    """How long the text or list `left <operator> right` would be (0 for numbers)."""
+    sized = [side for side in (left, right) if isinstance(side, str | list | tuple)]
+    if operator == "+":
+        return sum(len(side) for side in sized)
+    times = [side for side in (left, right) if isinstance(side, int) and not isinstance(side, bool)]
+    return len(sized[0]) * max(times[0], 0) if sized and times else 0
+
+
+# Statements a message has no use for: they load files, define code or build values step by step.
+_REFUSED_STATEMENTS = {
+    "Include": "{% include %}",
+    "Extends": "{% extends %}",
+    "Import": "{% import %}",
+    "FromImport": "{% from … import %}",
+    "Macro": "{% macro %}",
+    "CallBlock": "{% call %}",
+    "Assign": "{% set %}",
+    "AssignBlock": "{% set %}",
+    "FilterBlock": "{% filter %}",
+}
+
+
+def _structure_mistake(tree: jinja2.nodes.Template) -> str | None:
+    """The first thing in a template that would fail or misbehave at send time, in plain words, else None."""
+    from jinja2 import nodes
+
+    for statement in tree.find_all(nodes.Stmt):
+        refused = _REFUSED_STATEMENTS.get(type(statement).__name__)
+        if refused:
+            return (
+                f"line {statement.lineno}: a message template cannot use {refused}; write the text itself, e.g. "
+                "{% for line in cart_lines %}{{ line.name }}{% endfor %}"
+            )
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
+        if isinstance(name, str) and name.startswith("_"):
+            return f"line {node.lineno}: {name!r} is not something a template may show"
+        if isinstance(node, nodes.Getitem) and isinstance(node.node, nodes.Name) and node.node.name in LINE_ATTRIBUTES:
+            return (
+                f"line {node.lineno}: {node.node.name} is read in a loop, not by position (an empty cart has no "
+                f"first line): write {{% for line in {node.node.name} %}}{{{{ line.name }}}}{{% endfor %}}"
+                + (" or {{ first_cart_item }}" if node.node.name == "cart_lines" else "")
+            )
+    for loop in tree.find_all(nodes.For):
+        listed = loop.iter
+        while isinstance(listed, nodes.Filter) and listed.node is not None:
+            listed = listed.node
+        if not (isinstance(listed, nodes.Name) and listed.name in LINE_ATTRIBUTES):
+            return (
+                f"line {loop.lineno}: a template loops over {' or '.join(LINE_ATTRIBUTES)} only, e.g. "
+                "{% for line in cart_lines %}{{ line.quantity }}× {{ line.name }}{% endfor %}"
+            )
+        attributes = LINE_ATTRIBUTES[listed.name]
+        targets = {target.name for target in loop.target.find_all(nodes.Name)} | (
+            {loop.target.name} if isinstance(loop.target, nodes.Name) else set()
+        )
+        for used in (node for part in loop.body for node in part.find_all(nodes.Getattr)):
+            if isinstance(used.node, nodes.Name) and used.node.name in targets and used.attr not in attributes:
+                return (
+                    f"line {used.lineno}: a line of {listed.name} has no {used.attr!r}"
+                    f"{did_you_mean(used.attr, attributes)}; it has {', '.join(attributes)}"
+                )
+    return None
 
 
 @lru_cache(maxsize=1024)
@@ -146,6 +293,9 @@ def analysed(source: str) -> Analysis:
         tree = env.parse(source)
     except jinja2.TemplateSyntaxError as error:
         return Analysis(mistake=f"line {error.lineno}: {error.message}")
+    mistake = _structure_mistake(tree)
+    if mistake is not None:
+        return Analysis(mistake=mistake)
     facts: list[str] = []
     for attribute in tree.find_all(nodes.Getattr):
         if isinstance(attribute.node, nodes.Name) and attribute.node.name == EVENT:
@@ -225,9 +375,52 @@ class Template(ConfigModel):
         return f"${{{name}}}" if f"${{{name}}}" in texts else f"{{{{ {name} }}}}"
 
     def render(self, values: dict[str, Any]) -> tuple[str | None, str]:
+        """Subject and body for these values; raises TemplateFailed (and nothing else) if they cannot be written."""
         texts = dict(self.sections())
-        subject = compiled(texts["subject"]).render(values) if "subject" in texts else None
-        return subject, compiled(texts["body"]).render(values)
+        subject = _written(texts["subject"], values) if "subject" in texts else None
+        return subject, _written(texts["body"], values)
+
+
+def _written(source: str, values: dict[str, Any]) -> str:
+    import jinja2
+
+    parts: list[str] = []
+    length = 0
+    try:
+        for part in compiled(source).generate(values):
+            length += len(part)
+            if length > MAX_MESSAGE_LENGTH:
+                raise TemplateFailed
+            parts.append(part)
+    # Validation leaves little to fail here (a value absent for this customer: `None | round`), but whatever does
+    # must hold one message, never end the run, and never carry a value into a log or Step Functions' history.
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError):
+        raise TemplateFailed from None
+    return "".join(parts)
+
+
+class ShopConfig(ConfigModel):
+    """config/shop.yaml: the language of the templates without a locale in their name, and the shop's currency."""
+
+    locale: str = Field(
+        default="en", description="the shop's own language: templates without a locale, and customers with none"
+    )
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
+
+    @field_validator("locale")
+    @classmethod
+    def _language_tag(cls, locale: str) -> str:
+        tag = locale_tag(locale)
+        if tag is None:
+            raise ValueError(f"{locale!r} is not a language; write e.g. en, de or de-DE")
+        return tag
+
+
+@lru_cache(maxsize=1)
+def shop() -> ShopConfig:
+    """config/shop.yaml, loaded once per process; a config folder without one has the defaults (English, EUR)."""
+    path = config_dir() / SHOP_FILE
+    return load(path, ShopConfig) if path.is_file() else ShopConfig()
 
 
 @dataclass(frozen=True)
@@ -242,13 +435,38 @@ class Variant:
         return self.locale or "shop default"
 
 
+# Language codes devices still send that Babel does not map to today's: Hebrew, Norwegian Bokmål, Indonesian, Yiddish.
+LEGACY_LANGUAGES = {"iw": "he", "no": "nb", "in": "id", "ji": "yi"}
+
+
 def fallbacks(locale: str | None) -> list[str]:
-    """The locales to try for a customer, most specific first: de-AT → de-AT, de (then the shop's own)."""
+    """The locales to try for a customer, most specific first: de-AT → de-AT, de (then the shop's own); with the
+    script the region writes (zh-TW → zh-Hant-TW, zh-Hant, zh-TW, zh, so Taiwan reads Traditional Chinese) and
+    today's code of a legacy one (iw → he)."""
     tag = locale_tag(locale)
     if tag is None:
         return []
-    parts = tag.split("-")
-    return ["-".join(parts[:end]) for end in range(len(parts), 0, -1)]
+    language, _, rest = tag.partition("-")
+    tag = "-".join(part for part in (LEGACY_LANGUAGES.get(language, language), rest) if part)
+    prefixes = [
+        "-".join(parts[:end])
+        for parts in (t.split("-") for t in (_likely(tag), tag))
+        for end in range(len(parts), 1, -1)
+    ]
+    return [*dict.fromkeys(prefixes), tag.split("-")[0]]
+
+
+def _likely(tag: str) -> str:
+    """The tag with the script Babel knows the language is written in there (zh-TW → zh-Hant-TW), when it adds one."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        known = Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError):
+        return tag
+    if known.script is None or "-" not in tag:
+        return tag
+    return "-".join(part for part in (known.language, known.script, known.territory) if part)
 
 
 class TemplateCatalog:
@@ -315,17 +533,26 @@ class TemplateCatalog:
                 if variable in EVENT_VARIABLES and entry_event not in EVENT_VARIABLES[variable]:
                     needs = " or ".join(EVENT_VARIABLES[variable])
                     problems.append(f"{called} uses {template.written(variable)}, which only a {needs} entry supplies")
-            if template.event_facts and entry_event is None:
-                shown = ", ".join(f"{{{{ event.{fact} }}}}" for fact in template.event_facts)
-                problems.append(f"{called} uses {shown}, which only a journey that starts on an event supplies")
+            # A fact that is not a product fact is reported with the template itself.
+            facts = [fact for fact in template.event_facts if fact in PRODUCT_FACTS]
+            if facts and entry_event not in PRODUCT_EVENTS:
+                shown = ", ".join(f"{{{{ event.{fact} }}}}" for fact in facts)
+                starts = " or ".join(f"`entry: {{event: {event}}}`" for event in PRODUCT_EVENTS)
+                problems.append(
+                    f"{called} uses {shown}, which only a journey that starts on a product event supplies "
+                    f"({starts}); other events may carry personal details"
+                )
             offered = [template.written(variable) for variable in template.variables if variable in OFFER_VARIABLES]
             if offered and not has_offer:
                 problems.append(f"{called} uses {', '.join(offered)}, which only a send step with an `offer` supplies")
         return problems
 
 
+# Every variable a template may name.
+KNOWN_VARIABLES = (*VARIABLES, *EVENT_VARIABLES, *OFFER_VARIABLES)
+
+
 def _text_problems(document: YamlDocument, template: Template) -> list[Problem]:
-    known = {*VARIABLES, *EVENT_VARIABLES, *OFFER_VARIABLES}
     problems: list[Problem] = []
     for section, text in template.sections():
         analysis = analysed(text)
@@ -333,7 +560,7 @@ def _text_problems(document: YamlDocument, template: Template) -> list[Problem]:
             problems.append(document.problem((section,), f"cannot be read as a template: {analysis.mistake}"))
             continue
         for name in analysis.variables:
-            if name not in known:
+            if name not in KNOWN_VARIABLES:
                 problems.append(document.problem((section,), _unknown_variable(template.written(name), name)))
         for fact in analysis.event_facts:
             if fact not in PRODUCT_FACTS:
@@ -345,8 +572,7 @@ def _text_problems(document: YamlDocument, template: Template) -> list[Problem]:
 
 
 def _unknown_variable(written: str, name: str) -> str:
-    known = [*VARIABLES, *EVENT_VARIABLES, *OFFER_VARIABLES]
-    return f"{written} is not a variable any profile or event supplies{did_you_mean(name, known)}"
+    return f"{written} is not a variable any profile or event supplies{did_you_mean(name, KNOWN_VARIABLES)}"
 
 
 def _not_a_product_fact(fact: str) -> str:
@@ -382,8 +608,8 @@ def _no_fallback(name: str, locale: str) -> str:
 
 def _formats(context: Any) -> Formats:
     formats = context.get(FORMATS)
-    if not isinstance(formats, Formats):
-        raise TypeError("render() gives every template the customer's formats")
+    # render() always sets them; a caller that did not is a programming error, not a template's.
+    assert isinstance(formats, Formats), "render() gives every template the customer's formats"
     return formats
 
 
@@ -412,17 +638,25 @@ def _moment(value: Any) -> Any:
     return value if isinstance(value, date) else None
 
 
-def _date(context: Any, value: Any, pattern: str = "medium") -> str:
-    from datetime import datetime
+# Babel's named lengths of a date; any other pattern is Unicode's (`'EEEE, d. MMMM'`, `'HH:mm'`).
+DATE_LENGTHS = ("short", "medium", "long", "full")
 
-    from babel.dates import format_date
+
+def _date(context: Any, value: Any, pattern: str = "medium") -> str:
+    from datetime import datetime, time
+
+    from babel.dates import format_date, format_datetime
 
     moment = _moment(value)
     if moment is None:
         return ""
     formats = _formats(context)
-    day = moment.astimezone(formats.zone).date() if isinstance(moment, datetime) else moment
-    return str(format_date(day, pattern, locale=formats.locale))
+    if pattern in DATE_LENGTHS:
+        day = moment.astimezone(formats.zone).date() if isinstance(moment, datetime) else moment
+        return str(format_date(day, pattern, locale=formats.locale))
+    # A pattern may name the time of day too ('HH:mm'): a day without one is at midnight, in the customer's zone.
+    at = moment if isinstance(moment, datetime) else datetime.combine(moment, time(), formats.zone)
+    return str(format_datetime(at, pattern, tzinfo=formats.zone, locale=formats.locale))
 
 
 def _datetime(context: Any, value: Any, pattern: str = "medium") -> str:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omnijourney.journeys.language import EVENT_FIELDS, Comparison, Condition, EventMatch, Journey, Step
+from omnijourney.journeys.language import EVENT_FIELDS, Comparison, Condition, EventMatch, Journey, Step, WaitFor
 from omnijourney.journeys.segments import SEGMENTS_TURN, SegmentsConfig, journey_segment_problems
-from omnijourney.journeys.templates import TemplateCatalog
+from omnijourney.journeys.templates import SHOP_FILE, ShopConfig, TemplateCatalog
 from omnijourney.platform.configfile import ConfigError, Location, Problem, Severity, YamlDocument, did_you_mean
 
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ class JourneyChecker:
     def check(self) -> list[Problem]:
         """Errors (what would not deploy or run), then, for a journey without errors, warnings (what deploys but
         can never happen): one checker per concern."""
-        self._check_names()
+        self._check_journey_name_and_step_ids()
         self._check_flow()
         self._check_conditions()
         self._check_sends()
@@ -223,7 +223,7 @@ class JourneyChecker:
         for location, message in journey_segment_problems(self.journey, self.segments):
             self.problem(location, message)
 
-    def _check_names(self) -> None:
+    def _check_journey_name_and_step_ids(self) -> None:
         journey = self.journey
         stem = Path(self.document.path).stem
         if journey.journey != stem:
@@ -235,8 +235,6 @@ class JourneyChecker:
         for index, step in enumerate(journey.steps):
             if step.id in ids[:index]:
                 self.problem(("steps", index, "id"), f"step id {step.id!r} is used twice")
-        if journey.entry.stage is not None:
-            self._check_stages([journey.entry.stage], ("entry", "stage"))
 
     def _check_schedule(self) -> None:
         """AWS refuses a schedule it cannot read at deploy time: say which part is wrong before that."""
@@ -360,6 +358,8 @@ class JourneyChecker:
                 yield ("steps", index, "branch", "cases", n, "when"), case.when
 
     def _check_conditions(self) -> None:
+        if self.journey.entry.stage is not None:
+            self._check_stages([self.journey.entry.stage], ("entry", "stage"))
         for location, condition in self._conditions():
             if condition.lifecycle_stage:
                 self._check_stages(condition.lifecycle_stage, (*location, "lifecycle_stage"))
@@ -431,34 +431,39 @@ class JourneyChecker:
 
     def _warn_waits_ended_first(self) -> None:
         """A wait_for whose every awaited event is also the goal's or an exit's: the run ends before it resumes."""
-        journey = self.journey
-        for index, step in enumerate(journey.steps):
+        for index, step in enumerate(self.journey.steps):
             waiting = step.wait_for
-            if waiting is None:
-                continue
-            event = waiting.event.value
-            enders = [("the goal", journey.goal)] if journey.goal is not None and journey.goal.includes is None else []
-            for name, ender in enders:
-                if ender.event == waiting.event and where_implies(waiting.where, ender.where):
-                    self._warn_never_resumed(index, step, event, name)
-                    break
-            else:
-                for n, match in enumerate(journey.exit_when):
-                    if (
-                        isinstance(match, EventMatch)
-                        and match.event == waiting.event
-                        and match.name in (None, waiting.name)
-                        and where_implies(waiting.where, match.where)
-                    ):
-                        self._warn_never_resumed(index, step, event, f"exit_when[{n}]")
-                        break
+            ender = self._ends_first(waiting) if waiting is not None else None
+            if waiting is not None and ender is not None:
+                event = waiting.event.value
+                self.warn(
+                    ("steps", index, "wait_for", "event"),
+                    f"step {step.id!r} waits for {event}, but {ender} ends the journey on every such {event} first; "
+                    f"the wait can only time out (to {waiting.on_timeout!r})",
+                )
 
-    def _warn_never_resumed(self, index: int, step: Step, event: str, ender: str) -> None:
-        assert step.wait_for is not None
-        self.warn(
-            ("steps", index, "wait_for", "event"),
-            f"step {step.id!r} waits for {event}, but {ender} ends the journey on every such {event} first; "
-            f"the wait can only time out (to {step.wait_for.on_timeout!r})",
+    def _ends_first(self, waiting: WaitFor) -> str | None:
+        """What ends the journey on every event `waiting` awaits (the goal, else the first such exit), if anything."""
+        goal = self.journey.goal
+        # A goal that `includes` the cart's SKUs is reached by only some of those events.
+        if (
+            goal is not None
+            and goal.includes is None
+            and goal.event == waiting.event
+            and where_implies(waiting.where, goal.where)
+        ):
+            return "the goal"
+        return next(
+            (
+                f"exit_when[{n}]"
+                for n, match in enumerate(self.journey.exit_when)
+                # An ExitCondition ends the journey on a profile condition, not on an event.
+                if isinstance(match, EventMatch)
+                and match.event == waiting.event
+                and match.name in (None, waiting.name)
+                and where_implies(waiting.where, match.where)
+            ),
+            None,
         )
 
     def _warn_cases_that_never_hold(self) -> None:
@@ -622,6 +627,11 @@ def _includes_all(narrow: list[str], broad: list[str]) -> bool:
     return set(broad) <= set(narrow)
 
 
+def _consents_within(narrow: dict[str, str], broad: dict[str, str]) -> bool:
+    """Every channel's consent status `broad` asks for, `narrow` asks for too."""
+    return broad.items() <= narrow.items()
+
+
 def _same(narrow: object, broad: object) -> bool:
     return narrow == broad
 
@@ -629,7 +639,7 @@ def _same(narrow: object, broad: object) -> bool:
 # How one condition key of a case implies the same key of another; a key not here implies only when equal.
 CONDITION_IMPLIES: dict[str, Callable[[Any, Any], bool]] = {
     "lifecycle_stage": _stages_within,
-    "consent": lambda narrow, broad: broad.items() <= narrow.items(),
+    "consent": _consents_within,
     "reachable_by": _includes_all,
     "tags": _includes_all,
     "orders": comparison_implies,
@@ -665,3 +675,16 @@ def check_journey(
     if any(problem.severity is Severity.error for problem in problems):
         raise ConfigError(problems)
     return journey, problems
+
+
+def shop_problems(config: Path) -> list[Problem]:
+    """What is wrong with config/shop.yaml (the templates' own language and the shop's currency) at its file:line, so
+    `journeys validate` says it rather than every send failing on it; none without the file (English, EUR)."""
+    path = config / SHOP_FILE
+    if not path.is_file():
+        return []
+    try:
+        YamlDocument.read(path).validate(ShopConfig)
+    except ConfigError as error:
+        return list(error.problems)
+    return []

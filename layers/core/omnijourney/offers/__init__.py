@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, model_validator
 
-from omnijourney.platform.configfile import ConfigModel, TimezoneName, config_dir, load
+from omnijourney.platform.configfile import CURRENCY_CODE, ConfigModel, TimezoneName, config_dir, load
 from omnijourney.profiles.model import IssuedOffer, Profile
 from omnijourney.vocabulary import MessageChannel, Reason
 
@@ -24,7 +24,7 @@ from omnijourney.vocabulary import MessageChannel, Reason
 class Discount(ConfigModel):
     percent: int | None = Field(default=None, ge=1, le=100)
     amount: Decimal | None = Field(default=None, gt=0)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    currency: str | None = Field(default=None, pattern=CURRENCY_CODE)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Discount:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, JsonValue, ValidationError
+from pydantic.config import JsonDict
 
 from omnijourney.platform.settings import get_settings
 
@@ -32,6 +33,20 @@ class ConfigModel(BaseModel):
     """A model of a file people edit: a key it does not know is an error, and what it loads is frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # How a message names a value of this model ("a wait"); its correct examples are `with_examples`'.
+    noun: ClassVar[str] = ""
+
+
+def with_examples(*examples: JsonDict) -> ConfigDict:
+    """A model's correct examples: a message shows them when a value has the wrong shape (`wait: 4 hours`), and
+    editors show them from the JSON Schema. On the model, so renaming it keeps them."""
+    return ConfigDict(json_schema_extra={"examples": list[JsonValue](examples)})
+
+
+def _model_examples(model: type[BaseModel]) -> list[Any]:
+    extra = model.model_config.get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    return examples if isinstance(examples, list) else []
 
 
 def _known_timezone(name: str) -> str:
@@ -161,6 +176,99 @@ class YamlDocument:
 # PyYAML's words for the usual slips, in plain words: what is wrong on which line, and how to write it.
 _FOUND = re.compile(r"but found '(.*)'$")
 _CANNOT_START = re.compile(r"found (?:character|undefined alias) '(.*)'")
+_NO_COMMA = re.compile(r"expected ',' or '[]}]', but got")
+# What PyYAML's token names stand for, as a person sees them on the line.
+_TOKENS = {
+    "<scalar>": "text",
+    "<tag>": "`!`",
+    "<anchor>": "`&`",
+    "<alias>": "`*`",
+    "<block sequence start>": "a `- ` list item",
+    "<block mapping start>": "a key",
+    "<document start>": "`---`",
+    "<document end>": "`...`",
+    "<directive>": "a `%` directive",
+    "<stream end>": "the end of the file",
+}
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A line of YAML as its indentation reads: where it starts (a `- ` item's dash included) and its key."""
+
+    text: str
+
+    @property
+    def indent(self) -> int:
+        return len(self.text) - len(self.text.lstrip(" "))
+
+    @property
+    def key(self) -> str:
+        return self.text.strip(" -").partition(":")[0]
+
+    @property
+    def key_column(self) -> int:
+        return len(self.text) - len(self.text.lstrip(" -"))
+
+    @property
+    def value(self) -> str:
+        return self.text.strip(" -").partition(":")[2].strip()
+
+    @property
+    def is_key(self) -> bool:
+        return ":" in self.text
+
+    @property
+    def is_item(self) -> bool:
+        return self.text.lstrip().startswith("- ")
+
+
+def _lines_above(lines: list[str], number: int) -> list[_Line]:
+    """The lines above line `number` that hold something (no blank lines, no comments), nearest first."""
+    return [_Line(text) for text in reversed(lines[:number]) if text.strip() and not text.lstrip().startswith("#")]
+
+
+def _spaces(count: int) -> str:
+    return "no spaces" if count == 0 else f"{count} space{'s' if count != 1 else ''}"
+
+
+def _line_up(lines: list[str], number: int) -> str:
+    """Which key the line `number` belongs beside: the nearest key above it that starts no deeper."""
+    line = _Line(lines[number])
+    sibling = next(
+        (above for above in _lines_above(lines, number) if above.is_key and above.indent <= line.indent), None
+    )
+    if sibling is None:
+        return f"indent `{line.key}:` with {_spaces(0)}"
+    return f"indent `{line.key}:` like `{sibling.key}:` above ({_spaces(sibling.key_column)})"
+
+
+def _among_items(lines: list[str], number: int, column: int) -> str:
+    """A key in line with the `- ` items of a list (at `column`): another item, or a key the list cannot have."""
+    line = _Line(lines[number])
+    above = _lines_above(lines, number)
+    last_item = next((n for n, item in enumerate(above) if item.is_item and item.indent == column), len(above))
+    if line.key in {item.key for item in above[: last_item + 1] if item.is_key}:
+        return f"this line does not line up with the ones above it; start another item with `- {line.key}:`"
+    parent = next((item.key for item in above[last_item:] if item.is_key and item.indent < column), None)
+    under = f" under `{parent}:`" if parent else ""
+    return (
+        f"`{line.key}:` lines up with the `- ` items{under}, and a value cannot be both a list and keys; "
+        f"put the `- ` items under a key of their own beside `{line.key}:`"
+    )
+
+
+def _after_quote(text: str, column: int) -> str | None:
+    """The line's value fixed when text follows its closing quote (`exit: "ok"!`), else None."""
+    line = _Line(text)
+    quoted = text[:column].rstrip()
+    value = line.value
+    if not value or value[0] not in "\"'" or not quoted.endswith(value[0]):
+        return None
+    quote = value[0]
+    inside = quoted[quoted.index(quote, line.key_column + len(line.key)) + 1 : -1]
+    gap = text[len(quoted) : column]
+    return f"{line.key}: {quote}{inside}{gap}{text[column:].rstrip()}{quote}"
 
 
 def _yaml_mistake(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, int, str]:
@@ -169,39 +277,51 @@ def _yaml_mistake(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, i
     mark, opened = error.problem_mark, error.context_mark
     number = mark.line if mark else 0
     text = lines[number] if number < len(lines) else ""
-    indent = len(text) - len(text.lstrip(" -"))
-    key, _, value = text.strip(" -").partition(":")
-    above = next((line for line in reversed(lines[:number]) if line.strip() and not line.lstrip().startswith("#")), "")
-    key_above = above.strip(" -").partition(":")[0]
-    at_line = (number + 1, indent + 1)
-    if problem == "mapping values are not allowed here" and mark and ": " in text[: mark.column].strip(" -"):
-        return number + 1, mark.column + 1, f'a value with ": " in it needs quotes: {key}: "{value.strip()}"'
-    if problem == "mapping values are not allowed here":
-        return (
-            *at_line,
-            f"this line is indented more than the one above it; indent `{key}:` like `{key_above}:` above",
-        )
+    line = _Line(text)
+    key, value = line.key, line.value
+    above = next(iter(_lines_above(lines, number)), _Line(""))
+    at_line = (number + 1, line.indent + 1)
     found = _FOUND.search(problem)
-    if found and found.group(1) == "?" and key == key_above:
+    unexpected = found.group(1) if found else None
+    if re.match(r"\s*-[^\s-]", text) and unexpected in ("?", "<block mapping start>", "-"):
+        return (*at_line, f"put a space after the dash: `- {text.strip()[1:]}`")
+    if problem == "mapping values are not allowed here" and mark and ": " in text[: mark.column].strip(" -"):
+        return number + 1, mark.column + 1, f'a value with ": " in it needs quotes: {key}: "{value}"'
+    if problem == "mapping values are not allowed here":
+        return (*at_line, f"this line is indented more than the one above it; {_line_up(lines, number)}")
+    if unexpected == "<block sequence start>" and mark:
+        item = next((item for item in _lines_above(lines, number) if item.is_item and item.indent < line.indent), None)
+        fix = f"line it up with `{item.text.strip()}`" if item else "line it up with the `- ` items above it"
+        return number + 1, mark.column + 1, f"this list item is indented more than the one above it; {fix}"
+    if unexpected == "?" and opened and context == "while parsing a block collection" and line.indent == opened.column:
+        return (*at_line, _among_items(lines, number, opened.column))
+    if unexpected == "?" and key == above.key:
         return (*at_line, f"this line does not line up with the ones above it; start another item with `- {key}:`")
-    if found and found.group(1) in ("<block mapping start>", "?"):
-        return (
-            *at_line,
-            f"this line does not line up with the ones above it; indent `{key}:` like `{key_above}:` above",
-        )
-    if found and found.group(1) == "-" and mark:
+    if unexpected in ("<block mapping start>", "?"):
+        return (*at_line, f"this line does not line up with the ones above it; {_line_up(lines, number)}")
+    if unexpected == "-" and mark:
         return (
             number + 1,
             mark.column + 1,
             "a `- ` list item cannot stand among keys; put the list under a key of its own, e.g. tags: [vip]",
         )
+    if unexpected in ("<scalar>", "<tag>") and mark and (fixed := _after_quote(text, mark.column)):
+        return number + 1, mark.column + 1, f"text after the closing quote; put the whole value in the quotes: {fixed}"
+    if opened and mark and _NO_COMMA.match(problem) and mark.line == opened.line:
+        # Still on the bracket's line: two entries with no comma between them, not a bracket left open.
+        before = re.search(r"(\S+)\s+(\S+)\s*$", text[: mark.column])
+        if before:
+            start = before.start(2)
+            fixed = f"{text[:start].rstrip()}, {text[start:]}".strip(" -")
+            missing = f"between `{before.group(1)}` and `{before.group(2)}{text[mark.column : mark.column + 1]}`"
+            return number + 1, start + 1, f"a comma is missing {missing}: {fixed}"
     if opened and context in ("while parsing a flow mapping", "while parsing a flow sequence"):
         bracket, closing = ("{", "}") if "mapping" in context else ("[", "]")
-        start = lines[opened.line].strip() if opened.line < len(lines) else bracket
+        start_text = lines[opened.line].strip() if opened.line < len(lines) else bracket
         return (
             opened.line + 1,
             opened.column + 1,
-            f"this `{bracket}` is never closed; end it with `{closing}`: {start}{closing}",
+            f"this `{bracket}` is never closed; end it with `{closing}`: {start_text}{closing}",
         )
     if opened and context == "while scanning a quoted scalar":
         return (
@@ -217,14 +337,11 @@ def _yaml_mistake(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, i
         return (
             number + 1,
             mark.column + 1,
-            f'a value cannot start with {first}; put it in quotes: {key}: "{value.strip()}"',
+            f'a value cannot start with {first}; put it in quotes: {key}: "{value}"',
         )
-    if found and mark:
-        return (
-            number + 1,
-            mark.column + 1,
-            f"unexpected `{found.group(1)}` here; check the brackets and quotes on this line",
-        )
+    if unexpected is not None and mark:
+        what = _TOKENS.get(unexpected, f"`{unexpected}`")
+        return number + 1, mark.column + 1, f"{what} is not expected here; check the brackets and quotes on this line"
     where = f" ({context} from line {opened.line + 1})" if opened and context else ""
     return number + 1, (mark.column + 1 if mark else 1), f"{problem}{where}"
 
@@ -283,7 +400,7 @@ def _member_named(members: list[Any], tag: str) -> Any:
 
 
 # Errors that say the value has the wrong shape for its place (a word where a mapping belongs, …).
-SHAPE_ERRORS = {
+_SHAPE_ERRORS = {
     "model_type",
     "model_attributes_type",
     "dict_type",
@@ -303,8 +420,8 @@ SHAPE_ERRORS = {
     "enum",
     "is_instance_of",
 }
-RANGE_ERRORS = {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}
-DATE_ERRORS = {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}
+_RANGE_ERRORS = {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}
+_DATE_ERRORS = {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}
 
 
 def _chosen(details: list[tuple[Any, _Place]]) -> list[tuple[Any, Location, bool]]:
@@ -319,7 +436,7 @@ def _chosen(details: list[tuple[Any, _Place]]) -> list[tuple[Any, Location, bool
     for choice, attempts in tried.items():
         fitted: dict[str | None, list[tuple[Any, Location]]] = {}
         for detail, place in attempts:
-            if len(place.location) > len(choice) or detail["type"] not in SHAPE_ERRORS:
+            if len(place.location) > len(choice) or detail["type"] not in _SHAPE_ERRORS:
                 fitted.setdefault(place.member, []).append((detail, place.location))
         if fitted:
             # Written as the alternative with the fewest errors: {event: ticket_open} is a misspelt event match.
@@ -352,49 +469,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-# One correct example per model a person may write, by the model's name: what a message shows when a value has
-# the wrong shape (`wait: 4 hours`). A model not here is shown by its keys.
-EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "Journey": ("a journey", ("{journey: cart_reminder, entry: {event: checkout_started}, steps: [...]}",)),
-    "Entry": (
-        "an entry",
-        ("{event: checkout_started}", "{stage: lapsed}", "{segment: vip}", '{schedule: "cron(0 9 ? * MON *)"}'),
-    ),
-    "ReEntry": ("a re-entry rule", ("{after_days: 7}",)),
-    "Condition": ("a condition", ("{reachable_by: [email]}", "{orders: {at_least: 1}}")),
-    "Comparison": ("a comparison", ("{at_least: 50}", "{equals: gold}", "{one_of: [de, at]}")),
-    "EventMatch": ("an event", ("{event: ticket_opened}", "{event: tracked, name: Coupon Applied}")),
-    "Goal": ("a goal", ("{event: order_completed, includes: cart}", "{when: {orders: {at_least: 1}}}")),
-    "JourneySettings": ("settings", ("{quiet_hours: false, frequency_cap: {messages: 3, days: 7}}",)),
-    "QuietHours": ("quiet hours", ('{start: "21:00", end: "09:00"}',)),
-    "FrequencyCap": ("a frequency cap", ("{messages: 3, days: 7}",)),
-    "Step": ("a step", ("{id: remind, send: {channel: email, template: cart_email, category: marketing}}",)),
-    "WaitStep": ("a wait", ("{hours: 4}", "{days: 2}", '{until: "10:00"}')),
-    "Duration": ("a duration", ("{days: 2}", "{hours: 4}")),
-    "WaitFor": ("a wait_for", ("{event: message_clicked, timeout: {days: 2}, on_timeout: reminder}",)),
-    "Branch": ("a branch", ("{cases: [{when: {reachable_by: [sms]}, goto: cart_sms}], otherwise: done}",)),
-    "BranchCase": ("a case", ("{when: {reachable_by: [sms]}, goto: cart_sms}",)),
-    "SplitGroup": ("a group", ("{percent: 90, goto: cross_sell}", "{percent: 10, holdout: true}")),
-    "Send": ("a send", ("{channel: email, template: cart_email, category: marketing}",)),
-    "UpdateProfile": ("a profile update", ("{add_tags: [vip], traits: {tier: gold}}",)),
-    "ExitCondition": ("an exit condition", ("{when: {open_ticket: true}}",)),
-    "SegmentTest": ("a segment test", ("{any_of: [vip]}", "{none_of: [opted_out_everywhere]}")),
-    "SegmentCondition": (
-        "a segment",
-        ("{lifecycle_stage: [lapsed]}", "{did: {event: product_viewed, within_days: 3}}"),
-    ),
-    "Did": ("a did test", ("{event: product_viewed, at_least: 2, within_days: 3}",)),
-    "DidNot": ("a did_not test", ("{event: cart_updated, within_days: 3}",)),
-    "DaysSince": ("a days_since test", ("{last_order: {at_least: 60}}",)),
-    "DateTest": ("a date test", ("{trait: birthday, is: today}", "{anniversary_of: first_order, within_next_days: 7}")),
-}
-
 # The constrained strings people write in config and journey files: models use these patterns, and messages
 # recognise them to say the rule with a corrected example.
 TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
 SNAKE_CASE = r"^[a-z][a-z0-9_]*$"
 CURRENCY_CODE = r"^[A-Z]{3}$"
-FORMATS = {
+_FORMATS = {
     TIME_OF_DAY: ("a time of day", "a time is HH:MM between 00:00 and 23:59"),
     SNAKE_CASE: ("a valid name", "names are lower_snake_case (small letters, digits and _)"),
     CURRENCY_CODE: ("a currency", "a currency is its three-letter code"),
@@ -420,7 +500,7 @@ def _format_example(pattern: str, given: str, key: str) -> str:
 
 
 def _format_mistake(pattern: str, shown: str, given: str, key: str) -> str:
-    what, rule = FORMATS[pattern]
+    what, rule = _FORMATS[pattern]
     return f"{shown} is not {what}; {rule}, e.g. {_format_example(pattern, given, key)}"
 
 
@@ -433,7 +513,7 @@ def explain(
     given = detail.get("input")
     shown = _shown(given, typed)
     key = _key(location)
-    if alternatives or (kind in SHAPE_ERRORS and kind not in ("enum", "literal_error", "string_type")):
+    if alternatives or (kind in _SHAPE_ERRORS and kind not in ("enum", "literal_error", "string_type")):
         return _what_fits(model, location, given, shown)
     if kind == "extra_forbidden" and location:
         allowed = allowed_keys(model, location[:-1])
@@ -445,14 +525,14 @@ def explain(
         return _not_text(model, location, given, typed, shown)
     if kind == "string_pattern_mismatch":
         pattern = detail.get("ctx", {}).get("pattern")
-        if pattern in FORMATS:
+        if pattern in _FORMATS:
             return _format_mistake(pattern, shown, str(given), key)
         return f"{shown} is not valid here; expected {_expected(model, location)}"
     if kind in ("enum", "literal_error"):
         choices = re.findall(r"'([^']*)'", detail.get("ctx", {}).get("expected", ""))
         hint = did_you_mean(str(given), choices) if isinstance(given, str) else ""
         return f"{shown} is not allowed{hint}; choose one of {', '.join(choices)}"
-    if kind in RANGE_ERRORS:
+    if kind in _RANGE_ERRORS:
         return _out_of_range(model, location, kind, detail.get("ctx", {}), shown)
     if kind in ("too_short", "too_long"):
         ctx = detail.get("ctx", {})
@@ -465,7 +545,7 @@ def explain(
         return f"{key} needs at least {least} item{'s' if least != 1 else ''}{example}"
     if kind == "string_too_long":
         return f"{shown} is too long; {key} has at most {detail.get('ctx', {}).get('max_length')} characters"
-    if kind in DATE_ERRORS:
+    if kind in _DATE_ERRORS:
         return f'{shown} is not a date; write a date as "2026-03-01"'
     return str(detail["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
@@ -494,7 +574,7 @@ def _not_text(model: type[BaseModel], location: Location, given: Any, typed: str
     if pattern == TIME_OF_DAY and isinstance(given, int) and _SEXAGESIMAL_TIME.fullmatch(typed) and given < 1440:
         hours, minutes = divmod(given, 60)
         return f'{typed} without quotes is read as a number; put times in quotes: "{hours:02d}:{minutes:02d}"'
-    if pattern in FORMATS and not re.fullmatch(pattern, typed):
+    if pattern in _FORMATS and not re.fullmatch(pattern, typed):
         # Quotes alone would not make it valid: say the rule, with the value corrected.
         return _format_mistake(pattern, typed, typed, _key(location))
     return f'{_key(location)} is text, and without quotes {typed} is not; put it in quotes: "{typed}"'
@@ -561,8 +641,10 @@ def _is_model(annotation: Any) -> bool:
 
 
 def _examples(model: type[BaseModel], key: str) -> tuple[str, tuple[str, ...]]:
-    if model.__name__ in EXAMPLES:
-        return EXAMPLES[model.__name__]
+    examples = _model_examples(model)
+    noun = getattr(model, "noun", "") or f"`{key}`"
+    if examples:
+        return noun, tuple(_yaml_flow(example) for example in examples)
     required = [name for name, field in model.model_fields.items() if field.is_required()] or list(model.model_fields)
     return f"`{key}`", ("{" + ", ".join(f"{name}: …" for name in required[:3]) + "}",)
 
@@ -612,7 +694,20 @@ def _yaml_flow(value: Any) -> str:
         return "{" + ", ".join(f"{key}: {_yaml_flow(item)}" for key, item in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_yaml_flow(item) for item in value) + "]"
+    if isinstance(value, str) and not _reads_back_as_text(value):
+        return f'"{value}"'
     return _yaml_value(value)
+
+
+# Text that needs no quotes to read well: words, names, SKUs (not `21:00`, a base-60 number, nor `cron(…)`).
+_PLAIN_TEXT = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]*")
+
+
+def _reads_back_as_text(text: str) -> bool:
+    """Whether `text` unquoted in a YAML flow collection reads back as this text (`on` is true, `21:00` 1260)."""
+    import yaml  # lazy: see _positions; only a message about a mistake comes here
+
+    return bool(_PLAIN_TEXT.fullmatch(text)) and yaml.safe_load(f"[{text}]") == [text]
 
 
 def _list_sample(item: Any) -> str | None:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from pydantic import Field, model_validator
 
-from omnijourney.platform.configfile import ConfigModel, config_dir, load
+from omnijourney.platform.configfile import SNAKE_CASE, ConfigModel, config_dir, load
 
 
 class Staged(Protocol):
@@ -50,7 +50,7 @@ class StageConditions(ConfigModel):
 
 
 class Stage(ConfigModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=SNAKE_CASE)
     description: str = ""
     when: StageConditions
 

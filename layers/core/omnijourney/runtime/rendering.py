@@ -7,45 +7,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
-
-from omnijourney.events import locale_tag
 from omnijourney.identifiers import IdentifierKind
 from omnijourney.journeys.contract import Entry
-from omnijourney.journeys.templates import FORMATS, PRODUCT_FACTS, Formats, TemplateCatalog
-from omnijourney.platform.configfile import ConfigModel, config_dir, load
+from omnijourney.journeys.templates import (
+    FORMATS,
+    PRODUCT_FACTS,
+    Formats,
+    ShopConfig,
+    TemplateCatalog,
+    product_fact,
+    shop,
+)
 from omnijourney.platform.settings import Settings
 from omnijourney.profiles.model import IssuedOffer, Profile
 from omnijourney.runtime.consistency import ProductCatalog
-
-
-class ShopConfig(ConfigModel):
-    """config/shop.yaml: the language of the templates without a locale in their name, and the shop's currency."""
-
-    locale: str = Field(
-        default="en", description="the shop's own language: templates without a locale, and customers with none"
-    )
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
-
-    @field_validator("locale")
-    @classmethod
-    def _language_tag(cls, locale: str) -> str:
-        tag = locale_tag(locale)
-        if tag is None:
-            raise ValueError(f"{locale!r} is not a language; write e.g. en, de or de-DE")
-        return tag
-
-
-@lru_cache(maxsize=1)
-def shop() -> ShopConfig:
-    """config/shop.yaml, loaded once per process; a config folder without one has the defaults (English, EUR)."""
-    path = config_dir() / "shop.yaml"
-    return load(path, ShopConfig) if path.is_file() else ShopConfig()
+from omnijourney.vocabulary import MessageChannel
 
 
 @dataclass(frozen=True)
@@ -60,13 +40,25 @@ class Rendered:
 
 
 @dataclass(frozen=True)
-class Line:
-    """A cart or order line as templates see it (`{% for line in cart_lines %}{{ line.name }}{% endfor %}`)."""
+class OrderLine:
+    """A product of an order as templates see it (`{% for line in last_order_lines %}`): the profile keeps an
+    order's SKUs, not its quantities or prices (templates.LINE_ATTRIBUTES)."""
 
     name: str
     sku: str
+
+
+@dataclass(frozen=True)
+class Line(OrderLine):
+    """A cart line as templates see it (`{% for line in cart_lines %}{{ line.name }}{% endfor %}`)."""
+
     quantity: int = 1
     price: Decimal | None = None
+
+
+# Babel writes money and times with no-break spaces ('129,95\u00a0€', '9:30\u202fPM'): one makes an SMS UCS-2
+# (70 characters a part instead of 160), so SMS bodies have plain ones.
+_NO_BREAK_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 
 
 def render(
@@ -86,11 +78,21 @@ def render(
     own = shop_config or shop()
     variant = templates.variant(template, profile.locale)
     values = variables(profile, entry, catalog, settings)
-    values[FORMATS] = formats_for(profile.locale, variant.locale, own, zone)
+    formats = values[FORMATS] = formats_for(profile.locale, variant.locale, own, zone)
+    values["cart_total"] = _money_text(values["cart_value"], formats)
     if offer is not None:
-        values |= offer_variables(offer, catalog, zone)
+        values |= offer_variables(offer, catalog, formats)
     subject, body = variant.template.render(values)
+    if variant.template.channel == MessageChannel.sms:
+        body = body.translate(_NO_BREAK_SPACES)
     return Rendered(subject, body, values["unsubscribe_url"], variant.locale)
+
+
+def _money_text(amount: Decimal, formats: Formats) -> str:
+    """An amount as the customer's language writes it without the currency: '129,95' in German, '129.95' in English."""
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(amount, "#,##0.00", locale=formats.locale))
 
 
 def formats_for(customer: str | None, written_in: str | None, own: ShopConfig, zone: ZoneInfo) -> Formats:
@@ -152,12 +154,13 @@ def variables(profile: Profile, entry: Entry, catalog: ProductCatalog, settings:
         "cart_lines": [
             Line(catalog.name_of(item.sku, item.name), item.sku, item.quantity, item.price) for item in cart
         ],
+        # As text in the customer's language: `render` writes it once it knows the language.
         "cart_total": f"{cart_value:.2f}",
         "cart_value": cart_value,
         "first_cart_item": catalog.name_of(cart[0].sku, cart[0].name) if cart else "",
         "last_order_id": last_order.order_id if last_order else "",
         "last_order_items": ", ".join(catalog.name_of(sku) for sku in last_order.skus) if last_order else "",
-        "last_order_lines": [Line(catalog.name_of(sku), sku) for sku in last_order.skus] if last_order else [],
+        "last_order_lines": [OrderLine(catalog.name_of(sku), sku) for sku in last_order.skus] if last_order else [],
         "last_order_total": last_order.total if last_order else None,
         "last_order_currency": last_order.currency if last_order else "",
         "last_order_at": last_order.at if last_order else None,
@@ -166,19 +169,23 @@ def variables(profile: Profile, entry: Entry, catalog: ProductCatalog, settings:
         "unsubscribe_url": unsubscribe,
         "store_name": settings.store_name,
         "checkout_url": entry.checkout_url or "",
-        # Product facts only, whatever an entry of an earlier deploy carries; one the event did not have shows as "".
-        "event": {fact: entry.properties.get(fact) for fact in PRODUCT_FACTS},
+        # Product facts only, as a journey may keep them, whatever an entry of an earlier deploy carries; one the event
+        # did not have shows as "".
+        "event": {fact: product_fact(fact, entry.properties.get(fact)) for fact in PRODUCT_FACTS},
     }
 
 
-def offer_variables(offer: IssuedOffer, catalog: ProductCatalog, zone: ZoneInfo) -> dict[str, Any]:
-    """The offer as every channel shows it: the same code, discount and last day (in the customer's time)."""
+def offer_variables(offer: IssuedOffer, catalog: ProductCatalog, formats: Formats) -> dict[str, Any]:
+    """The offer as every channel shows it: the same code, discount and last day (in the customer's time and
+    language: 'Mon 9 Mar', 'Mo., 9. März')."""
+    from babel.dates import format_skeleton
+
     last_moment: datetime = offer.expires_at - timedelta(seconds=1)
-    last_day = last_moment.astimezone(zone)
+    last_day = last_moment.astimezone(formats.zone)
     return {
         "offer_code": offer.code,
         "offer_discount": offer.discount,
-        "offer_expires": f"{last_day:%a} {last_day.day} {last_day:%b}",
+        "offer_expires": str(format_skeleton("MMMEd", last_day, locale=formats.locale)),
         "offer_expires_at": last_moment,
         "offer_products": ", ".join(catalog.name_of(sku) for sku in offer.skus),
     }

@@ -43,6 +43,7 @@ from omnijourney.journeys.contract import (
     readable,
 )
 from omnijourney.journeys.language import Policy, Send
+from omnijourney.journeys.templates import TemplateFailed
 from omnijourney.offers import NotPresented, Presented, present
 from omnijourney.offers import offers as configured_offers
 from omnijourney.platform import clock
@@ -293,16 +294,21 @@ def _deliver(
     *,
     offer: IssuedOffer | None,
 ) -> SendResult:
-    rendered = render(
-        entry.template,
-        profile,
-        journey_entry,
-        offer,
-        templates=published_journeys().templates,
-        catalog=products(),
-        settings=get_settings(),
-        zone=guards.local_time(profile, consistency()),
-    )
+    try:
+        rendered = render(
+            entry.template,
+            profile,
+            journey_entry,
+            offer,
+            templates=published_journeys().templates,
+            catalog=products(),
+            settings=get_settings(),
+            zone=guards.local_time(profile, consistency()),
+        )
+    except TemplateFailed:
+        # Held with a reason, not an error: what failed may quote the profile, and the journey goes on.
+        ledger.mark(entry, LedgerStatus.suppressed, Reason.template_failed)
+        return SendResult(outcome="suppressed", reason=Reason.template_failed)
     channel = addressed(message.channel)
     if channel is None:
         note = Note(channel=message.channel, text=rendered.body, journey=policy.journey, at=entry.at)
