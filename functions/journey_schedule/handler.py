@@ -1,5 +1,5 @@
 """EventBridge Scheduler → a scheduled journey's turn: its audience enters (input: {"journey": name}); or, hourly,
-the daily segment evaluation of every customer whose local day changed (input: {"segments": "daily"})."""
+time's turn for segments: every customer whose segments are due on their local day (input: {"segments": "daily"})."""
 
 from typing import Any
 
@@ -7,7 +7,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from omnijourney.platform.tracing import function_tracer
-from omnijourney.runtime.triggers import evaluate_segments_daily, run_schedule
+from omnijourney.runtime.segments import evaluate_due_segments
+from omnijourney.runtime.triggers import run_schedule
 
 logger = Logger()
 tracer = function_tracer()
@@ -17,7 +18,7 @@ tracer = function_tracer()
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "segments" in event:
-        reaction = evaluate_segments_daily()
+        reaction = evaluate_due_segments()
         logger.info("segments evaluated", started=len(reaction.started), stopped=len(reaction.stopped))
         return {"started": reaction.started, "stopped": reaction.stopped}
     started = run_schedule(event["journey"]).started

@@ -194,11 +194,15 @@ def test_profile_routes_need_iam_and_webhooks_are_open_to_signed_deliveries(temp
         assert routes[key]["AuthorizationType"] == "AWS_IAM"
 
 
-def test_scheduled_journeys_get_an_eventbridge_schedule(template: dict[str, Any]) -> None:
+def test_scheduled_journeys_and_segments_time_changes_get_an_eventbridge_schedule(template: dict[str, Any]) -> None:
     schedules = [schedule["Properties"] for schedule in resources(template, "AWS::Scheduler::Schedule").values()]
-    assert [(schedule["Name"], schedule["ScheduleExpression"]) for schedule in schedules] == [
-        (f"omnijourney-{STAGE}-monthly_picks", "cron(0 9 1 * ? *)")
+    assert sorted((schedule["Name"], schedule["ScheduleExpression"]) for schedule in schedules) == [
+        # Segments that time alone changes (a birthday today) are evaluated each hour for the customers whose day it is.
+        (f"omnijourney-{STAGE}-daily-segments", "rate(1 hour)"),
+        (f"omnijourney-{STAGE}-monthly_picks", "cron(0 9 1 * ? *)"),
     ]
+    [daily] = [schedule for schedule in schedules if schedule["Name"].endswith("daily-segments")]
+    assert json.loads(daily["Target"]["Input"]) == {"segments": "daily"}
 
 
 def test_cfn_lint_finds_nothing(template: dict[str, Any]) -> None:

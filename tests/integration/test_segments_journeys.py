@@ -14,7 +14,10 @@ from omnijourney.edge.sources import get_source
 from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.events import EventType
 from omnijourney.profiles import store
+from omnijourney.profiles.service import record_event
 from omnijourney.runtime import runs as journey_runs
+from omnijourney.runtime import triggers
+from omnijourney.runtime.segments import history_properties, with_segments
 from tests.conftest import RECEIVED_AT, ROOT, delivery, sample, signed
 from tests.integration.conftest import Harness
 from tests.integration.test_scenarios import scenario_report
@@ -48,25 +51,71 @@ def test_entering_a_segment_starts_the_journey_on_it(harness: Harness) -> None:
     assert len([run for run in journey_runs.of_customers([customer_id]) if run.journey == "browse_abandonment"]) == 1
 
 
-def test_the_daily_evaluation_runs_once_per_local_day(harness: Harness) -> None:
+def test_time_moves_a_customer_only_on_the_day_their_segments_are_due(harness: Harness) -> None:
     customer_id = viewed_twice(harness)
     backend = harness.backend
-    backend.call_function("journey_schedule", {"segments": "daily"})
-    evaluated = store.load(customer_id)
-    assert evaluated is not None
-    assert evaluated.profile.segments_on == RECEIVED_AT.date()
-    # The same local day again: nothing is read or written.
+    viewed = store.load(customer_id)
+    assert viewed is not None
+    # Her first view (3 March in Berlin) leaves the 3-day window on 6 March: nothing to do before.
+    assert viewed.profile.segments_due == datetime(2026, 3, 6).date()
     backend.call_function("journey_schedule", {"segments": "daily"})
     again = store.load(customer_id)
     assert again is not None
-    assert again.version == evaluated.version
+    assert again.version == viewed.version  # not due: nothing read or written
     # Three days on, after midnight in Berlin, the views are out of the window: she leaves the segment.
     backend.clock.advance_to(datetime(2026, 3, 6, 23, 30, tzinfo=UTC))
     backend.call_function("journey_schedule", {"segments": "daily"})
     later = store.load(customer_id)
     assert later is not None
-    assert later.profile.segments_on == datetime(2026, 3, 7).date()
     assert later.profile.segments == {}
+    assert later.profile.segments_due is None  # nothing left that time alone can change
+
+
+def test_a_birthday_entry_survives_a_failed_hourly_run(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    traits = sample("segment", "identify_app")["traits"] | {"birthday": "1990-03-05"}
+    harness.deliver(segment_post("identify_app", traits=traits))
+    _, view = harness.lookup(email="lena.fischer@example.com")
+    customer_id = str(view["customer_id"])
+    backend = harness.backend
+    backend.clock.advance_to(datetime(2026, 3, 4, 23, 30, tzinfo=UTC))  # 00:30 on 5 March in Berlin
+
+    def throttled(*_: Any, **__: Any) -> None:
+        raise RuntimeError("StartExecution throttled")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(triggers, "_start", throttled)
+        with pytest.raises(RuntimeError):
+            backend.call_function("journey_schedule", {"segments": "daily"})
+    backend.call_function("journey_schedule", {"segments": "daily"})  # the next hour
+    (run,) = [run for run in journey_runs.of_customers([customer_id]) if run.journey == "birthday"]
+    assert run.running
+
+
+def test_two_views_processed_at_once_are_counted_together(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    harness.deliver(segment_post("identify_app"))
+    views = []
+    for n, at in enumerate((RECEIVED_AT - timedelta(minutes=6), RECEIVED_AT - timedelta(minutes=5))):
+        stamp = at.isoformat().replace("+00:00", "Z")
+        (event,) = get_source("segment").parse(
+            segment_post("product_viewed", messageId=f"view-{n}", timestamp=stamp, sentAt=stamp)
+        )
+        views.append(event)
+    first, second = views
+    save = store.save
+    interleaved: list[str] = []
+
+    def second_view_meanwhile(record: store.ProfileRecord, profile: Any, keys: list[str]) -> None:
+        # The second view is processed in full right after the first one's profile write, before it returns.
+        save(record, profile, keys)
+        if not interleaved:
+            interleaved.append(second.event_id)
+            interleaved.append(str(record_event(second, with_segments, history_properties(second)).customer_id))
+
+    monkeypatch.setattr(store, "save", second_view_meanwhile)
+    record_event(first, with_segments, history_properties(first))
+    stored = store.load(interleaved[1])
+    assert stored is not None
+    assert set(stored.profile.segments) == {"browsed_not_bought"}
 
 
 def test_history_keeps_only_the_named_properties_and_erasure_takes_them(harness: Harness) -> None:
@@ -96,6 +145,8 @@ def test_birthday_emails_go_at_nine_on_the_day_where_each_customer_lives(birthda
     assert sent == {
         "aroha.ngata@example.com": "2026-03-14T20:00:00+00:00",  # 09:00 on the 15th in Auckland (NZDT)
         "sam.rivera@example.com": "2026-03-15T16:00:00+00:00",  # 09:00 on the 15th in Los Angeles (PDT)
+        # Signed up at noon on his birthday in Berlin: wished at once, not at nine the day after.
+        "jonas.weber@example.com": "2026-03-15T11:00:02+00:00",
     }
 
 

@@ -11,10 +11,11 @@ from omnijourney.app import config
 from omnijourney.edge.sources import get_source
 from omnijourney.events import ConsentChannel, ConsentStatus, EventType
 from omnijourney.journeys.contract import Entry, EntryKeeps, entry_of
-from omnijourney.journeys.language import EventMatch, Policy, Send
+from omnijourney.journeys.language import EventMatch, Policy, QuietHours, Send
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime import guards
 from omnijourney.runtime.conditions import matches, occurred
+from omnijourney.vocabulary import MessageChannel
 from tests.conftest import delivery, lena
 
 # Lena's story: checkout on the web (Mon 19:12 UTC), identified in the app, STOP by SMS, shoes bought in store.
@@ -132,6 +133,19 @@ def test_quiet_hours_follow_the_customers_own_timezone() -> None:
     assert decide(CART_SMS, profile, now=EVENING_IN_BERLIN).status == "send"  # 15:30 in New York
 
 
+def test_a_journey_may_hold_its_email_for_the_customers_morning_too() -> None:
+    settings = ABANDONED_CART.settings.model_copy(
+        update={"quiet_hours": QuietHours(start="21:00", end="09:00", channels=[MessageChannel.email])}
+    )
+    policy = ABANDONED_CART.model_copy(update={"settings": settings})
+    decision = decide(CART_EMAIL, lena(*KNOWN_WITH_CART), now=EVENING_IN_BERLIN, policy=policy)
+    assert (decision.status, decision.reason) == ("deferred", "quiet_hours")
+    assert EVENING_IN_BERLIN + timedelta(seconds=decision.defer_seconds) == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    # Its own channels replace the shared ones: this journey's SMS goes out at night.
+    sms_profile = lena(*OPTED_IN_TO_SMS, *KNOWN_WITH_CART)
+    assert decide(CART_SMS, sms_profile, now=EVENING_IN_BERLIN, policy=policy).status == "send"
+
+
 def test_the_global_frequency_cap_counts_marketing_from_every_journey() -> None:
     profile = lena(*KNOWN_WITH_CART)
     earlier = [guards.Sent(AFTERNOON_IN_BERLIN - timedelta(days=n), "win_back", 30, "marketing") for n in range(1, 5)]
@@ -171,6 +185,13 @@ def test_wait_until_a_local_time_counts_in_the_customers_timezone(
 ) -> None:
     zone = guards.local_time(lena(*KNOWN_WITH_CART), config.consistency())
     assert now + timedelta(seconds=guards.seconds_until(now, zone, until, days)) == expected
+
+
+def test_a_same_day_wait_goes_on_at_once_once_its_time_has_passed_that_day() -> None:
+    zone = guards.local_time(lena(*KNOWN_WITH_CART), config.consistency())
+    morning, noon = datetime(2026, 3, 3, 7, 0, tzinfo=UTC), datetime(2026, 3, 3, 11, 0, tzinfo=UTC)
+    assert guards.seconds_until(morning, zone, "09:00", 0, same_day=True) == 3600  # 08:00 in Berlin: wait an hour
+    assert guards.seconds_until(noon, zone, "09:00", 0, same_day=True) == 1  # 12:00: not tomorrow, now
 
 
 def test_an_open_support_ticket_holds_marketing_until_it_is_solved() -> None:

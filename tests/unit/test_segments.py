@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -148,7 +148,97 @@ def test_membership_follows_references_in_order_and_keeps_what_put_the_customer_
         }
     )
     facts = Facts(NOW, ZoneInfo("Europe/Berlin"))
-    members = segments_now(config, customer, facts, set(config.segments), "evt-2")
+    members = segments_now(config, customer, facts, set(config.segments), "evt-2").members
     assert members == {"loyal": "evt-1", "loyal_and_reachable": "evt-2"}
     untagged = customer.model_copy(update={"tags": (), "segments": members})
-    assert segments_now(config, untagged, facts, set(config.segments), "evt-3") == {}
+    assert segments_now(config, untagged, facts, set(config.segments), "evt-3").members == {}
+
+
+def test_a_property_that_may_hold_personal_data_is_not_kept_in_the_history(tmp_path: Path) -> None:
+    (found,) = problems_in(
+        tmp_path,
+        "segments:\n  mailers:\n    when:\n"
+        "      did: {event: tracked, within_days: 3, where: {properties.email: {contains: '@'}}}\n",
+    )
+    assert "properties.email may hold personal data, which the history does not keep" in found
+    assert "e.g. properties.category or properties.sku" in found
+
+
+def test_a_misspelt_property_is_told_to_test_properties_dot_name(tmp_path: Path) -> None:
+    (found,) = problems_in(
+        tmp_path,
+        "segments:\n  shoes:\n    when:\n"
+        "      did: {event: product_viewed, within_days: 3, where: {catgory: {equals: Shoes}}}\n",
+    )
+    assert "the history keeps no 'catgory' (did you mean 'properties.category'?)" in found
+
+
+def test_days_since_without_a_number_of_days_is_refused(tmp_path: Path) -> None:
+    (found,) = problems_in(tmp_path, "segments:\n  buyers:\n    when: {days_since: {last_order: null}}\n")
+    assert "give last_order, first_order or last_message with a number of days" in found
+
+
+def test_a_lifecycle_stage_segment_changes_with_time_alone() -> None:
+    config = SegmentsConfig.model_validate({"segments": {"lapsed": {"when": {"lifecycle_stage": ["lapsed"]}}}})
+    assert config.timed == {"lapsed"}
+    ordered = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)
+    order = {"order_id": "web-1", "channel": "web", "at": ordered, "total": "50", "currency": "EUR", "skus": ["A"]}
+    # Stored as a first-time customer at the order; 194 days later (no event since) they are lapsed.
+    customer = Profile.model_validate(
+        {
+            "customer_id": "cus_1",
+            "created_at": ordered,
+            "updated_at": ordered,
+            "orders": [order],
+            "lifecycle_stage": "first_time_customer",
+        }
+    )
+    facts = Facts(NOW, ZoneInfo("Europe/Berlin"))
+    assert segments_now(config, customer, facts, config.timed, "daily:2026-03-14").members == {
+        "lapsed": "daily:2026-03-14"
+    }
+    # 89 days after the order: not yet; due again on the day `at_risk` (90 days) may begin.
+    early = Facts(ordered + timedelta(days=89), ZoneInfo("Europe/Berlin"))
+    membership = segments_now(config, customer, early, config.timed, "daily:2025-11-29")
+    assert membership.members == {}
+    assert membership.next_change == (ordered + timedelta(days=90)).date()
+
+
+def test_a_segment_no_longer_defined_is_dropped_from_the_profile() -> None:
+    config = SegmentsConfig.model_validate({"segments": {"vip": {"when": {"orders": {"at_least": 3}}}}})
+    customer = Profile.model_validate(
+        {"customer_id": "cus_1", "created_at": NOW, "updated_at": NOW, "segments": {"old_friends": "evt-1"}}
+    )
+    assert segments_now(config, customer, Facts(NOW, ZoneInfo("Europe/Berlin")), {"vip"}, "evt-2").members == {}
+
+
+def test_a_birthday_segment_is_due_on_the_birthday_and_the_day_after() -> None:
+    config = SegmentsConfig.model_validate(
+        {"segments": {"birthday": {"when": {"date": {"trait": "birthday", "is": "today"}}}}}
+    )
+    customer = Profile.model_validate(
+        {"customer_id": "cus_1", "created_at": NOW, "updated_at": NOW, "traits": {"birthday": "1990-03-20"}}
+    )
+    berlin = ZoneInfo("Europe/Berlin")
+    before = segments_now(config, customer, Facts(NOW, berlin), config.timed, "evt-1")
+    assert (before.members, before.next_change) == ({}, date(2026, 3, 20))
+    on_the_day = segments_now(config, customer, Facts(datetime(2026, 3, 20, 8, tzinfo=UTC), berlin), config.timed, "d")
+    assert (on_the_day.members, on_the_day.next_change) == ({"birthday": "d"}, date(2026, 3, 21))
+
+
+def test_a_birthday_sent_as_a_timestamp_is_read_on_the_customers_day() -> None:
+    config = SegmentsConfig.model_validate(
+        {"segments": {"birthday": {"when": {"date": {"trait": "birthday", "is": "today"}}}}}
+    )
+    # Picked as 15 March at midnight in Berlin, sent in UTC.
+    customer = Profile.model_validate(
+        {
+            "customer_id": "cus_1",
+            "created_at": NOW,
+            "updated_at": NOW,
+            "traits": {"birthday": "1988-03-14T23:00:00.000Z"},
+            "timezone": "Europe/Berlin",
+        }
+    )
+    on_the_15th = Facts(datetime(2026, 3, 15, 9, tzinfo=UTC), ZoneInfo("Europe/Berlin"))
+    assert segments_now(config, customer, on_the_15th, config.timed, "d").members == {"birthday": "d"}

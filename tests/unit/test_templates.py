@@ -158,6 +158,8 @@ def test_broken_languages_are_reported_in_plain_words_at_their_file_and_line() -
         "cart_email.de.yaml:1:1: channel: this is 'cart_email' in de, for sms; cart_email.yaml is for email",
         "order_note.fr.yaml:1:1: there is no order_note.yaml beside order_note.fr.yaml: the template in the shop's "
         "own language is what customers of every other language read, and the name journeys use",
+        "store_note.de.yaml:1:1: channel: 'store_note' is a note for the shop's staff (in_store), always written in "
+        "the shop's language as store_note.yaml is; this de version would never be used: delete it",
     ]
 
 
@@ -241,7 +243,7 @@ def test_the_offers_last_day_is_written_in_german_in_the_german_offer_email(ship
         shop_config=SHOP,
     )
     assert message.subject == "Dein Code für Trail Runner 42, gültig bis Montag, 9. März"
-    assert "Mit dem Code SPRING-7K2Q wird Trail Runner 42\ngünstiger" in message.body
+    assert "Mit dem Code SPRING-7K2Q bekommst du 10\xa0% Rabatt auf Trail Runner 42," in message.body
 
 
 # The review of issue 16: privacy of the starting event, templates that validate but fail at send time, and limits.
@@ -365,3 +367,6 @@ def test_sms_money_has_plain_spaces_and_the_offers_last_day_is_in_the_customers_
         issued_by="abandoned_cart",
     )
     assert offer_variables(offer, products(), Formats("de_AT", "EUR", BERLIN))["offer_expires"] == "Mo., 9. März"
+    # How much it takes off, as each language writes it: from the offer's definition, not the issued English text.
+    assert offer_variables(offer, products(), Formats("de_DE", "EUR", BERLIN))["offer_value"] == f"10{NBSP}%"
+    assert offer_variables(offer, products(), Formats("en_GB", "EUR", BERLIN))["offer_value"] == "10%"

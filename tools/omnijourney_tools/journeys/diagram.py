@@ -110,9 +110,11 @@ def step_label(step: Step) -> str:
     if step.wait is not None:
         wait = step.wait
         later = duration_text(wait.days, wait.hours, wait.minutes)
-        what = (
-            f"wait until {wait.until} local" + (f", {later} later" if later else "") if wait.until else f"wait {later}"
-        )
+        if wait.until is None:
+            what = f"wait {later}"
+        else:
+            what = f"wait until {wait.until} local" + (f", {later} later" if later else "")
+            what += " (at once if past, that day)" if wait.same_day else ""
     elif step.wait_for is not None:
         awaited = EventMatch(event=step.wait_for.event, name=step.wait_for.name, where=step.wait_for.where)
         what = f"wait for {event_text(awaited)}"

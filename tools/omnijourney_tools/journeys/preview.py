@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from omnijourney.identifiers import LINK_ONLY
 from omnijourney.journeys.contract import Entry
 from omnijourney.journeys.templates import OFFER_VARIABLES, TemplateCatalog, TemplateFailed, Variant
+from omnijourney.offers import offers as configured_offers
 from omnijourney.platform.configfile import did_you_mean
 from omnijourney.profiles.model import IssuedOffer, Profile
 
@@ -226,11 +227,15 @@ def _sample_entry() -> Entry:
 
 
 def _sample_offer(profile: Profile) -> IssuedOffer:
+    """The customer's newest offer, else a sample of the first offer config/offers.yaml defines."""
+    if profile.offers:
+        return profile.offers[-1]
     skus = tuple(item.sku for item in profile.cart.items) if profile.cart else ("SHOE-TRAIL-42",)
+    defined = next(iter(configured_offers().offers.items()), None)
     return IssuedOffer(
-        offer="sample",
+        offer=defined[0] if defined else "sample",
         code="SAMPLE-CODE",
-        discount="10% off",
+        discount=defined[1].discount.text if defined else "10% off",
         skus=skus,
         issued_at=SAMPLE_AT,
         expires_at=SAMPLE_AT + timedelta(days=7),

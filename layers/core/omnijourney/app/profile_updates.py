@@ -104,11 +104,11 @@ def _idempotent_record() -> Callable[..., dict[str, Any]]:
         from omnijourney.profiles.service import (
             record_event,  # lazy: profiles and pynamodb load on the first record, not at cold start
         )
-        from omnijourney.runtime.triggers import (  # lazy: the journey runtime loads on the first record
+        from omnijourney.runtime.segments import (  # lazy: the journey runtime loads on the first record
             history_properties,
-            react,
             with_segments,
         )
+        from omnijourney.runtime.triggers import react  # lazy: as above
 
         # Segment membership is written with the event's own change; the history keeps what segments count.
         update = record_event(event, with_segments, history_properties(event))

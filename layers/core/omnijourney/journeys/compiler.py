@@ -119,8 +119,9 @@ class Compiler:
             if step.wait.until is None:
                 self.states[name] = {"Type": "Wait", "Seconds": step.wait.seconds, "Next": self.to(next_state)}
                 return
+            same_day = {"same_day": True} if step.wait.same_day else {}
             self.states[name] = self.task(
-                step, PlanWaitTask, f"{name}.wait", until=step.wait.until, days=step.wait.days
+                step, PlanWaitTask, f"{name}.wait", until=step.wait.until, days=step.wait.days, **same_day
             )
             self.states[f"{name}.wait"] = {
                 "Type": "Wait",

@@ -275,6 +275,8 @@ class PlanWaitTask(TaskInput):
     action: Literal["plan_wait"] = "plan_wait"
     until: str
     days: int = 0
+    # Compiled only when true, so the payloads of journeys without it are those of earlier deploys.
+    same_day: bool = False
 
 
 class AwaitTask(TaskInput):

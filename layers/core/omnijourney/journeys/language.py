@@ -175,8 +175,11 @@ class DaysSince(ConfigModel):
 
     @model_validator(mode="after")
     def _something(self) -> DaysSince:
-        if not self.model_fields_set:
-            raise ValueError("give last_order, first_order or last_message, e.g. {last_order: {at_least: 60}}")
+        # `{last_order: null}` would test nothing and match everyone.
+        if not self.model_fields_set or any(getattr(self, key) is None for key in self.model_fields_set):
+            raise ValueError(
+                "give last_order, first_order or last_message with a number of days, e.g. {last_order: {at_least: 60}}"
+            )
         return self
 
 
@@ -216,6 +219,16 @@ class SegmentCondition(Condition):
     did_not: DidNot | None = None
     days_since: DaysSince | None = None
     date: DateTest | None = None
+
+    @property
+    def counted(self) -> tuple[Did | DidNot, ...]:
+        """The tests that count events in the customer's history: `did`, `did_not`, those given."""
+        return tuple(test for test in (self.did, self.did_not) if test is not None)
+
+    @property
+    def reads_profile(self) -> bool:
+        """Whether anything but the history decides it (a profile change can move the customer in or out)."""
+        return bool(self.model_fields_set - {"did", "did_not"})
 
 
 class EventMatch(ConfigModel):
@@ -312,6 +325,12 @@ class QuietHours(ConfigModel):
 
     start: ClockTime = "21:00"
     end: ClockTime = "09:00"
+    channels: list[MessageChannel] | None = Field(
+        default=None,
+        description="the channels that wait for the morning in this journey; default those of "
+        "config/consistency.yaml (sms, push)",
+        examples=[["email", "sms", "push"]],
+    )
 
 
 class FrequencyCap(ConfigModel):
@@ -344,6 +363,11 @@ class WaitStep(ConfigModel):
     hours: int = Field(default=0, ge=0)
     minutes: int = Field(default=0, ge=0)
     until: ClockTime | None = Field(default=None, description="local time in the customer's timezone")
+    same_day: bool = Field(
+        default=False,
+        description="with `until`: once that time has passed today, go on at once instead of waiting for tomorrow's "
+        "(a birthday message on the birthday)",
+    )
 
     @property
     def seconds(self) -> int:
@@ -360,6 +384,8 @@ class WaitStep(ConfigModel):
             raise ValueError("wait needs days, hours or minutes, or until a time of day")
         if self.until is not None and (self.hours or self.minutes):
             raise ValueError("with `until`, only `days` may be given (how many days later)")
+        if self.same_day and (self.until is None or self.days):
+            raise ValueError('same_day goes with `until` alone, e.g. {until: "09:00", same_day: true}')
         return self
 
 

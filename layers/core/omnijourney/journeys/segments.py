@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import Field
 
 from omnijourney.events import EventType
+from omnijourney.identifiers import IdentifierKind
 from omnijourney.journeys.language import (
     Comparison,
     Condition,
@@ -39,6 +40,12 @@ SEGMENTS_TURN = "segments"
 PROPERTY_PREFIX = "properties."
 # What a history entry keeps, hence what a `did`/`did_not` `where` may test.
 HISTORY_FIELDS = ("name", "channel", "source")
+# The properties of Segment's e-commerce events (its spec), for a "did you mean" on one written without `properties.`.
+EVENT_PROPERTIES = ("category", "sku", "product_id", "brand", "variant", "price", "quantity", "currency", "value")
+# Words in a property's name that say it holds personal data: never kept in the history (DEVELOPERS.md's data rule).
+# (`name` alone is a product's name in Segment's e-commerce events; a person's is first_name, last_name, ...)
+PERSONAL_WORDS = frozenset({"email", "phone", "mobile", "address", "street", "zip", "postcode", "birthday"})
+PERSONAL_NAMES = frozenset({"first", "last", "full", "user", "customer", "given", "family"})
 
 
 class Segment(ConfigModel):
@@ -90,24 +97,15 @@ class SegmentsConfig(ConfigModel):
     @cached_property
     def reading_profile(self) -> frozenset[str]:
         """The segments a change of the profile can move (all but those testing only what the customer did)."""
-        own = {name for name, segment in self.segments.items() if segment.when.model_fields_set - {"did", "did_not"}}
+        own = {name for name, segment in self.segments.items() if segment.when.reads_profile}
         return frozenset(self.with_dependents(own))
-
-    def counting(self, event_type: EventType) -> set[str]:
-        """The segments an event of this type can move a customer into or out of, without changing the profile."""
-        own = {
-            name
-            for name, segment in self.segments.items()
-            if any(test.event == event_type for test in (segment.when.did, segment.when.did_not) if test)
-        }
-        return self.with_dependents(own)
 
     def history_properties(self, event_type: EventType) -> frozenset[str]:
         """The properties of an event of this type that its history entry keeps: those a `did`/`did_not` tests."""
         names: set[str] = set()
         for segment in self.segments.values():
-            for test in (segment.when.did, segment.when.did_not):
-                if test is not None and test.event == event_type:
+            for test in segment.when.counted:
+                if test.event == event_type:
                     names |= {
                         key.removeprefix(PROPERTY_PREFIX) for key in test.where or {} if key.startswith(PROPERTY_PREFIX)
                     }
@@ -115,15 +113,7 @@ class SegmentsConfig(ConfigModel):
 
     def window_days(self, names: Iterable[str]) -> int:
         """The longest `within_days` among these segments (0: none reads the history)."""
-        return max(
-            (
-                test.within_days
-                for name in names
-                for test in (self.segments[name].when.did, self.segments[name].when.did_not)
-                if test is not None
-            ),
-            default=0,
-        )
+        return max((test.within_days for name in names for test in self.segments[name].when.counted), default=0)
 
     def read_messages(self, names: Iterable[str]) -> bool:
         """Whether any of these segments asks for the days since the last message (the ledger is read)."""
@@ -132,7 +122,9 @@ class SegmentsConfig(ConfigModel):
 
 
 def _changes_with_time(condition: SegmentCondition) -> bool:
-    return any(test is not None for test in (condition.did, condition.did_not, condition.days_since, condition.date))
+    # A lifecycle stage too: `at_risk` and `lapsed` come with the days since the last order.
+    timed = (condition.days_since, condition.date, condition.lifecycle_stage)
+    return bool(condition.counted) or any(test is not None for test in timed)
 
 
 def _cycle(segments: dict[str, Segment]) -> list[str]:
@@ -228,15 +220,37 @@ def segment_problems(document: YamlDocument, config: SegmentsConfig) -> list[Pro
 def _history_field_problems(
     document: YamlDocument, where: dict[str, Comparison] | None, location: Location
 ) -> list[Problem]:
-    return [
-        document.problem(
-            (*location, field),
-            f"the history keeps no {field!r}{did_you_mean(field, HISTORY_FIELDS)}; test "
-            f"{', '.join(HISTORY_FIELDS)} or properties.<name>, e.g. properties.category",
-        )
-        for field in where or {}
-        if field not in HISTORY_FIELDS and not field.startswith(PROPERTY_PREFIX)
-    ]
+    problems: list[Problem] = []
+    for field in where or {}:
+        property_name = field.removeprefix(PROPERTY_PREFIX)
+        if not field.startswith(PROPERTY_PREFIX) and field not in HISTORY_FIELDS:
+            # A property written without its prefix (`catgory` for properties.category) is matched as one.
+            properties = [f"{PROPERTY_PREFIX}{name}" for name in EVENT_PROPERTIES]
+            hint = did_you_mean(field, HISTORY_FIELDS) or did_you_mean(f"{PROPERTY_PREFIX}{field}", properties)
+            problems.append(
+                document.problem(
+                    (*location, field),
+                    f"the history keeps no {field!r}{hint}; test "
+                    f"{', '.join(HISTORY_FIELDS)} or properties.<name>, e.g. properties.category",
+                )
+            )
+        elif field.startswith(PROPERTY_PREFIX) and _personal(property_name):
+            problems.append(
+                document.problem(
+                    (*location, field),
+                    f"{field} may hold personal data, which the history does not keep (it would stay there "
+                    f"{get_settings().history_retention_days} days); test what was done instead, e.g. "
+                    "properties.category or properties.sku",
+                )
+            )
+    return problems
+
+
+def _personal(property_name: str) -> bool:
+    """A property named like an identifier or personal detail (email, phone, first_name, shipping_address...)."""
+    words = set(property_name.lower().replace("-", "_").split("_"))
+    a_persons_name = "name" in words and bool(words & PERSONAL_NAMES)
+    return bool(words & PERSONAL_WORDS) or a_persons_name or property_name in {kind.value for kind in IdentifierKind}
 
 
 def journey_segment_problems(journey: Journey, config: SegmentsConfig) -> list[tuple[Location, str]]:

@@ -37,7 +37,7 @@ from omnijourney.platform.configfile import (
     did_you_mean,
     load,
 )
-from omnijourney.vocabulary import MessageChannel
+from omnijourney.vocabulary import NOTED, MessageChannel
 
 if TYPE_CHECKING:
     import jinja2
@@ -71,6 +71,7 @@ EVENT_VARIABLES = {"checkout_url": ("checkout_started", "cart_updated")}
 OFFER_VARIABLES = {
     "offer_code": "the customer's code for the offer, the same on every channel",
     "offer_discount": "what it takes off, e.g. '10% off'",
+    "offer_value": "how much it takes off, in the message's language: '10 %' or '5,00 €' in German, '10%' in English",
     "offer_expires": "the last day it can be used, e.g. 'Mon 9 Mar'",
     "offer_expires_at": "the offer's last moment, for the date filter in the customer's language",
     "offer_products": "the products it covers",
@@ -508,6 +509,12 @@ class TemplateCatalog:
                 self.problems.append(document.problem((), _no_fallback(name, locale)))
             elif template.channel != default.channel:
                 message = f"this is {name!r} in {locale}, for {template.channel}; {name}.yaml is for {default.channel}"
+                self.problems.append(document.problem(("channel",), message))
+            elif default.channel in NOTED:
+                message = (
+                    f"{name!r} is a note for the shop's staff ({default.channel}), always written in the shop's "
+                    f"language as {name}.yaml is; this {locale} version would never be used: delete it"
+                )
                 self.problems.append(document.problem(("channel",), message))
 
     def variants(self, name: str) -> list[Variant]:

@@ -377,8 +377,10 @@ class Profile(Record):
     # `daily:<local date>`): derived by runtime.conditions.segments_now, never by apply_event, and recomputed after a
     # merge; a retried event still knows the segments it made the customer enter.
     segments: dict[str, str] = Field(default_factory=dict)
-    # The customer's local day the time-dependent segments were last evaluated on (once a day, in their timezone).
-    segments_on: date | None = None
+    # The customer's next local day on which time alone may move their segments (a birthday, a counted event leaving
+    # its window): the hourly evaluation reads nothing of theirs before it. None: time alone moves nothing until an
+    # event changes what the segments read; a profile stored before this field is due at once.
+    segments_due: date | None = date.min
 
     @model_validator(mode="before")
     @classmethod

@@ -83,10 +83,19 @@ def record_event(
     event: CanonicalEvent, derive: Derive = _as_applied, keep_properties: Collection[str] = ()
 ) -> ProfileUpdate:
     """Apply the event to its customer's profile (and what `derive` adds, in the same write), retrying when a
-    concurrent writer got there first; its history entry keeps the properties in `keep_properties`."""
-    update = _retrying(lambda: _record_once(event, derive), f"profile for {event.event_id}")
-    store.append_history(update.customer_id, event, keep_properties)
-    return update
+    concurrent writer got there first; its history entry keeps the properties in `keep_properties`.
+
+    The history entry is written before the profile: an event processed at the same time for the same customer
+    then either sees it, or loses the profile write to this one and, computing again, sees it (segments count
+    the history). Written once per customer id an attempt writes to."""
+    written: set[str] = set()
+
+    def remember(customer_id: str) -> None:
+        if customer_id not in written:
+            store.append_history(customer_id, event, keep_properties)
+            written.add(customer_id)
+
+    return _retrying(lambda: _record_once(event, derive, remember), f"profile for {event.event_id}")
 
 
 def amend(customer_id: str, change: Callable[[Profile], Profile]) -> Profile | None:
@@ -104,7 +113,7 @@ def amend(customer_id: str, change: Callable[[Profile], Profile]) -> Profile | N
     return _retrying(once, f"profile {customer_id}")
 
 
-def _record_once(event: CanonicalEvent, derive: Derive) -> ProfileUpdate:
+def _record_once(event: CanonicalEvent, derive: Derive, remember: Callable[[str], None]) -> ProfileUpdate:
     lifecycle = configured_lifecycle()
     keys = identifier_keys(event)
     owned = store.owners(keys)
@@ -119,6 +128,7 @@ def _record_once(event: CanonicalEvent, derive: Derive) -> ProfileUpdate:
         profile = derive(
             None, apply_event(new_profile(customer_id_for(event), event.occurred_at), event, lifecycle), event
         )
+        remember(profile.customer_id)
         store.create(profile, claimable)
         return ProfileUpdate(
             profile.customer_id, profile, changed=True, created=True, previous_stage=None, event_id=event.event_id
@@ -130,6 +140,7 @@ def _record_once(event: CanonicalEvent, derive: Derive) -> ProfileUpdate:
     for loser in losers:
         merged = merge_profiles(merged, loser.profile)
     after = derive(before, apply_event(merged, event, lifecycle), event)
+    remember(winner.customer_id)
     if losers:
         store.merge(winner, after, losers, claimable)
     elif after != before or claimable:

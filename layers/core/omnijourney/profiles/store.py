@@ -236,7 +236,8 @@ def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], n
 
 def append_history(customer_id: str, event: CanonicalEvent, keep_properties: Collection[str] = ()) -> None:
     """Write the event to the customer's history (kept `history_retention_days`), with only the properties in
-    `keep_properties`: those a configured condition tests."""
+    `keep_properties`: those a configured condition tests. Keyed by the event's time and id: writing it again
+    (a retry) rewrites the same item."""
     settings = get_settings()
     kept = {name: event.properties[name] for name in sorted(keep_properties) if name in event.properties}
     entry = HistoryRecord(
@@ -267,16 +268,20 @@ def append_history(customer_id: str, event: CanonicalEvent, keep_properties: Col
 def history(
     customer_ids: Iterable[str], limit: int = HISTORY_READ_LIMIT, since: datetime | None = None
 ) -> list[HistoryRecord]:
-    """The newest entries across a customer and everyone merged into them, newest first; with `since`,
-    every entry after that instant (the sort key starts with the event's time)."""
+    """The newest entries across a customer and everyone merged into them, newest first, each event once; with
+    `since`, every entry after that instant (the sort key starts with the event's time), read consistently: a
+    segment counting them must see every entry written before the profile it computes."""
     after = HistoryRecord.entry > since.isoformat() if since is not None else None
     read_limit = None if since is not None else limit
-    entries = [
-        entry
+    entries = {
+        # An event retried after a merge may be written under two of the ids: one entry.
+        entry.entry: entry
         for customer_id in customer_ids
-        for entry in HistoryRecord.query(customer_id, after, scan_index_forward=False, limit=read_limit)
-    ]
-    newest_first = sorted(entries, key=lambda entry: entry.entry, reverse=True)
+        for entry in HistoryRecord.query(
+            customer_id, after, scan_index_forward=False, limit=read_limit, consistent_read=since is not None
+        )
+    }
+    newest_first = sorted(entries.values(), key=lambda entry: entry.entry, reverse=True)
     return newest_first if since is not None else newest_first[:limit]
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from omnijourney.journeys.language import (
     SegmentCondition,
 )
 from omnijourney.journeys.segments import SegmentsConfig
+from omnijourney.profiles.lifecycle import lifecycle
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime.consistency import ConsistencyRules, consistency
 from omnijourney.vocabulary import Category, Reason
@@ -213,17 +215,29 @@ class Facts:
     def day_of(self, at: datetime) -> date:
         return at.astimezone(self.zone).date()
 
+    def first_day(self, days: int) -> date:
+        """The first local day of a window of `days` calendar days ending today."""
+        return self.today - timedelta(days=days - 1)
+
 
 def window_start(now: datetime, zone: ZoneInfo, days: int) -> datetime:
     """The first instant of a window of `days` calendar days in `zone` ending today: local midnight days-1 ago."""
-    first = now.astimezone(zone).date() - timedelta(days=days - 1)
-    return datetime.combine(first, time(), tzinfo=zone)
+    return datetime.combine(Facts(now, zone).first_day(days), time(), tzinfo=zone)
+
+
+def as_of(profile: Profile, now: datetime) -> Profile:
+    """The profile with its lifecycle stage as of `now`: `at_risk` and `lapsed` come with time alone, while the stored
+    stage changes only on events."""
+    stage = lifecycle().stage_of(profile, now)
+    return profile if stage == profile.lifecycle_stage else profile.model_copy(update={"lifecycle_stage": stage})
 
 
 def segment_holds(condition: SegmentCondition, profile: Profile, facts: Facts) -> bool:
     """Whether the customer is in a segment defined by `condition`, as of `facts.now`."""
-    if not holds(condition, profile, None):
-        return False
+    return holds(condition, as_of(profile, facts.now), None) and _behaviour_and_dates_hold(condition, profile, facts)
+
+
+def _behaviour_and_dates_hold(condition: SegmentCondition, profile: Profile, facts: Facts) -> bool:
     if condition.did is not None and _times_done(condition.did, facts) < condition.did.at_least:
         return False
     if condition.did_not is not None and _times_done(condition.did_not, facts) > 0:
@@ -233,38 +247,48 @@ def segment_holds(condition: SegmentCondition, profile: Profile, facts: Facts) -
     return condition.date is None or _date_holds(condition.date, profile, facts)
 
 
-def _times_done(test: Did | DidNot, facts: Facts) -> int:
-    first = facts.today - timedelta(days=test.within_days - 1)
+def _counted(test: Did | DidNot, facts: Facts) -> list[Happened]:
+    """The history entries `test` counts, within its window."""
+    first = facts.first_day(test.within_days)
     match = EventMatch(event=test.event, name=test.name, where=test.where)
-    return sum(1 for each in facts.history if facts.day_of(each.at) >= first and matches(match, each))
+    return [each for each in facts.history if facts.day_of(each.at) >= first and matches(match, each)]
+
+
+def _times_done(test: Did | DidNot, facts: Facts) -> int:
+    return len(_counted(test, facts))
+
+
+def _order_days(profile: Profile, facts: Facts) -> tuple[date | None, date | None]:
+    """The local days of the first and the last kept order."""
+    days = [facts.day_of(order.at) for order in profile.kept_orders]
+    return min(days, default=None), max(days, default=None)
+
+
+def _days_since(test: DaysSince, profile: Profile, facts: Facts) -> Iterator[tuple[Comparison, date | None]]:
+    """Each comparison the test gives, with the local day it counts from (None: the customer has none)."""
+    first, last = _order_days(profile, facts)
+    message = facts.day_of(facts.last_message_at) if facts.last_message_at else None
+    for comparison, day in ((test.last_order, last), (test.first_order, first), (test.last_message, message)):
+        if comparison is not None:
+            yield comparison, day
 
 
 def _days_since_hold(test: DaysSince, profile: Profile, facts: Facts) -> bool:
-    orders = [order.at for order in profile.kept_orders]
-    since = {
-        "last_order": max(orders, default=None),
-        "first_order": min(orders, default=None),
-        "last_message": facts.last_message_at,
-    }
-    for key, at in since.items():
-        comparison: Comparison | None = getattr(test, key)
-        if comparison is None:
-            continue
-        if at is None or not compares((facts.today - facts.day_of(at)).days, comparison):
-            return False
-    return True
+    return all(
+        day is not None and compares((facts.today - day).days, comparison)
+        for comparison, day in _days_since(test, profile, facts)
+    )
 
 
-def _date_holds(test: DateTest, profile: Profile, facts: Facts) -> bool:
-    """`is: today` or `within_next_days: N` for the date (each year's day of it, unless `every_year: false`)."""
+def _coming(test: DateTest, profile: Profile, facts: Facts) -> date | None:
+    """The date a date test looks for, as it comes next (today or later), or None: no such date."""
     if test.trait is not None:
-        year, month, day = _date_trait(profile.traits.get(test.trait))
+        year, month, day = _date_trait(profile.traits.get(test.trait), facts.zone)
     else:
-        orders = [order.at for order in profile.kept_orders]
-        first = facts.day_of(min(orders)) if orders else None
+        first, _ = _order_days(profile, facts)
         year, month, day = (first.year, first.month, first.day) if first else (None, 0, 0)
     if not month:
-        return False
+        return None
     today = facts.today
     if test.every_year or test.anniversary_of is not None:
         coming = _day_in_year(today.year, month, day)
@@ -272,17 +296,29 @@ def _date_holds(test: DateTest, profile: Profile, facts: Facts) -> bool:
             coming = _day_in_year(today.year + 1, month, day)
         # An anniversary comes after the date itself: the first order's own day is no anniversary.
         if year is not None and coming.year <= year:
-            return False
-    elif year is None:
-        return False  # a one-off date needs its year
-    else:
-        coming = date(year, month, day)
-    ahead = (coming - today).days
+            return _day_in_year(year + 1, month, day) if test.anniversary_of is not None else None
+        return coming
+    return date(year, month, day) if year is not None else None  # a one-off date needs its year
+
+
+def _date_holds(test: DateTest, profile: Profile, facts: Facts) -> bool:
+    """`is: today` or `within_next_days: N` for the date (each year's day of it, unless `every_year: false`)."""
+    coming = _coming(test, profile, facts)
+    if coming is None:
+        return False
+    ahead = (coming - facts.today).days
     return ahead == 0 if test.is_ == "today" else 0 <= ahead <= (test.within_next_days or 0)
 
 
-def _date_trait(value: Any) -> tuple[int | None, int, int]:
-    """(year or None, month, day) of a date trait; month 0 when the value is no date."""
+def _date_trait(value: Any, zone: ZoneInfo) -> tuple[int | None, int, int]:
+    """(year or None, month, day) of a date trait; month 0 when the value is no date. A timestamp
+    ("1988-03-14T23:00:00.000Z", as some forms send a birthday picked at local midnight) is read on the customer's
+    local day."""
+    if isinstance(value, str) and "T" in value:
+        with suppress(ValueError):
+            local = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if local.tzinfo is not None:
+                value = local.astimezone(zone).date().isoformat()
     found = DATE_TRAIT.match(value) if isinstance(value, str) else None
     if found is None:
         return None, 0, 0
@@ -301,19 +337,78 @@ def _day_in_year(year: int, month: int, day: int) -> date:
     return date(year, month, day)
 
 
+def next_change(condition: SegmentCondition, profile: Profile, facts: Facts) -> date | None:
+    """The first local day after today on which time alone may move the customer into or out of this segment (None:
+    it never will, until an event changes what it reads). Early is safe (an evaluation that finds nothing to do),
+    late is not: each part gives every day its answer may turn on."""
+    days: list[date] = []
+    for test in condition.counted:
+        # The day each counted entry leaves the window.
+        days += [facts.day_of(each.at) + timedelta(days=test.within_days) for each in _counted(test, facts)]
+    if condition.days_since is not None:
+        for comparison, day in _days_since(condition.days_since, profile, facts):
+            days += [day + timedelta(days=n) for n in _turning_points(comparison)] if day else []
+    if condition.date is not None:
+        coming = _coming(condition.date, profile, facts)
+        if coming is not None:
+            days += [coming - timedelta(days=condition.date.within_next_days or 0), coming + timedelta(days=1)]
+    if condition.lifecycle_stage is not None and profile.last_order_at is not None:
+        last = facts.day_of(profile.last_order_at)
+        thresholds = [stage.when.days_since_last_order_at_least for stage in lifecycle().stages]
+        # `days since` counts whole 24-hour days from the order's time: the stage turns on that day or the next.
+        days += [last + timedelta(days=n + extra) for n in thresholds if n is not None for extra in (0, 1)]
+    return min((day for day in days if day > facts.today), default=None)
+
+
+def _turning_points(comparison: Comparison) -> list[int]:
+    """The counts of days at which a comparison of a growing count may change its answer."""
+    points = [value for value in (comparison.at_least, comparison.at_most) if isinstance(value, int | float)]
+    exact = [comparison.equals] if "equals" in comparison.model_fields_set else []
+    exact += list(comparison.one_of or [])
+    points += [value for value in exact if isinstance(value, int | float) and not isinstance(value, bool)]
+    return sorted({int(value) + extra for value in points for extra in (0, 1)})
+
+
+@dataclass(frozen=True)
+class Membership:
+    """The segments a customer is in, each with what put them in, and the next local day time alone may move them."""
+
+    members: dict[str, str]
+    next_change: date | None
+
+
 def segments_now(
-    config: SegmentsConfig, profile: Profile, facts: Facts, names: Collection[str], cause: str
-) -> dict[str, str]:
+    config: SegmentsConfig,
+    profile: Profile,
+    facts: Facts,
+    names: Collection[str],
+    cause: str,
+    *,
+    read: Callable[[], Facts] | None = None,
+) -> Membership:
     """The profile's segments with `names` computed again (each after those it refers to): a segment the customer
-    is now in and was not is marked with `cause` (the event id, or the daily evaluation, that put them in), one
-    they stay in keeps its mark, one they left is dropped."""
-    members = dict(profile.segments)
+    is now in and was not is marked with `cause` (the event id, or the evaluation of their local day, that put them
+    in), one they stay in keeps its mark, one they left is dropped, as is one config/segments.yaml no longer defines.
+    With `read`, `facts` holds only the time and zone, and `read` gives the history and last message: it is called
+    only for a segment whose profile conditions hold and that counts events or asks for days since a message."""
+    members = {name: mark for name, mark in profile.segments.items() if name in config.segments}
+    staged = as_of(profile, facts.now)
+    changes: list[date] = []
     for name in config.order:
         if name not in names:
             continue
-        inside = segment_holds(config.segments[name].when, profile.model_copy(update={"segments": members}), facts)
+        condition = config.segments[name].when
+        current = profile.model_copy(update={"segments": members})
+        inside = holds(condition, staged.model_copy(update={"segments": members}), None)
+        if inside:
+            reads_more = condition.counted or (condition.days_since and condition.days_since.last_message)
+            known = read() if read is not None and reads_more else facts
+            inside = _behaviour_and_dates_hold(condition, current, known)
+            changes += [day for day in [next_change(condition, current, known)] if day is not None]
+        elif condition.lifecycle_stage is not None:
+            changes += [day for day in [next_change(condition, current, facts)] if day is not None]
         if not inside:
             members.pop(name, None)
         elif name not in members:
             members[name] = cause
-    return members
+    return Membership(members, min(changes, default=None))

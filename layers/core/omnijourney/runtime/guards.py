@@ -90,11 +90,14 @@ def seconds_until_daytime(now: datetime, zone: ZoneInfo, start: str, end: str) -
     return _seconds_between(now, morning)
 
 
-def seconds_until(now: datetime, zone: ZoneInfo, at: str, days: int) -> int:
-    """Seconds from now to `at` local time, `days` days later (today's `at` if still ahead and days is 0)."""
+def seconds_until(now: datetime, zone: ZoneInfo, at: str, days: int, *, same_day: bool = False) -> int:
+    """Seconds from now to `at` local time, `days` days later (today's `at` if still ahead and days is 0; with
+    `same_day`, a moment once today's `at` has passed)."""
     local = now.astimezone(zone)
     target = datetime.combine(local.date() + timedelta(days=days), time.fromisoformat(at), tzinfo=zone)
     if target <= local:
+        if same_day:
+            return 1  # Step Functions waits at least a second
         target = datetime.combine(target.date() + timedelta(days=1), time.fromisoformat(at), tzinfo=zone)
     return _seconds_between(now, target)
 
@@ -138,13 +141,14 @@ def decide(
         if held_for >= timedelta(days=rules.open_ticket.give_up_after_days):
             return Decision("suppressed", Reason.open_ticket, recipient, products)
         return Decision("deferred", Reason.open_ticket, recipient, products, rules.open_ticket.recheck_hours * 3600)
-    if send.category in rules.quiet_hours.categories and send.channel in rules.quiet_hours.channels:
-        window = journey.settings.quiet_hours
-        if window is not False:
-            hours = window if isinstance(window, QuietHours) else rules.quiet_hours
-            wait = seconds_until_daytime(now, local_time(profile, rules), hours.start, hours.end)
-            if wait:
-                return Decision("deferred", Reason.quiet_hours, recipient, products, wait)
+    window = journey.settings.quiet_hours
+    own = window if isinstance(window, QuietHours) else None
+    quiet_channels = own.channels if own is not None and own.channels is not None else rules.quiet_hours.channels
+    if window is not False and send.category in rules.quiet_hours.categories and send.channel in quiet_channels:
+        hours = own or rules.quiet_hours
+        wait = seconds_until_daytime(now, local_time(profile, rules), hours.start, hours.end)
+        if wait:
+            return Decision("deferred", Reason.quiet_hours, recipient, products, wait)
     if send.category == Category.marketing:
         limited = _over_cap(journey, sent, rules, now)
         if limited:

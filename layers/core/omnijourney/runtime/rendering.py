@@ -22,10 +22,11 @@ from omnijourney.journeys.templates import (
     product_fact,
     shop,
 )
+from omnijourney.offers import offers as configured_offers
 from omnijourney.platform.settings import Settings
 from omnijourney.profiles.model import IssuedOffer, Profile
 from omnijourney.runtime.consistency import ProductCatalog
-from omnijourney.vocabulary import MessageChannel
+from omnijourney.vocabulary import NOTED, MessageChannel
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,12 @@ def render(
     shop_config: ShopConfig | None = None,
 ) -> Rendered:
     """The template named `template` filled in for this customer as the profile stands now, in the language of
-    their locale where the template has it; `zone` is the customer's time zone (dates are shown in it)."""
+    their locale where the template has it (a note for staff: in the shop's); `zone` is the customer's time zone
+    (dates are shown in it)."""
     own = shop_config or shop()
-    variant = templates.variant(template, profile.locale)
+    # A note is read by the shop's staff, not the customer: it is written in the shop's language.
+    noted = templates.templates[template].channel in NOTED
+    variant = templates.variant(template, None if noted else profile.locale)
     values = variables(profile, entry, catalog, settings)
     formats = values[FORMATS] = formats_for(profile.locale, variant.locale, own, zone)
     values["cart_total"] = _money_text(values["cart_value"], formats)
@@ -175,6 +179,23 @@ def variables(profile: Profile, entry: Entry, catalog: ProductCatalog, settings:
     }
 
 
+def _discount_value(offer: IssuedOffer, formats: Formats) -> str:
+    """How much the offer takes off, as the message's language writes it ('10 %', '5,00 €'), from its definition in
+    config/offers.yaml; the text it was issued with if the definition is gone."""
+    from babel.numbers import format_currency, format_percent
+
+    definition = configured_offers().offers.get(offer.offer)
+    if definition is None:
+        return offer.discount
+    discount = definition.discount
+    if discount.percent is not None:
+        return str(format_percent(Decimal(discount.percent) / 100, locale=formats.locale))
+    # Discount allows no other kind.
+    assert discount.amount is not None
+    assert discount.currency is not None
+    return str(format_currency(discount.amount, discount.currency, locale=formats.locale))
+
+
 def offer_variables(offer: IssuedOffer, catalog: ProductCatalog, formats: Formats) -> dict[str, Any]:
     """The offer as every channel shows it: the same code, discount and last day (in the customer's time and
     language: 'Mon 9 Mar', 'Mo., 9. März')."""
@@ -185,6 +206,7 @@ def offer_variables(offer: IssuedOffer, catalog: ProductCatalog, formats: Format
     return {
         "offer_code": offer.code,
         "offer_discount": offer.discount,
+        "offer_value": _discount_value(offer, formats),
         "offer_expires": str(format_skeleton("MMMEd", last_day, locale=formats.locale)),
         "offer_expires_at": last_moment,
         "offer_products": ", ".join(catalog.name_of(sku) for sku in offer.skus),

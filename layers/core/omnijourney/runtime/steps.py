@@ -351,7 +351,7 @@ def plan_wait(task: PlanWaitTask) -> WaitPlan:
     profile = _profile(task.customer_id)
     rules = consistency()
     zone = guards.local_time(profile, rules) if profile else rules.quiet_hours.zone
-    return WaitPlan(seconds=guards.seconds_until(clock.now(), zone, task.until, task.days))
+    return WaitPlan(seconds=guards.seconds_until(clock.now(), zone, task.until, task.days, same_day=task.same_day))
 
 
 def await_event(task: AwaitTask) -> Done:

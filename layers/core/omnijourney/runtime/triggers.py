@@ -9,38 +9,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.catalog import journeys as published_journeys
 from omnijourney.journeys.contract import Entry, ExecutionInput, entry_keeps, entry_of, scheduled_entry, segment_entry
-from omnijourney.journeys.language import EventMatch, Journey, ReEntry
-from omnijourney.journeys.segments import SegmentsConfig
-from omnijourney.journeys.segments import segments as configured_segments
+from omnijourney.journeys.language import Condition, EventMatch, Journey, ReEntry
 from omnijourney.platform import clock
 from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile
-from omnijourney.profiles.service import ProfileUpdate, amend
-from omnijourney.runtime import ledger
+from omnijourney.profiles.service import ProfileUpdate
 from omnijourney.runtime import runs as journey_runs
-from omnijourney.runtime.conditions import (
-    Facts,
-    Happened,
-    goal_event,
-    holds,
-    matches,
-    matches_where,
-    occurred,
-    segments_now,
-    window_start,
-)
-from omnijourney.runtime.consistency import consistency
-from omnijourney.runtime.guards import local_time
-from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
+from omnijourney.runtime.conditions import Happened, goal_event, holds, matches, matches_where, occurred
+from omnijourney.runtime.runs import SKIPPED_PREFIX, JourneyRunRecord, RunOutcome
 from omnijourney.vocabulary import ComposedReason, Reason, SkipReason, exited_on
 
 
@@ -93,14 +78,14 @@ def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
     profile = update.profile
     now = clock.now()
     runs = journey_runs.of_customers((profile.customer_id, *profile.merged_from))
-    running = _one_run_per_journey([run for run in runs if run.running], now, reaction)
+    running = one_run_per_journey([run for run in runs if run.running], now, reaction)
     happened = occurred(event, profile)
     for run in running:
         journey = journeys.get(run.journey)
         ending = _ending(journey, run, happened, profile) if journey else None
         if ending is not None:
             outcome, reason, converted_on = ending
-            _stop(run, outcome, reason, now, reaction, converted_on=converted_on)
+            stop_run(run, outcome, reason, now, reaction, converted_on=converted_on)
         elif run.task_token and run.awaited:
             awaited = EventMatch.model_validate_json(run.awaited)
             if matches(awaited, happened):
@@ -109,20 +94,70 @@ def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
     for journey in journeys.values():
         # Each journey keeps of the event only what its own conditions and templates use.
         entry = entry_of(event, profile, entry_keeps(journey, templates))
-        if not _triggered(journey, event, update, entry):
-            continue
-        # This event's own run, recorded by an attempt whose StartExecution failed: start it now.
-        own_run = execution_name(journey.journey, profile.customer_id, event.event_id)
-        if any(run.execution == own_run and run.running for run in runs):
-            _start(journey, profile, entry, now, reaction)
-            continue
-        refused = _refused(journey, profile, entry, runs, now)
-        if refused is None:
-            _start(journey, profile, entry, now, reaction)
-        else:
-            reaction.skipped.append((journey.journey, refused))
+        if _triggered(journey, event, update, entry) or _audience_now_admits(journey, update, entry, runs, now):
+            enter(journey, profile, entry, runs, now=now, reaction=reaction)
     journey_runs.record_skipped(profile.customer_id, event.event_id, reaction.skipped, now)
     return reaction
+
+
+def enter(
+    journey: Journey, profile: Profile, entry: Entry, runs: list[JourneyRunRecord], *, now: datetime, reaction: Reaction
+) -> None:
+    """The customer enters the journey with `entry`, unless its audience or re-entry rule refuses (then it is in
+    `reaction.skipped`). Safe to repeat: the entry's own run, recorded by an attempt whose StartExecution failed,
+    is started again under its deterministic name."""
+    own_run = execution_name(journey.journey, profile.customer_id, entry.event_id)
+    if any(run.execution == own_run and run.running for run in runs):
+        _start(journey, profile, entry, now, reaction)
+        return
+    refused = _refused(journey, profile, entry, runs, now)
+    if refused is None:
+        _start(journey, profile, entry, now, reaction)
+    else:
+        reaction.skipped.append((journey.journey, refused))
+
+
+def _audience_now_admits(
+    journey: Journey, update: ProfileUpdate, entry: Entry, runs: list[JourneyRunRecord], now: datetime
+) -> bool:
+    """A segment entry the audience refused is tried again on a later event that changed the profile, while the
+    customer is still in the segment and the audience now holds (an anonymous browser who identifies with an email):
+    once, as the run it starts ends the retrying."""
+    profile = update.profile
+    segment = journey.entry.segment
+    mark = profile.segments.get(segment) if segment is not None else None
+    if segment is None or mark is None or mark == update.event_id or journey.audience is None or not update.changed:
+        return False
+    if not holds(journey.audience, profile, entry):
+        return False
+    entered_by = segment_entry_id(segment, mark, profile, now)
+    skipped = [
+        skip
+        for customer_id in (profile.customer_id, *profile.merged_from)
+        for skip in [_skip_of(customer_id, journey.journey, entered_by)]
+        if skip is not None and skip.reason == SkipReason.audience.value
+    ]
+    started_since = [
+        run
+        for run in runs
+        if run.journey == journey.journey and any(run.started_at >= skip.started_at for skip in skipped)
+    ]
+    return bool(skipped) and not started_since
+
+
+def segment_entry_id(segment: str, mark: str, profile: Profile, now: datetime) -> str:
+    """The id of the entry that put the customer in a segment: the event's, or the evaluation of their local day."""
+    if mark.startswith(ENTERED_ON_DAY):
+        return segment_entry(segment, date.fromisoformat(mark.removeprefix(ENTERED_ON_DAY)), now, profile).event_id
+    return mark
+
+
+def _skip_of(customer_id: str, journey: str, event_id: str) -> JourneyRunRecord | None:
+    """The entry `event_id` of `journey` that was passed over (runs.record_skipped), if it was."""
+    try:
+        return JourneyRunRecord.get(customer_id, f"{SKIPPED_PREFIX}{journey}#{event_id}")
+    except JourneyRunRecord.DoesNotExist:
+        return None
 
 
 def _may_matter(event: CanonicalEvent, update: ProfileUpdate, journeys: Iterable[Journey]) -> bool:
@@ -141,14 +176,34 @@ def _may_matter(event: CanonicalEvent, update: ProfileUpdate, journeys: Iterable
             return True
         if journey.entry.segment in entered_segments(update.profile, event.event_id):
             return True
+        # A segment entry the audience refused may now be admitted (_audience_now_admits), checked in memory first.
+        audience = journey.audience
+        in_segment = journey.entry.segment in update.profile.segments
+        if in_segment and audience is not None and update.changed and holds(audience, update.profile, None):
+            return True
         # An exit condition can only come to hold when the profile (or its segments) changed; a new one has no runs.
-        if policy.exit_conditions and (update.merged or (update.changed and not update.created)):
+        # Checked in memory: only one that holds now is worth reading the runs for.
+        if (
+            update.changed
+            and not update.created
+            and any(_may_hold(when, update.profile) for when in policy.exit_conditions)
+        ):
             return True
     return False
 
 
+def _may_hold(condition: Condition, profile: Profile) -> bool:
+    """Whether an exit condition may hold on this profile (one testing the entry event is decided per run)."""
+    return condition.event is not None or holds(condition, profile, None)
+
+
+# What put a customer in a segment at the evaluation of their local day: `daily:<their local date>`.
+ENTERED_ON_DAY = "daily:"
+
+
 def entered_segments(profile: Profile, cause: str) -> set[str]:
-    """The segments `cause` (an event id, or a daily evaluation) put the customer in: also when it is retried."""
+    """The segments `cause` (an event id, or the evaluation of a local day) put the customer in: also when it is
+    retried."""
     return {name for name, entered_by in profile.segments.items() if entered_by == cause}
 
 
@@ -175,12 +230,12 @@ def run_schedule(journey_name: str) -> Reaction:
     return reaction
 
 
-def _one_run_per_journey(running: list[JourneyRunRecord], now: datetime, reaction: Reaction) -> list[JourneyRunRecord]:
+def one_run_per_journey(running: list[JourneyRunRecord], now: datetime, reaction: Reaction) -> list[JourneyRunRecord]:
     """Two customers merged may both be in one journey: the earlier run goes on, the other stops (no double sends)."""
     kept: dict[str, JourneyRunRecord] = {}
     for run in sorted(running, key=lambda run: (run.started_at, run.run)):
         if run.journey in kept:
-            _stop(run, RunOutcome.stopped, Reason.merged, now, reaction)
+            stop_run(run, RunOutcome.stopped, Reason.merged, now, reaction)
         else:
             kept[run.journey] = run
     return list(kept.values())
@@ -214,11 +269,11 @@ def stop_runs(
     reaction = Reaction()
     for run in runs:
         if run.running:
-            _stop(run, outcome, reason, now, reaction)
+            stop_run(run, outcome, reason, now, reaction)
     return reaction.stopped
 
 
-def _stop(
+def stop_run(
     run: JourneyRunRecord,
     outcome: str,
     reason: Reason | ComposedReason,
@@ -320,121 +375,3 @@ def _start(journey: Journey, profile: Profile, entry: Entry, now: datetime, reac
         journey_runs.forget(run)
         raise
     reaction.started.append(name)
-
-
-# Segments -----------------------------------------------------------------------------------------------------
-
-DAILY = "daily:"  # what put a customer in a segment at its daily evaluation: `daily:<their local date>`
-
-
-def with_segments(before: Profile | None, after: Profile, event: CanonicalEvent) -> Profile:
-    """`after` with its segments computed again where this event can move them, in the same write (service.Derive):
-    those counting this event's type (a product view toward `browsed_not_bought`), those reading the profile when it
-    changed, every one after a merge (the history now spans both). An event no segment counts that changes nothing
-    reads nothing."""
-    config = configured_segments()
-    if before is not None and after.merged_from != before.merged_from:
-        names = set(config.segments)
-    else:
-        names = config.counting(event.type) | (config.reading_profile if before is None or after != before else set())
-    if not names:
-        return after
-    facts = _facts(config, after, names, clock.now(), recording=event)
-    members = segments_now(config, after, facts, names, event.event_id)
-    return after if members == after.segments else after.model_copy(update={"segments": members})
-
-
-def history_properties(event: CanonicalEvent) -> frozenset[str]:
-    """The properties of `event` its history entry keeps: those a segment's `did`/`did_not` tests."""
-    return configured_segments().history_properties(event.type)
-
-
-def _facts(
-    config: SegmentsConfig,
-    profile: Profile,
-    names: Collection[str],
-    now: datetime,
-    recording: CanonicalEvent | None = None,
-) -> Facts:
-    """What `names` read beside the profile: the history within their longest window (with the event being
-    recorded, which is written to the history after the profile), the last message if one asks."""
-    zone = local_time(profile, consistency())
-    customer_ids = [profile.customer_id, *profile.merged_from]
-    history: list[Happened] = []
-    days = config.window_days(names)
-    if days:
-        since = window_start(now, zone, days).astimezone(UTC)
-        kept = store.history(customer_ids, since=since)
-        history = [_happened(record) for record in kept if recording is None or record.event_id != recording.event_id]
-        if recording is not None and recording.occurred_at > since:
-            history.append(occurred(recording, profile))
-    last_message = None
-    if config.read_messages(names):
-        last_message = max((sent.at for each in customer_ids for sent in ledger.sent_to(each)), default=None)
-    return Facts(now=now, zone=zone, history=tuple(history), last_message_at=last_message)
-
-
-def _happened(record: store.HistoryRecord) -> Happened:
-    fields = {"name": record.name, "channel": record.channel, "source": record.source}
-    return Happened(record.event_type, record.name, record.occurred_at, fields | {"properties": record.kept_properties})
-
-
-def evaluate_segments_daily() -> Reaction:
-    """The daily evaluation (hourly on AWS, a `{"schedule": "segments"}` line in a scenario): every live customer
-    whose local day changed since their last evaluation has the segments time alone changes computed again; those who
-    entered a segment enter the journeys it starts, and runs whose exit or goal condition now holds end."""
-    config = configured_segments()
-    reaction = Reaction()
-    if not config.timed:
-        return reaction  # no segment changes with time: nothing to do, not even the scan
-    now = clock.now()
-    evaluated = _evaluated_daily(config, now)
-    for stored in store.live_profiles():
-        if stored.segments_on == _today(stored, now):
-            continue
-        profile = amend(stored.customer_id, evaluated)
-        if profile is not None and profile.segments_on is not None and profile.segments != stored.segments:
-            entered = entered_segments(profile, f"{DAILY}{profile.segments_on.isoformat()}")
-            _after_daily_change(profile, entered, profile.segments_on, now, reaction)
-    return reaction
-
-
-def _today(profile: Profile, now: datetime) -> date:
-    return now.astimezone(local_time(profile, consistency())).date()
-
-
-def _evaluated_daily(config: SegmentsConfig, now: datetime) -> Callable[[Profile], Profile]:
-    """The change the daily evaluation makes to a profile: its time-dependent segments as of today, and the day."""
-
-    def evaluated(profile: Profile) -> Profile:
-        today = _today(profile, now)
-        facts = _facts(config, profile, config.timed, now)
-        members = segments_now(config, profile, facts, config.timed, f"{DAILY}{today.isoformat()}")
-        return profile.model_copy(update={"segments": members, "segments_on": today})
-
-    return evaluated
-
-
-def _after_daily_change(profile: Profile, entered: set[str], today: date, now: datetime, reaction: Reaction) -> None:
-    """A customer's segments changed at the daily evaluation: journeys entered on a segment start, runs end."""
-    journeys = published_journeys().journeys
-    runs = journey_runs.of_customers((profile.customer_id, *profile.merged_from))
-    for run in _one_run_per_journey([run for run in runs if run.running], now, reaction):
-        journey = journeys.get(run.journey)
-        if journey is None:
-            continue
-        entry = run.journey_entry
-        if journey.goal is not None and journey.goal.when is not None and holds(journey.goal.when, profile, entry):
-            _stop(run, RunOutcome.goal, Reason.goal_reached, now, reaction, converted_on="profile")
-        elif any(holds(condition, profile, entry) for condition in journey.policy.exit_conditions):
-            _stop(run, RunOutcome.exited, Reason.exit_condition, now, reaction)
-    for journey in journeys.values():
-        if journey.entry.segment not in entered:
-            continue
-        entry = segment_entry(journey.entry.segment, today, now, profile)
-        refused = _refused(journey, profile, entry, runs, now)
-        if refused is None:
-            _start(journey, profile, entry, now, reaction)
-        else:
-            journey_runs.record_skipped(profile.customer_id, entry.event_id, [(journey.journey, refused)], now)
-            reaction.skipped.append((journey.journey, refused))
