@@ -74,7 +74,13 @@ def cases() -> list[Case]:
         Case("(a) first-time anonymous track", signed_post("segment", "product_viewed")),
         Case(
             "(b) repeat track, known profile",
-            signed_post("segment", "product_viewed", anonymousId=visitor, messageId="bench-2", timestamp=an_hour_ago),
+            signed_post("segment", "page", anonymousId=visitor, messageId="bench-2", timestamp=an_hour_ago),
+        ),
+        # A second product view within 3 days puts the visitor in browsed_not_bought (config/segments.yaml): the
+        # membership is written and the browse journey is weighed (skipped: no email yet), so it costs more.
+        Case(
+            "(b') second product view: enters a segment",
+            signed_post("segment", "product_viewed", anonymousId=visitor, messageId="bench-3", timestamp=an_hour_ago),
         ),
         # The shop knows the email the app identifies with, and the web visitor is known: two profiles to merge.
         Case("(c) identify that merges 2 profiles", signed_post("segment", "identify_app"), given=(shop_customer,)),
