@@ -116,8 +116,10 @@ class OmnijourneyStack(Stack):
         tables = store.tables
         for name in ("profiles_table", "identities_table", "history_table", "idempotency_table", "journey_runs_table"):
             tables[name].grant_read_write_data(profile)
-        # A segment counting days since the last message reads the ledger (runtime.triggers.with_segments).
-        tables["ledger_table"].grant_read_data(profile)
+        # A segment counting days since the last message reads the ledger (runtime.segments), only then.
+        reads_messages = config.segments().read_messages(config.segments().segments)
+        if reads_messages:
+            tables["ledger_table"].grant_read_data(profile)
         # Store and call-center tools read profiles; erasure deletes them and scrubs the ledger, and finds every
         # identity of the customer through the identities table's index by customer (the grant covers its indexes).
         for name in ("profiles_table", "identities_table", "history_table", "journey_runs_table", "ledger_table"):
@@ -126,11 +128,13 @@ class OmnijourneyStack(Stack):
         for name in ("profiles_table", "journey_runs_table", "ledger_table"):
             tables[name].grant_read_write_data(journey_step)
         tables["history_table"].grant_read_data(journey_step)
-        # The daily segment evaluation amends profiles and reads what the segments count (history, ledger).
+        # The daily segment evaluation amends profiles, records runs, and reads what the segments count (history;
+        # the ledger only for the days since the last message).
         for name in ("profiles_table", "journey_runs_table"):
             tables[name].grant_read_write_data(journey_schedule)
-        for name in ("history_table", "ledger_table"):
-            tables[name].grant_read_data(journey_schedule)
+        tables["history_table"].grant_read_data(journey_schedule)
+        if reads_messages:
+            tables["ledger_table"].grant_read_data(journey_schedule)
         journey_step.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail"],

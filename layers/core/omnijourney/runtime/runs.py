@@ -110,6 +110,18 @@ def of_customers(customer_ids: Iterable[str]) -> list[JourneyRunRecord]:
     return [run for customer_id in customer_ids for run in JourneyRunRecord.query(customer_id, before_skipped)]
 
 
+def skipped_key(journey: str, event_id: str) -> str:
+    return f"{SKIPPED_PREFIX}{journey}#{event_id}"
+
+
+def skipped(customer_id: str, journey: str, event_id: str) -> JourneyRunRecord | None:
+    """The entry `event_id` of `journey` that was passed over (record_skipped), if it was."""
+    try:
+        return JourneyRunRecord.get(customer_id, skipped_key(journey, event_id))
+    except JourneyRunRecord.DoesNotExist:
+        return None
+
+
 def record_skipped(customer_id: str, event_id: str, skipped: Iterable[tuple[str, SkipReason]], at: datetime) -> None:
     """The journeys `event_id` would have started but did not, and why. Keyed by journey and event, so a retried event
     writes the same items again."""
@@ -118,7 +130,7 @@ def record_skipped(customer_id: str, event_id: str, skipped: Iterable[tuple[str,
         for journey, reason in skipped:
             JourneyRunRecord(
                 customer_id,
-                f"{SKIPPED_PREFIX}{journey}#{event_id}",
+                skipped_key(journey, event_id),
                 journey=journey,
                 execution="",
                 started_at=at,

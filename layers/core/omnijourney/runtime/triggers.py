@@ -25,7 +25,7 @@ from omnijourney.profiles.model import Profile
 from omnijourney.profiles.service import ProfileUpdate
 from omnijourney.runtime import runs as journey_runs
 from omnijourney.runtime.conditions import Happened, goal_event, holds, matches, matches_where, occurred
-from omnijourney.runtime.runs import SKIPPED_PREFIX, JourneyRunRecord, RunOutcome
+from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 from omnijourney.vocabulary import ComposedReason, Reason, SkipReason, exited_on
 
 
@@ -134,7 +134,7 @@ def _audience_now_admits(
     skipped = [
         skip
         for customer_id in (profile.customer_id, *profile.merged_from)
-        for skip in [_skip_of(customer_id, journey.journey, entered_by)]
+        for skip in [journey_runs.skipped(customer_id, journey.journey, entered_by)]
         if skip is not None and skip.reason == SkipReason.audience.value
     ]
     started_since = [
@@ -150,14 +150,6 @@ def segment_entry_id(segment: str, mark: str, profile: Profile, now: datetime) -
     if mark.startswith(ENTERED_ON_DAY):
         return segment_entry(segment, date.fromisoformat(mark.removeprefix(ENTERED_ON_DAY)), now, profile).event_id
     return mark
-
-
-def _skip_of(customer_id: str, journey: str, event_id: str) -> JourneyRunRecord | None:
-    """The entry `event_id` of `journey` that was passed over (runs.record_skipped), if it was."""
-    try:
-        return JourneyRunRecord.get(customer_id, f"{SKIPPED_PREFIX}{journey}#{event_id}")
-    except JourneyRunRecord.DoesNotExist:
-        return None
 
 
 def _may_matter(event: CanonicalEvent, update: ProfileUpdate, journeys: Iterable[Journey]) -> bool:
