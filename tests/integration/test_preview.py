@@ -121,5 +121,57 @@ def test_a_template_that_cannot_be_filled_in_for_the_customer_is_said_plainly_wi
     argv = ["templates", "preview", "note", "--journeys", str(tmp_path), "--customer", str(customer)]
     assert cli.main(argv) == 2
     captured = capsys.readouterr()
-    assert "template 'note' (shop default) cannot be filled in for customer cus_lena" in captured.err
+    assert (
+        "template 'note' (shop default) cannot be filled in for customer cus_lena "
+        f"({tmp_path / 'lena.json'}): {{{{ last_order_total }}}} has no value for this customer (no orders yet, say); "
+        "write {% if last_order_total %}…{% endif %} around what uses it."
+    ) in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_a_scenarios_customer_is_greeted_by_name_as_the_journey_greets_her(capsys: pytest.CaptureFixture[str]) -> None:
+    # Line 7: Shopify's checkouts/create for Lena, whose first name came with the customers/create of line 6. The
+    # profile API shows no traits: the preview reads her stored profile, as a send does.
+    argv = ["templates", "preview", "abandoned_cart_email", "--scenario", str(SHOES), "--line", "7", "--locale", "de"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Subject: Noch in deinem Warenkorb: Trail Runner 42\nHallo Lena,\n" in out
+
+
+def test_a_profile_file_may_give_traits_and_is_told_when_a_name_it_would_show_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nameless = _customer_in(tmp_path, "de-DE")
+    argv = ["templates", "preview", "abandoned_cart_email", "--customer", str(nameless), "--locale", "de"]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "\nHallo,\n" in captured.out
+    assert (
+        f"note: customer cus_lena ({nameless}) has no first_name: the message reads as it would for such a customer; "
+        'to preview with one, add "traits": {"first_name": "..."} to the profile file'
+    ) in captured.err
+    named = tmp_path / "named.json"
+    named.write_text(json.dumps(json.loads(nameless.read_text()) | {"traits": {"first_name": "Lena"}}))
+    argv = ["templates", "preview", "abandoned_cart_email", "--customer", str(named), "--locale", "de"]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "\nHallo Lena,\n" in captured.out
+    assert "note:" not in captured.err
+
+
+def test_inside_a_marketers_own_folder_its_templates_are_previewed_and_it_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    templates = tmp_path / "journeys" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "note.yaml").write_text("channel: sms\nbody: 'Hello from my copy'\n")
+    # Another template's mistake does not keep this one from being previewed.
+    (templates / "broken.yaml").write_text("channel: sms\nbody: '{{ product_name }}'\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["templates", "preview", "note"]) == 0
+    captured = capsys.readouterr()
+    assert "Hello from my copy\n" in captured.out
+    assert f"templates from {templates}, config from " in captured.err
+    assert "note: 1 problem(s) in other templates; `omnijourney journeys validate` lists them" in captured.err
+    assert cli.main(["templates", "preview", "broken"]) == 1
+    assert "(did you mean 'event.name'?)" in capsys.readouterr().err

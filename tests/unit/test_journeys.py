@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -223,3 +224,68 @@ def test_the_diagram_in_the_docs_is_the_shipped_journeys(shipped: dict[str, Jour
     docs = (ROOT / "docs" / "journeys.md").read_text(encoding="utf-8")
     embedded = docs.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert embedded == diagram.mermaid(shipped["abandoned_cart"]), "regenerate it with `omnijourney journeys diagram`"
+
+
+def a_marketers_copy(tmp_path: Path) -> Path:
+    """A copy of config/ with a segment the project does not define, and a journey entered on it."""
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    with (config / "segments.yaml").open("a", encoding="utf-8") as segments:
+        segments.write(
+            "\n  lapsed_vips:\n    description: VIPs who have not ordered for 60 days.\n"
+            "    when:\n      segment: vip\n      days_since: {last_order: {at_least: 60}}\n"
+        )
+    journeys = tmp_path / "journeys"
+    shutil.copytree(SHIPPED / "templates", journeys / "templates")
+    (journeys / "vip_win_back.yaml").write_text(
+        "journey: vip_win_back\nentry:\n  segment: lapsed_vips\nsteps:\n  - id: vip_email\n"
+        "    send: {channel: email, template: win_back_email, category: marketing}\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize("action", ["validate", "compile", "diagram"])
+def test_config_names_the_folder_segments_are_read_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    copy = a_marketers_copy(tmp_path)
+    journey = str(copy / "journeys" / "vip_win_back.yaml")
+    assert cli.main(["journeys", action, journey]) == 1
+    assert "no segment 'lapsed_vips' in config/segments.yaml" in capsys.readouterr().err
+    assert cli.main(["journeys", action, journey, "--config", str(copy / "config")]) == 0
+    assert capsys.readouterr().err == ""
+    # The next command reads the project's config/ again.
+    assert cli.main(["journeys", action, journey]) == 1
+
+
+def test_a_misspelt_segment_is_reported_in_the_segments_file_that_was_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = a_marketers_copy(tmp_path)
+    journey = copy / "journeys" / "vip_win_back.yaml"
+    journey.write_text(journey.read_text().replace("segment: lapsed_vips", "segment: lapsed_vip"))
+    assert cli.main(["journeys", "validate", str(journey), "--config", str(copy / "config")]) == 1
+    segments_file = copy / "config" / "segments.yaml"
+    assert (
+        f"no segment 'lapsed_vip' in {segments_file.resolve()} (did you mean 'lapsed_vips'?)" in capsys.readouterr().err
+    )
+
+
+def test_validate_with_a_missing_config_folder_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["journeys", "validate", str(SHIPPED), "--config", "no/such/config"]) == 2
+    assert capsys.readouterr().err == "no such file or folder: no/such/config\n"
+
+
+def test_a_broken_template_does_not_fail_a_journey_that_does_not_use_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journeys = a_marketers_copy(tmp_path) / "journeys"
+    (journeys / "vip_win_back.yaml").unlink()
+    shutil.copy(SHIPPED / "abandoned_cart.yaml", journeys)
+    (journeys / "templates" / "vip_note.yaml").write_text("channel: sms\nsubject: Hi\nbody: Hello {{ shop_name }}\n")
+    assert cli.main(["journeys", "validate", str(journeys / "abandoned_cart.yaml")]) == 0
+    one = capsys.readouterr()
+    assert (one.out, one.err) == ("1 journey(s) valid: abandoned_cart\n", "")
+    assert cli.main(["journeys", "validate", str(journeys)]) == 1
+    folder = capsys.readouterr().err
+    assert f"{journeys / 'templates' / 'vip_note.yaml'}:2:1: subject: only email templates have a subject" in folder

@@ -14,7 +14,7 @@ import pytest
 from omnijourney.edge.sources import get_source
 from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.catalog import load_journeys
-from omnijourney.journeys.contract import Entry, EntryKeeps, entry_keeps, entry_of
+from omnijourney.journeys.contract import Entry, EntryKeeps, entry_keeps, entry_of, segment_entry
 from omnijourney.journeys.templates import Formats, ShopConfig, Template, TemplateCatalog, TemplateFailed, fallbacks
 from omnijourney.platform.configfile import ConfigError
 from omnijourney.platform.settings import Settings
@@ -169,15 +169,15 @@ def test_what_only_some_journeys_supply_is_checked_in_every_language(tmp_path: P
     write("cart.de.yaml").write_text("channel: sms\nbody: '{{ event.name }}: ${offer_code} {{ checkout_url }}'\n")
     catalog = TemplateCatalog(tmp_path)
     assert catalog.problems == []
-    assert catalog.problems_for_journey("cart", None, has_offer=False) == [
+    assert catalog.problems_for_journey("cart", None, has_offer=False, about_a_product=False) == [
         "template 'cart' uses {{ checkout_url }}, which only a checkout_started or cart_updated entry supplies",
         "template 'cart' (de) uses {{ checkout_url }}, which only a checkout_started or cart_updated entry supplies",
         "template 'cart' (de) uses {{ event.name }}, which only a journey that starts on a product event supplies "
-        "(`entry: {event: product_viewed}` or `entry: {event: cart_updated}`); other events may carry personal "
-        "details",
+        "(`entry: {event: product_viewed}` or `entry: {event: cart_updated}`, or `entry: {segment: ...}` with a "
+        "segment that counts one with `did`); other events may carry personal details",
         "template 'cart' (de) uses ${offer_code}, which only a send step with an `offer` supplies",
     ]
-    assert catalog.problems_for_journey("cart", "cart_updated", has_offer=True) == []
+    assert catalog.problems_for_journey("cart", "cart_updated", has_offer=True, about_a_product=True) == []
 
 
 def test_a_journey_keeps_of_its_start_only_the_product_facts_its_templates_show(tmp_path: Path) -> None:
@@ -252,7 +252,7 @@ def test_the_offers_last_day_is_written_in_german_in_the_german_offer_email(ship
 def test_a_page_view_journey_cannot_show_or_keep_the_pages_url(tmp_path: Path) -> None:
     (tmp_path / "note.yaml").write_text("channel: sms\nbody: '{{ event.url }}'\n")
     catalog = TemplateCatalog(tmp_path)
-    [problem] = catalog.problems_for_journey("note", "page_viewed", has_offer=False)
+    [problem] = catalog.problems_for_journey("note", "page_viewed", has_offer=False, about_a_product=False)
     assert "{{ event.url }}, which only a journey that starts on a product event supplies" in problem
     # Even a journey deployed before that check keeps nothing of a page view's properties.
     page = event_of("segment", "page")
@@ -370,3 +370,104 @@ def test_sms_money_has_plain_spaces_and_the_offers_last_day_is_in_the_customers_
     # How much it takes off, as each language writes it: from the offer's definition, not the issued English text.
     assert offer_variables(offer, products(), Formats("de_DE", "EUR", BERLIN))["offer_value"] == f"10{NBSP}%"
     assert offer_variables(offer, products(), Formats("en_GB", "EUR", BERLIN))["offer_value"] == "10%"
+
+
+# Issue 16's marketer: the product of a browse segment, names from other tools, custom traits.
+
+
+def _segment_journey(folder: Path, segment: str, body: str) -> None:
+    """A journey entered on `segment` (config/segments.yaml) whose one email has `body`."""
+    (folder / "templates").mkdir()
+    (folder / "templates" / "looked.yaml").write_text(
+        f"channel: email\nsubject: 'Still there'\nbody: {json.dumps(body)}\n"
+    )
+    (folder / "looked.yaml").write_text(
+        f"journey: looked\nentry:\n  segment: {segment}\nsteps:\n"
+        "  - id: remind\n    send: {channel: email, template: looked, category: marketing}\n"
+    )
+
+
+def test_a_segment_counting_product_views_shows_the_view_that_put_the_customer_in(tmp_path: Path) -> None:
+    # browsed_not_bought: `did: {event: product_viewed, at_least: 2, within_days: 3}`.
+    _segment_journey(tmp_path, "browsed_not_bought", "{% if event.name %}{{ event.name }}: {{ event.url }}{% endif %}.")
+    journeys = load_journeys([tmp_path])
+    keeps = entry_keeps(journeys.journeys["looked"], journeys.templates)
+    profile = lena(("segment", "product_viewed"))
+    entry = entry_of(event_of("segment", "product_viewed"), profile, keeps)
+    assert json.loads(entry.model_dump_json())["properties"] == {
+        "name": "Trail Runner 42",
+        "url": "https://shop.example.com/products/trail-runner",
+    }
+    assert shown("looked", profile, journeys.templates, entry).body == (
+        "Trail Runner 42: https://shop.example.com/products/trail-runner."
+    )
+    # Put in by another event (an identify that made the audience hold), nothing of it is kept.
+    assert entry_of(event_of("segment", "identify_app"), profile, keeps).properties == {}
+    # Put in at the daily evaluation: no event, no product; the text reads without it.
+    daily = segment_entry("browsed_not_bought", datetime(2026, 3, 3).date(), datetime(2026, 3, 3, tzinfo=UTC), profile)
+    assert shown("looked", profile, journeys.templates, daily).body == "."
+
+
+def test_a_segment_counting_no_product_event_may_not_show_one(tmp_path: Path) -> None:
+    _segment_journey(tmp_path, "vip", "{{ event.name }}")
+    with pytest.raises(ConfigError) as error:
+        load_journeys([tmp_path])
+    [problem] = [str(problem) for problem in error.value.problems]
+    assert "template 'looked' uses {{ event.name }}, which only a journey that starts on a product event" in problem
+
+
+def test_the_shipped_browse_reminder_names_the_product_viewed(shipped: TemplateCatalog) -> None:
+    journeys = load_journeys([SHIPPED])
+    keeps = entry_keeps(journeys.journeys["browse_abandonment"], shipped)
+    profile = lena(("segment", "product_viewed"))
+    entry = entry_of(event_of("segment", "product_viewed"), profile, keeps)
+    german = shown("browse_abandonment_email", profile, shipped, entry).body
+    assert f"„Trail Runner 42“ angesehen (129,95{NBSP}€). Es ist noch für dich da" in german
+    assert "Noch einmal ansehen: https://shop.example.com/products/trail-runner\n" in german
+    english = shown("browse_abandonment_email", profile.model_copy(update={"locale": None}), shipped, entry).body
+    assert "the Trail Runner 42 (€129.95) you looked at on " in english
+    daily = segment_entry("browsed_not_bought", datetime(2026, 3, 3).date(), datetime(2026, 3, 3, tzinfo=UTC), profile)
+    without = shown("browse_abandonment_email", profile.model_copy(update={"locale": None}), shipped, daily).body
+    assert "the things you looked at on " in without
+    assert "Have another look" not in without
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (
+            "{{ product_name }}",
+            "{{ product_name }} is not a variable any profile or event supplies (did you mean 'event.name'?)",
+        ),
+        ("{{ product_price | money }}", "(did you mean 'event.price'?)"),
+        (
+            "{{ customer.first_name }}",
+            "{{ customer }} is not a variable any profile or event supplies (did you mean 'first_name'?)",
+        ),
+        ("{{ customer.loyalty_points }}", "(did you mean 'traits.loyalty_points'?)"),
+        (
+            "{{ loyalty_points }}",
+            "{{ loyalty_points }} is not a variable any profile or event supplies; a trait of "
+            "the customer's profile is written {{ traits.loyalty_points }}",
+        ),
+        ("{{ firstName }}", "(did you mean 'first_name'?)"),
+    ],
+)
+def test_names_from_other_tools_point_at_what_they_are_called_here(tmp_path: Path, body: str, says: str) -> None:
+    (tmp_path / "note.yaml").write_text(f"channel: sms\nbody: {json.dumps(body)}\n")
+    [problem] = [str(problem) for problem in TemplateCatalog(tmp_path).problems]
+    assert problem.endswith(f"body: {says}") or says in problem
+
+
+def test_custom_traits_show_when_the_customer_has_them_and_as_nothing_otherwise(tmp_path: Path) -> None:
+    (tmp_path / "note.yaml").write_text(
+        "channel: sms\nbody: '[{{ traits.loyalty_points }}][{{ traits.tier | upper }}][{{ traits.sizes }}]'\n"
+    )
+    catalog = TemplateCatalog(tmp_path)
+    assert catalog.problems == []
+    profile = lena(("segment", "checkout_started"))
+    member = profile.model_copy(
+        update={"traits": profile.traits | {"loyalty_points": 120, "tier": "gold", "sizes": [42, 43]}}
+    )
+    assert shown("note", member, catalog).body == "[120][GOLD][]"
+    assert shown("note", profile, catalog).body == "[][][]"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from omnijourney.app.config import consistency
 from omnijourney.platform.configfile import ConfigError
 from omnijourney.platform.errors import OmnijourneyError
 from omnijourney.profiles.service import refused_identities
+from omnijourney_tools.folders import definitions_from
 from omnijourney_tools.journeys import commands as journey_commands
 from omnijourney_tools.journeys import preview as template_commands
 from omnijourney_tools.serve import command as serve_command
@@ -105,24 +105,14 @@ def _run(
     from omnijourney_tools.simulation import simulate
     from omnijourney_tools.simulation.scenario import ScenarioError, read
 
-    folders = {"OMNIJOURNEY_CONFIG_DIR": config, "OMNIJOURNEY_JOURNEYS_DIR": journeys}
-    # For this run only: tests and tools call main() several times in one process.
-    overrides = {name: str(folder.resolve()) for name, folder in folders.items() if folder is not None}
-    previous = {name: os.environ.get(name) for name in overrides}
-    os.environ.update(overrides)
-    try:
-        lines = read(scenario)
-        report = simulate(lines, progress=_progress if sys.stderr.isatty() else None, workers=workers)
-        return _Played(report, lines, consistency().quiet_hours.zone)
-    except (ScenarioError, ConfigError) as error:
-        print(error, file=sys.stderr)
-        return None
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with definitions_from(config_dir=config, journeys_dir=journeys):
+        try:
+            lines = read(scenario)
+            report = simulate(lines, progress=_progress if sys.stderr.isatty() else None, workers=workers)
+            return _Played(report, lines, consistency().quiet_hours.zone)
+        except (ScenarioError, ConfigError) as error:
+            print(error, file=sys.stderr)
+            return None
 
 
 def _progress(done: int, total: int) -> None:

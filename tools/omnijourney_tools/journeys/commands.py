@@ -16,6 +16,7 @@ from omnijourney.journeys.catalog import journey_files, load_journeys
 from omnijourney.journeys.compiler import compile_journey
 from omnijourney.journeys.language import json_schema
 from omnijourney.platform.configfile import ConfigError, Severity
+from omnijourney_tools.folders import definitions_from
 from omnijourney_tools.journeys import diagram
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ def add_commands(commands: Any) -> None:
     journeys = commands.add_parser("journeys", help="validate, compile, draw journeys (journeys/*.yaml)")
     actions = journeys.add_subparsers(dest="action", required=True)
     paths_help = "journey files or folders (default: journeys/)"
+    config_help = (
+        "read segments, offers, lifecycle stages and shop.yaml from this folder (default: the project's config/)"
+    )
     validate = actions.add_parser(
         "validate",
         help="check journeys; every error and warning at its file:line:column",
@@ -40,13 +44,16 @@ def add_commands(commands: Any) -> None:
     validate.add_argument(
         "--strict", action="store_true", help="warnings are errors too: exit 1 when there is any (for CI)"
     )
+    validate.add_argument("--config", type=Path, help=config_help)
     compile_ = actions.add_parser("compile", help="Amazon States Language of each journey")
     compile_.add_argument("paths", nargs="*", type=Path, default=DEFAULT_PATHS, help=paths_help)
     compile_.add_argument("--out", type=Path, help="write <journey>.asl.json files into this folder")
+    compile_.add_argument("--config", type=Path, help=config_help)
     diagram = actions.add_parser("diagram", help="a picture of each journey (Mermaid or SVG)")
     diagram.add_argument("paths", nargs="*", type=Path, default=DEFAULT_PATHS, help=paths_help)
     diagram.add_argument("--format", choices=sorted(PICTURES), default="mermaid")
     diagram.add_argument("--out", type=Path, help="write <journey>.mmd or .svg files into this folder")
+    diagram.add_argument("--config", type=Path, help=config_help)
     schema = actions.add_parser("schema", help="the JSON Schema of the journey language, for editors")
     schema.add_argument("--out", type=Path, help="write it to this file")
 
@@ -55,10 +62,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "schema":
         return _schema(args.out)
-    missing = [str(path) for path in args.paths if not path.exists()]
+    missing = [str(path) for path in [*args.paths, *([args.config] if args.config else [])] if not path.exists()]
     if missing:
         print(f"no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
+    with definitions_from(config_dir=args.config):
+        return _checked(args)
+
+
+def _checked(args: argparse.Namespace) -> int:
     files = journey_files(args.paths)
     try:
         loaded = load_journeys(args.paths)

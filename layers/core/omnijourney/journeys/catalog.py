@@ -52,18 +52,25 @@ def load_journeys(
         shared_segments = None  # the journeys' own problems are still worth listing
     catalogs: dict[Path, TemplateCatalog] = {}
     journeys: dict[str, Journey] = {}
+    checked: list[Problem] = []  # the journeys' own, listed after their templates'
     for file in files:
         folder = file.parent / TEMPLATES_FOLDER
         if folder not in catalogs:
             catalogs[folder] = TemplateCatalog(folder)
-            problems.extend(catalogs[folder].problems)
         try:
             journey, warnings = check_journey(file, catalogs[folder], stages, offers, shared_segments)
         except ConfigError as error:
-            problems.extend(error.problems)
+            checked.extend(error.problems)
             continue
         journeys[journey.journey] = journey
-        problems.extend(warnings)
+        checked.extend(warnings)
+    # A folder is checked whole; journeys named one by one only with the templates they use, so a marketer checking
+    # their journey is not stopped by another's template (validating the folder, as CI does, lists every problem).
+    whole = any(path.is_dir() for path in paths)
+    used = {name for journey in journeys.values() for name in _templates_of(journey)}
+    for catalog in catalogs.values():
+        problems.extend(problem for problem in catalog.problems if whole or _template_named(problem) in used)
+    problems.extend(checked)
     if any(problem.severity is Severity.error for problem in problems):
         raise ConfigError(problems)
     templates = next(iter(catalogs.values())) if catalogs else TemplateCatalog(Path(TEMPLATES_FOLDER))
@@ -74,3 +81,14 @@ def load_journeys(
 def journeys() -> JourneySet:
     """The published journeys and their templates, checked as `omnijourney journeys validate` checks them."""
     return load_journeys([journeys_dir()], lifecycle().names)
+
+
+def _templates_of(journey: Journey) -> set[str]:
+    return {
+        name for step in journey.steps if step.send for name in (step.send.template, step.send.without_offer) if name
+    }
+
+
+def _template_named(problem: Problem) -> str:
+    """The template a problem of a template file is about: `win_back_email.de.yaml` → win_back_email."""
+    return Path(problem.path).name.split(".", 1)[0]

@@ -49,6 +49,8 @@ from omnijourney.journeys.language import (
     SplitGroup,
 )
 from omnijourney.journeys.language import UpdateProfile as ProfileChange
+from omnijourney.journeys.segments import SegmentsConfig
+from omnijourney.journeys.segments import segments as configured_segments
 from omnijourney.journeys.templates import PRODUCT_EVENTS, TemplateCatalog, product_fact
 from omnijourney.profiles.model import Profile
 
@@ -78,11 +80,24 @@ def _condition_properties(condition: Condition | None) -> set[str]:
     return _property_names(condition.event) if condition is not None else set()
 
 
+def starts_on_a_product(journey: Journey, segments: SegmentsConfig) -> bool:
+    """Whether the event that starts the journey can be a product event (templates.PRODUCT_EVENTS): its `entry:
+    {event}` is one, or its entry segment counts one with `did` (the view that puts a customer in the segment is
+    then the entry; one the daily evaluation puts in has an entry without a product)."""
+    entry = journey.entry
+    if entry.event is not None:
+        return entry.event in PRODUCT_EVENTS
+    segment = segments.segments.get(entry.segment) if entry.segment is not None else None
+    did = segment.when.did if segment is not None else None
+    return did is not None and did.event in PRODUCT_EVENTS
+
+
 def entry_keeps(journey: Journey, templates: TemplateCatalog) -> EntryKeeps:
     """The properties the journey's conditions name (entry, audience, branches, goal, exits), the product facts its
     templates show (`{{ event.price }}`, in any language of them: templates.PRODUCT_FACTS, never anything personal)
     and whether one shows the checkout URL: all a journey keeps of its starting event beyond ids and numbers. Product
-    facts only of a journey that starts on a product event (validation refuses `{{ event.* }}` in any other)."""
+    facts only of a journey that can start on a product event (`starts_on_a_product`; validation refuses
+    `{{ event.* }}` in any other), and only ever from a product event (`entry_of`)."""
     names = _property_names(journey.entry.where) | _condition_properties(journey.audience)
     if journey.goal is not None:
         names |= _property_names(journey.goal.where) | _condition_properties(journey.goal.when)
@@ -100,7 +115,8 @@ def entry_keeps(journey: Journey, templates: TemplateCatalog) -> EntryKeeps:
                     shown, shows_checkout = variant.template.mentions()
                     facts |= shown
                     checkout_url = checkout_url or shows_checkout
-    about_a_product = journey.entry.event in PRODUCT_EVENTS
+    # config/segments.yaml is read only for a journey entered on a segment (loaded once per process).
+    about_a_product = starts_on_a_product(journey, configured_segments() if journey.entry.segment else SegmentsConfig())
     return EntryKeeps(
         properties=frozenset(names),
         checkout_url=checkout_url,

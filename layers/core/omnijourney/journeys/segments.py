@@ -30,6 +30,7 @@ from omnijourney.platform.configfile import (
     Problem,
     YamlDocument,
     config_dir,
+    config_file,
     did_you_mean,
 )
 from omnijourney.platform.settings import get_settings
@@ -153,7 +154,7 @@ def _cycle(segments: dict[str, Segment]) -> list[str]:
 def _unknown(name: str, known: Iterable[str]) -> str:
     known = sorted(known)
     listed = ", ".join(known) if known else "none yet"
-    return f"no segment {name!r} in config/segments.yaml{did_you_mean(name, known)}; it defines {listed}"
+    return f"no segment {name!r} in {config_file(SEGMENTS_FILE)}{did_you_mean(name, known)}; it defines {listed}"
 
 
 def _segment_references(condition: Condition, location: Location) -> Iterator[tuple[Location, str]]:

@@ -64,6 +64,29 @@ VARIABLES = {
     "unsubscribe_url": "the one-click unsubscribe link (email)",
     "store_name": "the shop's name",
     "event": "the product facts of the event that started the journey, e.g. event.name, event.price",
+    "traits": "the customer's own profile traits that are text, numbers or yes/no, e.g. traits.loyalty_points",
+}
+# `{{ traits.<name> }}`: any trait the shop sends, so validation cannot know the names; one a customer lacks (or that
+# is a list or an object) shows as nothing. Traits are personal, like first_name: they are only ever rendered into the
+# message (the ledger and the provider), never kept in a journey's entry.
+TRAITS = "traits"
+# What people coming from other tools write for what a variable or a product fact here is.
+COMMON_NAMES = {
+    "product_name": "event.name",
+    "product_price": "event.price",
+    "product_url": "event.url",
+    "product_link": "event.url",
+    "product_image": "event.image_url",
+    "product_image_url": "event.image_url",
+    "product_sku": "event.sku",
+    "product_category": "event.category",
+    "product_brand": "event.brand",
+    "firstname": "first_name",
+    "firstName": "first_name",
+    "lastname": "last_name",
+    "lastName": "last_name",
+    "unsubscribe_link": "unsubscribe_url",
+    "shop_name": "store_name",
 }
 # Variables that only the starting event can supply: which entry events do.
 EVENT_VARIABLES = {"checkout_url": ("checkout_started", "cart_updated")}
@@ -528,10 +551,13 @@ class TemplateCatalog:
         chosen = next((tag for tag in fallbacks(locale) if tag in languages), None)
         return Variant(chosen, languages[chosen]) if chosen else Variant(None, self.templates[name])
 
-    def problems_for_journey(self, name: str, entry_event: str | None, has_offer: bool) -> list[str]:
+    def problems_for_journey(
+        self, name: str, entry_event: str | None, *, has_offer: bool, about_a_product: bool
+    ) -> list[str]:
         """What is wrong with template `name` (every language of it) in a step of a journey entered on
-        `entry_event` (None: a stage or a schedule), the step having an `offer` or not. Only for a template that
-        exists; validation says when one does not."""
+        `entry_event` (None: a segment, a stage or a schedule) whose starting event can be a product event or not
+        (contract.starts_on_a_product), the step having an `offer` or not. Only for a template that exists;
+        validation says when one does not."""
         problems: list[str] = []
         for variant in self.variants(name):
             template = variant.template
@@ -542,12 +568,13 @@ class TemplateCatalog:
                     problems.append(f"{called} uses {template.written(variable)}, which only a {needs} entry supplies")
             # A fact that is not a product fact is reported with the template itself.
             facts = [fact for fact in template.event_facts if fact in PRODUCT_FACTS]
-            if facts and entry_event not in PRODUCT_EVENTS:
+            if facts and not about_a_product:
                 shown = ", ".join(f"{{{{ event.{fact} }}}}" for fact in facts)
                 starts = " or ".join(f"`entry: {{event: {event}}}`" for event in PRODUCT_EVENTS)
                 problems.append(
                     f"{called} uses {shown}, which only a journey that starts on a product event supplies "
-                    f"({starts}); other events may carry personal details"
+                    f"({starts}, or `entry: {{segment: ...}}` with a segment that counts one with `did`); other "
+                    "events may carry personal details"
                 )
             offered = [template.written(variable) for variable in template.variables if variable in OFFER_VARIABLES]
             if offered and not has_offer:
@@ -568,7 +595,8 @@ def _text_problems(document: YamlDocument, template: Template) -> list[Problem]:
             continue
         for name in analysis.variables:
             if name not in KNOWN_VARIABLES:
-                problems.append(document.problem((section,), _unknown_variable(template.written(name), name)))
+                message = _unknown_variable(template.written(name), name, text)
+                problems.append(document.problem((section,), message))
         for fact in analysis.event_facts:
             if fact not in PRODUCT_FACTS:
                 problems.append(document.problem((section,), _not_a_product_fact(fact)))
@@ -578,8 +606,23 @@ def _text_problems(document: YamlDocument, template: Template) -> list[Problem]:
     return problems
 
 
-def _unknown_variable(written: str, name: str) -> str:
-    return f"{written} is not a variable any profile or event supplies{did_you_mean(name, KNOWN_VARIABLES)}"
+def _unknown_variable(written: str, name: str, text: str) -> str:
+    return f"{written} is not a variable any profile or event supplies{_meant(name, text)}"
+
+
+def _meant(name: str, text: str) -> str:
+    """What a template writing the unknown variable `name` meant: `{{ product_name }}` → event.name, `{{
+    customer.first_name }}` → first_name, else the nearest variable or product fact, else a trait of the profile."""
+    if name in COMMON_NAMES:
+        return f" (did you mean {COMMON_NAMES[name]!r}?)"
+    # `customer.first_name`, `user.email`: the variable is what follows the dot.
+    attribute = re.search(rf"\b{re.escape(name)}\s*\.\s*([A-Za-z_]\w*)", text)
+    if attribute is not None:
+        wanted = attribute.group(1)
+        meant = COMMON_NAMES.get(wanted) or (wanted if wanted in KNOWN_VARIABLES else f"{TRAITS}.{wanted}")
+        return f" (did you mean {meant!r}?)"
+    near = did_you_mean(name, [*KNOWN_VARIABLES, *(f"{EVENT}.{fact}" for fact in PRODUCT_FACTS)])
+    return near or f"; a trait of the customer's profile is written {{{{ {TRAITS}.{name} }}}}"
 
 
 def _not_a_product_fact(fact: str) -> str:

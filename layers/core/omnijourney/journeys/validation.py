@@ -8,10 +8,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omnijourney.journeys.contract import starts_on_a_product
 from omnijourney.journeys.language import EVENT_FIELDS, Comparison, Condition, EventMatch, Journey, Step, WaitFor
 from omnijourney.journeys.segments import SEGMENTS_TURN, SegmentsConfig, journey_segment_problems
 from omnijourney.journeys.templates import SHOP_FILE, ShopConfig, TemplateCatalog
-from omnijourney.platform.configfile import ConfigError, Location, Problem, Severity, YamlDocument, did_you_mean
+from omnijourney.platform.configfile import (
+    ConfigError,
+    Location,
+    Problem,
+    Severity,
+    YamlDocument,
+    config_dir,
+    config_file,
+    did_you_mean,
+)
+from omnijourney.vocabulary import ADDRESSED, Category, MessageChannel
 
 if TYPE_CHECKING:
     from omnijourney.offers import OffersConfig
@@ -30,6 +41,8 @@ HISTORY_EVENTS_PER_STEP = {
     "exit": 3,
 }
 END = "(end)"
+# The template variable of a marketing email's unsubscribe link.
+UNSUBSCRIBE_VARIABLE = "unsubscribe_url"
 
 
 # EventBridge's cron fields, in order: name, lowest, highest, the wildcards it allows, the names it accepts.
@@ -87,8 +100,7 @@ def schedule_mistake(expression: str) -> str | None:
     rate = re.fullmatch(r"rate\((.*)\)", expression.strip())
     if rate:
         return _rate_mistake(rate.group(1))
-    cron = re.fullmatch(r"cron\((.*)\)", expression.strip())
-    fields = cron.group(1).split() if cron else []
+    fields = cron_fields(expression)
     if len(fields) != len(CRON_FIELDS):
         return (
             f"cron() has {len(fields)} field{'s' if len(fields) != 1 else ''}; it needs six: minutes hours "
@@ -105,6 +117,12 @@ def schedule_mistake(expression: str) -> str | None:
             "or cron(0 9 1 * ? *) (the 1st of the month)"
         )
     return None
+
+
+def cron_fields(expression: str) -> list[str]:
+    """The fields of a cron() expression; [] for a rate() or anything else."""
+    cron = re.fullmatch(r"cron\((.*)\)", expression.strip())
+    return cron.group(1).split() if cron else []
 
 
 def _rate_mistake(inside: str) -> str | None:
@@ -169,9 +187,34 @@ def _cron_field_mistake(value: str, field: tuple[str, int, int, str, tuple[str, 
     if value.count("#") > 1:
         return (
             f"the day-of-week field {value!r} has more than one #; AWS allows one, "
-            "e.g. cron(0 9 ? * 2#1 *) (the first Monday of the month)"
+            "e.g. cron(0 9 ? * MON#1 *) (the first Monday of the month)"
         )
     return None
+
+
+@dataclass(frozen=True)
+class QuietHoursHold:
+    """What config/consistency.yaml's quiet hours hold unless a journey names its own channels."""
+
+    channels: tuple[str, ...]  # in the file's order: messages list them as written
+    categories: frozenset[str]
+
+
+CONSISTENCY_FILE = "consistency.yaml"
+
+
+def quiet_hours_hold(config: Path) -> QuietHoursHold | None:
+    """config/consistency.yaml's quiet hours, read loosely: its loader is in the runtime, above this layer, and the
+    runtime reports that file's own mistakes; None when they cannot be read."""
+    try:
+        data = YamlDocument.read(config / CONSISTENCY_FILE).data
+    except ConfigError:
+        return None
+    rule = data.get("quiet_hours") if isinstance(data, dict) else None
+    channels, categories = (rule.get("channels"), rule.get("categories")) if isinstance(rule, dict) else (None, None)
+    if not isinstance(channels, list) or not isinstance(categories, list):
+        return None
+    return QuietHoursHold(tuple(map(str, channels)), frozenset(map(str, categories)))
 
 
 class JourneyChecker:
@@ -191,6 +234,7 @@ class JourneyChecker:
         self.journey = journey
         self.templates = templates
         self.stages = stages
+        self.quiet_hours = quiet_hours_hold(config_dir())
         self.problems: list[Problem] = []
 
     def problem(self, location: Location, message: str) -> None:
@@ -213,6 +257,9 @@ class JourneyChecker:
         self._warn_waits_ended_first()
         self._warn_cases_that_never_hold()
         self._warn_offers_never_presented()
+        self._warn_quiet_hours_hold_no_send()
+        self._warn_numbered_weekdays()
+        self._warn_marketing_email_without_unsubscribe()
         return self.problems
 
     def _check_segments(self) -> None:
@@ -222,6 +269,60 @@ class JourneyChecker:
             return
         for location, message in journey_segment_problems(self.journey, self.segments):
             self.problem(location, message)
+
+    def _warn_quiet_hours_hold_no_send(self) -> None:
+        """The journey sets its own quiet hours, but none of its sends is on a channel (and of a category) they
+        hold: a marketer who wrote them for email expects the email to wait, and it does not."""
+        own = self.journey.settings.quiet_hours
+        rules = self.quiet_hours
+        if not own or rules is None:
+            return
+        held: list[str] = list(own.channels) if own.channels is not None else list(rules.channels)
+        sent: set[str] = {
+            step.send.channel
+            for step in self.journey.steps
+            if step.send is not None and step.send.category in rules.categories and step.send.channel in ADDRESSED
+        }
+        if not sent or sent & set(held):
+            return
+        missing = ", ".join(sorted(sent))
+        holds = " and ".join(held) or "no channel"
+        self.warn(
+            ("settings", "quiet_hours"),
+            f"quiet hours hold {holds} only; add channels: [{missing}] to hold this journey's {missing}",
+        )
+
+    def _warn_marketing_email_without_unsubscribe(self) -> None:
+        """The List-Unsubscribe header is added to every marketing email, but CAN-SPAM and GDPR also want a link
+        the reader sees: a language of the template without one is warned at the step that sends it."""
+        for index, step in enumerate(self.journey.steps):
+            send = step.send
+            if send is None or send.channel != MessageChannel.email or send.category != Category.marketing:
+                continue
+            for key, name in (("template", send.template), ("without_offer", send.without_offer)):
+                for variant in self.templates.variants(name) if name is not None else []:
+                    # A language written for another channel is an error of the template's own.
+                    if variant.template.channel != send.channel or UNSUBSCRIBE_VARIABLE in variant.template.variables:
+                        continue
+                    called = f"template {name!r}" + (f" ({variant.locale})" if variant.locale else "")
+                    self.warn(
+                        ("steps", index, "send", key),
+                        f"{called} has no {{{{ {UNSUBSCRIBE_VARIABLE} }}}}: a marketing email needs a visible "
+                        f"unsubscribe link (CAN-SPAM, GDPR), e.g. "
+                        f'<a href="{{{{ {UNSUBSCRIBE_VARIABLE} }}}}">Unsubscribe</a>',
+                    )
+
+    def _warn_numbered_weekdays(self) -> None:
+        """AWS counts days of the week from Sunday (1): a marketer used to cron or ISO means Monday by 1."""
+        schedule = self.journey.entry.schedule
+        fields = cron_fields(schedule) if schedule is not None else []
+        day_of_week = fields[4] if len(fields) == len(CRON_FIELDS) else ""
+        if re.search(r"(?<![#/])[0-9]", day_of_week):
+            self.warn(
+                ("entry", "schedule"),
+                f"the day-of-week {day_of_week!r} is a number: in AWS 1 is Sunday and 2 Monday; "
+                "write MON-FRI or SUN to be clear, e.g. cron(0 9 ? * MON *)",
+            )
 
     def _check_journey_name_and_step_ids(self) -> None:
         journey = self.journey
@@ -373,9 +474,8 @@ class JourneyChecker:
             if stage not in self.stages:
                 where = location if len(location) and location[-1] == "stage" else (*location, n)
                 hint = did_you_mean(stage, self.stages)
-                self.problem(
-                    where, f"no lifecycle stage {stage!r}{hint}; config/lifecycle.yaml has {', '.join(self.stages)}"
-                )
+                defined = f"{config_file('lifecycle.yaml')} has {', '.join(self.stages)}"
+                self.problem(where, f"no lifecycle stage {stage!r}{hint}; {defined}")
 
     def _check_event_fields(self, fields: dict[str, Comparison] | None, location: Location) -> None:
         for name in fields or {}:
@@ -412,8 +512,15 @@ class JourneyChecker:
             return
         if template.channel != channel:
             self.problem(at, f"template {name!r} is for {template.channel}, this step sends {channel}")
+
         entry_event = self.journey.entry.event.value if self.journey.entry.event else None
-        for message in self.templates.problems_for_journey(name, entry_event, has_offer=offer is not None):
+        # Without the segments (their file has errors, reported on their own) a segment entry is not judged.
+        unknown = self.segments is None and self.journey.entry.segment is not None
+        about_a_product = unknown or starts_on_a_product(self.journey, self.segments or SegmentsConfig())
+        problems = self.templates.problems_for_journey(
+            name, entry_event, has_offer=offer is not None, about_a_product=about_a_product
+        )
+        for message in problems:
             self.problem(at, message)
 
     def _check_offer(self, name: str, at: Location, channel: str) -> None:
@@ -422,7 +529,7 @@ class JourneyChecker:
         offer = self.offers.offers.get(name)
         if offer is None:
             hint = did_you_mean(name, self.offers.offers)
-            self.problem(at, f"no offer {name!r} in config/offers.yaml{hint}")
+            self.problem(at, f"no offer {name!r} in {config_file('offers.yaml')}{hint}")
             return
         if self.journey.journey not in offer.issued_by:
             self.problem(at, f"offer {name!r} may be issued by {', '.join(offer.issued_by)}, not by this journey")

@@ -481,8 +481,8 @@ _FORMATS = {
 }
 # How YAML 1.1 reads an unquoted time: `21:00` is the base-60 number 1260.
 _SEXAGESIMAL_TIME = re.compile(r"\d{1,2}:[0-5]\d")
-# A time as people type it: 10, 9.30, 7:5, 24:00.
-_TYPED_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{1,2}))?")
+# A time as people type it: 10, 9.30, 7:5, 24:00, 9am, 6.30 pm.
+_TYPED_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{1,2}))?\s*(?:([ap])\.?m\.?)?", re.IGNORECASE)
 
 
 def _format_example(pattern: str, given: str, key: str) -> str:
@@ -490,6 +490,10 @@ def _format_example(pattern: str, given: str, key: str) -> str:
     if pattern == TIME_OF_DAY:
         typed = _TYPED_TIME.fullmatch(given)
         hours, minutes = (int(typed.group(1)), int(typed.group(2) or 0)) if typed else (10, 0)
+        half = typed.group(3).lower() if typed and typed.group(3) else None
+        if half is not None and 1 <= hours <= 12:
+            # 12am is midnight, 12pm noon.
+            hours = hours % 12 + (12 if half == "p" else 0)
         # 24:00 is midnight; past that there is no obvious fix.
         hours = 0 if (hours, minutes) == (24, 0) else hours
         return f'"{hours:02d}:{minutes:02d}"' if hours <= 23 and minutes <= 59 else '"10:00"'
@@ -517,8 +521,14 @@ def explain(
         return _what_fits(model, location, given, shown)
     if kind == "extra_forbidden" and location:
         allowed = allowed_keys(model, location[:-1])
+        hint = did_you_mean(key, allowed)
+        owners = [owner for owner in allowed if key in allowed_keys(model, (*location[:-1], owner))]
+        if owners and not hint:
+            # `channel:` beside `send:` rather than under it: the indentation, not the key, is wrong.
+            under = " or ".join(f"`{owner}:`" for owner in owners)
+            return f"{key!r} belongs under {under} (indent it two more spaces)"
         listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
-        return f"unknown key {key!r}{did_you_mean(key, allowed)}{listing}"
+        return f"unknown key {key!r}{hint}{listing}"
     if kind == "missing":
         return f"{key!r} is required" if location else "required"
     if kind == "string_type":
@@ -834,6 +844,13 @@ def config_dir() -> Path:
     """Where config/*.yaml live: each part of the domain loads its own file from here."""
     configured = get_settings().config_dir
     return Path(configured) if configured else _REPOSITORY_CONFIG
+
+
+def config_file(name: str) -> str:
+    """How messages name a file of config/: `config/segments.yaml` in the project, else the path actually read (a
+    marketer's copy given with --config), so that a message never points at a file the run did not read."""
+    folder = config_dir()
+    return f"config/{name}" if folder.resolve() == _REPOSITORY_CONFIG.resolve() else str(folder / name)
 
 
 def journeys_dir() -> Path:

@@ -16,6 +16,7 @@ from omnijourney.journeys.contract import Entry
 from omnijourney.journeys.templates import (
     FORMATS,
     PRODUCT_FACTS,
+    TRAITS,
     Formats,
     ShopConfig,
     TemplateCatalog,
@@ -55,6 +56,21 @@ class Line(OrderLine):
 
     quantity: int = 1
     price: Decimal | None = None
+
+
+class Traits:
+    """The profile's traits as `{{ traits.loyalty_points }}` reads them: text, numbers and yes/no only; one the
+    customer lacks (or a list, an object) is nothing, as validation cannot know which traits a shop sends."""
+
+    def __init__(self, traits: dict[str, Any]) -> None:
+        self._shown = {name: value for name, value in traits.items() if isinstance(value, str | int | float)}
+
+    def __getattr__(self, name: str) -> str | int | float:
+        if name.startswith("_"):
+            # Python's own protocols (copy, pickle) look for these: a template may not name them anyway.
+            raise AttributeError(name)
+        # Empty text, not None: filters write nothing for it too (`{{ traits.tier | upper }}`).
+        return self._shown.get(name, "")
 
 
 # Babel writes money and times with no-break spaces ('129,95\u00a0€', '9:30\u202fPM'): one makes an SMS UCS-2
@@ -176,6 +192,7 @@ def variables(profile: Profile, entry: Entry, catalog: ProductCatalog, settings:
         # Product facts only, as a journey may keep them, whatever an entry of an earlier deploy carries; one the event
         # did not have shows as "".
         "event": {fact: product_fact(fact, entry.properties.get(fact)) for fact in PRODUCT_FACTS},
+        TRAITS: Traits(profile.traits),
     }
 
 
