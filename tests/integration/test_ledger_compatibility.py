@@ -63,8 +63,8 @@ def test_a_deferral_stored_in_the_old_shape_reads_with_its_seconds(harness: Harn
     assert (answer["outcome"], answer["defer_seconds"]) == ("deferred", 3600)
 
 
-def test_a_new_deferral_writes_its_seconds_to_their_own_attribute(harness: Harness) -> None:
-    entry = ledger.entry(
+def _welcome_entry(status: LedgerStatus, **fields: Any) -> ledger.LedgerRecord:
+    return ledger.entry(
         CUSTOMER,
         KEY,
         at=RECEIVED_AT,
@@ -78,10 +78,13 @@ def test_a_new_deferral_writes_its_seconds_to_their_own_attribute(harness: Harne
         offer_withheld=None,
         recipient="lena.fischer@example.com",
         products=(),
-        status=LedgerStatus.deferred,
-        reason="quiet_hours",
-        defer_seconds=5400,
+        status=status,
+        **fields,
     )
+
+
+def test_a_new_deferral_writes_its_seconds_to_their_own_attribute(harness: Harness) -> None:
+    entry = _welcome_entry(LedgerStatus.deferred, reason="quiet_hours", defer_seconds=5400)
     assert ledger.claim(entry, retrying=False)
     stored = aws.client("dynamodb").get_item(
         TableName=get_settings().ledger_table, Key={"customer_id": {"S": CUSTOMER}, "message_key": {"S": KEY}}
@@ -95,23 +98,7 @@ def test_a_new_deferral_writes_its_seconds_to_their_own_attribute(harness: Harne
 
 def test_a_message_sent_while_its_customer_was_being_erased_keeps_no_text(harness: Harness) -> None:
     """Erasure scrubbed the entry between its claim and the provider's answer: the text is not written back."""
-    entry = ledger.entry(
-        CUSTOMER,
-        KEY,
-        at=RECEIVED_AT,
-        journey="welcome_series",
-        step="welcome",
-        priority=40,
-        channel="email",
-        category="marketing",
-        template="welcome_email",
-        offer=None,
-        offer_withheld=None,
-        recipient="lena.fischer@example.com",
-        products=(),
-        status=LedgerStatus.pending,
-        reason=None,
-    )
+    entry = _welcome_entry(LedgerStatus.pending, reason=None)
     assert ledger.claim(entry, retrying=False)
     ledger.forget_recipients_and_texts([CUSTOMER])
     ledger.mark_sent(entry, "ses-1", subject="Welcome, Lena", body="Hi Lena")

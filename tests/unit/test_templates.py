@@ -29,6 +29,16 @@ BROKEN = Path(__file__).parent / "broken_templates" / "languages"
 BERLIN = ZoneInfo("Europe/Berlin")
 SHOP = ShopConfig(locale="en", currency="EUR")
 NBSP, NARROW_NBSP = "\xa0", "\u202f"
+# The abandoned-cart journey's offer as it issues it to Lena on Monday evening, last day Monday 9 March.
+SPRING_OFFER = IssuedOffer(
+    offer="spring_shoes",
+    code="SPRING-7K2Q",
+    discount="10% off",
+    skus=("SHOE-TRAIL-42",),
+    issued_at=datetime(2026, 3, 2, 19, 0, tzinfo=UTC),
+    expires_at=datetime(2026, 3, 9, 23, 0, tzinfo=UTC),
+    issued_by="abandoned_cart",
+)
 
 
 def event_of(source: str, case: str) -> CanonicalEvent:
@@ -220,16 +230,7 @@ def test_a_product_fact_the_event_did_not_have_shows_as_nothing(tmp_path: Path) 
 
 def test_the_offers_last_day_is_written_in_german_in_the_german_offer_email(shipped: TemplateCatalog) -> None:
     profile = lena(("segment", "checkout_started"))
-    issued = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
-    offer = IssuedOffer(
-        offer="spring_shoes",
-        code="SPRING-7K2Q",
-        discount="10% off",
-        skus=("SHOE-TRAIL-42",),
-        issued_at=issued,
-        expires_at=datetime(2026, 3, 9, 23, 0, tzinfo=UTC),
-        issued_by="abandoned_cart",
-    )
+    offer = SPRING_OFFER
     entry = entry_of(event_of("segment", "checkout_started"), profile, entry_keeps_all(shipped))
     message = render(
         "abandoned_cart_offer_email",
@@ -356,16 +357,7 @@ def test_sms_money_has_plain_spaces_and_the_offers_last_day_is_in_the_customers_
     catalog = TemplateCatalog(tmp_path)
     profile = lena(("segment", "checkout_started"))
     assert shown("note", profile, catalog).body == "129,95 € (129,95)"
-    issued = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
-    offer = IssuedOffer(
-        offer="spring_shoes",
-        code="SPRING-7K2Q",
-        discount="10% off",
-        skus=("SHOE-TRAIL-42",),
-        issued_at=issued,
-        expires_at=datetime(2026, 3, 9, 23, 0, tzinfo=UTC),
-        issued_by="abandoned_cart",
-    )
+    offer = SPRING_OFFER
     assert offer_variables(offer, products(), Formats("de_AT", "EUR", BERLIN))["offer_expires"] == "Mo., 9. März"
     # How much it takes off, as each language writes it: from the offer's definition, not the issued English text.
     assert offer_variables(offer, products(), Formats("de_DE", "EUR", BERLIN))["offer_value"] == f"10{NBSP}%"

@@ -209,32 +209,27 @@ def entry_of(event: CanonicalEvent, profile: Profile, keeps: EntryKeeps) -> Entr
 
 
 def scheduled_entry(journey: str, schedule: str, at: datetime, profile: Profile) -> Entry:
-    """The entry of a scheduled journey's firing: no event, so the profile's cart as it stands; one correlation id
-    per firing (journey and time), shared by every customer it starts."""
-    event_id = f"schedule:{journey}:{at.isoformat()}"
-    return Entry(
-        event_id=event_id,
-        correlation_id=correlation_id_of("schedule", [event_id]),
-        type="schedule",
-        name=schedule,
-        channel="schedule",
-        source="schedule",
-        at=at,
-        **_cart(profile.cart.items if profile.cart else ()),
-    )
+    """The entry of a scheduled journey's firing: one correlation id per firing (journey and time), shared by every
+    customer it starts."""
+    return _timed_entry("schedule", f"schedule:{journey}:{at.isoformat()}", schedule, at, profile)
 
 
 def segment_entry(segment: str, day: date, at: datetime, profile: Profile) -> Entry:
     """The entry of a customer who entered a segment at its daily evaluation (a birthday: no event put them in): one
     per customer, segment and local day, so a repeated evaluation starts nothing new."""
-    event_id = f"segment:{segment}:{profile.customer_id}:{day.isoformat()}"
+    return _timed_entry("segment", f"segment:{segment}:{profile.customer_id}:{day.isoformat()}", segment, at, profile)
+
+
+def _timed_entry(kind: str, event_id: str, name: str, at: datetime, profile: Profile) -> Entry:
+    """An entry that time made, not an event: so the profile's cart as it stands, and `kind` as its type, channel
+    and source."""
     return Entry(
         event_id=event_id,
-        correlation_id=correlation_id_of("segment", [event_id]),
-        type="segment",
-        name=segment,
-        channel="segment",
-        source="segment",
+        correlation_id=correlation_id_of(kind, [event_id]),
+        type=kind,
+        name=name,
+        channel=kind,
+        source=kind,
         at=at,
         **_cart(profile.cart.items if profile.cart else ()),
     )
