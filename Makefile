@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration bench synth layer golden clean
+.PHONY: demo test lint typecheck unit integration bench synth layer golden clean chromium screenshots
 # jsii (under aws-cdk-lib) warns about every Node.js it has not certified; the synth works the same.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
@@ -24,8 +24,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck  ## everything CI checks
+test: lint typecheck chromium  ## everything CI checks
 	$(BIN)/pytest -n 2 -q
+
+# tests/browser drive the distribution's Chromium (Playwright's own browser download is not reachable from here):
+# installed as root when missing, else a clear stop, never a silent skip.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "make: tests/browser need Chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium', or make as root" >&2; exit 1; fi; }
+	@test -x $(CHROMIUM) || { echo "make: apt-get installed no $(CHROMIUM); tests/browser need it" >&2; exit 1; }
+
+screenshots: $(STAMP) chromium  ## PNGs of the studio's pages in docs/img/
+	$(BIN)/python -m tests.browser.screenshots
 
 golden: $(STAMP)  ## rewrite tests/golden/ from the shipped scenarios, for a change meant to change their reports
 	@mkdir -p tests/golden

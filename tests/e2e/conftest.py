@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import requests
@@ -32,6 +32,13 @@ class Served:
     """A running `omnijourney serve`."""
 
     url: str
+    pid: int
+    log_file: IO[str]
+
+    def log(self) -> str:
+        """What the server has written to stderr so far (its log)."""
+        self.log_file.seek(0)
+        return self.log_file.read()
 
     def profile(self, **lookup: str) -> dict[str, Any]:
         """GET /profiles?<key>=<value>, as a POS or call-center tool asks."""
@@ -79,8 +86,10 @@ def servers() -> Iterator[Servers]:
 
 
 @contextmanager
-def served(speed: float) -> Iterator[Served]:
-    with tempfile.TemporaryFile("w+") as log:
+def served(speed: float, stop: signal.Signals = signal.SIGINT) -> Iterator[Served]:
+    """The server, stopped at the end with `stop` (Ctrl-C is SIGINT; a service manager sends SIGTERM)."""
+    # Appending: the server's writes land at the end whatever the test's reads move the shared offset to.
+    with tempfile.TemporaryFile("a+") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "omnijourney_tools.cli", "serve", "--port", "0", "--speed", str(speed)],
             stdout=subprocess.PIPE,
@@ -91,9 +100,9 @@ def served(speed: float) -> Iterator[Served]:
             announced = _first_line(process, STARTUP_SECONDS)
             address = re.search(r"listening on (http://\S+)", announced)
             assert address, f"serve did not start: {announced!r}\n{_read(log)}"
-            yield Served(address.group(1))
+            yield Served(address.group(1), process.pid, log)
         finally:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop)
             try:
                 status = process.wait(STOP_SECONDS)
             except subprocess.TimeoutExpired:
@@ -112,7 +121,6 @@ def _first_line(process: subprocess.Popen[str], seconds: float) -> str:
         return ""
 
 
-def _read(log: Any) -> str:
+def _read(log: IO[str]) -> str:
     log.seek(0)
-    text: str = log.read()
-    return text[-5000:]
+    return log.read()[-5000:]

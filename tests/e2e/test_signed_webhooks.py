@@ -48,15 +48,20 @@ def pos_order(customer: dict[str, str]) -> dict[str, Any]:
     return order
 
 
-def shopify_post(server: Served, topic: str, payload: dict[str, Any]) -> requests.Response:
-    body = json.dumps(payload).encode()
+def shopify_headers(topic: str, body: bytes) -> dict[str, str]:
+    """What Shopify sends with a webhook: the topic, a delivery id and its signature of the body."""
     signature = base64.b64encode(hmac.new(LOCAL_SECRETS["shopify"].encode(), body, hashlib.sha256).digest()).decode()
-    headers = {
+    return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
         "X-Shopify-Hmac-Sha256": signature,
         "X-Shopify-Webhook-Id": str(uuid.uuid4()),
     }
+
+
+def shopify_post(server: Served, topic: str, payload: dict[str, Any]) -> requests.Response:
+    body = json.dumps(payload).encode()
+    headers = shopify_headers(topic, body)
     return requests.post(f"{server.url}/webhooks/shopify", data=body, headers=headers, timeout=30)
 
 

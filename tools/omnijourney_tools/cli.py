@@ -19,6 +19,7 @@ from omnijourney_tools.folders import definitions_from
 from omnijourney_tools.journeys import commands as journey_commands
 from omnijourney_tools.journeys import preview as template_commands
 from omnijourney_tools.serve import command as serve_command
+from omnijourney_tools.studio import command as studio_command
 
 if TYPE_CHECKING:
     from omnijourney_tools.simulation.scenario import ScenarioLine
@@ -61,12 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     journey_commands.add_commands(commands)
     serve_command.add_command(commands)
+    studio_command.add_command(commands)
     template_commands.add_command(commands)
     args = parser.parse_args(argv)
     if args.command == "journeys":
         return journey_commands.run(args)
     if args.command == "serve":
         return serve_command.run(args)
+    if args.command == "studio":
+        return studio_command.run(args)
     if args.command == "templates":
         return template_commands.run(args)
     if args.command == "simulate":

@@ -1,11 +1,13 @@
-"""The local HTTP server: each request becomes an API Gateway (HTTP API v2) event for the same handlers Lambda runs,
-on the whole backend on moto in this process, and the journeys' clock follows the wall clock.
+"""The local server: each request becomes an API Gateway (HTTP API v2) event for the same handlers Lambda runs, on the
+whole backend on moto in this process, and the journeys' clock follows the wall clock.
 
 One lock serialises every request and every clock tick: moto, the virtual clock and the resolvers (which keep the
 current event on the app) are one process-wide backend, as a single Lambda container is. After each request the
 events queue is drained through the profile function and the journeys run until they wait again, so the profile and
 the journeys are up to date when the answer leaves (a 202 still means "queued"). Executions that ended are reported
 to the journey-step function at the next tick, a moment later, as EventBridge reports them on AWS.
+
+`serve_app` is that backend as a Starlette app; `listener.run` serves it on uvicorn, as it serves the studio.
 """
 
 from __future__ import annotations
@@ -13,26 +15,30 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, TextIO
-from urllib.parse import parse_qs, urlsplit
+from functools import partial
+from typing import Any, TextIO
+from urllib.parse import parse_qs
 
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive, Scope, Send
+
+from omnijourney.platform.settings import get_settings
 from omnijourney_tools.local import LOCAL_SECRETS, LambdaContext, LocalBackend, http_event
-from omnijourney_tools.serve import DEFAULT_HOST, openapi, tracking
+from omnijourney_tools.serve import DEFAULT_HOST, listener, openapi, tracking
 from omnijourney_tools.serve.tracking import LOCAL_WRITE_KEY
 from omnijourney_tools.simulation.runner import live_customer_ids, messages
 
 TICK_SECONDS = 0.2
-# API Gateway refuses larger payloads itself; the functions have their own, smaller limits.
-MAX_REQUEST_BYTES = 10 * 1024 * 1024
 OPENAPI_PATH = "/openapi.json"
 MESSAGES_PATH = "/_local/messages"
 JSON = "application/json"
@@ -52,8 +58,8 @@ class Answer:
         return cls(status, json.dumps(body).encode(), [("Content-Type", content_type)])
 
     @classmethod
-    def problem(cls, status: int, title: str, detail: str) -> Answer:
-        body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    def problem(cls, status: int, title: str, detail: str, **extra: str) -> Answer:
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
         return cls.json(status, body, "application/problem+json")
 
     @classmethod
@@ -94,12 +100,12 @@ class LocalServer:
     """What answers a request: the path decides the handler, under the one lock; see the module docstring."""
 
     def __init__(self, backend: LocalBackend, speed: float) -> None:
-
         self.backend = backend
         self.real_time = RealTime(backend, speed)
         self._lock = threading.Lock()
+        # Requests wait for the backend as tasks, one worker thread at a time, not as threads parked on the lock.
+        self.backend_turn = anyio.CapacityLimiter(1)
         self._closed = False
-        self._stop = threading.Event()
         # Reporting ended executions lists every journey's executions: after a request it waits for the next tick,
         # as EventBridge on AWS delivers status changes a moment after the fact.
         self._executions_may_have_ended = False
@@ -115,16 +121,15 @@ class LocalServer:
     def now(self) -> datetime:
         return self.backend.clock.now()
 
-    def answer(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        url = urlsplit(target)
-        if url.path == OPENAPI_PATH and method == "GET":
+    def answer(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        if path == OPENAPI_PATH and method == "GET":
             return Answer(200, self.openapi, [("Content-Type", JSON)])
-        if url.path == MESSAGES_PATH and method == "GET":
+        if path == MESSAGES_PATH and method == "GET":
             return self._locked(self._ledger)
-        invoke = next((invoke for prefix, invoke in self._routes if url.path.startswith(prefix)), None)
+        invoke = next((invoke for prefix, invoke in self._routes if path.startswith(prefix)), None)
         if invoke is None:
-            return Answer.problem(404, "Not found", f"no route for {method} {url.path}")
-        event = _event(method, url.path, url.query, headers, body)
+            return Answer.problem(404, "Not found", f"no route for {method} {path}")
+        event = _event(method, path, query, headers, body)
         return self._locked(lambda: self._invoke(invoke, event))
 
     def _locked(self, work: Callable[[], Answer]) -> Answer:
@@ -140,36 +145,137 @@ class LocalServer:
             self.backend.drain()
             self.backend.clock.settle()
             self._executions_may_have_ended = True
-        except Exception:  # the edge: a failing function is API Gateway's 500, not a dead server thread
+        except Exception:  # the edge: a failing function is API Gateway's 500, not a dead server
             logger.exception("%s %s failed", event["requestContext"]["http"]["method"], event["rawPath"])
             return Answer.json(500, {"message": "Internal Server Error"})
         return answer
 
     def _ledger(self) -> Answer:
         """Local only: every send, suppression and deferral so far, under the customer's live id."""
-
         return Answer.json(200, {"messages": messages(live_customer_ids())})
 
-    def run_clock(self) -> None:
-        """The ticker thread: every TICK_SECONDS, journeys catch up with real time and the executions that ended
-        since are reported, until `close()`."""
-        while not self._stop.wait(TICK_SECONDS):
-            with self._lock:
-                if self._closed:
-                    return
-                try:
-                    self.real_time.catch_up()
-                    if self._executions_may_have_ended:
-                        self._executions_may_have_ended = False
-                        self.backend.status_changes()
-                except Exception:  # one failing journey step must not stop the clock for every other journey
-                    logger.exception("the journey clock failed to advance")
+    def tick(self) -> None:
+        """One beat of the journeys' clock: they catch up with real time, and the executions that ended since the
+        last request are reported."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self.real_time.catch_up()
+                if self._executions_may_have_ended:
+                    self._executions_may_have_ended = False
+                    self.backend.status_changes()
+            except Exception:  # one failing journey step must not stop the clock for every other journey
+                logger.exception("the journey clock failed to advance")
 
     def close(self) -> None:
         """No request or tick runs after this returns, so the backend can be stopped."""
-        self._stop.set()
         with self._lock:
             self._closed = True
+
+
+@asynccontextmanager
+async def journey_clock(local: LocalServer) -> AsyncIterator[None]:
+    """The clock ticking every TICK_SECONDS while the app runs; on the way out, `local.close()`.
+
+    The lifespan of `serve_app`; an app that mounts `serve_app` enters it from its own lifespan (Starlette does not
+    run a mounted app's lifespan)."""
+
+    async def ticking() -> None:
+        while True:
+            await anyio.sleep(TICK_SECONDS)
+            await anyio.to_thread.run_sync(local.tick, limiter=local.backend_turn)
+
+    async with anyio.create_task_group() as clock:
+        clock.start_soon(ticking)
+        try:
+            yield
+        finally:
+            clock.cancel_scope.cancel()
+    await anyio.to_thread.run_sync(local.close)
+
+
+class Gateway:
+    """ASGI, as API Gateway stands in front of the functions: the whole body read (up to `max_body_bytes`), then
+    `LocalServer.answer` for every path and method, HEAD or BREW alike (the resolvers answer 404 to what they do not
+    route)."""
+
+    def __init__(self, local: LocalServer, max_body_bytes: int) -> None:
+        self._local = local
+        self._max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if "content-length" in request.headers and "transfer-encoding" in request.headers:
+            # h11 frames such a request by its chunks; a proxy in front may have framed it by Content-Length, which
+            # is how requests are smuggled (RFC 9112 section 6.3). Refused, and the connection closed.
+            detail = "a request gives Content-Length or Transfer-Encoding, not both"
+            await self._send(send, Answer.problem(400, "Bad request", detail), close=True)
+            return
+        try:
+            body = await self._body(request)
+        except ClientDisconnect:  # gone, or too slow (listener.REQUEST_READ_SECONDS): nobody to answer
+            return
+        if body is None:
+            # The same status and field as the ingest's own refusal; the rest of the body is never read.
+            detail = f"at most {self._max_body_bytes} bytes are accepted"
+            await self._send(send, Answer.problem(413, "Payload too large", detail, field="body"), close=True)
+            return
+        # The path as sent, percent-encoding kept, as API Gateway passes rawPath.
+        path = scope["raw_path"].decode("latin-1")
+        query = scope["query_string"].decode("latin-1")
+        work = partial(self._local.answer, request.method, path, query, _joined(scope["headers"]), body)
+        await self._send(send, await anyio.to_thread.run_sync(work, limiter=self._local.backend_turn))
+
+    async def _body(self, request: Request) -> bytes | None:
+        """The body, or None when it is larger than allowed."""
+        declared = request.headers.get("content-length")
+        if declared is not None and int(declared) > self._max_body_bytes:  # h11 has checked it is a number
+            return None
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._max_body_bytes:
+                return None
+        return bytes(body)
+
+    async def _send(self, send: Send, answer: Answer, *, close: bool = False) -> None:
+        # Names keep their case (`Date`, as scripts that read the header with sed expect it).
+        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers]
+        headers += [
+            (b"Content-Length", str(len(answer.body)).encode()),
+            # The journeys' clock, which runs `--speed` times as fast as the wall clock: what a sender whose
+            # signature carries a timestamp (Zendesk) must sign with.
+            (b"Date", format_datetime(self._local.now(), usegmt=True).encode()),
+            (b"Server", b"omnijourney-serve"),
+        ]
+        if close:
+            headers.append((b"Connection", b"close"))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+
+def serve_app(local: LocalServer) -> Starlette:
+    """The local backend as a Starlette app: every route the HTTP API has, the Tracking API, /openapi.json and
+    /_local/messages, with the journeys' clock running for the app's lifetime."""
+
+    def lifespan(_: Starlette) -> AbstractAsyncContextManager[None]:
+        return journey_clock(local)
+
+    app = Starlette(lifespan=lifespan)
+    # Every request goes to the gateway as the router's default: a route's pattern would not match every path (a
+    # percent-encoded newline, say) and Starlette would answer a plain-text 404 of its own.
+    app.router.default = Gateway(local, get_settings().max_body_bytes)
+    return app
+
+
+def _joined(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """A header sent twice arrives once, its values joined by commas, as API Gateway passes it."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in raw_headers:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return headers
 
 
 def _event(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
@@ -184,119 +290,17 @@ def _event(method: str, path: str, query: str, headers: Mapping[str, str], body:
     return event
 
 
-class RequestHandler(BaseHTTPRequestHandler):
-    """HTTP/1.1 with keep-alive; every method goes to `LocalServer.answer`."""
-
-    local: ClassVar[LocalServer]
-    server_version = "omnijourney-serve"
-    protocol_version = "HTTP/1.1"
-
-    def __getattr__(self, name: str) -> Callable[[], None]:
-        # http.server answers 501 to a method without a do_<METHOD>; here every method, QUERY or BREW alike, reaches
-        # the resolvers, which answer 404 to what they do not route, as API Gateway does.
-        if name.startswith("do_"):
-            return self._respond
-        raise AttributeError(name)
-
-    def _respond(self) -> None:
-        body = self._read_body()
-        if body is None:
-            return
-        # A header sent twice arrives once, its values joined by commas, as API Gateway passes it.
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]},{value}" if key in headers else value
-        self._send(self.local.answer(self.command, self.path, headers, body))
-
-    def _read_body(self) -> bytes | None:
-        """The body, or None once an error has been answered (the connection then closes: the rest is unread)."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self._refuse(Answer.problem(400, "Bad request", "Content-Length is not a number of bytes"))
-            return None
-        if length > MAX_REQUEST_BYTES:
-            self._refuse(Answer.problem(413, "Payload too large", f"at most {MAX_REQUEST_BYTES} bytes per request"))
-            return None
-        return self.rfile.read(length)
-
-    def _read_chunked(self) -> bytes | None:
-        """A chunked body (clients that stream one send it so; API Gateway takes it as well)."""
-        body = bytearray()
-        while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                size = -1
-            if size < 0:
-                self._refuse(Answer.problem(400, "Bad request", "the chunked body is malformed"))
-                return None
-            if len(body) + size > MAX_REQUEST_BYTES:
-                self._refuse(Answer.problem(413, "Payload too large", f"at most {MAX_REQUEST_BYTES} bytes per request"))
-                return None
-            if size == 0:
-                while self.rfile.readline(1024).strip():  # trailer fields, up to the empty line
-                    pass
-                return bytes(body)
-            body += self.rfile.read(size)
-            self.rfile.readline(1024)  # the CRLF after each chunk
-
-    def _refuse(self, answer: Answer) -> None:
-        self.close_connection = True
-        self._send(answer, [("Connection", "close")])
-
-    def _send(self, answer: Answer, extra: list[tuple[str, str]] | None = None) -> None:
-        self.send_response(answer.status)
-        for name, value in [*answer.headers, *(extra or [])]:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.body)
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        # The Date header is the journeys' clock, which runs `--speed` times as fast as the wall clock: what a
-        # sender whose signature carries a timestamp (Zendesk) must sign with.
-        return format_datetime(self.local.now(), usegmt=True)
-
-
-class LocalHTTPServer(ThreadingHTTPServer):
-    # The socket's listen backlog: the default of 5 refuses connections when a client opens dozens at once.
-    request_queue_size = 128
-
-
 def serve(host: str, port: int, speed: float, out: TextIO = sys.stdout) -> None:
-    """Run until Ctrl-C (or SIGTERM): then stop taking requests, stop the clock, stop moto."""
+    """Run until Ctrl-C (or SIGTERM): then stop taking requests, finish those in flight, stop the clock, stop moto."""
     with LocalBackend() as backend:
         local = LocalServer(backend, speed)
-        handler = type("LocalRequestHandler", (RequestHandler,), {"local": local})
-        with LocalHTTPServer((host, port), handler) as http_server:
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGTERM, _interrupt)
-            clock = threading.Thread(target=local.run_clock, name="journey-clock", daemon=True)
-            clock.start()
-            _announce(out, f"http://{host}:{http_server.server_port}", speed, local.now())
-            try:
-                http_server.serve_forever()
-            except KeyboardInterrupt:
-                print("omnijourney serve: stopping", file=out, flush=True)
-            finally:
-                local.close()
-                clock.join()
+        announce = partial(_announce, out, speed=speed, started_at=local.now())
+        # Its answers carry the journeys' clock as their Date.
+        listener.run(serve_app(local), host, port, announce, app_dates_answers=True)
+        print("omnijourney serve: stopped", file=out, flush=True)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _announce(out: TextIO, url: str, speed: float, started_at: datetime) -> None:
-
+def _announce(out: TextIO, url: str, *, speed: float, started_at: datetime) -> None:
     secrets = ", ".join(f"{source} {secret}" for source, secret in LOCAL_SECRETS.items())
     print(
         f"omnijourney serve: listening on {url} (OpenAPI at {url}{OPENAPI_PATH}, messages at {url}{MESSAGES_PATH})\n"

@@ -1,0 +1,44 @@
+"""`make screenshots`: the studio's pages as PNGs in docs/img/, for the README and docs/studio.md.
+
+The studio runs over a copy of journeys/ and config/ (with a draft that has a typo, as a marketer's clone may have);
+the journey page is shown while the marketer has a typo in the text.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.browser.studio import CHROMIUM, ROOT, studio_over, working_copy
+
+IMAGES = ROOT / "docs" / "img"
+VIEWPORT = {"width": 1400, "height": 1000}
+
+
+def main() -> None:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        studio_over(working_copy(Path(scratch))) as studio,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{studio.url}/")
+        expect(page.locator("tbody tr").first).to_be_visible()
+        page.screenshot(path=IMAGES / "studio-journeys.png", full_page=True)
+        page.goto(f"{studio.url}/journeys/abandoned_cart")
+        editor = page.get_by_label("the journey's YAML")
+        editor.fill(editor.input_value().replace("      category: marketing", "      categroy: marketing", 1))
+        expect(page.locator("#status")).to_have_text("1 error")
+        page.get_by_role("button", name="line 34, column 7").click()
+        page.screenshot(path=IMAGES / "studio-journey.png")
+        browser.close()
+    for name in ("studio-journeys.png", "studio-journey.png"):
+        print(IMAGES / name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The studio's Starlette application: the journeys page, a journey's page with its editor, and the editor's JSON
+routes (check as you type, save).
+
+Every route names a journey by its file in the journeys folder: a name that is not one of them is 404, so no request
+reaches a path of its choosing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from omnijourney.platform.configfile import Problem
+from omnijourney_tools.journeys.diagram import event_text, svg
+from omnijourney_tools.studio.checking import Checked, check_file, check_text, journey_names, step_lines
+from omnijourney_tools.studio.picture import linked_svg
+from omnijourney_tools.studio.previews import step_previews
+from omnijourney_tools.studio.protection import CSRF_HEADER, CsrfProtected, LoopbackOnly, PageHeaders
+from omnijourney_tools.studio.working_tree import proposed_change, save
+
+HERE = Path(__file__).parent
+# A journey is a page of YAML; anything this big is not one.
+MAX_TEXT_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A journey's row on the journeys page."""
+
+    name: str
+    checked: Checked
+
+    @property
+    def entry(self) -> str:
+        return event_text(self.checked.journey) if self.checked.journey else "—"
+
+    @property
+    def priority(self) -> str:
+        return str(self.checked.journey.priority) if self.checked.journey else "—"
+
+
+class BadRequest(Exception):
+    """A request the editor would never send: answered with its status and a sentence, changing nothing."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def studio_app(folder: Path, *, token: str) -> Starlette:
+    """The studio over the journeys in `folder`, answering at 127.0.0.1:`port` or localhost:`port` only, every
+    change carrying `token`."""
+    pages = Jinja2Templates(directory=HERE / "templates")
+
+    def named(request: Request) -> str:
+        name = str(request.path_params["name"])
+        if name not in journey_names(folder):
+            raise BadRequest(404, f"no journey named {name!r} in {folder.name}/")
+        return name
+
+    def index(request: Request) -> Response:
+        listed = [Listed(name, check_file(folder, name)) for name in journey_names(folder)]
+        return pages.TemplateResponse(
+            request, "index.html", {"journeys": listed, "folder": folder.name, "token": token}
+        )
+
+    def picture(request: Request) -> Response:
+        checked = check_file(folder, named(request))
+        if checked.journey is None:
+            raise BadRequest(404, f"{checked.file} has errors: no picture until it is valid")
+        return Response(svg(checked.journey), media_type="image/svg+xml")
+
+    def journey_page(request: Request) -> Response:
+        name = named(request)
+        text = (folder / f"{name}.yaml").read_text(encoding="utf-8")
+        checked = check_file(folder, name)
+        context = {
+            "name": name,
+            "folder": folder.name,
+            "text": text,
+            "lines": text.count("\n") + 1,
+            "checked": _as_json(checked, text),
+            "picture": Markup(linked_svg(checked.journey)) if checked.journey else None,  # noqa: S704 - escaped SVG
+            "previews": step_previews(checked.journey, folder) if checked.journey else [],
+            "proposal": proposed_change(folder / f"{name}.yaml"),
+            "token": token,
+            "csrf_header": CSRF_HEADER,
+        }
+        return pages.TemplateResponse(request, "journey.html", context)
+
+    async def check(request: Request) -> Response:
+        name = named(request)
+        text, _ = await _editor_text(request)
+        return JSONResponse(_as_json(check_text(folder, name, text), text))
+
+    async def save_journey(request: Request) -> Response:
+        name = named(request)
+        text, confirmed = await _editor_text(request)
+        checked = check_text(folder, name, text)
+        answer = _as_json(checked, text)
+        if checked.errors and not confirmed and not check_file(folder, name).errors:
+            answer["saved"] = False
+            answer["confirm"] = (
+                f"This text has {checked.status} and would replace a valid {checked.file}. Save it anyway?"
+            )
+            return JSONResponse(answer, status_code=409)
+        save(folder / f"{name}.yaml", text)
+        proposal = proposed_change(folder / f"{name}.yaml")
+        answer.update(saved=True, proposal={"diff": proposal.diff, "note": proposal.note})
+        return JSONResponse(answer)
+
+    async def refused(request: Request, error: Exception) -> Response:
+        status = error.status if isinstance(error, BadRequest) else 500
+        return PlainTextResponse(str(error), status_code=status)
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/journeys/{name}", journey_page),
+            Route("/pictures/{name}.svg", picture),
+            Route("/api/journeys/{name}/check", check, methods=["POST"]),
+            Route("/api/journeys/{name}/save", save_journey, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ],
+        middleware=[
+            Middleware(LoopbackOnly),
+            Middleware(CsrfProtected, token=token),
+            Middleware(PageHeaders),
+        ],
+        exception_handlers={BadRequest: refused},
+    )
+
+
+async def _editor_text(request: Request) -> tuple[str, bool]:
+    """The editor's `{"text": …, "confirmed": …}`."""
+    body = await request.body()
+    if len(body) > MAX_TEXT_BYTES:
+        raise BadRequest(413, f"a journey file is at most {MAX_TEXT_BYTES:,} bytes")
+    try:
+        sent = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest(400, f"expected JSON with the journey's text: {error}") from error
+    if not isinstance(sent, dict) or not isinstance(sent.get("text"), str):
+        raise BadRequest(400, 'expected {"text": "<the journey\'s YAML>"}')
+    return sent["text"], sent.get("confirmed") is True
+
+
+def _as_json(checked: Checked, text: str) -> dict[str, Any]:
+    """What the editor shows of a check: the status, each problem as the CLI prints it and at its line, the diagram
+    while the text is valid, and where each step's lines are."""
+    return {
+        "status": checked.status,
+        "errors": checked.errors,
+        "warnings": checked.warnings,
+        "problems": [_problem_json(problem, checked.file) for problem in checked.problems],
+        "svg": linked_svg(checked.journey) if checked.journey else None,
+        "steps": step_lines(text),
+    }
+
+
+def _problem_json(problem: Problem, file: str) -> dict[str, Any]:
+    return {
+        "file": problem.path,
+        "own": problem.path == file,  # marked at its line in the editor; else in a template or config/
+        "line": problem.line,
+        "column": problem.column,
+        "severity": problem.severity.value,
+        "where": problem.where,
+        "message": problem.message,
+        "text": str(problem),
+    }
