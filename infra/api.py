@@ -48,6 +48,16 @@ class IngestApi(Construct):
             integration=profiles,
             authorizer=store_tools,
         )
+        # A literal path, so API Gateway does not take "by-name" for a customer id.
+        self.api.add_routes(
+            path="/profiles/by-name", methods=[apigateway.HttpMethod.GET], integration=profiles, authorizer=store_tools
+        )
+        self.api.add_routes(
+            path="/profiles/{customer_id}/actions/{action_id}/done",
+            methods=[apigateway.HttpMethod.POST],
+            integration=profiles,
+            authorizer=store_tools,
+        )
         access_logs = logs.LogGroup(self, "AccessLogs", retention=retention(settings.log_retention_days))
         stage = self.api.default_stage
         assert stage is not None

@@ -87,8 +87,10 @@ class OmnijourneyStack(Stack):
         journey_step = function("journey_step", messaging.environment(settings))
         journey_schedule = function("journey_schedule", timeout_seconds=15 * 60)
 
-        # Ingest: queue events, read webhook secrets, keep what cannot be parsed.
-        pipeline.events.grant_send_messages(ingest)
+        # Ingest: queue events, read webhook secrets, keep what cannot be parsed. The profile API queues the events
+        # staff actions make (a next best action done), the way every channel's events go.
+        for sender in (ingest, profile_api):
+            pipeline.events.grant_send_messages(sender)
         quarantine.grant_put(ingest)
         ingest.add_to_role_policy(
             iam.PolicyStatement(

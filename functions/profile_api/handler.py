@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from omnijourney.app.erasure import erase_customer
-from omnijourney.edge.bodies import Erased, ProfileView
+from omnijourney.app.next_best_actions import mark_done
+from omnijourney.edge.bodies import ActionDone, Erased, NamedCustomers, ProfileView
 from omnijourney.edge.http import answer_doc, problem_docs, problem_responses
 from omnijourney.platform.tracing import function_tracer
 from omnijourney.profiles import service
@@ -47,6 +48,37 @@ def look_up(
 ) -> Response[str]:
     given = {"phone": phone, "email": email, "loyalty_id": loyalty_id}
     return _json(service.look_up({key: value for key, value in given.items() if value}))
+
+
+@app.get(
+    "/profiles/by-name",
+    summary="Every customer with this first and last name (a name links nobody: namesakes are listed apart)",
+    tags=["profiles"],
+    responses={
+        200: answer_doc("The customers with the name, oldest first", NamedCustomers),
+        **problem_docs({400: "first_name or last_name missing"}),
+    },
+    enable_validation=True,
+)
+def look_up_by_name(
+    first_name: Annotated[str, Query(description="Case and accents do not matter")],
+    last_name: Annotated[str, Query(description="Case and accents do not matter")],
+) -> Response[str]:
+    return _json(service.named(first_name, last_name))
+
+
+@app.post(
+    "/profiles/<customer_id>/actions/<action_id>/done",
+    summary="Record that staff did one of the customer's next best actions (queued as an event)",
+    tags=["profiles"],
+    responses={
+        202: answer_doc("Queued: the profile lists the action no more once it is applied", ActionDone),
+        **problem_docs({404: "No such customer, or no such open action", 503: "The event queue did not take it"}),
+    },
+)
+def action_done(customer_id: str, action_id: str) -> Response[str]:
+    event = mark_done(customer_id, action_id)
+    return _json({"event_id": event.event_id}, 202)
 
 
 @app.get(

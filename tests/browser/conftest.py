@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.studio import CHROMIUM, Studio, studio_over, working_copy
+
+# The suite runs beside the others on two busy cores: a page may take seconds to answer, which is no failure.
+BUSY_MACHINE_MS = 20_000
 
 
 @pytest.fixture(scope="session")
@@ -31,5 +34,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     opened = browser.new_page(viewport={"width": 1400, "height": 1000})
+    opened.set_default_timeout(BUSY_MACHINE_MS)
+    expect.set_options(timeout=BUSY_MACHINE_MS)
     yield opened
     opened.close()

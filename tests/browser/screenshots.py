@@ -1,7 +1,7 @@
 """`make screenshots`: the studio's pages as PNGs in docs/img/, for the README and docs/studio.md.
 
 The studio runs over a copy of journeys/ and config/ (with a draft that has a typo, as a marketer's clone may have);
-the journey page is shown while the marketer has a typo in the text.
+the journey page is shown while the marketer has a typo in the text, the Simulate page with a scenario's result.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.browser.studio import CHROMIUM, ROOT, studio_over, working_copy
+from tests.browser.studio import CHROMIUM, DRAFT, ROOT, studio_over, working_copy
 
 IMAGES = ROOT / "docs" / "img"
 VIEWPORT = {"width": 1400, "height": 1000}
+SIMULATED = "stop_by_sms_holds_the_cart_reminder.jsonl"
+SIMULATION_MS = 120_000
 
 
 def main() -> None:
@@ -35,8 +37,15 @@ def main() -> None:
         expect(page.locator("#status")).to_have_text("1 error")
         page.get_by_role("button", name="line 34, column 7").click()
         page.screenshot(path=IMAGES / "studio-journey.png")
+        # A journey with errors stops a simulation (as it stops the CLI's): the marketer deletes the draft first.
+        (studio.journeys / f"{DRAFT}.yaml").unlink()
+        page.goto(f"{studio.url}/simulate")
+        page.get_by_label("A scenario from scenarios/").select_option(SIMULATED)
+        page.get_by_role("button", name="Run", exact=True).click()
+        expect(page.get_by_role("heading", name=SIMULATED, exact=False)).to_be_visible(timeout=SIMULATION_MS)
+        page.screenshot(path=IMAGES / "studio-simulate.png", full_page=True)
         browser.close()
-    for name in ("studio-journeys.png", "studio-journey.png"):
+    for name in ("studio-journeys.png", "studio-journey.png", "studio-simulate.png"):
         print(IMAGES / name)
 
 

@@ -70,6 +70,8 @@ class EventType(StrEnum):
     message_opened = "message_opened"
     message_clicked = "message_clicked"
     tracked = "tracked"
+    # Store staff or an agent did a next best action a journey left on the profile (`properties.action`: its id).
+    next_best_action_done = "next_best_action_done"
 
 
 class Channel(StrEnum):

@@ -17,10 +17,12 @@ SHARED_FROM_LINES = 300
 
 
 def simulate(
-    lines: Iterable[ScenarioLine], progress: Progress | None = None, workers: int | None = None
+    lines: Iterable[ScenarioLine], progress: Progress | None = None, workers: int | None = None, *, apart: bool = False
 ) -> dict[str, Any]:
     """The scenario's report. With more than one worker, customers who share no identifier are shared out
-    among that many processes (default: one per core for long scenarios); the report is the same."""
+    among that many processes (default: one per core for long scenarios); the report is the same. `apart`: never
+    in this process, for a caller that keeps a moto backend of its own (the studio's customer screen): moto and the
+    virtual clock are one per process."""
     lines = list(lines)
     start = lines[0].at.astimezone(UTC) if lines else None
     if workers is None:
@@ -29,4 +31,6 @@ def simulate(
         parts = shares.split(lines, workers)
         if len(parts) > 1:
             return report_of(shares.play_apart(parts, start, progress))
+    if apart:
+        return report_of(shares.play_apart([lines], start, progress))
     return report_of([play(lines, start, progress)])

@@ -101,7 +101,7 @@ def timeline(report: dict[str, Any], lines: Iterable[ScenarioLine], shop_zone: Z
         rows.append((run["started_at"], STARTED, [f"   ▶ {run['journey']} starts for {_who(run)}"]))
         if run["ended_at"]:
             rows.append((run["ended_at"], ENDED, [_end_line(run)]))
-    for message in _collapsed(report["messages"]):
+    for message in collapsed(report["messages"]):
         zone = zones.get(message["customer_id"], shop_zone)
         rows.append((message["at"], MESSAGE, [_message_line(message, zone)]))
     return [
@@ -131,7 +131,7 @@ def _summary(line: ScenarioLine) -> str:
     return "clock advances"
 
 
-def _collapsed(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def collapsed(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Repeated deferrals of one step, as one row with a count."""
     shown: list[dict[str, Any]] = []
     for message in messages:

@@ -8,6 +8,8 @@ reaches a path of its choosing.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,12 @@ from starlette.templating import Jinja2Templates
 from omnijourney.platform.configfile import Problem
 from omnijourney_tools.journeys.diagram import event_text, svg
 from omnijourney_tools.studio.checking import Checked, check_file, check_text, journey_names, step_lines
+from omnijourney_tools.studio.customer import Counter, customer_routes, demo_lines
 from omnijourney_tools.studio.picture import linked_svg
 from omnijourney_tools.studio.previews import step_previews
 from omnijourney_tools.studio.protection import CSRF_HEADER, CsrfProtected, LoopbackOnly, PageHeaders
+from omnijourney_tools.studio.simulation_routes import simulation_routes
+from omnijourney_tools.studio.simulation_runs import SHIPPED_SCENARIOS, Simulations
 from omnijourney_tools.studio.working_tree import proposed_change, save
 
 HERE = Path(__file__).parent
@@ -58,10 +63,17 @@ class BadRequest(Exception):
         self.status = status
 
 
-def studio_app(folder: Path, *, token: str) -> Starlette:
-    """The studio over the journeys in `folder`, answering at 127.0.0.1:`port` or localhost:`port` only, every
-    change carrying `token`."""
+def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS) -> Starlette:
+    """The studio over the journeys in `folder` (and the scenarios in `scenarios`), answering at 127.0.0.1:`port` or
+    localhost:`port` only, every change carrying `token`."""
     pages = Jinja2Templates(directory=HERE / "templates")
+    # The customer screen's local backend: started on its first visit, stopped with the studio.
+    counter = Counter(demo_lines)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        counter.stop()
 
     def named(request: Request) -> str:
         name = str(request.path_params["name"])
@@ -131,6 +143,8 @@ def studio_app(folder: Path, *, token: str) -> Starlette:
             Route("/pictures/{name}.svg", picture),
             Route("/api/journeys/{name}/check", check, methods=["POST"]),
             Route("/api/journeys/{name}/save", save_journey, methods=["POST"]),
+            *simulation_routes(pages, Simulations(scenarios), folder=folder.name, token=token),
+            *customer_routes(pages, counter, folder=folder.name, token=token),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
         middleware=[
@@ -139,6 +153,7 @@ def studio_app(folder: Path, *, token: str) -> Starlette:
             Middleware(PageHeaders),
         ],
         exception_handlers={BadRequest: refused},
+        lifespan=lifespan,
     )
 
 

@@ -79,6 +79,7 @@ class OpenTicket(Body):
 
 
 class NextBestAction(Body):
+    action_id: str = Field(description="What POST /profiles/{customer_id}/actions/{action_id}/done marks done")
     channel: str
     text: str
     journey: str
@@ -111,3 +112,19 @@ class ProfileView(Body):
 
 class Erased(Body):
     erased: list[str] = Field(description="The customer ids erased: the customer and everyone merged into them")
+
+
+class NamedCustomer(Body):
+    customer_id: str
+    first_name: str | None
+    last_name: str | None
+    lifecycle_stage: str
+    identifiers: dict[str, list[str]] = Field(description="phone, email and loyalty_id: to tell namesakes apart")
+
+
+class NamedCustomers(Body):
+    customers: list[NamedCustomer]
+
+
+class ActionDone(Body):
+    event_id: str = Field(description="The queued event; marking the same action again queues the same id")

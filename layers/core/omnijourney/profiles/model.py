@@ -64,6 +64,7 @@ comes back after it was dropped (a forgotten ticket or trait key set again has l
   dropped from the profile only waits there for newer refunds to push it out);
 - notes: the newest `MAX_NOTES`; offers: one per offer of config/offers.yaml and customer (`offers.present`
   issues no second), so only merges add more: at most `MAX_OFFERS`, the newest;
+- actions done: `MAX_ACTIONS_DONE` marks (`_joined_actions_done`);
 - `RECENT_EVENTS` event ids.
 """
 
@@ -119,6 +120,8 @@ REFUNDS_BUDGET_BYTES = 16 * 1024
 # As many as a journey's note step keeps (runtime/steps.py); a merge keeps no more.
 MAX_NOTES = 10
 MAX_OFFERS = 20
+# Marks of next best actions done: a few times the notes kept, as a mark outlives the note it marked.
+MAX_ACTIONS_DONE = 4 * MAX_NOTES
 # Identifiers stored before first-seen times were kept count as oldest.
 BEFORE_ANY_EVENT = datetime.min.replace(tzinfo=UTC)
 UNTIMED = BEFORE_ANY_EVENT + timedelta(days=1)
@@ -341,6 +344,11 @@ class Note(Record):
     journey: str
     at: AwareDatetime
 
+    @property
+    def action_id(self) -> str:
+        """What store staff mark done: the same note on every merge and retry (a digest of what makes it itself)."""
+        return digest(f"{self.at.isoformat()}|{self.journey}|{self.text}")
+
 
 class Profile(Record):
     customer_id: str
@@ -370,6 +378,8 @@ class Profile(Record):
     merged_from: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     notes: tuple[Note, ...] = ()
+    # Next best actions staff marked done (Note.action_id): a set, so done before or after a merge is done.
+    actions_done: tuple[str, ...] = ()
     offers: tuple[IssuedOffer, ...] = ()
     # The last events that changed this profile: re-applying one (a retried batch) changes nothing.
     recent_events: tuple[str, ...] = ()
@@ -416,6 +426,11 @@ class Profile(Record):
         return bool(self.identifiers.get(IdentifierKind.email) or self.identifiers.get(IdentifierKind.phone))
 
     @property
+    def next_best_actions(self) -> tuple[Note, ...]:
+        """The notes staff have not marked done."""
+        return tuple(note for note in self.notes if note.action_id not in self.actions_done)
+
+    @property
     def kept_orders(self) -> tuple[OrderSummary, ...]:
         """The orders lifecycle stages count: not test, voided, cancelled or refunded in full."""
         return tuple(order for order in self.orders if order.is_kept)
@@ -460,6 +475,12 @@ def with_note(profile: Profile, note: Note) -> Profile:
     if note in profile.notes:
         return profile
     return profile.model_copy(update={"notes": _newest({*profile.notes, note}, _note_order, MAX_NOTES)})
+
+
+def _joined_actions_done(mine: Iterable[str], theirs: Iterable[str]) -> tuple[str, ...]:
+    """Sorted, so any order of events and merges gives the same; past `MAX_ACTIONS_DONE` the greatest ids are kept
+    (deterministic, not by age: with four marks per note kept, one dropped while its note is shown is unlikely)."""
+    return tuple(sorted({*mine, *theirs}))[-MAX_ACTIONS_DONE:]
 
 
 def _note_order(note: Note) -> tuple[datetime, str, str]:
@@ -996,6 +1017,9 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
             offers = _redeemed(profile.offers, order)
             if offers != profile.offers:
                 update["offers"] = offers
+    done = event.properties.get("action") if event.type is EventType.next_best_action_done else None
+    if isinstance(done, str) and done not in profile.actions_done:
+        update["actions_done"] = _joined_actions_done(profile.actions_done, (done,))
     if event.ticket is not None:
         update |= _tickets_update(profile, _joined_tickets(_ticket_states(profile), _ticket_of(event)))
     changed = profile.model_copy(update=update) if update else profile
@@ -1044,6 +1068,7 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
             "merged_from": tuple(dict.fromkeys((*winner.merged_from, loser.customer_id, *loser.merged_from))),
             "tags": tuple(dict.fromkeys((*winner.tags, *loser.tags))),
             "notes": notes,
+            "actions_done": _joined_actions_done(winner.actions_done, loser.actions_done),
             "offers": _joined_offers((*winner.offers, *loser.offers)),
             # Either side's segments count as entered already (no second entry); recomputed after the merge.
             "segments": loser.segments | winner.segments,

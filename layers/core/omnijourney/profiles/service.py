@@ -234,3 +234,24 @@ def look_up(query: Mapping[str, str]) -> dict[str, Any]:
         names = ", ".join(kind.value for kind in LOOKUP_KEYS)
         raise MalformedPayload(f"give exactly one of {names}", field="query")
     return view_of(find(given[0], query[given[0].value]))
+
+
+def named(first_name: str, last_name: str) -> dict[str, Any]:
+    """`?first_name=&last_name=`: every customer with that name, each listed apart (a name links nobody)."""
+    if not first_name.strip() or not last_name.strip():
+        raise MalformedPayload("give both first_name and last_name", field="query")
+    lifecycle = configured_lifecycle()
+    now = clock.now()
+    return {
+        "customers": [
+            {
+                "customer_id": record.customer_id,
+                "first_name": record.profile.traits.get("first_name") or record.profile.traits.get("firstName"),
+                "last_name": record.profile.traits.get("last_name") or record.profile.traits.get("lastName"),
+                "lifecycle_stage": lifecycle.stage_of(record.profile, now),
+                # Enough for staff to tell two namesakes apart, no more: the rest is on the customer's page.
+                "identifiers": {kind.value: list(record.profile.identifiers.get(kind, ())) for kind in LOOKUP_KEYS},
+            }
+            for record in store.named(first_name, last_name)
+        ]
+    }

@@ -8,6 +8,7 @@ each is a platform.tables.Table, bound to the table its setting names on first u
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -30,6 +31,41 @@ HISTORY_READ_LIMIT = 50
 TRANSACTION_ACTIONS = 100
 
 
+class ProfilesByName(GlobalSecondaryIndex["ProfileRecord"]):  # type: ignore[no-untyped-call]  # pynamodb's hook
+    """The name index, for staff who know a customer only by name: normalised first and last name → customer ids.
+
+    Apart from the identities table on purpose: a name is shared by strangers, so it never links or merges anyone;
+    a lookup lists every customer with it. Sparse (only live profiles with a first and a last name carry the key),
+    and an attribute of the profile's own item, so erasing the profile erases its entry. Keys only: each result is
+    then read from the table."""
+
+    class Meta:
+        index_name = "by-name"
+        projection = KeysOnlyProjection()
+
+    name_key = UnicodeAttribute(hash_key=True)
+
+
+def name_key(first_name: str, last_name: str) -> str | None:
+    """`first last` as staff may type it: accents stripped (NFKD without combining marks: "Müller" is "muller", not
+    "mueller"), case folded ("ß" is "ss"), spaces collapsed. None without both names."""
+
+    def normal(name: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", name)
+        bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+        return " ".join(bare.casefold().split())
+
+    first, last = normal(first_name), normal(last_name)
+    return f"{first}#{last}" if first and last else None
+
+
+def _name_key_of(profile: Profile) -> str | None:
+    traits = profile.traits
+    first = traits.get("first_name") or traits.get("firstName")
+    last = traits.get("last_name") or traits.get("lastName")
+    return name_key(first, last) if isinstance(first, str) and isinstance(last, str) else None
+
+
 class ProfileRecord(Table):
     Meta = table_meta("profiles_table")
 
@@ -38,6 +74,14 @@ class ProfileRecord(Table):
     # Set on a profile that was merged into another; lookups follow it.
     merged_into = UnicodeAttribute(null=True)
     document = UnicodeAttribute(null=True)
+    # The profile's name as the name index keys it (name_key); None on merged-away and nameless profiles.
+    name_key = UnicodeAttribute(null=True)
+    by_name = ProfilesByName()
+
+    def hold(self, profile: Profile) -> None:
+        """Store `profile` in this record, with its name index key."""
+        self.document = _document(profile)
+        self.name_key = _name_key_of(profile)
 
     @property
     def profile(self) -> Profile:
@@ -182,6 +226,21 @@ def load(customer_id: str) -> ProfileRecord | None:
     return None
 
 
+def named(first_name: str, last_name: str) -> list[ProfileRecord]:
+    """Every live customer with this first and last name (normalised as `name_key`), oldest first; none if either is
+    blank."""
+    key = name_key(first_name, last_name)
+    if key is None:
+        return []
+    with classified():
+        found = [load(entry.customer_id) for entry in ProfileRecord.by_name.query(key)]
+    # The index is eventually consistent: a name changed a moment ago may still list the customer under the old one.
+    return sorted(
+        (record for record in found if record is not None and record.name_key == key),
+        key=lambda record: (record.profile.created_at, record.customer_id),
+    )
+
+
 def live_profiles() -> Iterator[Profile]:
     """Every live profile (not merged away), in the table's order: one scan, for a scheduled journey's audience."""
     for record in ProfileRecord.scan(ProfileRecord.merged_into.does_not_exist()):
@@ -197,7 +256,8 @@ def _identity_puts(tx: TransactWrite, customer_id: str, new_keys: Iterable[str],
 
 
 def create(profile: Profile, identifier_keys: list[str]) -> ProfileRecord:
-    record = ProfileRecord(profile.customer_id, document=_document(profile))
+    record = ProfileRecord(profile.customer_id)
+    record.hold(profile)
     with classified(), TransactWrite(connection=connection()) as tx:
         tx.save(record, condition=ProfileRecord.customer_id.does_not_exist())
         _identity_puts(tx, profile.customer_id, identifier_keys)
@@ -206,7 +266,7 @@ def create(profile: Profile, identifier_keys: list[str]) -> ProfileRecord:
 
 def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]) -> None:
     """Write the changed profile if nobody else did meanwhile (the version condition) and claim new identifiers."""
-    record.document = _document(profile)
+    record.hold(profile)
     with classified():
         if not new_identifier_keys:
             record.save()
@@ -218,7 +278,7 @@ def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]
 
 def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], new_identifier_keys: list[str]) -> None:
     """In one transaction: the winner takes the merged profile, each loser points at it, identifiers follow."""
-    winner.document = _document(merged)
+    winner.hold(merged)
     repoint = [key for loser in losers for key in loser.profile.identifier_keys]
     budget = TRANSACTION_ACTIONS - 1 - len(losers) - len(new_identifier_keys)
     with classified():
@@ -227,6 +287,7 @@ def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], n
             for loser in losers:
                 loser.merged_into = winner.customer_id
                 loser.document = None
+                loser.name_key = None
                 tx.save(loser)
             _identity_puts(tx, winner.customer_id, new_identifier_keys, repoint[:budget])
         # Identifiers past one transaction's capacity: the losers already point at the winner, so these only save a hop.

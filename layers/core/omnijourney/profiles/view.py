@@ -85,10 +85,16 @@ def profile_view(
             }
             for offer in profile.offers
         ],
-        # What journeys asked store staff and agents to do next ("continue where you left off").
+        # What journeys asked store staff and agents to do next ("continue where you left off"), but what they did.
         "next_best_actions": [
-            {"channel": note.channel, "text": note.text, "journey": note.journey, "at": note.at.isoformat()}
-            for note in profile.notes
+            {
+                "action_id": note.action_id,
+                "channel": note.channel,
+                "text": note.text,
+                "journey": note.journey,
+                "at": note.at.isoformat(),
+            }
+            for note in profile.next_best_actions
         ],
     }
     if activity is not None:

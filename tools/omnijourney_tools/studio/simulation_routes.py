@@ -1,0 +1,80 @@
+"""The Simulate page's routes: the page (the scenarios, a run's progress, the last result), starting a run, and its
+progress as JSON for the page's progress bar."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from omnijourney.platform.configfile import ConfigError
+from omnijourney_tools.simulation.scenario import ScenarioError, ScenarioLine
+from omnijourney_tools.studio.protection import CSRF_HEADER
+from omnijourney_tools.studio.simulation_result import STANDARD_USD_PER_TRANSITION
+from omnijourney_tools.studio.simulation_runs import Busy, Simulations
+
+# A 200-customer scenario is about a megabyte; anything this big is not one a page should upload.
+MAX_SCENARIO_BYTES = 20_000_000
+
+
+def simulation_routes(pages: Jinja2Templates, simulations: Simulations, *, folder: str, token: str) -> list[Route]:
+    """The routes, for the studio over the journeys folder named `folder`, its pages carrying `token`."""
+
+    def page(request: Request) -> Response:
+        context = {
+            "folder": folder,
+            "token": token,
+            "csrf_header": CSRF_HEADER,
+            "scenarios": simulations.names(),
+            "scenarios_folder": simulations.folder.name,
+            "progress": simulations.progress(),
+            "finished": simulations.finished(),
+            "usd_per_1000_transitions": STANDARD_USD_PER_TRANSITION * 1000,
+        }
+        return pages.TemplateResponse(request, "simulate.html", context)
+
+    async def start(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_SCENARIO_BYTES:
+            return _refusal(413, f"a scenario to upload is at most {MAX_SCENARIO_BYTES:,} bytes")
+        try:
+            scenario, lines = _lines_asked_for(simulations, body)
+            simulations.start(scenario, lines)
+        except ScenarioError as error:
+            return _refusal(400, str(error))
+        except ConfigError as error:
+            return _refusal(400, f"nothing ran: {error}")
+        except Busy as error:
+            return _refusal(409, str(error))
+        return JSONResponse(asdict(simulations.progress()), status_code=202)
+
+    def progress(request: Request) -> Response:
+        return JSONResponse(asdict(simulations.progress()))
+
+    return [
+        Route("/simulate", page),
+        Route("/api/simulation", start, methods=["POST"]),
+        Route("/api/simulation", progress, methods=["GET"]),
+    ]
+
+
+def _lines_asked_for(simulations: Simulations, body: bytes) -> tuple[str, list[ScenarioLine]]:
+    """`{"scenario": "<file in scenarios/>"}` or `{"upload": "<file name>", "text": "<its JSON lines>"}`."""
+    try:
+        sent: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ScenarioError(f"expected JSON naming a scenario or carrying one: {error}") from error
+    if isinstance(sent, dict) and isinstance(sent.get("scenario"), str):
+        return sent["scenario"], simulations.shipped(sent["scenario"])
+    if isinstance(sent, dict) and isinstance(sent.get("upload"), str) and isinstance(sent.get("text"), str):
+        return sent["upload"], simulations.uploaded(sent["upload"], sent["text"])
+    raise ScenarioError('expected {"scenario": "<name>.jsonl"} or {"upload": "<name>.jsonl", "text": "<its lines>"}')
+
+
+def _refusal(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)

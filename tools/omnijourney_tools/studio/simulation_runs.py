@@ -1,0 +1,107 @@
+"""The studio's simulation runs: a scenario from scenarios/ or an uploaded one, played by `omnijourney simulate`'s own
+code in a process of its own (moto and the virtual clock are one per process, and the customer screen keeps a backend
+in the studio's), one run at a time, its progress read by the page while it plays and its result kept until the next
+run.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from omnijourney.app import config
+from omnijourney_tools.simulation.scenario import ScenarioError, ScenarioLine, parse_lines
+from omnijourney_tools.studio.simulation_charts import Charts, charts_of
+from omnijourney_tools.studio.simulation_result import Result, result_of
+
+SHIPPED_SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
+
+
+class Busy(Exception):
+    """A run was asked for while another is playing."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    result: Result
+    charts: Charts
+
+
+@dataclass(frozen=True)
+class Progress:
+    """`state` is idle, running, finished or failed; `error` says why a run failed."""
+
+    state: str
+    scenario: str | None = None
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+
+
+class Simulations:
+    """Runs over the scenarios in `folder`; an upload's `file` references are read relative to it too, as a shipped
+    scenario's are."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._progress = Progress("idle")
+        self._finished: Finished | None = None
+
+    def names(self) -> list[str]:
+        return sorted(path.name for path in self.folder.glob("*.jsonl"))
+
+    def shipped(self, name: str) -> list[ScenarioLine]:
+        """The lines of scenarios/`name` (a name that is not one of its files is refused before any path is made)."""
+        if name not in self.names():
+            raise ScenarioError(f"no scenario named {name!r} in {self.folder.name}/")
+        return self.uploaded(name, (self.folder / name).read_text(encoding="utf-8"))
+
+    def uploaded(self, name: str, text: str) -> list[ScenarioLine]:
+        """The lines of an uploaded scenario; a malformed line raises ScenarioError naming `name:line`."""
+        lines = parse_lines(text, name, self.folder)
+        if not lines:
+            raise ScenarioError(f"{name}: has no lines to play")
+        return lines
+
+    def start(self, scenario: str, lines: list[ScenarioLine]) -> None:
+        """Play the lines in the background; ConfigError (before anything runs) while a journey or config/ has errors,
+        as `omnijourney simulate` would stop."""
+        with self._lock:
+            if self._progress.state == "running":
+                raise Busy(f"{self._progress.scenario} is playing: one run at a time")
+            # Read journeys/ and config/ again: a run plays the journeys as saved now, not as they were at start.
+            config.clear()
+            config.journeys()
+            self._progress = Progress("running", scenario, 0, len(lines))
+        threading.Thread(target=self._play, args=(scenario, lines), name="studio-simulation", daemon=True).start()
+
+    def progress(self) -> Progress:
+        with self._lock:
+            return self._progress
+
+    def finished(self) -> Finished | None:
+        with self._lock:
+            return self._finished
+
+    def _advance(self, done: int, total: int) -> None:
+        with self._lock:
+            self._progress = Progress("running", self._progress.scenario, done, total)
+
+    def _play(self, scenario: str, lines: list[ScenarioLine]) -> None:
+        # lazy: the simulation loads moto, boto3 and botocore's models (seconds), which the studio's pages never need
+        from omnijourney_tools.simulation import simulate
+
+        try:
+            report = simulate(lines, progress=self._advance, apart=True)
+            steps = {name: [step.id for step in journey.steps] for name, journey in config.journeys().journeys.items()}
+            result = result_of(scenario, len(lines), report, steps)
+            finished = Finished(result, charts_of(result))
+        except Exception as error:  # noqa: BLE001 - the page shows why the run failed, and the studio stays up
+            with self._lock:
+                self._progress = Progress("failed", scenario, self._progress.done, len(lines), f"{error}")
+            return
+        with self._lock:
+            self._finished = finished
+            self._progress = Progress("finished", scenario, len(lines), len(lines))
