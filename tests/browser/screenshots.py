@@ -1,7 +1,8 @@
 """`make screenshots`: the studio's pages as PNGs in docs/img/, for the README and docs/studio.md.
 
 The studio runs over a copy of journeys/ and config/ (with a draft that has a typo, as a marketer's clone may have);
-the journey page is shown while the marketer has a typo in the text, the Simulate page with a scenario's result.
+the journey page is shown while the marketer has a typo in the text, the Simulate page with a scenario's result, and
+the customer screen with Lena found by her phone.
 """
 
 from __future__ import annotations
@@ -44,8 +45,14 @@ def main() -> None:
         page.get_by_role("button", name="Run", exact=True).click()
         expect(page.get_by_role("heading", name=SIMULATED, exact=False)).to_be_visible(timeout=SIMULATION_MS)
         page.screenshot(path=IMAGES / "studio-simulate.png", full_page=True)
+        page.goto(f"{studio.url}/customers")
+        page.get_by_label("Phone", exact=True).check()
+        page.get_by_label("Phone, email or loyalty id", exact=True).fill("+49 151 23456789")
+        page.get_by_role("button", name="Find").click()
+        expect(page.get_by_role("region", name="Live offers")).to_be_visible()
+        page.screenshot(path=IMAGES / "studio-customer.png", full_page=True)
         browser.close()
-    for name in ("studio-journeys.png", "studio-journey.png", "studio-simulate.png"):
+    for name in ("studio-journeys.png", "studio-journey.png", "studio-simulate.png", "studio-customer.png"):
         print(IMAGES / name)
 
 
