@@ -73,12 +73,16 @@ def look_up_by_name(
     tags=["profiles"],
     responses={
         202: answer_doc("Queued: the profile lists the action no more once it is applied", ActionDone),
-        **problem_docs({404: "No such customer, or no such open action", 503: "The event queue did not take it"}),
+        **problem_docs(
+            {
+                404: "No such customer, or no such action (one already done answers 202 again)",
+                503: "The event queue did not take it",
+            }
+        ),
     },
 )
 def action_done(customer_id: str, action_id: str) -> Response[str]:
-    event = mark_done(customer_id, action_id)
-    return _json({"event_id": event.event_id}, 202)
+    return _json({"event_id": mark_done(customer_id, action_id)}, 202)
 
 
 @app.get(

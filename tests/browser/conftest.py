@@ -31,6 +31,14 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def clean_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
+    """The clone without its draft: a journey with errors stops a simulation, as it stops `omnijourney simulate`, and
+    the customer screen, which runs on the studio's journeys."""
+    with studio_over(working_copy(tmp_path_factory.mktemp("clone"), draft=False)) as running:
+        yield running
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     opened = browser.new_page(viewport={"width": 1400, "height": 1000})

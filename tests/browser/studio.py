@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 STARTUP_SECONDS = 60
@@ -38,12 +41,13 @@ class Studio:
     journeys: Path
 
 
-def working_copy(into: Path) -> Path:
-    """journeys/ (with a draft that has a typo) and config/ copied into a fresh git checkout: its first commit is
-    what a pull request would be proposed against."""
+def working_copy(into: Path, *, draft: bool = True) -> Path:
+    """journeys/ (with a draft that has a typo, unless `draft` is False) and config/ copied into a fresh git checkout:
+    its first commit is what a pull request would be proposed against."""
     for folder in ("journeys", "config"):
         shutil.copytree(ROOT / folder, into / folder)
-    (into / "journeys" / f"{DRAFT}.yaml").write_text(DRAFT_TEXT, encoding="utf-8")
+    if draft:
+        (into / "journeys" / f"{DRAFT}.yaml").write_text(DRAFT_TEXT, encoding="utf-8")
     git = ["git", "-C", str(into), "-c", "user.name=Studio Test", "-c", "user.email=studio@example.com"]
     subprocess.run([*git, "init", "--quiet"], check=True)
     subprocess.run([*git, "add", "."], check=True)
@@ -74,6 +78,15 @@ def studio_over(copy: Path) -> Iterator[Studio]:
                 process.kill()
                 raise
         assert status == 0, f"the studio did not stop cleanly (exit {status}):\n{_tail(log)}"
+
+
+def serious_violations(page: Page) -> list[str]:
+    """What axe-core finds serious or critical on the page as it is now, one finding a line."""
+    return [
+        f"{found['id']} ({found['impact']}): {found['help']} at {[node['target'] for node in found['nodes']]}"
+        for found in Axe().run(page).response["violations"]
+        if found["impact"] in ("serious", "critical")
+    ]
 
 
 def _first_line(process: subprocess.Popen[str]) -> str:

@@ -7,10 +7,9 @@ import re
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.browser.studio import DRAFT, ROOT, Studio
+from tests.browser.studio import DRAFT, ROOT, Studio, serious_violations
 
 EDITOR = "the journey's YAML"
 MOST_TABS = 30
@@ -161,10 +160,5 @@ def tab_to(page: Page, what: str, is_it: str) -> None:
 def test_axe_finds_no_serious_accessibility_violation(page: Page, studio: Studio, path: str) -> None:
     page.goto(f"{studio.url}{path}")
     expect(page.locator("main")).to_be_visible()
-    violations = Axe().run(page).response["violations"]
-    serious = [
-        f"{found['id']} ({found['impact']}): {found['help']} at {[node['target'] for node in found['nodes']]}"
-        for found in violations
-        if found["impact"] in ("serious", "critical")
-    ]
+    serious = serious_violations(page)
     assert not serious, "\n".join(serious)

@@ -4,27 +4,14 @@ for what the page shows, never a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.browser.studio import DRAFT, ROOT, Studio, studio_over, working_copy
+from tests.browser.studio import ROOT, Studio, serious_violations
 
 # Small (12 lines, one customer): her SMS STOP and unsubscribe hold the welcome series' reminder.
 SCENARIO = "stop_by_sms_holds_the_cart_reminder.jsonl"
 RESULT_SECONDS_MS = 120_000  # moto starting and the scenario playing, on a loaded CI machine
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
-    """The clone without its draft: a journey with errors stops a simulation, as it stops `omnijourney simulate`."""
-    copy = working_copy(tmp_path_factory.mktemp("clone"))
-    (copy / "journeys" / f"{DRAFT}.yaml").unlink()
-    with studio_over(copy) as running:
-        yield running
 
 
 def run_scenario(page: Page, studio: Studio, scenario: str) -> None:
@@ -37,8 +24,10 @@ def run_scenario(page: Page, studio: Studio, scenario: str) -> None:
     )
 
 
-def test_a_marketer_runs_a_scenario_and_finds_the_held_message_with_its_reason(page: Page, studio: Studio) -> None:
-    run_scenario(page, studio, SCENARIO)
+def test_a_marketer_runs_a_scenario_and_finds_the_held_message_with_its_reason(
+    page: Page, clean_studio: Studio
+) -> None:
+    run_scenario(page, clean_studio, SCENARIO)
 
     held = page.get_by_role("row").filter(has_text="held welcome_series › resend_welcome")
     expect(held).to_be_visible()
@@ -56,19 +45,14 @@ def test_a_marketer_runs_a_scenario_and_finds_the_held_message_with_its_reason(p
     assert chart.evaluate("image => image.naturalWidth") > 0, "the chart is drawn, not a broken image"
     expect(page.get_by_role("term").filter(has_text="On Step Functions Standard")).to_be_visible()
 
-    violations = Axe().run(page).response["violations"]
-    serious = [
-        f"{found['id']} ({found['impact']}): {found['help']} at {[node['target'] for node in found['nodes']]}"
-        for found in violations
-        if found["impact"] in ("serious", "critical")
-    ]
+    serious = serious_violations(page)
     assert not serious, "\n".join(serious)
 
 
-def test_an_upload_with_a_malformed_line_is_named_and_runs_nothing(page: Page, studio: Studio) -> None:
+def test_an_upload_with_a_malformed_line_is_named_and_runs_nothing(page: Page, clean_studio: Studio) -> None:
     lines = (ROOT / "scenarios" / SCENARIO).read_text(encoding="utf-8").splitlines()
     lines[4] = lines[4].replace('"at"', '"when"', 1)
-    page.goto(f"{studio.url}/simulate")
+    page.goto(f"{clean_studio.url}/simulate")
 
     page.get_by_label("Or a scenario of your own").set_input_files(
         files=[{"name": "mine.jsonl", "mimeType": "application/jsonl", "buffer": "\n".join(lines).encode()}]
@@ -76,4 +60,4 @@ def test_an_upload_with_a_malformed_line_is_named_and_runs_nothing(page: Page, s
     page.get_by_role("button", name="Run the upload").click()
 
     expect(page.get_by_role("alert")).to_contain_text("mine.jsonl:5: at: Field required")
-    assert httpx.get(f"{studio.url}/api/simulation").json()["scenario"] != "mine.jsonl"
+    assert httpx.get(f"{clean_studio.url}/api/simulation").json()["scenario"] != "mine.jsonl"

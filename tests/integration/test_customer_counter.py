@@ -72,12 +72,35 @@ def test_an_action_marked_done_reaches_the_profile_and_leaves_the_list(harness: 
 
 
 def test_done_for_an_unknown_customer_is_not_found_and_queues_nothing(harness: Harness) -> None:
-    maria = sign_up(harness, 7390000000001, "maria.schmidt@example.com", "Maria", "Schmidt")
-    _, before = harness.profile(maria)
+    sign_up(harness, 7390000000001, "maria.schmidt@example.com", "Maria", "Schmidt")
 
     status, body = harness.backend.call_http("profile_api", http_event("POST", "/profiles/cus_nobody/actions/a1/done"))
-    harness.backend.drain()
 
     assert status == 404, body
-    _, after = harness.profile(maria)
-    assert after["recent_activity"] == before["recent_activity"]
+    assert harness.backend.drain() == 0
+
+
+def test_done_twice_answers_the_same_event_and_queues_nothing_the_second_time(harness: Harness) -> None:
+    maria = sign_up(harness, 7390000000001, "maria.schmidt@example.com", "Maria", "Schmidt")
+    note = Note(channel="in_store", text="Offer the care kit", journey="post_purchase", at=RECEIVED_AT)
+    service.amend(maria, lambda profile: with_note(profile, note))
+    path = f"/profiles/{maria}/actions/{note.action_id}/done"
+    first_status, first = harness.backend.call_http("profile_api", http_event("POST", path))
+    harness.backend.drain()
+
+    again_status, again = harness.backend.call_http("profile_api", http_event("POST", path))
+
+    assert (first_status, again_status) == (202, 202), again
+    assert again["event_id"] == first["event_id"]
+    assert harness.backend.drain() == 0
+    assert harness.profile(maria)[1]["next_best_actions"] == []
+
+
+def test_a_customer_with_a_very_long_name_is_saved_and_found_by_email_and_by_name(harness: Harness) -> None:
+    # Past DynamoDB's 2048 bytes for an index key, had the index keyed the name itself.
+    long_first_name = "Maximiliana" * 200
+
+    customer_id = sign_up(harness, 7390000000009, "long.name@example.com", long_first_name, "Schmidt")
+
+    assert by_name(harness, long_first_name, "schmidt") == [customer_id]
+    assert harness.backend.dead_letters() == []

@@ -88,3 +88,31 @@ def test_a_journey_with_errors_stops_a_run_before_it_starts_naming_the_file(clie
     assert answer.status_code == 400
     assert answer.json()["error"].startswith(f"nothing ran: {tmp_path / 'journeys' / 'draft.yaml'}:5:")
     assert client.get("/api/simulation").json()["state"] == "idle"
+
+
+@pytest.mark.parametrize("file", ["/etc/hostname", "../README.md", "../events/../pyproject.toml"])
+def test_an_upload_reads_no_file_outside_scenarios_and_events_and_names_the_line(client: TestClient, file: str) -> None:
+    line = {"at": "2026-03-02T18:05:01Z", "source": "segment", "file": file}
+
+    answer = client.post(
+        "/api/simulation", json={"upload": "peek.jsonl", "text": json.dumps(line)}, headers={CSRF_HEADER: TOKEN}
+    )
+
+    assert answer.status_code == 400
+    said = answer.json()["error"]
+    assert said == f"peek.jsonl:1: file {file}: only a file under scenarios/ or events/ can be read"
+    assert str(ROOT) not in said
+    assert client.get("/api/simulation").json()["state"] == "idle"
+
+
+def test_an_upload_names_a_missing_sample_without_the_studios_folders(client: TestClient) -> None:
+    line = {"at": "2026-03-02T18:05:01Z", "source": "segment", "file": "../events/segment/no_such.json"}
+
+    answer = client.post(
+        "/api/simulation", json={"upload": "typo.jsonl", "text": json.dumps(line)}, headers={CSRF_HEADER: TOKEN}
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["error"] == (
+        "typo.jsonl:1: file ../events/segment/no_such.json: cannot be read: No such file or directory"
+    )

@@ -26,6 +26,7 @@ from omnijourney.events import (
 )
 from omnijourney.identifiers import Identifier, IdentifierKind, identifiers_from
 from omnijourney.profiles.model import (
+    MAX_ACTIONS_DONE,
     MAX_CART_LINES,
     MAX_NOTES,
     MAX_OFFERS,
@@ -40,6 +41,7 @@ from omnijourney.profiles.model import (
     apply_event,
     merge_profiles,
     new_profile,
+    with_note,
     with_traits,
 )
 
@@ -681,3 +683,16 @@ def test_a_timezone_and_traits_sent_again_within_a_week_write_nothing_and_later_
     assert within_a_week == known  # unchanged: the profile function writes nothing
     a_week_on = apply_event(known, viewed("e3", 60 * 24 * 7), config.lifecycle())
     assert a_week_on.timezone_set[0] == a_week_on.traits_set["tier"][0] == T0 + timedelta(days=7)
+
+
+def test_the_action_marked_done_last_stays_done_however_many_were_marked_before() -> None:
+    profile = new_profile("cus_1", T0)
+    for day in range(4 * MAX_ACTIONS_DONE // 3):
+        at = T0 + timedelta(days=day)
+        note = Note(channel="in_store", text=f"Offer the care kit, visit {day}", journey="post_purchase", at=at)
+        profile = with_note(profile, note)
+        done = {"action": note.action_id, "journey": "post_purchase"}
+        profile = apply(event(f"done-{day}", EventType.next_best_action_done, day, properties=done), profile=profile)
+
+        assert note not in profile.next_best_actions, f"mark {day + 1} did not stick"
+    assert len(profile.actions_done) == MAX_ACTIONS_DONE

@@ -66,14 +66,14 @@ THEMES = (
     ("consent",),
     ("identify",),
     ("traits",),
-    ("ticket",),
+    ("ticket", "done"),
 )
 
 
 @st.composite
 def _fields(draw: st.DrawFn, kinds: list[str]) -> dict[str, Any]:
     """What one event says: a cart change, an order or its cancellation, a refund, consent, identifiers, traits,
-    a ticket's opening, update or solve."""
+    a ticket's opening, update or solve, a next best action done."""
     kind = draw(st.sampled_from(kinds))
     skus = st.lists(st.sampled_from(SKUS), unique=True, min_size=1, max_size=2)
     if kind in ("add", "remove"):
@@ -118,6 +118,8 @@ def _fields(draw: st.DrawFn, kinds: list[str]) -> dict[str, Any]:
             ticket_id=draw(st.sampled_from(("48213", "48214"))), subject=subject, status=TICKETS[event_type]
         )
         return {"type": event_type, "ticket": ticket}
+    if kind == "done":
+        return {"type": EventType.next_best_action_done, "properties": {"action": draw(st.sampled_from(("a1", "a2")))}}
     key, value = draw(st.sampled_from(("bio", "city", "tier"))), draw(st.sampled_from(TRAIT_VALUES))
     return {"type": EventType.identify, "traits": {key: value}}
 
@@ -188,7 +190,7 @@ def test_every_arrival_order_and_merge_split_gives_the_same_profile(
 def test_the_sampled_histories_reach_the_cases_that_used_to_depend_on_order() -> None:
     """The strategy can produce what broke: two devices' adds, an add and a remove of one SKU, consent ties, a
     ticket solved after it was opened or updated, a trait over its budget or evicted by newer ones, two zones,
-    a refund in another currency than its order."""
+    a refund in another currency than its order, one next best action marked done at two times."""
     seen: set[str] = set()
 
     @settings(derandomize=True, max_examples=500, deadline=None)
@@ -227,6 +229,9 @@ def test_the_sampled_histories_reach_the_cases_that_used_to_depend_on_order() ->
             if key != other == same
         ):
             seen.add("a newer trait shrinks after evicting an older one")
+        done = [(e.occurred_at, e.properties["action"]) for e in events if e.type is EventType.next_best_action_done]
+        if len({action for _, action in done}) < len(set(done)):
+            seen.add("one action done at two times")
         if len({e.timezone for e in events} - {None, "Mars/Base"}) > 1:
             seen.add("two zones")
         refunds = {e.refund.refund_id for e in events if e.refund}
@@ -246,4 +251,5 @@ def test_the_sampled_histories_reach_the_cases_that_used_to_depend_on_order() ->
         "a newer trait shrinks after evicting an older one",
         "two zones",
         "refund in another currency",
+        "one action done at two times",
     }

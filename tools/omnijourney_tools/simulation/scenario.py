@@ -111,20 +111,31 @@ def _kind(data: dict[str, Any]) -> type[Line]:
     return AdvanceLine
 
 
-def _inline_file(data: dict[str, Any], base: Path, where: str) -> dict[str, Any]:
-    """Read a delivery's `file` into `form` (when the file says so) or `body`."""
+def _inline_file(data: dict[str, Any], base: Path, where: str, within: tuple[Path, ...] | None) -> dict[str, Any]:
+    """Read a delivery's `file` into `form` (when the file says so) or `body`; with `within`, only a file under one
+    of those folders (links and `..` resolved first). Refusals name the file as the line wrote it, and no other
+    path."""
     if not isinstance(data.get("file"), str):
         return data
-    target = base / data["file"]
+    target = (base / data["file"]).resolve()
+    if within is not None and not any(target.is_relative_to(folder.resolve()) for folder in within):
+        folders = " or ".join(f"{folder.name}/" for folder in within)
+        raise ScenarioError(f"{where}: file {data['file']}: only a file under {folders} can be read")
     try:
         content = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+    except OSError as error:
+        raise ScenarioError(f"{where}: file {data['file']}: cannot be read: {error.strerror}") from error
+    except json.JSONDecodeError as error:
         raise ScenarioError(f"{where}: file {data['file']}: {error}") from error
     key = "form" if data.get("source") == "twilio" else "body"
     return {**{k: v for k, v in data.items() if k != "file"}, key: content}
 
 
-def parse_lines(text: str, path: str = "<scenario>", base: Path | None = None) -> list[ScenarioLine]:
+def parse_lines(
+    text: str, path: str = "<scenario>", base: Path | None = None, *, within: tuple[Path, ...] | None = None
+) -> list[ScenarioLine]:
+    """The lines of a scenario named `path`, their `file`s read relative to `base` (and, given `within`, only from
+    under those folders: an upload must not read what it likes)."""
     lines: list[ScenarioLine] = []
     previous: datetime | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -136,7 +147,7 @@ def parse_lines(text: str, path: str = "<scenario>", base: Path | None = None) -
             raise ScenarioError(f"{path}:{number}: not JSON: {error.msg} (column {error.colno})") from error
         if not isinstance(data, dict):
             raise ScenarioError(f"{path}:{number}: a line must be a JSON object")
-        data = _inline_file(data, base or Path.cwd(), f"{path}:{number}")
+        data = _inline_file(data, base or Path.cwd(), f"{path}:{number}", within)
         try:
             line = _kind(data).model_validate({**data, "number": number})
         except ValidationError as error:

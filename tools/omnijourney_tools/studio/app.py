@@ -16,6 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -25,6 +26,7 @@ from starlette.templating import Jinja2Templates
 
 from omnijourney.platform.configfile import Problem
 from omnijourney_tools.journeys.diagram import event_text, svg
+from omnijourney_tools.studio.bodies import TooLarge, body_within
 from omnijourney_tools.studio.checking import Checked, check_file, check_text, journey_names, step_lines
 from omnijourney_tools.studio.customer import Counter, customer_routes, demo_lines
 from omnijourney_tools.studio.picture import linked_svg
@@ -68,7 +70,7 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
     localhost:`port` only, every change carrying `token`."""
     pages = Jinja2Templates(directory=HERE / "templates")
     # The customer screen's local backend: started on its first visit, stopped with the studio.
-    counter = Counter(demo_lines)
+    counter = Counter(demo_lines, folder=folder.name)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -111,14 +113,22 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
         }
         return pages.TemplateResponse(request, "journey.html", context)
 
+    # The editor's routes read the body here and do the rest (the validator, git) in the threadpool, as Starlette
+    # runs a sync route: the event loop keeps answering other requests meanwhile.
     async def check(request: Request) -> Response:
         name = named(request)
         text, _ = await _editor_text(request)
+        return await run_in_threadpool(checked_json, name, text)
+
+    def checked_json(name: str, text: str) -> Response:
         return JSONResponse(_as_json(check_text(folder, name, text), text))
 
     async def save_journey(request: Request) -> Response:
         name = named(request)
         text, confirmed = await _editor_text(request)
+        return await run_in_threadpool(saved, name, text, confirmed=confirmed)
+
+    def saved(name: str, text: str, *, confirmed: bool) -> Response:
         checked = check_text(folder, name, text)
         answer = _as_json(checked, text)
         if checked.errors and not confirmed and not check_file(folder, name).errors:
@@ -133,7 +143,7 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
         return JSONResponse(answer)
 
     async def refused(request: Request, error: Exception) -> Response:
-        status = error.status if isinstance(error, BadRequest) else 500
+        status = error.status if isinstance(error, BadRequest) else 413 if isinstance(error, TooLarge) else 500
         return PlainTextResponse(str(error), status_code=status)
 
     return Starlette(
@@ -152,16 +162,14 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
             Middleware(CsrfProtected, token=token),
             Middleware(PageHeaders),
         ],
-        exception_handlers={BadRequest: refused},
+        exception_handlers={BadRequest: refused, TooLarge: refused},
         lifespan=lifespan,
     )
 
 
 async def _editor_text(request: Request) -> tuple[str, bool]:
     """The editor's `{"text": …, "confirmed": …}`."""
-    body = await request.body()
-    if len(body) > MAX_TEXT_BYTES:
-        raise BadRequest(413, f"a journey file is at most {MAX_TEXT_BYTES:,} bytes")
+    body = await body_within(request, MAX_TEXT_BYTES, "a journey file")
     try:
         sent = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -3,9 +3,10 @@ counter needs, and mark a next best action done.
 
 Every answer comes from the profile API's own handler on a local backend (moto, in this process), started on the
 first visit and seeded with the demo: the shoes story (scenarios/shoes.jsonl) and two namesakes. Its clock stays at
-the end of the story, so the offers and stages shown are those of that day, whatever today is. It runs on the
-project's shipped journeys and config/, not the working tree's drafts: a journey being edited, errors and all, must not
-stop the counter.
+the end of the story, so the offers and stages shown are those of that day, whatever today is. It runs on the studio's
+own journeys and config/ (the working tree's, chosen once at start): while they have errors the screen says so instead
+of answering, as the deployed counter would not deploy. It never switches folders for a request: the settings are the
+process's, read at the same moment by the editor and by a simulation starting.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from omnijourney_tools.folders import definitions_from
+from omnijourney.app import config
+from omnijourney.platform.configfile import ConfigError
 from omnijourney_tools.local import LocalBackend, http_event
 from omnijourney_tools.simulation.runner import Simulation
 from omnijourney_tools.simulation.scenario import ScenarioLine, parse_lines, read
@@ -38,6 +40,17 @@ AFTER_THE_STORY = "2026-03-21T09:30:00Z"
 FOUND_BY = {"phone": "Phone", "email": "Email", "loyalty_id": "Loyalty id", "name": "First and last name"}
 CARE_KIT = {"sku": "CARE-KIT", "product_id": "prod-care-kit", "name": "Shoe Care Kit", "price": 19.95}
 NAMESAKES = (("7390000000001", "maria.schmidt@example.com"), ("7390000000002", "m.schmidt@example.org"))
+# Every definition the backend reads: each raises ConfigError while its files have errors.
+DEFINITIONS = (
+    config.identifiers,
+    config.lifecycle,
+    config.consistency,
+    config.products,
+    config.offers,
+    config.shop,
+    config.segments,
+    config.journeys,
+)
 
 
 @dataclass(frozen=True)
@@ -50,16 +63,25 @@ class Answer:
 
 class Counter:
     """The local backend behind the customer screen: started once, on first use, and used one request at a time (it is
-    one process-wide backend, as one Lambda container is)."""
+    one process-wide backend, as one Lambda container is). `folder` names the journeys folder in what it says."""
 
-    def __init__(self, seed: Callable[[], list[ScenarioLine]]) -> None:
+    def __init__(self, seed: Callable[[], list[ScenarioLine]], *, folder: str) -> None:
         self._seed = seed
+        self._folder = folder
         self._lock = threading.Lock()
         self._backend: LocalBackend | None = None
 
     def ask(self, method: str, path: str, query: dict[str, str] | None = None) -> Answer:
-        """The profile API's answer; the queue drained and the journeys settled before it returns."""
-        with self._lock, definitions_from(config_dir=ROOT / "config", journeys_dir=ROOT / "journeys"):
+        """The profile API's answer; the queue drained and the journeys settled before it returns. 503, asking for the
+        errors to be fixed, while the journeys or config/ have errors."""
+        with self._lock:
+            try:
+                for definition in DEFINITIONS:
+                    definition()
+            except ConfigError as error:
+                first = error.problems[0] if error.problems else error
+                detail = f"the journeys in {self._folder}/ have errors: fix them to use the customer screen ({first})"
+                return Answer(503, {"detail": detail})
             backend = self._started()
             status, body = backend.call_http("profile_api", http_event(method, path, query=query))
             backend.drain()
@@ -111,13 +133,19 @@ def customer_routes(pages: Jinja2Templates, counter: Counter, *, folder: str, to
         by = by if by in FOUND_BY else "phone"
         given = {key: request.query_params.get(key, "").strip() for key in ("value", "first_name", "last_name")}
         shown: dict[str, Any] = {"by": by, "found_by": FOUND_BY, **given, "problem": None, "customers": None}
-        if by == "name" and (given["first_name"] or given["last_name"]):
+        # A name needs both parts: the index keys first and last together.
+        wanted = given["first_name"] and given["last_name"] if by == "name" else given["value"]
+        if not wanted:
+            asked = "by" in request.query_params  # the form sent, not the page opened
+            missing = "Enter a first and last name." if by == "name" else "Enter a phone, email or loyalty id."
+            shown["problem"] = missing if asked else None
+        elif by == "name":
             answer = counter.ask("GET", "/profiles/by-name", {k: given[k] for k in ("first_name", "last_name")})
             if answer.status == 200 and len(answer.body["customers"]) == 1:
                 return _to_customer(answer.body["customers"][0]["customer_id"])
             shown["customers"] = answer.body.get("customers")
             shown["problem"] = _problem(answer) or (None if shown["customers"] else "No customer has this name.")
-        elif by != "name" and given["value"]:
+        else:
             answer = counter.ask("GET", "/profiles", {by: given["value"]})
             if answer.status == 200:
                 return _to_customer(answer.body["customer_id"])

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -14,6 +15,7 @@ from starlette.templating import Jinja2Templates
 
 from omnijourney.platform.configfile import ConfigError
 from omnijourney_tools.simulation.scenario import ScenarioError, ScenarioLine
+from omnijourney_tools.studio.bodies import TooLarge, body_within
 from omnijourney_tools.studio.protection import CSRF_HEADER
 from omnijourney_tools.studio.simulation_result import STANDARD_USD_PER_TRANSITION
 from omnijourney_tools.studio.simulation_runs import Busy, Simulations
@@ -39,9 +41,14 @@ def simulation_routes(pages: Jinja2Templates, simulations: Simulations, *, folde
         return pages.TemplateResponse(request, "simulate.html", context)
 
     async def start(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_SCENARIO_BYTES:
-            return _refusal(413, f"a scenario to upload is at most {MAX_SCENARIO_BYTES:,} bytes")
+        try:
+            body = await body_within(request, MAX_SCENARIO_BYTES, "a scenario to upload")
+        except TooLarge as error:
+            return _refusal(413, str(error))
+        # Parsing up to 20 MB and reading journeys/ block: in the threadpool, as Starlette runs a sync route.
+        return await run_in_threadpool(started, body)
+
+    def started(body: bytes) -> Response:
         try:
             scenario, lines = _lines_asked_for(simulations, body)
             simulations.start(scenario, lines)

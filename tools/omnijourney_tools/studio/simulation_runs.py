@@ -16,6 +16,8 @@ from omnijourney_tools.studio.simulation_charts import Charts, charts_of
 from omnijourney_tools.studio.simulation_result import Result, result_of
 
 SHIPPED_SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
+# The project's sample payloads, which scenarios name in their `file` lines.
+SAMPLE_EVENTS = Path(__file__).resolve().parents[3] / "events"
 
 
 class Busy(Exception):
@@ -41,7 +43,7 @@ class Progress:
 
 class Simulations:
     """Runs over the scenarios in `folder`; an upload's `file` references are read relative to it too, as a shipped
-    scenario's are."""
+    scenario's are, and only from under it or the project's events/."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -60,7 +62,7 @@ class Simulations:
 
     def uploaded(self, name: str, text: str) -> list[ScenarioLine]:
         """The lines of an uploaded scenario; a malformed line raises ScenarioError naming `name:line`."""
-        lines = parse_lines(text, name, self.folder)
+        lines = parse_lines(text, name, self.folder, within=(self.folder, SAMPLE_EVENTS))
         if not lines:
             raise ScenarioError(f"{name}: has no lines to play")
         return lines

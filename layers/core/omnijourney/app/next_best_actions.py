@@ -29,18 +29,22 @@ NAMED_BY = (
 )
 
 
-def mark_done(customer_id: str, action_id: str) -> CanonicalEvent:
-    """Queue the event that marks the customer's open action `action_id` done; NotFound (and nothing queued) for an
-    unknown customer or an action they do not have open. The event's id is the action's, so marking it twice (two
-    clicks, a retried request) records it once."""
+def mark_done(customer_id: str, action_id: str) -> str:
+    """Queue the event that marks the customer's open action `action_id` done, and answer its id; NotFound (and
+    nothing queued) for an unknown customer or an action they do not have. The event's id is the action's, so marking
+    it twice (two clicks, a retried request) records it once; an action already done queues nothing and answers the
+    same id."""
     profile = service.get(customer_id).profile
+    event_id = f"{SOURCE}:done:{profile.customer_id}:{action_id}"
+    if action_id in profile.done_action_ids:
+        return event_id
     note = next((note for note in profile.next_best_actions if note.action_id == action_id), None)
     if note is None:
-        raise NotFound(f"customer {profile.customer_id} has no open next best action {action_id}", field="action_id")
+        raise NotFound(f"customer {profile.customer_id} has no next best action {action_id}", field="action_id")
     kind = next(kind for kind in NAMED_BY if profile.identifiers.get(kind))
     now = clock.now()
     event = CanonicalEvent(
-        event_id=f"{SOURCE}:done:{profile.customer_id}:{action_id}",
+        event_id=event_id,
         source=SOURCE,
         type=EventType.next_best_action_done,
         name="Next Best Action Done",
@@ -51,4 +55,4 @@ def mark_done(customer_id: str, action_id: str) -> CanonicalEvent:
         properties={"action": action_id, "journey": note.journey},
     )
     enqueue([event])
-    return event
+    return event_id

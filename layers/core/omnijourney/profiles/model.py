@@ -64,7 +64,7 @@ comes back after it was dropped (a forgotten ticket or trait key set again has l
   dropped from the profile only waits there for newer refunds to push it out);
 - notes: the newest `MAX_NOTES`; offers: one per offer of config/offers.yaml and customer (`offers.present`
   issues no second), so only merges add more: at most `MAX_OFFERS`, the newest;
-- actions done: `MAX_ACTIONS_DONE` marks (`_joined_actions_done`);
+- actions done: the newest `MAX_ACTIONS_DONE` marks by `(at, action_id)` (`_joined_actions_done`);
 - `RECENT_EVENTS` event ids.
 """
 
@@ -350,6 +350,13 @@ class Note(Record):
         return digest(f"{self.at.isoformat()}|{self.journey}|{self.text}")
 
 
+class DoneMark(Record):
+    """Staff did a next best action (`Note.action_id`), at the time its event says."""
+
+    action_id: str
+    at: AwareDatetime
+
+
 class Profile(Record):
     customer_id: str
     created_at: AwareDatetime
@@ -378,8 +385,8 @@ class Profile(Record):
     merged_from: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     notes: tuple[Note, ...] = ()
-    # Next best actions staff marked done (Note.action_id): a set, so done before or after a merge is done.
-    actions_done: tuple[str, ...] = ()
+    # Next best actions staff marked done, the newest last: done before or after a merge is done.
+    actions_done: tuple[DoneMark, ...] = ()
     offers: tuple[IssuedOffer, ...] = ()
     # The last events that changed this profile: re-applying one (a retried batch) changes nothing.
     recent_events: tuple[str, ...] = ()
@@ -428,7 +435,12 @@ class Profile(Record):
     @property
     def next_best_actions(self) -> tuple[Note, ...]:
         """The notes staff have not marked done."""
-        return tuple(note for note in self.notes if note.action_id not in self.actions_done)
+        done = self.done_action_ids
+        return tuple(note for note in self.notes if note.action_id not in done)
+
+    @property
+    def done_action_ids(self) -> frozenset[str]:
+        return frozenset(mark.action_id for mark in self.actions_done)
 
     @property
     def kept_orders(self) -> tuple[OrderSummary, ...]:
@@ -477,10 +489,19 @@ def with_note(profile: Profile, note: Note) -> Profile:
     return profile.model_copy(update={"notes": _newest({*profile.notes, note}, _note_order, MAX_NOTES)})
 
 
-def _joined_actions_done(mine: Iterable[str], theirs: Iterable[str]) -> tuple[str, ...]:
-    """Sorted, so any order of events and merges gives the same; past `MAX_ACTIONS_DONE` the greatest ids are kept
-    (deterministic, not by age: with four marks per note kept, one dropped while its note is shown is unlikely)."""
-    return tuple(sorted({*mine, *theirs}))[-MAX_ACTIONS_DONE:]
+def _joined_actions_done(marks: Iterable[DoneMark]) -> tuple[DoneMark, ...]:
+    """One mark per action (its latest), the newest `MAX_ACTIONS_DONE` by `(at, action_id)`: the same in any order of
+    events and merges, and a mark just made is always kept (with four marks per note kept, one dropped while its note
+    is still shown is unlikely)."""
+    latest: dict[str, DoneMark] = {}
+    for mark in marks:
+        if mark.action_id not in latest or mark.at > latest[mark.action_id].at:
+            latest[mark.action_id] = mark
+    return _newest(latest.values(), _mark_order, MAX_ACTIONS_DONE)
+
+
+def _mark_order(mark: DoneMark) -> tuple[datetime, str]:
+    return mark.at, mark.action_id
 
 
 def _note_order(note: Note) -> tuple[datetime, str, str]:
@@ -1018,8 +1039,10 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
             if offers != profile.offers:
                 update["offers"] = offers
     done = event.properties.get("action") if event.type is EventType.next_best_action_done else None
-    if isinstance(done, str) and done not in profile.actions_done:
-        update["actions_done"] = _joined_actions_done(profile.actions_done, (done,))
+    if isinstance(done, str):
+        marks = _joined_actions_done((*profile.actions_done, DoneMark(action_id=done, at=event.occurred_at)))
+        if marks != profile.actions_done:
+            update["actions_done"] = marks
     if event.ticket is not None:
         update |= _tickets_update(profile, _joined_tickets(_ticket_states(profile), _ticket_of(event)))
     changed = profile.model_copy(update=update) if update else profile
@@ -1068,7 +1091,7 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
             "merged_from": tuple(dict.fromkeys((*winner.merged_from, loser.customer_id, *loser.merged_from))),
             "tags": tuple(dict.fromkeys((*winner.tags, *loser.tags))),
             "notes": notes,
-            "actions_done": _joined_actions_done(winner.actions_done, loser.actions_done),
+            "actions_done": _joined_actions_done((*winner.actions_done, *loser.actions_done)),
             "offers": _joined_offers((*winner.offers, *loser.offers)),
             # Either side's segments count as entered already (no second entry); recomputed after the merge.
             "segments": loser.segments | winner.segments,

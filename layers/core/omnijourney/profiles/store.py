@@ -7,6 +7,7 @@ each is a platform.tables.Table, bound to the table its setting names on first u
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator
@@ -32,7 +33,8 @@ TRANSACTION_ACTIONS = 100
 
 
 class ProfilesByName(GlobalSecondaryIndex["ProfileRecord"]):  # type: ignore[no-untyped-call]  # pynamodb's hook
-    """The name index, for staff who know a customer only by name: normalised first and last name → customer ids.
+    """The name index, for staff who know a customer only by name: a digest of the normalised first and last name →
+    customer ids.
 
     Apart from the identities table on purpose: a name is shared by strangers, so it never links or merges anyone;
     a lookup lists every customer with it. Sparse (only live profiles with a first and a last name carry the key),
@@ -47,8 +49,11 @@ class ProfilesByName(GlobalSecondaryIndex["ProfileRecord"]):  # type: ignore[no-
 
 
 def name_key(first_name: str, last_name: str) -> str | None:
-    """`first last` as staff may type it: accents stripped (NFKD without combining marks: "Müller" is "muller", not
-    "mueller"), case folded ("ß" is "ss"), spaces collapsed. None without both names."""
+    """A digest of `first last` as staff may type it: accents stripped (NFKD without combining marks: "Müller" is
+    "muller", not "mueller"), case folded ("ß" is "ss"), spaces collapsed. None without both names.
+
+    A digest, not the name: a GSI key is at most 2048 bytes (a longer name would make the profile's write refused),
+    and the index then holds no names in plain text."""
 
     def normal(name: str) -> str:
         decomposed = unicodedata.normalize("NFKD", name)
@@ -56,7 +61,9 @@ def name_key(first_name: str, last_name: str) -> str | None:
         return " ".join(bare.casefold().split())
 
     first, last = normal(first_name), normal(last_name)
-    return f"{first}#{last}" if first and last else None
+    if not (first and last):
+        return None
+    return hashlib.sha256(f"{first}#{last}".encode()).hexdigest()
 
 
 def _name_key_of(profile: Profile) -> str | None:
