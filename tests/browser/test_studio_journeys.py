@@ -68,6 +68,8 @@ def test_a_typo_is_marked_at_its_line_and_fixing_it_redraws_the_diagram(page: Pa
 def test_a_step_in_the_diagram_selects_its_lines_in_the_editor(page: Page, studio: Studio) -> None:
     saved = open_journey(page, studio, "abandoned_cart")
     page.locator('#diagram a[data-step="cart_email"]').click()
+    # The page's first check may redraw the diagram around the click: wait until the editor holds a selection.
+    page.wait_for_function("() => { const e = document.getElementById('yaml'); return e.selectionEnd > 0; }")
 
     selected = page.get_by_label(EDITOR).evaluate("e => e.value.slice(e.selectionStart, e.selectionEnd)")
     assert selected.lstrip().startswith("- id: cart_email")
