@@ -34,6 +34,7 @@ def main() -> None:
         page.screenshot(path=IMAGES / "studio-journeys.png", full_page=True)
         page.goto(f"{studio.url}/journeys/abandoned_cart")
         editor = page.get_by_label("the journey's YAML")
+        expect(editor).to_have_attribute("data-ready", "true")
         editor.fill(editor.input_value().replace("      category: marketing", "      categroy: marketing", 1))
         expect(page.locator("#status")).to_have_text("1 error")
         page.get_by_role("button", name="line 34, column 7").click()

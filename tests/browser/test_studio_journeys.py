@@ -20,6 +20,8 @@ def open_journey(page: Page, studio: Studio, name: str) -> str:
     page.goto(f"{studio.url}/")
     page.get_by_role("link", name=name, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    # The editor's script listens from here on (the page is shown before a slow script has run).
+    expect(page.get_by_label(EDITOR)).to_have_attribute("data-ready", "true")
     return (studio.journeys / f"{name}.yaml").read_text(encoding="utf-8")
 
 

@@ -161,4 +161,7 @@
   });
 
   show(JSON.parse(document.getElementById("checked").textContent));
+  // Text typed before this script was listening (a slow load) is checked now, not at the next keystroke.
+  if (editor.value !== editor.defaultValue) check();
+  editor.dataset.ready = "true";
 })();
