@@ -20,6 +20,7 @@ def find(page: Page, studio: Studio, by: str, **fields: str) -> None:
     for label, value in fields.items():
         page.get_by_label(label, exact=True).fill(value)
     page.get_by_role("button", name="Find").click()
+    page.wait_for_load_state()  # the customer page's script (the Done buttons) listens once it has loaded
 
 
 def test_a_clerk_finds_lena_by_phone_sees_her_web_cart_and_offer_code_and_marks_an_action_done(

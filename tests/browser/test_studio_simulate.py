@@ -17,6 +17,7 @@ RESULT_SECONDS_MS = 120_000  # moto starting and the scenario playing, on a load
 def run_scenario(page: Page, studio: Studio, scenario: str) -> None:
     page.goto(f"{studio.url}/")
     page.get_by_role("link", name="Simulate").click()
+    page.wait_for_load_state()  # the page's script listens once the page has loaded
     page.get_by_label("A scenario from scenarios/").select_option(scenario)
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.get_by_role("heading", name=f"{scenario}: 12 lines, 1 customers")).to_be_visible(
