@@ -3,22 +3,21 @@ own, for the browser tests and `make screenshots`."""
 
 from __future__ import annotations
 
-import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
+
+from tests.processes import first_line, log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -66,9 +65,9 @@ def studio_over(copy: Path) -> Iterator[Studio]:
             [sys.executable, "-m", "omnijourney_tools.cli", *command], stdout=subprocess.PIPE, stderr=log, text=True
         )
         try:
-            announced = _first_line(process)
+            announced = first_line(process, STARTUP_SECONDS)
             address = re.search(r"listening on (http://\S+)", announced)
-            assert address, f"the studio did not start: {announced!r}\n{_tail(log)}"
+            assert address, f"the studio did not start: {announced!r}\n{log_tail(log)}"
             yield Studio(address.group(1), journeys)
         finally:
             process.send_signal(signal.SIGINT)
@@ -77,7 +76,7 @@ def studio_over(copy: Path) -> Iterator[Studio]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 raise
-        assert status == 0, f"the studio did not stop cleanly (exit {status}):\n{_tail(log)}"
+        assert status == 0, f"the studio did not stop cleanly (exit {status}):\n{log_tail(log)}"
 
 
 def serious_violations(page: Page) -> list[str]:
@@ -87,17 +86,3 @@ def serious_violations(page: Page) -> list[str]:
         for found in Axe().run(page).response["violations"]
         if found["impact"] in ("serious", "critical")
     ]
-
-
-def _first_line(process: subprocess.Popen[str]) -> str:
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(process.stdout.readline() if process.stdout else ""), daemon=True).start()
-    try:
-        return lines.get(timeout=STARTUP_SECONDS)
-    except queue.Empty:
-        return ""
-
-
-def _tail(log: IO[str]) -> str:
-    log.seek(0)
-    return log.read()[-5000:]

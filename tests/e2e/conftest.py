@@ -7,13 +7,11 @@ would, and must stop cleanly (exit status 0).
 
 from __future__ import annotations
 
-import queue
 import re
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -22,6 +20,8 @@ from typing import IO, Any
 
 import pytest
 import requests
+
+from tests.processes import first_line, log_tail
 
 STARTUP_SECONDS = 90
 STOP_SECONDS = 30
@@ -97,9 +97,9 @@ def served(speed: float, stop: signal.Signals = signal.SIGINT) -> Iterator[Serve
             text=True,
         )
         try:
-            announced = _first_line(process, STARTUP_SECONDS)
+            announced = first_line(process, STARTUP_SECONDS)
             address = re.search(r"listening on (http://\S+)", announced)
-            assert address, f"serve did not start: {announced!r}\n{_read(log)}"
+            assert address, f"serve did not start: {announced!r}\n{log_tail(log)}"
             yield Served(address.group(1), process.pid, log)
         finally:
             process.send_signal(stop)
@@ -108,19 +108,4 @@ def served(speed: float, stop: signal.Signals = signal.SIGINT) -> Iterator[Serve
             except subprocess.TimeoutExpired:
                 process.kill()
                 raise
-        assert status == 0, f"serve did not stop cleanly (exit {status}):\n{_read(log)}"
-
-
-def _first_line(process: subprocess.Popen[str], seconds: float) -> str:
-    assert process.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(process.stdout.readline() if process.stdout else ""), daemon=True).start()
-    try:
-        return lines.get(timeout=seconds)
-    except queue.Empty:
-        return ""
-
-
-def _read(log: IO[str]) -> str:
-    log.seek(0)
-    return log.read()[-5000:]
+        assert status == 0, f"serve did not stop cleanly (exit {status}):\n{log_tail(log)}"
