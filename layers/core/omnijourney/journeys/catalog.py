@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
+from omnijourney.journeys.contract import EntryKeeps, entry_keeps
 from omnijourney.journeys.language import Journey
 from omnijourney.journeys.segments import SegmentsConfig, segments
 from omnijourney.journeys.templates import TemplateCatalog
@@ -25,6 +26,12 @@ class JourneySet:
     # What deploys but can never happen (a wait that can only time out, …): printed by `journeys validate`, an
     # error there with --strict; the runtime runs the journeys all the same.
     warnings: tuple[Problem, ...] = ()
+
+    @cached_property
+    def entry_keeps(self) -> dict[str, EntryKeeps]:
+        """What each journey keeps of the event that starts it: worked out once per loaded set, not on every event
+        the profile function records."""
+        return {name: entry_keeps(journey, self.templates) for name, journey in self.journeys.items()}
 
 
 def journey_files(paths: list[Path]) -> list[Path]:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.catalog import journeys as published_journeys
-from omnijourney.journeys.contract import Entry, ExecutionInput, entry_keeps, entry_of, scheduled_entry, segment_entry
+from omnijourney.journeys.contract import Entry, ExecutionInput, entry_of, scheduled_entry, segment_entry
 from omnijourney.journeys.language import Condition, EventMatch, Journey, ReEntry
 from omnijourney.platform import clock
 from omnijourney.platform.settings import get_settings
@@ -90,10 +90,10 @@ def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
             awaited = EventMatch.model_validate_json(run.awaited)
             if matches(awaited, happened):
                 _resume(run, event, profile, reaction)
-    templates = published_journeys().templates
+    keeps = published_journeys().entry_keeps
     for journey in journeys.values():
         # Each journey keeps of the event only what its own conditions and templates use.
-        entry = entry_of(event, profile, entry_keeps(journey, templates))
+        entry = entry_of(event, profile, keeps[journey.journey])
         if _triggered(journey, event, update, entry) or _audience_now_admits(journey, update, entry, runs, now):
             enter(journey, profile, entry, runs, now=now, reaction=reaction)
     journey_runs.record_skipped(profile.customer_id, event.event_id, reaction.skipped, now)
