@@ -14,10 +14,11 @@ from types import ModuleType
 from omnijourney_tools.serve import tracking
 
 # The functions behind the HTTP API (functions/<name>/handler.py, each with its resolver as `app`).
-HTTP_FUNCTIONS = ("ingest", "profile_api")
+HTTP_FUNCTIONS = ("ingest", "profile_api", "staff_api")
 DESCRIPTION = (
-    "Channel webhooks, the profile API and, under `omnijourney serve` only, Segment's Tracking API. Errors are "
-    "RFC 9457 problem details. On AWS the profile routes sit behind an IAM authorizer (SigV4); locally they are open."
+    "Channel webhooks, the profile API, the staff API and, under `omnijourney serve` only, Segment's Tracking API. "
+    "Errors are RFC 9457 problem details. On AWS the profile routes sit behind an IAM authorizer (SigV4) and the staff "
+    "routes behind a JWT authorizer (staff signed in through Cognito); locally they are open."
 )
 
 

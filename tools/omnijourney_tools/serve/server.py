@@ -114,6 +114,7 @@ class LocalServer:
         self._routes: list[tuple[str, Invoke]] = [
             ("/webhooks/", lambda event: backend.call_function("ingest", event)),
             ("/profiles", lambda event: backend.call_function("profile_api", event)),
+            ("/staff/", lambda event: backend.call_function("staff_api", event)),
             ("/v1/", lambda event: tracking.lambda_handler(event, tracking_context)),
         ]
         self.openapi = openapi.document(backend.handler).encode()

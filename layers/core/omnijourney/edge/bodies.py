@@ -126,5 +126,18 @@ class NamedCustomers(Body):
     customers: list[NamedCustomer]
 
 
+class StaffSearch(BaseModel):
+    """How staff find a customer: exactly one of phone, email and loyalty id, or a first and last name. Sent as a
+    body, never a query string, so no phone or email lands in an access log or a browser's history."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    phone: str | None = Field(default=None, description="Any spelling; read as E.164", max_length=256)
+    email: str | None = Field(default=None, max_length=256)
+    loyalty_id: str | None = Field(default=None, max_length=256)
+    first_name: str | None = Field(default=None, description="Case and accents do not matter", max_length=256)
+    last_name: str | None = Field(default=None, max_length=256)
+
+
 class ActionDone(Body):
     event_id: str = Field(description="The queued event; marking the same action again queues the same id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -240,6 +240,33 @@ def named(first_name: str, last_name: str) -> dict[str, Any]:
     """`?first_name=&last_name=`: every customer with that name, each listed apart (a name links nobody)."""
     if not first_name.strip() or not last_name.strip():
         raise MalformedPayload("give both first_name and last_name", field="query")
+    return _listed(store.named(first_name, last_name))
+
+
+def search(wanted: Mapping[str, str | None]) -> dict[str, Any]:
+    """Staff's search: exactly one of phone, email and loyalty id, or a first and last name. Every customer found is
+    listed (none, one, or namesakes); the customer's page is then read by id."""
+    keys = [kind for kind in LOOKUP_KEYS if wanted.get(kind.value)]
+    first_name, last_name = (wanted.get("first_name") or "").strip(), (wanted.get("last_name") or "").strip()
+    by_name = bool(first_name or last_name)
+    if len(keys) + by_name != 1:
+        names = ", ".join(kind.value for kind in LOOKUP_KEYS)
+        raise MalformedPayload(f"give exactly one of {names}, or a first_name and last_name", field="body")
+    if by_name:
+        return named(first_name, last_name)
+    kind, value = keys[0], wanted[keys[0].value] or ""
+    try:
+        Identifier.checked(kind, value)
+    except InvalidIdentifier as refused:
+        # Said, not answered with nobody: staff retype a mistyped phone rather than conclude it is a new customer.
+        raise MalformedPayload(f"{kind.value} is not valid ({refused.reason.value})", field=kind.value) from None
+    try:
+        return _listed([find(kind, value)])
+    except NotFound:
+        return _listed([])
+
+
+def _listed(records: Iterable[store.ProfileRecord]) -> dict[str, Any]:
     lifecycle = configured_lifecycle()
     now = clock.now()
     return {
@@ -252,6 +279,6 @@ def named(first_name: str, last_name: str) -> dict[str, Any]:
                 # Enough for staff to tell two namesakes apart, no more: the rest is on the customer's page.
                 "identifiers": {kind.value: list(record.profile.identifiers.get(kind, ())) for kind in LOOKUP_KEYS},
             }
-            for record in store.named(first_name, last_name)
+            for record in records
         ]
     }

@@ -1,0 +1,2 @@
+import { UserManager } from "oidc-client-ts";
+export const manager = UserManager;
