@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from omnijourney.app.next_best_actions import mark_done
 from omnijourney.edge.bodies import ActionDone, NamedCustomers, ProfileView, StaffSearch
-from omnijourney.edge.http import answer_doc, problem_docs, problem_responses
+from omnijourney.edge.http import answer_doc, problem_docs, problem_responses, unreadable_json
 from omnijourney.platform.tracing import function_tracer
 from omnijourney.profiles import service
 
@@ -34,7 +34,12 @@ def _json(body: object, status: int = 200) -> Response[str]:
     tags=["staff"],
     responses={
         200: answer_doc("The customers found: none, one, or several with the same name", NamedCustomers),
-        **problem_docs({400: "Not exactly one way to search, or a phone or email nobody can have"}),
+        **problem_docs(
+            {
+                400: "Not JSON, not exactly one way to search, or a phone or email nobody can have",
+                415: "The body is not sent as application/json",
+            }
+        ),
     },
 )
 def search(wanted: Annotated[StaffSearch, Body()]) -> Response[str]:
@@ -70,4 +75,4 @@ def action_done(customer_id: str, action_id: str) -> Response[str]:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
-    return app.resolve(event, context)
+    return unreadable_json(event) or app.resolve(event, context)

@@ -66,6 +66,9 @@ def test_serve_answers_the_openapi_3_1_document_of_the_public_routes(server: Ser
         "/profiles/{customer_id}",
         "/profiles/by-name",
         "/profiles/{customer_id}/actions/{action_id}/done",
+        "/staff/search",
+        "/staff/customers/{customer_id}",
+        "/staff/customers/{customer_id}/actions/{action_id}/done",
         *(f"/v1/{call}" for call in ("identify", "track", "page", "screen", "group", "alias", "batch")),
     }
     source = DOCUMENT["paths"]["/webhooks/{source}"]["post"]["parameters"][0]

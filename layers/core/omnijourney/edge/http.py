@@ -82,6 +82,29 @@ def problem_docs(causes: Mapping[int, str]) -> dict[int, OpenAPIResponse]:
     }
 
 
+def unreadable_json(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The problem answer (415, 400) for a body that is not JSON by its Content-Type or its bytes, given before a
+    resolver's validation parses it (Powertools' parser answers 500 to a multipart body without a boundary or to bytes
+    that are not UTF-8); None for a JSON body or none."""
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    content_type = str(headers.get("content-type", "application/json")).split(";")[0].strip().lower()
+    if not event.get("body"):
+        return None
+    if content_type != "application/json":
+        return _problem_event(415, "Unsupported media type", "send the body as application/json")
+    body = str(event["body"])
+    try:
+        json.loads(base64.b64decode(body) if event.get("isBase64Encoded") else body)
+    except (ValueError, UnicodeDecodeError):
+        return _problem_event(400, "Malformed request", "the body is not JSON")
+    return None
+
+
+def _problem_event(status: int, title: str, detail: str) -> dict[str, Any]:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON}, "body": json.dumps(body)}
+
+
 def raw_body(event: APIGatewayProxyEventV2) -> bytes:
     """The body exactly as the channel sent it: signatures are computed over these bytes."""
     body = event.body or ""
