@@ -31,7 +31,7 @@ except OSError:
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps([elapsed, peak_kb]))
 """
-HANDLERS = ("ingest", "profile", "profile_api", "journey_step", "journey_schedule")
+HANDLERS = ("ingest", "profile", "profile_api", "staff_api", "journey_step", "journey_schedule")
 
 
 def probes(layer: Path) -> dict[str, tuple[str, list[str]]]:

@@ -1,10 +1,12 @@
-"""The HTTP API: channel webhooks (signed by the vendor, checked in the function) and the profile API (IAM)."""
+"""The HTTP API: channel webhooks (signed by the vendor, checked in the function), the profile API (IAM) for the
+machines of stores and call centers, and the staff API (signed-in staff, JWT) behind the customer screen."""
 
 from __future__ import annotations
 
 from aws_cdk import aws_apigatewayv2 as apigateway
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -17,6 +19,14 @@ ACCESS_LOG_FORMAT = (
     '"method":"$context.httpMethod","path":"$context.path","status":"$context.status",'
     '"latency":"$context.responseLatency","integrationError":"$context.integrationErrorMessage"}'
 )
+# The customer screen's routes: lookup and "done" only. Erasure stays on the IAM-authorized profile routes.
+STAFF_ROUTES = (
+    ("/staff/search", apigateway.HttpMethod.POST),
+    ("/staff/customers/{customer_id}", apigateway.HttpMethod.GET),
+    ("/staff/customers/{customer_id}/actions/{action_id}/done", apigateway.HttpMethod.POST),
+)
+# Every access token of the pool's app client has it and an ID token has no scope at all: only access tokens pass.
+STAFF_SCOPE = "openid"
 
 
 class IngestApi(Construct):
@@ -69,6 +79,22 @@ class IngestApi(Construct):
         cfn_stage.default_route_settings = apigateway.CfnStage.RouteSettingsProperty(
             throttling_rate_limit=settings.api_throttle_rate, throttling_burst_limit=settings.api_throttle_burst
         )
+
+    def add_staff_routes(
+        self, staff_api: lambda_.IFunction, *, user_pool: cognito.IUserPool, client: cognito.IUserPoolClient
+    ) -> None:
+        """Routes for staff signed in to the user pool through the screen's app client (an HTTP API route takes one
+        authorizer, so these are routes of their own)."""
+        staff = integrations.HttpLambdaIntegration("Staff", staff_api)
+        signed_in = authorizers.HttpUserPoolAuthorizer("StaffSignIn", user_pool, user_pool_clients=[client])
+        for path, method in STAFF_ROUTES:
+            self.api.add_routes(
+                path=path,
+                methods=[method],
+                integration=staff,
+                authorizer=signed_in,
+                authorization_scopes=[STAFF_SCOPE],
+            )
 
     @property
     def url(self) -> str:

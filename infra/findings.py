@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, DefaultStackSynthesizer, Stack, Validations
 from constructs import IConstruct
+
+from infra.staff import StaffScreen
 
 PACK = "AwsSolutions::"
 ACCEPTED = {
@@ -29,6 +31,23 @@ ACCEPTED = {
     ),
     "AwsSolutions-S1": "The quarantine bucket holds rejected deliveries only; data events on it are in CloudTrail.",
     "AwsSolutions-SQS3": "The journey status DLQ is itself a dead-letter queue (EventBridge's target DLQ).",
+}
+
+
+# The customer screen's distribution (on its own construct only).
+SCREEN_EDGE = {
+    "AwsSolutions-CFR1": (
+        "Staff work wherever the shop has stores; every API call needs a signed-in member of staff, and the user "
+        "pool's threat protection blocks sign-ins from unusual places."
+    ),
+    "AwsSolutions-CFR2": (
+        "No WAF (from $5 a month per web ACL): the pages are static, every staff API call needs a signed-in member of "
+        "staff's token, the API is throttled, and sign-in has Cognito's own threat protection."
+    ),
+    "AwsSolutions-CFR4": (
+        "The distribution's own *.cloudfront.net name and certificate, with which CloudFront cannot refuse TLS 1.0; "
+        "browsers that staff use speak TLS 1.2 or 1.3. A custom domain with its certificate would allow TLSv1.2_2021."
+    ),
 }
 
 
@@ -66,3 +85,39 @@ def _logical_id(stack: Stack, construct: IConstruct) -> str:
     resource = construct.node.default_child
     assert isinstance(resource, CfnResource)
     return stack.get_logical_id(resource)
+
+
+def acknowledge_staff_screen(stack: Stack, screen: StaffScreen) -> None:
+    """The customer screen's accepted findings, on the constructs they concern."""
+    Validations.of(screen.distribution).acknowledge(
+        *(Acknowledgment(id=f"{PACK}{finding}", reason=reason) for finding, reason in sorted(SCREEN_EDGE.items()))
+    )
+    Validations.of(screen.logs).acknowledge(
+        Acknowledgment(id=f"{PACK}AwsSolutions-S1", reason="The screen's log bucket: CloudFront's access logs.")
+    )
+    Validations.of(screen.site).acknowledge(
+        Acknowledgment(
+            id=f"{PACK}AwsSolutions-S1",
+            reason="Only CloudFront reads the screen's files, and its access logs record every request for them; "
+            "the deploy's writes are in CloudTrail.",
+        )
+    )
+    # CDK's BucketDeployment: one function (a singleton in the stack) that copies the screen's files from the CDK
+    # asset bucket into the site bucket, deletes those a build no longer has, and invalidates CloudFront's copies.
+    copier = screen.files.handler_role.node.scope
+    assert copier is not None
+    assets = f"cdk-{DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-<AWS::AccountId>-<AWS::Region>"
+    copying = {
+        "AwsSolutions-L1": "CDK's own function for BucketDeployment, on the runtime CDK chooses for it.",
+        "AwsSolutions-IAM5[Action::s3:GetObject*]": "Reading the asset archives and the site's files.",
+        "AwsSolutions-IAM5[Action::s3:GetBucket*]": "Reading the asset and site buckets' locations and settings.",
+        "AwsSolutions-IAM5[Action::s3:List*]": "Listing the site's files, to delete those a build no longer has.",
+        "AwsSolutions-IAM5[Action::s3:DeleteObject*]": "Deleting the site's files a build no longer has.",
+        "AwsSolutions-IAM5[Action::s3:Abort*]": "Aborting its own multipart uploads into the site bucket.",
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{assets}/*]": "The asset archives in CDK's bucket.",
+        f"AwsSolutions-IAM5[Resource::<{_logical_id(stack, screen.site)}.Arn>/*]": "The customer screen's files.",
+        "AwsSolutions-IAM5[Resource::*]": "CloudFront's CreateInvalidation and GetInvalidation name no resource.",
+    }
+    Validations.of(copier).acknowledge(
+        *(Acknowledgment(id=f"{PACK}{finding}", reason=reason) for finding, reason in sorted(copying.items()))
+    )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Cognito refuses a sign-in domain prefix that names these.
+RESERVED_IN_DOMAIN_PREFIX = ("aws", "amazon", "cognito")
 
 
 class DeploySettings(BaseModel):
@@ -24,6 +27,23 @@ class DeploySettings(BaseModel):
     profile_max_concurrency: int = Field(default=20, ge=2, le=1000)
     api_throttle_rate: int = 200
     api_throttle_burst: int = 400
+    staff_sign_in_domain_prefix: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+        description="where staff sign in: https://<prefix>.auth.<region>.amazoncognito.com, unique in the region; "
+        "default omnijourney-<stage>-staff-<account id>",
+    )
+
+    @model_validator(mode="after")
+    def _sign_in_domain_cognito_accepts(self) -> DeploySettings:
+        # Checked on the default too (the stage is in it), with the account id, which has only digits, left out.
+        prefix = self.staff_sign_in_domain_prefix or f"{self.prefix}-staff"
+        if named := [word for word in RESERVED_IN_DOMAIN_PREFIX if word in prefix]:
+            raise ValueError(
+                f"staff_sign_in_domain_prefix {prefix!r}: Cognito refuses a prefix containing {named[0]!r}; "
+                "choose another (or another stage name)"
+            )
+        return self
 
     @property
     def prefix(self) -> str:

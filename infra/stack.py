@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.api import IngestApi
-from infra.findings import acknowledge
+from infra.findings import acknowledge, acknowledge_staff_screen
 from infra.functions import RUNTIME, ServiceFunction
 from infra.journeys import Journeys
 from infra.messaging import Messaging
@@ -19,6 +19,7 @@ from infra.observability import Observability
 from infra.packaging import build_layer
 from infra.pipeline import PROFILE_TIMEOUT_SECONDS, EventPipeline
 from infra.settings import DeploySettings
+from infra.staff import StaffScreen
 from infra.store import ProfileStore
 from omnijourney.app import config
 from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
@@ -84,12 +85,13 @@ class OmnijourneyStack(Stack):
         ingest = function("ingest", memory_mb=1024)
         profile = function("profile", timeout_seconds=PROFILE_TIMEOUT_SECONDS)
         profile_api = function("profile_api")
+        staff_api = function("staff_api")
         journey_step = function("journey_step", messaging.environment(settings))
         journey_schedule = function("journey_schedule", timeout_seconds=15 * 60)
 
-        # Ingest: queue events, read webhook secrets, keep what cannot be parsed. The profile API queues the events
-        # staff actions make (a next best action done), the way every channel's events go.
-        for sender in (ingest, profile_api):
+        # Ingest: queue events, read webhook secrets, keep what cannot be parsed. The profile and staff APIs queue the
+        # events staff actions make (a next best action done), the way every channel's events go.
+        for sender in (ingest, profile_api, staff_api):
             pipeline.events.grant_send_messages(sender)
         quarantine.grant_put(ingest)
         ingest.add_to_role_policy(
@@ -126,6 +128,10 @@ class OmnijourneyStack(Stack):
         # identity of the customer through the identities table's index by customer (the grant covers its indexes).
         for name in ("profiles_table", "identities_table", "history_table", "journey_runs_table", "ledger_table"):
             tables[name].grant_read_write_data(profile_api)
+        # Staff find customers (identities, the profiles' index by name), read their page (profiles, history) and queue
+        # "done"; they never write a table themselves, and never erase.
+        for name in ("profiles_table", "identities_table", "history_table"):
+            tables[name].grant_read_data(staff_api)
         # The journey-step function reads profiles and history, amends profiles (notes, tags), writes the ledger.
         for name in ("profiles_table", "journey_runs_table", "ledger_table"):
             tables[name].grant_read_write_data(journey_step)
@@ -181,6 +187,8 @@ class OmnijourneyStack(Stack):
         profile.add_to_role_policy(iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"]))
 
         api = IngestApi(self, "Api", settings=settings, ingest=ingest, profile_api=profile_api)
+        screen = StaffScreen(self, "StaffScreen", settings=settings, api=api.api, shop=config.shop())
+        api.add_staff_routes(staff_api, user_pool=screen.user_pool, client=screen.client)
         Observability(
             self,
             "Observability",
@@ -192,6 +200,7 @@ class OmnijourneyStack(Stack):
                 "ingest": ingest,
                 "profile": profile,
                 "profile_api": profile_api,
+                "staff_api": staff_api,
                 "journey_step": journey_step,
                 "journey_schedule": journey_schedule,
             },
@@ -206,3 +215,4 @@ class OmnijourneyStack(Stack):
             indexes_of=list(store.indexed),
             executions=f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{settings.prefix}-*",
         )
+        acknowledge_staff_screen(self, screen)

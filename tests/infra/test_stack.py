@@ -3,68 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-
 from aws_cdk import assertions
 
-from infra.app import build
+from tests.infra.synthesized import STAGE, policy_actions, policy_resources, resources
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGE = "test"
 JOURNEYS = sorted(path.stem for path in (ROOT / "journeys").glob("*.yaml"))
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    """The synthesised template; synth itself fails on any cdk-nag AwsSolutions finding not acknowledged."""
-    app = build({"stage": STAGE})
-    assembly = app.synth()
-    return dict(assembly.get_stack_by_name(f"omnijourney-{STAGE}").template)
-
-
-def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {name: body for name, body in template["Resources"].items() if body["Type"] == kind}
-
-
-def policy_actions(template: dict[str, Any], function_name: str) -> set[str]:
-    """Every action the function's role may take (its inline policies)."""
-    actions: set[str] = set()
-    for statement in _statements(template, function_name):
-        listed = statement["Action"]
-        actions.update([listed] if isinstance(listed, str) else listed)
-    return actions
-
-
-def policy_resources(template: dict[str, Any], function_name: str, action: str) -> list[Any]:
-    """Every resource the function's role may take `action` on (its inline policies)."""
-    found: list[Any] = []
-    for statement in _statements(template, function_name):
-        listed = statement["Action"]
-        if action in ([listed] if isinstance(listed, str) else listed):
-            named = statement["Resource"]
-            found += named if isinstance(named, list) else [named]
-    return found
-
-
-def _statements(template: dict[str, Any], function_name: str) -> list[dict[str, Any]]:
-    [function] = [
-        body
-        for body in resources(template, "AWS::Lambda::Function").values()
-        if body["Properties"].get("FunctionName") == f"omnijourney-{STAGE}-{function_name}"
-    ]
-    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
 
 
 def test_each_journey_file_is_its_own_logged_and_traced_standard_state_machine(template: dict[str, Any]) -> None:
@@ -153,7 +100,7 @@ def test_functions_are_arm64_traced_on_the_core_layer_with_no_secret_in_their_en
         for function in resources(template, "AWS::Lambda::Function").values()
         if function["Properties"].get("FunctionName", "").startswith(f"omnijourney-{STAGE}-")
     ]
-    assert len(functions) == 5
+    assert len(functions) == 6
     for function in functions:
         assert function["Architectures"] == ["arm64"]
         assert function["TracingConfig"] == {"Mode": "Active"}
@@ -172,7 +119,7 @@ def test_ingest_can_only_queue_events_read_webhook_secrets_and_quarantine(templa
 
 def test_only_the_journey_step_function_sends_messages(template: dict[str, Any]) -> None:
     assert {"ses:SendEmail", "sns:Publish"} <= policy_actions(template, "journey-step")
-    for other in ("ingest", "profile", "profile-api", "journey-schedule"):
+    for other in ("ingest", "profile", "profile-api", "staff-api", "journey-schedule"):
         assert not {"ses:SendEmail", "sns:Publish"} & policy_actions(template, other)
 
 
