@@ -2,6 +2,7 @@
 tree, on loopback only.
 
 `app` is the Starlette application (pages and the editor's JSON routes), `protection` its Host and CSRF checks,
+`problems` every error answer as problem+json, `front_end` the scripts `make web` builds,
 `bodies` request bodies read against a limit, `checking` the validator run on a file or on the text being typed,
 `picture` the diagram with each step a link, `previews` each send step's template for a sample customer,
 `working_tree` saving and the `git diff` of what would be proposed; `simulation_routes` the Simulate page's routes,

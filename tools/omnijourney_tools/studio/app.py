@@ -1,8 +1,9 @@
 """The studio's Starlette application: the journeys page, a journey's page with its editor, and the editor's JSON
-routes (check as you type, save).
+routes (check as you type, save, the journey schema its completion reads).
 
 Every route names a journey by its file in the journeys folder: a name that is not one of them is 404, so no request
-reaches a path of its choosing.
+reaches a path of its choosing. Every error is answered as a problem (studio.problems). The editor's script is the
+bundle `make web` builds into web/dist/, served at /assets: without it the studio does not start.
 """
 
 from __future__ import annotations
@@ -10,33 +11,38 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from omnijourney.journeys.language import json_schema
 from omnijourney.platform.configfile import Problem
 from omnijourney_tools.journeys.diagram import event_text, svg
-from omnijourney_tools.studio.bodies import TooLarge, body_within
+from omnijourney_tools.studio.bodies import body_within
 from omnijourney_tools.studio.checking import Checked, check_file, check_text, journey_names, step_lines
 from omnijourney_tools.studio.customer import Counter, customer_routes, demo_lines
+from omnijourney_tools.studio.front_end import WEB_DIST, built
 from omnijourney_tools.studio.picture import linked_svg
 from omnijourney_tools.studio.previews import step_previews
+from omnijourney_tools.studio.problems import Refused, problem, refused
 from omnijourney_tools.studio.protection import CSRF_HEADER, CsrfProtected, LoopbackOnly, PageHeaders
 from omnijourney_tools.studio.simulation_routes import simulation_routes
 from omnijourney_tools.studio.simulation_runs import SHIPPED_SCENARIOS, Simulations
 from omnijourney_tools.studio.working_tree import proposed_change, save
 
 HERE = Path(__file__).parent
+EDITOR_BUNDLE = "editor.js"
 # A journey is a page of YAML; anything this big is not one.
 MAX_TEXT_BYTES = 1_000_000
 
@@ -57,18 +63,13 @@ class Listed:
         return str(self.checked.journey.priority) if self.checked.journey else "—"
 
 
-class BadRequest(Exception):
-    """A request the editor would never send: answered with its status and a sentence, changing nothing."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS) -> Starlette:
+def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS, assets: Path = WEB_DIST) -> Starlette:
     """The studio over the journeys in `folder` (and the scenarios in `scenarios`), answering at 127.0.0.1:`port` or
-    localhost:`port` only, every change carrying `token`."""
+    localhost:`port` only, every change carrying `token`; `assets` is the built front end (FrontEndMissing if it is
+    not there)."""
+    built(assets, [EDITOR_BUNDLE])
     pages = Jinja2Templates(directory=HERE / "templates")
+    schema = json_schema()
     # The customer screen's local backend: started on its first visit, stopped with the studio.
     counter = Counter(demo_lines, folder=folder.name)
 
@@ -80,7 +81,7 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
     def named(request: Request) -> str:
         name = str(request.path_params["name"])
         if name not in journey_names(folder):
-            raise BadRequest(404, f"no journey named {name!r} in {folder.name}/")
+            raise Refused(404, f"no journey named {name!r} in {folder.name}/")
         return name
 
     def index(request: Request) -> Response:
@@ -92,7 +93,7 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
     def picture(request: Request) -> Response:
         checked = check_file(folder, named(request))
         if checked.journey is None:
-            raise BadRequest(404, f"{checked.file} has errors: no picture until it is valid")
+            raise Refused(404, f"{checked.file} has errors: no picture until it is valid")
         return Response(svg(checked.journey), media_type="image/svg+xml")
 
     def journey_page(request: Request) -> Response:
@@ -102,11 +103,8 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
         context = {
             "name": name,
             "folder": folder.name,
-            "text": text,
-            "lines": text.count("\n") + 1,
-            "checked": _as_json(checked, text),
+            "editor": {"text": text, "checked": _as_json(checked, text, folder)},
             "picture": Markup(linked_svg(checked.journey)) if checked.journey else None,  # noqa: S704 - escaped SVG
-            "previews": step_previews(checked.journey, folder) if checked.journey else [],
             "proposal": proposed_change(folder / f"{name}.yaml"),
             "token": token,
             "csrf_header": CSRF_HEADER,
@@ -121,7 +119,7 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
         return await run_in_threadpool(checked_json, name, text)
 
     def checked_json(name: str, text: str) -> Response:
-        return JSONResponse(_as_json(check_text(folder, name, text), text))
+        return JSONResponse(_as_json(check_text(folder, name, text), text, folder))
 
     async def save_journey(request: Request) -> Response:
         name = named(request)
@@ -130,7 +128,7 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
 
     def saved(name: str, text: str, *, confirmed: bool) -> Response:
         checked = check_text(folder, name, text)
-        answer = _as_json(checked, text)
+        answer = _as_json(checked, text, folder)
         if checked.errors and not confirmed and not check_file(folder, name).errors:
             answer["saved"] = False
             answer["confirm"] = (
@@ -142,27 +140,28 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS)
         answer.update(saved=True, proposal={"diff": proposal.diff, "note": proposal.note})
         return JSONResponse(answer)
 
-    async def refused(request: Request, error: Exception) -> Response:
-        status = error.status if isinstance(error, BadRequest) else 413 if isinstance(error, TooLarge) else 500
-        return PlainTextResponse(str(error), status_code=status)
+    def journey_schema(request: Request) -> Response:
+        return JSONResponse(schema)
 
     return Starlette(
         routes=[
             Route("/", index),
             Route("/journeys/{name}", journey_page),
             Route("/pictures/{name}.svg", picture),
+            Route("/journey.schema.json", journey_schema),
             Route("/api/journeys/{name}/check", check, methods=["POST"]),
             Route("/api/journeys/{name}/save", save_journey, methods=["POST"]),
             *simulation_routes(pages, Simulations(scenarios), folder=folder.name, token=token),
-            *customer_routes(pages, counter, folder=folder.name, token=token),
+            *customer_routes(counter, folder=folder.name, token=token, screen=assets / "customer"),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+            Mount("/assets", StaticFiles(directory=assets), name="assets"),
         ],
         middleware=[
             Middleware(LoopbackOnly),
             Middleware(CsrfProtected, token=token),
             Middleware(PageHeaders),
         ],
-        exception_handlers={BadRequest: refused, TooLarge: refused},
+        exception_handlers={Refused: refused, HTTPException: unanswerable},
         lifespan=lifespan,
     )
 
@@ -173,21 +172,29 @@ async def _editor_text(request: Request) -> tuple[str, bool]:
     try:
         sent = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadRequest(400, f"expected JSON with the journey's text: {error}") from error
+        raise Refused(400, f"expected JSON with the journey's text: {error}") from error
     if not isinstance(sent, dict) or not isinstance(sent.get("text"), str):
-        raise BadRequest(400, 'expected {"text": "<the journey\'s YAML>"}')
+        raise Refused(400, 'expected {"text": "<the journey\'s YAML>"}')
     return sent["text"], sent.get("confirmed") is True
 
 
-def _as_json(checked: Checked, text: str) -> dict[str, Any]:
-    """What the editor shows of a check: the status, each problem as the CLI prints it and at its line, the diagram
-    while the text is valid, and where each step's lines are."""
+async def unanswerable(request: Request, error: Exception) -> Response:
+    """Starlette's own refusals (a path with no route, a method a route does not take), as problems too."""
+    assert isinstance(error, HTTPException)  # registered for HTTPException only
+    return problem(error.status_code, error.detail)
+
+
+def _as_json(checked: Checked, text: str, folder: Path) -> dict[str, Any]:
+    """What the editor shows of a check: the status, each problem as the CLI prints it and at its line, and while the
+    text is valid its diagram and each send step's previews; and where each step's lines are."""
+    journey = checked.journey
     return {
         "status": checked.status,
         "errors": checked.errors,
         "warnings": checked.warnings,
         "problems": [_problem_json(problem, checked.file) for problem in checked.problems],
-        "svg": linked_svg(checked.journey) if checked.journey else None,
+        "svg": linked_svg(journey) if journey else None,
+        "previews": [asdict(shown) for shown in step_previews(journey, folder)] if journey else None,
         "steps": step_lines(text),
     }
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from omnijourney_tools.studio.problems import Refused
 
-class TooLarge(Exception):
+
+class TooLarge(Refused):
     """The body is over the limit: answered 413 with this sentence."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
 
 
 async def body_within(request: Request, limit: int, what: str) -> bytes:

@@ -24,11 +24,16 @@ def add_command(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from omnijourney_tools.studio.front_end import FrontEndMissing
     from omnijourney_tools.studio.server import serve  # lazy: starlette and uvicorn, which `--help` need not
 
     missing = [str(folder) for folder in (args.journeys, args.config) if folder is not None and not folder.is_dir()]
     if missing:
         print(f"no such folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    serve(args.port, journeys=args.journeys, config=args.config)
+    try:
+        serve(args.port, journeys=args.journeys, config=args.config)
+    except FrontEndMissing as missing:
+        print(missing, file=sys.stderr)
+        return 2
     return 0

@@ -1,12 +1,13 @@
-"""The customer screen for store staff and agents: find a customer by phone, email, loyalty id or name, see what the
-counter needs, and mark a next best action done.
+"""The customer screen for store staff and agents, served by the studio: the static page `make web` builds into
+web/dist/customer/ (the same files the stack deploys behind CloudFront), its config.json, and the staff API it calls,
+answered at /customers/staff/ by the staff API's own handler on a local backend.
 
-Every answer comes from the profile API's own handler on a local backend (moto, in this process), started on the
-first visit and seeded with the demo: the shoes story (scenarios/shoes.jsonl) and two namesakes. Its clock stays at
-the end of the story, so the offers and stages shown are those of that day, whatever today is. It runs on the studio's
-own journeys and config/ (the working tree's, chosen once at start): while they have errors the screen says so instead
-of answering, as the deployed counter would not deploy. It never switches folders for a request: the settings are the
-process's, read at the same moment by the editor and by a simulation starting.
+The backend (moto, in this process) is started on the first search and seeded with the demo: the shoes story
+(scenarios/shoes.jsonl) and two namesakes. Its clock stays at the end of the story, so the offers and stages shown are
+those of that day, whatever today is. It runs on the studio's own journeys and config/ (the working tree's, chosen
+once at start): while they have errors the screen says so instead of answering, as the deployed counter would not
+deploy. It never switches folders for a request: the settings are the process's, read at the same moment by the
+editor and by a simulation starting.
 """
 
 from __future__ import annotations
@@ -18,28 +19,35 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.templating import Jinja2Templates
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from omnijourney.app import config
+from omnijourney.edge.http import PROBLEM_JSON
 from omnijourney.platform.configfile import ConfigError
 from omnijourney_tools.local import LocalBackend, http_event
 from omnijourney_tools.simulation.runner import Simulation
 from omnijourney_tools.simulation.scenario import ScenarioLine, parse_lines, read
+from omnijourney_tools.studio.bodies import body_within
+from omnijourney_tools.studio.front_end import WEB_DIST, built
+from omnijourney_tools.studio.problems import Refused, problem
+from omnijourney_tools.studio.protection import CSRF_HEADER
 
 ROOT = Path(__file__).resolve().parents[3]
+SCREEN = WEB_DIST / "customer"
+SCREEN_FILES = ("index.html", "app.js", "customer.css")
 STORY = ROOT / "scenarios" / "shoes.jsonl"
 SHOPIFY_CUSTOMER = ROOT / "events" / "shopify" / "customers_create.json"
 PRODUCT_ADDED = ROOT / "events" / "segment" / "product_added.json"
 AFTER_THE_STORY = "2026-03-21T09:30:00Z"
-# How staff find someone: the profile API's lookup keys, then a name.
-FOUND_BY = {"phone": "Phone", "email": "Email", "loyalty_id": "Loyalty id", "name": "First and last name"}
 CARE_KIT = {"sku": "CARE-KIT", "product_id": "prod-care-kit", "name": "Shoe Care Kit", "price": 19.95}
 NAMESAKES = (("7390000000001", "maria.schmidt@example.com"), ("7390000000002", "m.schmidt@example.org"))
+# A search is one identifier or a name: anything this big is not one.
+MAX_SEARCH_BYTES = 16_384
 # Every definition the backend reads: each raises ConfigError while its files have errors.
 DEFINITIONS = (
     config.identifiers,
@@ -55,7 +63,7 @@ DEFINITIONS = (
 
 @dataclass(frozen=True)
 class Answer:
-    """The profile API's status and JSON body."""
+    """The staff API's status and JSON body."""
 
     status: int
     body: dict[str, Any]
@@ -71,9 +79,10 @@ class Counter:
         self._lock = threading.Lock()
         self._backend: LocalBackend | None = None
 
-    def ask(self, method: str, path: str, query: dict[str, str] | None = None) -> Answer:
-        """The profile API's answer; the queue drained and the journeys settled before it returns. 503, asking for the
-        errors to be fixed, while the journeys or config/ have errors."""
+    def ask(self, method: str, path: str, *, body: bytes = b"", content_type: str | None = None) -> Answer:
+        """The staff API's answer to `method` `path` (under /staff/) with `body`; the queue drained and the journeys
+        settled before it returns. Refused 503, asking for the errors to be fixed, while the journeys or config/ have
+        errors."""
         with self._lock:
             try:
                 for definition in DEFINITIONS:
@@ -81,13 +90,14 @@ class Counter:
             except ConfigError as error:
                 first = error.problems[0] if error.problems else error
                 detail = f"the journeys in {self._folder}/ have errors: fix them to use the customer screen ({first})"
-                return Answer(503, {"detail": detail})
+                raise Refused(503, detail) from error
             backend = self._started()
-            status, body = backend.call_http("profile_api", http_event(method, path, query=query))
+            headers = {"content-type": content_type} if content_type else {}
+            status, answered = backend.call_http("staff_api", http_event(method, path, headers=headers, body=body))
             backend.drain()
             backend.clock.settle()
             backend.status_changes()
-            return Answer(status, body)
+            return Answer(status, answered)
 
     def _started(self) -> LocalBackend:
         if self._backend is None:
@@ -121,63 +131,44 @@ def demo_lines() -> list[ScenarioLine]:
     return story + parse_lines("\n".join(later), "the studio's demo")
 
 
-def customer_routes(pages: Jinja2Templates, counter: Counter, *, folder: str, token: str) -> list[Route]:
-    """The customer screen's routes, its pages carrying `token` (the "Done" buttons need it) and, as every studio
-    page, the journeys' `folder`."""
+def customer_routes(counter: Counter, *, folder: str, token: str, screen: Path = SCREEN) -> list[BaseRoute]:
+    """The customer screen at /customers/: the built page in `screen` (FrontEndMissing if it is not there), its
+    config.json (the shop's locale and currency, no sign-in, the CSRF `token` its changes carry, and the way back to
+    the studio over the journeys `folder`) and the staff API at /customers/staff/."""
+    built(screen, SCREEN_FILES)
 
-    def context() -> dict[str, Any]:
-        return {"folder": folder, "token": token}
+    def settings(request: Request) -> Response:
+        try:
+            shop = config.shop()
+        except ConfigError as error:
+            return problem(503, f"config/shop.yaml has errors: {error}")
+        return JSONResponse(
+            {
+                "api": "/customers/staff",
+                "locale": shop.locale,
+                "currency": shop.currency,
+                "sign_in": None,
+                "csrf": {"header": CSRF_HEADER, "token": token},
+                "studio": {"href": "/", "folder": folder},
+            },
+            headers={"Cache-Control": "no-store"},  # the token is new at every start
+        )
 
-    def find(request: Request) -> Response:
-        by = request.query_params.get("by", "phone")
-        by = by if by in FOUND_BY else "phone"
-        given = {key: request.query_params.get(key, "").strip() for key in ("value", "first_name", "last_name")}
-        shown: dict[str, Any] = {"by": by, "found_by": FOUND_BY, **given, "problem": None, "customers": None}
-        # A name needs both parts: the index keys first and last together.
-        wanted = given["first_name"] and given["last_name"] if by == "name" else given["value"]
-        if not wanted:
-            asked = "by" in request.query_params  # the form sent, not the page opened
-            missing = "Enter a first and last name." if by == "name" else "Enter a phone, email or loyalty id."
-            shown["problem"] = missing if asked else None
-        elif by == "name":
-            answer = counter.ask("GET", "/profiles/by-name", {k: given[k] for k in ("first_name", "last_name")})
-            if answer.status == 200 and len(answer.body["customers"]) == 1:
-                return _to_customer(answer.body["customers"][0]["customer_id"])
-            shown["customers"] = answer.body.get("customers")
-            shown["problem"] = _problem(answer) or (None if shown["customers"] else "No customer has this name.")
-        else:
-            answer = counter.ask("GET", "/profiles", {by: given["value"]})
-            if answer.status == 200:
-                return _to_customer(answer.body["customer_id"])
-            shown["problem"] = _problem(answer)
-        return pages.TemplateResponse(request, "customers.html", context() | shown)
+    async def staff(request: Request) -> Response:
+        # The path as sent (still percent-encoded), as API Gateway hands it to the function.
+        path = request.scope["raw_path"].decode("ascii").removeprefix("/customers")
+        body = await body_within(request, MAX_SEARCH_BYTES, "a search")
+        content_type = request.headers.get("content-type")
+        answer = await run_in_threadpool(counter.ask, request.method, path, body=body, content_type=content_type)
+        media_type = PROBLEM_JSON if answer.status >= 400 else "application/json"
+        return JSONResponse(answer.body, status_code=answer.status, media_type=media_type)
 
-    def customer(request: Request) -> Response:
-        answer = counter.ask("GET", f"/profiles/{quote(request.path_params['customer_id'], safe='')}")
-        if answer.status != 200:
-            shown = {"by": "phone", "found_by": FOUND_BY, "value": "", "customers": None, "problem": _problem(answer)}
-            return pages.TemplateResponse(request, "customers.html", context() | shown, status_code=answer.status)
-        return pages.TemplateResponse(request, "customer.html", context() | {"profile": answer.body})
-
-    def done(request: Request) -> Response:
-        customer_id, action_id = (quote(request.path_params[name], safe="") for name in ("customer_id", "action_id"))
-        answer = counter.ask("POST", f"/profiles/{customer_id}/actions/{action_id}/done")
-        return JSONResponse(answer.body, status_code=answer.status)
+    def to_screen(request: Request) -> Response:
+        return RedirectResponse("/customers/")  # the studio's nav links here; the page's relative links need the slash
 
     return [
-        Route("/customers", find),
-        Route("/customers/{customer_id}", customer),
-        Route("/api/customers/{customer_id}/actions/{action_id}/done", done, methods=["POST"]),
+        Route("/customers", to_screen),
+        Route("/customers/config.json", settings),
+        Route("/customers/staff/{rest:path}", staff, methods=["GET", "POST"]),
+        Mount("/customers", StaticFiles(directory=screen, html=True)),
     ]
-
-
-def _to_customer(customer_id: str) -> Response:
-    return Response(status_code=303, headers={"Location": f"/customers/{quote(customer_id, safe='')}"})
-
-
-def _problem(answer: Answer) -> str | None:
-    if answer.status == 200:
-        return None
-    if answer.status == 404:
-        return "Not found: no customer has this."
-    return str(answer.body.get("detail") or answer.body.get("message") or f"the profile API answered {answer.status}")
