@@ -13,6 +13,7 @@ from bench.cold_start import RUNS, cold_imports
 from bench.journeys import Month, simulate_month
 from bench.metering import OUTSIDE, Usage
 from bench.pipeline import RECEIVED_AT, Throughput, pipeline_costs, throughput
+from bench.studio import CHROMIUM, LOADS, TARGET_MS, StudioLoads, studio_page_loads
 from omnijourney.platform import clock
 
 # The issue's budget for one simple track event, ingest and profile functions together.
@@ -205,6 +206,43 @@ def print_month_checks(report: dict[str, Any]) -> None:
         print(f"  violation: {violation}")
 
 
+def print_studio(figures: StudioLoads) -> None:
+    rows = [
+        [
+            load.page,
+            f"{load.response_ms:.0f}",
+            f"{load.dom_ms:.0f}",
+            f"{load.load_ms:.0f}",
+            "-" if load.ready_ms is None else f"{load.ready_ms:.0f}",
+            against(round(load.seen_ms), TARGET_MS),
+            f"{load.html_bytes / 1024:,.0f}",
+            f"{load.bytes / 1024:,.0f}",
+            load.fetched,
+        ]
+        for load in figures.pages
+    ]
+    if figures.lookup_ms is not None:
+        rows.append(["lookup by phone", "", "", "", "", against(round(figures.lookup_ms), TARGET_MS), "", "", ""])
+    table(
+        f"5. The studio's pages in headless Chromium ({CHROMIUM}): `omnijourney studio` in its own process, each page"
+        f" loaded {LOADS} times after a warm-up, in a fresh browser context each (no cache); ms from the navigation's"
+        " start, medians",
+        ["page", "first byte", "DOM ready", "load", "shown", f"seen (≤{TARGET_MS})", "HTML KB", "KB in all", "fetches"],
+        rows,
+    )
+    print(
+        "first byte: Navigation Timing's responseStart (the studio rendering the page); DOM ready:\n"
+        "domContentLoadedEventEnd (the HTML read, its scripts run); load: loadEventEnd (styles, scripts and pictures\n"
+        "in); shown: what the screen's own script shows after its fetches (the customer screen's form); seen: the\n"
+        "later of load and shown. KB: Resource Timing's transferSize, headers included.\n"
+        f"/simulate: the finished result of {figures.simulation}, uploaded through the page's own route"
+        f" ({figures.simulation_seconds:.0f} s to play, not counted).\n"
+        "lookup by phone: the demo's Lena on the customer screen, from the Find button's submit to her page shown."
+    )
+    if figures.customer_screen_problem:
+        print(f"the customer screen: not measured ({figures.customer_screen_problem})")
+
+
 def grouped(counts: Counter[tuple[str, str]]) -> defaultdict[str, Counter[str]]:
     """{(a, b): n} → {a: {b: n}}"""
     nested: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -225,6 +263,7 @@ def main() -> None:
     print_throughput(load)
     print_cold_imports()
     print_month(simulate_month())
+    print_studio(studio_page_loads())
     print(f"\nbench took {time.perf_counter() - started:.0f} s")
 
 

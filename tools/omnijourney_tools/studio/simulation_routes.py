@@ -1,5 +1,6 @@
-"""The Simulate page's routes: the page (the scenarios, a run's progress, the last result), starting a run, and its
-progress as JSON for the page's progress bar."""
+"""The Simulate page's routes: the page (the scenarios, a run's progress, the last result), a customer's timeline in
+that result, starting a run, and its progress as JSON for the page's progress bar. A run refused is a problem
+(RFC 9457) whose `detail` the page shows."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from starlette.templating import Jinja2Templates
 from omnijourney.platform.configfile import ConfigError
 from omnijourney_tools.simulation.scenario import ScenarioError, ScenarioLine
 from omnijourney_tools.studio.bodies import TooLarge, body_within
+from omnijourney_tools.studio.problems import problem
 from omnijourney_tools.studio.protection import CSRF_HEADER
 from omnijourney_tools.studio.simulation_result import STANDARD_USD_PER_TRANSITION
 from omnijourney_tools.studio.simulation_runs import Busy, Simulations
@@ -40,11 +42,20 @@ def simulation_routes(pages: Jinja2Templates, simulations: Simulations, *, folde
         }
         return pages.TemplateResponse(request, "simulate.html", context)
 
+    def timeline(request: Request) -> Response:
+        finished = simulations.finished()
+        if finished is None or finished.run != request.path_params["run"]:
+            return problem(404, "this result is gone: a newer run has replaced it; reload the page")
+        customer = finished.customer(request.path_params["customer_id"])
+        if customer is None:
+            return problem(404, "no such customer in this result")
+        return pages.TemplateResponse(request, "simulate_timeline.html", {"customer": customer})
+
     async def start(request: Request) -> Response:
         try:
             body = await body_within(request, MAX_SCENARIO_BYTES, "a scenario to upload")
         except TooLarge as error:
-            return _refusal(413, str(error))
+            return problem(413, str(error))
         # Parsing up to 20 MB and reading journeys/ block: in the threadpool, as Starlette runs a sync route.
         return await run_in_threadpool(started, body)
 
@@ -53,11 +64,11 @@ def simulation_routes(pages: Jinja2Templates, simulations: Simulations, *, folde
             scenario, lines = _lines_asked_for(simulations, body)
             simulations.start(scenario, lines)
         except ScenarioError as error:
-            return _refusal(400, str(error))
+            return problem(400, str(error))
         except ConfigError as error:
-            return _refusal(400, f"nothing ran: {error}")
+            return problem(400, f"nothing ran: {error}")
         except Busy as error:
-            return _refusal(409, str(error))
+            return problem(409, str(error))
         return JSONResponse(asdict(simulations.progress()), status_code=202)
 
     def progress(request: Request) -> Response:
@@ -65,6 +76,7 @@ def simulation_routes(pages: Jinja2Templates, simulations: Simulations, *, folde
 
     return [
         Route("/simulate", page),
+        Route("/simulate/runs/{run:int}/customers/{customer_id}", timeline),
         Route("/api/simulation", start, methods=["POST"]),
         Route("/api/simulation", progress, methods=["GET"]),
     ]
@@ -81,7 +93,3 @@ def _lines_asked_for(simulations: Simulations, body: bytes) -> tuple[str, list[S
     if isinstance(sent, dict) and isinstance(sent.get("upload"), str) and isinstance(sent.get("text"), str):
         return sent["upload"], simulations.uploaded(sent["upload"], sent["text"])
     raise ScenarioError('expected {"scenario": "<name>.jsonl"} or {"upload": "<name>.jsonl", "text": "<its lines>"}')
-
-
-def _refusal(status: int, message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=status)
