@@ -18,6 +18,7 @@ from omnijourney.profiles.service import refused_identities
 from omnijourney_tools.folders import definitions_from
 from omnijourney_tools.journeys import commands as journey_commands
 from omnijourney_tools.journeys import preview as template_commands
+from omnijourney_tools.scorecard import command as metrics_command
 from omnijourney_tools.serve import command as serve_command
 from omnijourney_tools.studio import command as studio_command
 
@@ -42,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         help="processes to share the customers among (default: one per core from 300 lines; the report is the same)",
     )
     simulate.add_argument(
+        "--lake",
+        type=Path,
+        help="also write the run's analytics facts as Parquet under this folder, as production writes them to S3"
+        " (DIR/facts/kind=<kind>/day=<YYYY-MM-DD>/; docs/analytics.md)",
+    )
+    simulate.add_argument(
         "--quiet", action="store_true", help="print only the summary, not the timeline of who got what and why"
     )
     demo = commands.add_parser(
@@ -64,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     serve_command.add_command(commands)
     studio_command.add_command(commands)
     template_commands.add_command(commands)
+    metrics_command.add_command(commands)
     args = parser.parse_args(argv)
     if args.command == "journeys":
         return journey_commands.run(args)
@@ -73,8 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         return studio_command.run(args)
     if args.command == "templates":
         return template_commands.run(args)
+    if args.command == "metrics":
+        return metrics_command.run(args)
     if args.command == "simulate":
-        return _simulate(args.scenario, args.config, args.report, args.journeys, args.workers, quiet=args.quiet)
+        return _simulate(
+            args.scenario, args.config, args.report, args.journeys, args.workers, quiet=args.quiet, lake=args.lake
+        )
     if args.command == "demo":
         return _demo(args.scenario)
     if args.command == "identities":
@@ -103,7 +115,11 @@ class _Played:
 
 
 def _run(
-    scenario: Path, config: Path | None, journeys: Path | None = None, workers: int | None = None
+    scenario: Path,
+    config: Path | None,
+    journeys: Path | None = None,
+    workers: int | None = None,
+    lake: Path | None = None,
 ) -> _Played | None:
     # lazy: the simulation loads moto, boto3 and botocore's models (seconds), which the other commands never need
     from omnijourney_tools.simulation import simulate
@@ -112,7 +128,7 @@ def _run(
     with definitions_from(config_dir=config, journeys_dir=journeys):
         try:
             lines = read(scenario)
-            report = simulate(lines, progress=_progress if sys.stderr.isatty() else None, workers=workers)
+            report = simulate(lines, progress=_progress if sys.stderr.isatty() else None, workers=workers, lake=lake)
             return _Played(report, lines, consistency().quiet_hours.zone)
         except (ScenarioError, ConfigError) as error:
             print(error, file=sys.stderr)
@@ -137,8 +153,9 @@ def _simulate(
     workers: int | None,
     *,
     quiet: bool,
+    lake: Path | None = None,
 ) -> int:
-    played = _run(scenario, config, journeys, workers)
+    played = _run(scenario, config, journeys, workers, lake)
     if played is None:
         return 2
     report = played.report

@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
+from omnijourney.analytics import stream
 from omnijourney.app import config
 from omnijourney.app import profile_updates as pipeline
 from omnijourney.app.storage import TTL_ATTRIBUTES, table_models
@@ -39,6 +40,7 @@ LOCAL_HOST = "omnijourney.local"
 # Secrets the local backend is configured with; the simulator signs deliveries with them. SES has none:
 # it does not arrive as a webhook.
 LOCAL_SECRETS = {name: f"local-{name}-secret" for name in WEBHOOK_SOURCE_NAMES}
+FACTS_PREFIX = "firehose/"
 RECEIVE_BATCH_SIZE = 10  # the most SQS returns per receive, as Lambda's event source mapping asks by default
 FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
 MOTO_CONFIG: Any = {
@@ -203,11 +205,14 @@ class LocalBackend:
         prefix = f"/omnijourney/{stage}/webhook-secrets"
         for source, secret in LOCAL_SECRETS.items():
             aws.client("ssm").put_parameter(Name=f"{prefix}/{source}", Value=secret, Type="SecureString")
+        self.facts_bucket = f"omnijourney-{stage}-facts"
+        facts_stream = self._provision_facts_stream(stage, self.facts_bucket)
         os.environ.update(
             {
                 "OMNIJOURNEY_EVENTS_QUEUE_URL": self.queue_url,
                 "OMNIJOURNEY_QUARANTINE_BUCKET": bucket,
                 "OMNIJOURNEY_SECRETS_PREFIX": prefix,
+                "OMNIJOURNEY_FACTS_STREAM": facts_stream,
             }
         )
         self._forget_clients()
@@ -219,6 +224,30 @@ class LocalBackend:
                     TableName=names[setting],
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[setting]},
                 )
+
+    @staticmethod
+    def _provision_facts_stream(stage: str, bucket: str) -> str:
+        """The analytics facts' Firehose delivery stream: moto writes each put's records to the bucket, as one object
+        of newline-delimited JSON under FACTS_PREFIX (omnijourney_tools.lake reads them)."""
+        aws.client("s3").create_bucket(Bucket=bucket)
+        name = f"omnijourney-{stage}-facts"
+        aws.client("firehose").create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/omnijourney-{stage}-facts",
+                "BucketARN": f"arn:aws:s3:::{bucket}",
+                "Prefix": FACTS_PREFIX,
+            },
+        )
+        return name
+
+    def fact_records(self) -> list[bytes]:
+        """Every object the facts' delivery stream wrote (each put's records, newline-delimited JSON)."""
+        s3 = aws.client("s3")
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.facts_bucket, Prefix=FACTS_PREFIX)
+        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        return [s3.get_object(Bucket=self.facts_bucket, Key=key)["Body"].read() for key in keys]
 
     def _provision_journeys(self, stage: str) -> dict[str, str]:
         """The journey-step function and one state machine per journey, compiled as `cdk deploy` compiles them."""
@@ -303,6 +332,7 @@ class LocalBackend:
         from aws_lambda_powertools.utilities import parameters
 
         get_settings.cache_clear()
+        stream.discard()
         ingest.secrets.cache_clear()
         config.clear()
         pipeline._idempotent_record.cache_clear()

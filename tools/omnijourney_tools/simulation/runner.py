@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -45,6 +45,8 @@ class Findings:
     # Each live customer's recorded events, for the audit; erased customer id → when.
     activity: dict[str, list[dict[str, Any]]]
     erased: dict[str, str]
+    # What the facts' delivery stream wrote (newline-delimited records), when asked for (`simulate --lake`).
+    fact_records: list[bytes] = field(default_factory=list)
 
 
 class Simulation:
@@ -62,7 +64,7 @@ class Simulation:
         # Erased customer id → when: the audit flags only what was sent after.
         self.erased: dict[str, str] = {}
 
-    def run(self, lines: Iterable[ScenarioLine], progress: Progress | None = None) -> Findings:
+    def run(self, lines: Iterable[ScenarioLine], progress: Progress | None = None, *, facts: bool = False) -> Findings:
         virtual_clock = self.backend.clock
         lines = list(lines)
         for index, line in enumerate(lines, start=1):
@@ -88,6 +90,7 @@ class Simulation:
             skipped=skipped(live),
             activity=activity(live_records),
             erased=self.erased,
+            fact_records=self.backend.fact_records() if facts else [],
         )
 
     def walked(self, journey: str, execution: str) -> dict[str, Any]:
@@ -235,10 +238,12 @@ def _skipped_order(entry: dict[str, Any]) -> tuple[str, ...]:
     return entry["at"], entry["customer_id"], entry["journey"], entry["reason"]
 
 
-def play(lines: Sequence[ScenarioLine], start: datetime | None, progress: Progress | None = None) -> Findings:
-    """The lines on a fresh backend whose clock starts at `start`."""
+def play(
+    lines: Sequence[ScenarioLine], start: datetime | None, progress: Progress | None = None, *, facts: bool = False
+) -> Findings:
+    """The lines on a fresh backend whose clock starts at `start`; with `facts`, the analytics records it wrote."""
     with LocalBackend(stage="sim", start=start) as backend:
-        return Simulation(backend).run(lines, progress)
+        return Simulation(backend).run(lines, progress, facts=facts)
 
 
 def report_of(findings: Sequence[Findings]) -> dict[str, Any]:

@@ -107,9 +107,10 @@ class _Groups:
 
 
 def play_apart(
-    shares: Sequence[Sequence[ScenarioLine]], start: datetime | None, progress: Progress | None
+    shares: Sequence[Sequence[ScenarioLine]], start: datetime | None, progress: Progress | None, *, facts: bool = False
 ) -> list[Findings]:
-    """Each share played in a process of its own, at once; their findings in share order.
+    """Each share played in a process of its own, at once; their findings in share order (with `facts`, the
+    analytics records each wrote).
 
     A worker's error is raised here as it was raised there (a journey that does not compile is a ConfigError).
     """
@@ -126,7 +127,7 @@ def play_apart(
     ]
     for worker, inbox, share in zip(workers, inboxes, shares, strict=True):
         inbox.cancel_join_thread()
-        inbox.put((list(share), start))
+        inbox.put((list(share), start, facts))
         worker.start()
     found: dict[int, Findings] = {}
     # A line of every share's is done when the last share has played it.
@@ -163,9 +164,9 @@ def play_apart(
 def _play_share(index: int, inbox: Any, outbox: Any) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the workers itself, without their tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    lines, start = inbox.get()
+    lines, start, facts = inbox.get()
     try:
-        findings = play(lines, start, lambda done, total: outbox.put(("line", index, done)))
+        findings = play(lines, start, lambda done, total: outbox.put(("line", index, done)), facts=facts)
     except Exception as error:  # noqa: BLE001 - every error goes to the parent, which raises it
         outbox.put(("failed", index, _portable(error)))
     else:

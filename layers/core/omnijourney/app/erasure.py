@@ -7,6 +7,7 @@ journeys passed over go.
 
 from __future__ import annotations
 
+from omnijourney.analytics import facts, stream
 from omnijourney.platform import clock
 from omnijourney.profiles import service, store
 from omnijourney.vocabulary import Reason
@@ -26,4 +27,8 @@ def erase_customer(customer_id: str) -> list[str]:
     runs.forget_entries(their_runs)
     runs.forget_skipped(customer_ids)
     ledger.forget_recipients_and_texts(customer_ids)
+    # Before the profile goes, for the same reason: a failed put fails the request, and its retry puts them again.
+    now = clock.now()
+    stream.emit(*(facts.erasure_fact(customer_id, now) for customer_id in customer_ids))
+    stream.flush()
     return store.erase(record)

@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from omnijourney.analytics import facts, stream
+from omnijourney.analytics.facts import Fact
 from omnijourney.events import SCHEMA, CanonicalEvent, correlation_id_of
 from omnijourney.platform import clock
 from omnijourney.platform.errors import MalformedPayload, OmnijourneyError
 from omnijourney.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from omnijourney.profiles.service import ProfileUpdate
 
 
 def events_in(body: str) -> list[CanonicalEvent]:
@@ -71,6 +76,32 @@ def quarantined(body: str, error: OmnijourneyError) -> dict[str, Any]:
     return {"quarantine_id": quarantine_event(body, error, clock.now()), "reason": error.title}
 
 
+def recorded_facts(event: CanonicalEvent, update: ProfileUpdate) -> list[Fact]:
+    """What recording `event` made true (docs/analytics.md): the event, the consents it set, its order, refund or
+    ticket, the offers its order closed, and the merges it made (on a retry, every id the survivor holds)."""
+    customer_id, profile = update.customer_id, update.profile
+    found = [facts.event_fact(event, customer_id)]
+    for change in event.consent:
+        held = profile.consent.get(change.channel)
+        stated = (change.status, change.at or event.occurred_at, event.source)
+        if held is not None and (held.status, held.updated_at, held.source) == stated:
+            found.append(facts.consent_fact(event, customer_id, change.channel.value, change.status.value))
+    if event.order is not None:
+        found.append(facts.order_fact(event, customer_id))
+        closed = [offer for offer in profile.offers if offer.order_id == event.order.order_id]
+        found += [
+            facts.offer_redeemed_fact(customer_id, offer.code, offer.order_id, offer.redeemed_at or event.occurred_at)
+            for offer in closed
+        ]
+    if event.refund is not None:
+        found.append(facts.refund_fact(event, customer_id))
+    if event.ticket is not None:
+        found.append(facts.ticket_fact(event, customer_id))
+    retried = not update.changed and event.event_id in profile.recent_events
+    merged = profile.merged_from if retried else update.absorbed
+    return found + facts.merge_facts(customer_id, merged, event.occurred_at)
+
+
 def register_context(context: Any) -> None:
     """Let idempotency expire an in-progress record when this invocation runs out of time."""
     _idempotency_config().register_lambda_context(context)
@@ -112,7 +143,10 @@ def _idempotent_record() -> Callable[..., dict[str, Any]]:
 
         # Segment membership is written with the event's own change; the history keeps what segments count.
         update = record_event(event, with_segments, history_properties(event))
+        stream.emit(*recorded_facts(event, update))
         journeys = react(event, update)
+        # Inside the idempotent unit: a failed put fails the event, and its retry writes the facts again.
+        stream.flush()
         return {
             "customer_id": update.customer_id,
             "changed": update.changed,

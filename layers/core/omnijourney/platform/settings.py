@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     email_configuration_set: str | None = Field(default=None, description="SES events (bounces, opens) flow from it")
     unsubscribe_base_url: str = "https://example.com/unsubscribe"
     sms_sender_id: str | None = Field(default=None, description="Alphanumeric sender id, where the country allows")
+    # Analytics (docs/analytics.md).
+    facts_stream: str | None = Field(
+        default=None, description="The Firehose delivery stream analytics facts go to; absent: none are written"
+    )
 
 
 @lru_cache(maxsize=1)

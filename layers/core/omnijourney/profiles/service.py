@@ -35,6 +35,8 @@ class ProfileUpdate:
     created: bool = False
     previous_stage: str | None = None
     merged: list[str] = field(default_factory=list)
+    # Every id this event merged into the survivor: the merged profiles' and those they had absorbed before.
+    absorbed: list[str] = field(default_factory=list)
 
     event_id: str = ""
 
@@ -140,6 +142,8 @@ def _record_once(event: CanonicalEvent, derive: Derive, remember: Callable[[str]
     for loser in losers:
         merged = merge_profiles(merged, loser.profile)
     after = derive(before, apply_event(merged, event, lifecycle), event)
+    # Read before the merge writes: it empties the merged profiles' records.
+    absorbed = [customer_id for loser in losers for customer_id in (loser.customer_id, *loser.profile.merged_from)]
     remember(winner.customer_id)
     if losers:
         store.merge(winner, after, losers, claimable)
@@ -152,6 +156,7 @@ def _record_once(event: CanonicalEvent, derive: Derive, remember: Callable[[str]
         previous_stage=before.lifecycle_stage,
         event_id=event.event_id,
         merged=[loser.customer_id for loser in losers],
+        absorbed=absorbed,
     )
 
 

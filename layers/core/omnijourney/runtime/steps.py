@@ -7,7 +7,7 @@ retries of the same Task find the first outcome and return it.
 
 from __future__ import annotations
 
-import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -15,6 +15,9 @@ from typing import assert_never
 
 from pydantic import JsonValue, ValidationError
 
+from omnijourney.analytics import facts, stream
+from omnijourney.analytics.facts import LedgerOutcome, RunEnd, ShownOffer
+from omnijourney.analytics.stream import FactsNotPut
 from omnijourney.channels import OutgoingMessage, SendFailed, adapter_for
 from omnijourney.events import EventType, OrderState
 from omnijourney.journeys.catalog import journeys as published_journeys
@@ -56,7 +59,7 @@ from omnijourney.runtime.consistency import consistency, products
 from omnijourney.runtime.ledger import LedgerRecord, LedgerStatus
 from omnijourney.runtime.rendering import Rendered, render
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
-from omnijourney.runtime.triggers import journey_of
+from omnijourney.runtime.triggers import drawn_group, journey_of
 from omnijourney.vocabulary import AddressedChannel, Category, Reason, addressed, exited_on, undeliverable
 
 # Executions that did not succeed end the run so; a succeeded one carries its outcome in its output.
@@ -82,7 +85,12 @@ def perform(payload: object, follow: Callable[[str], None] = lambda _: None) -> 
     except ValidationError as error:
         raise readable(error) from None  # without the payload's values, which may be personal
     follow(task.entry.correlation)
-    return run_task(task).output()
+    result = run_task(task).output()
+    try:
+        stream.flush()
+    except FactsNotPut as failure:
+        raise Retryable(failure.detail) from failure  # the retried Task finds its ledger entry and writes it again
+    return result
 
 
 def run_task(task: AnyTask) -> StepResult:
@@ -171,6 +179,7 @@ def send(task: SendTask) -> SendResult:
     visits = [entry for entry in read if entry.message_key.startswith(step_key)]
     earlier = next((visit for visit in visits if visit.message_key == key), None)
     if earlier is not None and earlier.status != LedgerStatus.retry:
+        _emit_outcome(earlier, _profile(task.customer_id))  # again: the first attempt's put may have failed
         return _outcome(earlier)
     run = _run(task)
     if run is not None and not run.running:
@@ -215,8 +224,11 @@ def send(task: SendTask) -> SendResult:
         correlation_id=task.entry.correlation,
     )
     if not ledger.claim(entry, retrying=earlier is not None):
-        return _outcome(ledger.get(task.customer_id, key))
+        claimed = ledger.get(task.customer_id, key)
+        _emit_outcome(claimed, profile)
+        return _outcome(claimed)
     if decision.status != "send":
+        _emit_outcome(entry, profile)
         return SendResult(outcome=decision.status, reason=decision.reason, defer_seconds=decision.defer_seconds)
     assert profile is not None
     return _deliver(entry, message, profile, task.entry, policy, offer=offer)
@@ -308,6 +320,7 @@ def _deliver(
     except TemplateFailed:
         # Held with a reason, not an error: what failed may quote the profile, and the journey goes on.
         ledger.mark(entry, LedgerStatus.suppressed, Reason.template_failed)
+        _emit_outcome(entry, profile)
         return SendResult(outcome="suppressed", reason=Reason.template_failed)
     channel = addressed(message.channel)
     if channel is None:
@@ -324,9 +337,41 @@ def _deliver(
             # A bad address or a rejected message: recorded, and the journey goes on.
             reason = undeliverable(failure.reason)
             ledger.mark(entry, LedgerStatus.suppressed, reason)
+            _emit_outcome(entry, profile)
             return SendResult(outcome="suppressed", reason=reason)
     ledger.mark_sent(entry, provider_id, subject=rendered.subject, body=rendered.body)
+    _emit_outcome(entry, profile)
     return SendResult(outcome="sent", reason=None)
+
+
+def _emit_outcome(entry: LedgerRecord, profile: Profile | None) -> None:
+    """A ledger entry's outcome as facts (docs/analytics.md): the message, in the customer's timezone as quiet hours
+    read it, and the offer its send issued (issued at the entry's time). Nothing while it is pending or to retry."""
+    if entry.status not in (LedgerStatus.sent, LedgerStatus.suppressed, LedgerStatus.deferred):
+        return
+    offer = json.loads(entry.offer) if entry.offer else None
+    shown = None
+    if offer is not None:
+        requested = offer.get("requested", offer["offer"])
+        shown = ShownOffer(offer["code"], tuple(offer["skus"]), requested if requested != offer["offer"] else None)
+    outcome = LedgerOutcome(
+        customer_id=entry.customer_id,
+        message_key=entry.message_key,
+        at=entry.at,
+        journey=entry.journey,
+        step=entry.step,
+        channel=entry.channel,
+        category=entry.category,
+        template=entry.template,
+        status=entry.status,
+        reason=entry.reason,
+        products=tuple(entry.product_list),
+        offer=shown,
+    )
+    timezone = guards.local_time(profile, consistency()).key if profile is not None else None
+    stream.emit(facts.message_fact(outcome, timezone))
+    if offer is not None and datetime.fromisoformat(offer["issued_at"]) == entry.at:
+        stream.emit(facts.offer_issued_fact(entry.customer_id, offer["code"], offer["skus"], entry.at))
 
 
 def _send_through_channel(entry: LedgerRecord, message: Send, rendered: Rendered, *, to: AddressedChannel) -> str:
@@ -372,19 +417,12 @@ def branch(task: BranchTask) -> BranchResult:
 
 def split(task: SplitTask) -> SplitResult:
     """A group drawn from a hash of customer, journey and step: random across customers, stable for one."""
-    groups = task.groups
-    seed = f"{task.customer_id}#{task.journey}#{task.step}".encode()
-    draw = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big") % 100
-    total = 0
-    for index, group in enumerate(groups):
-        total += group.percent
-        if draw < total:
-            if group.holdout:
-                run = _run(task)
-                if run is not None:
-                    runs.end(run, RunOutcome.holdout, clock.now(), Reason.control_group)
-            return SplitResult(group=index)
-    return SplitResult(group=0)
+    group = drawn_group(task.customer_id, task.journey, task.step, task.groups)
+    if group.holdout:
+        run = _run(task)
+        if run is not None:
+            runs.end(run, RunOutcome.holdout, clock.now(), Reason.control_group)
+    return SplitResult(group=task.groups.index(group))
 
 
 def update_profile(task: UpdateProfileTask) -> Done:
@@ -423,4 +461,26 @@ def execution_finished(event_detail: object, follow: Callable[[str], None] = lam
     output = ExecutionOutput.model_validate_json(detail.output or "{}").outcome
     outcome: str = FINAL_STATUSES.get(detail.status) or output.outcome
     runs.end_unread(customer_id, journey, detail.name, outcome=outcome, at=clock.now(), reason=output.reason)
+    _emit_run_ended(customer_id, journey, detail)
+    stream.flush()  # failing, the invocation fails: EventBridge's retry writes the fact again
     return {"outcome": str(outcome)}
+
+
+def _emit_run_ended(customer_id: str, journey: str, detail: ExecutionStatusChange) -> None:
+    """Every run ends with a status change, whatever ended it (a trigger, a step, its last state): its outcome as
+    recorded by then, and the transitions of its history, complete only now (docs/analytics.md)."""
+    run = runs.get(customer_id, journey, detail.name)
+    if run is None or run.ended_at is None:
+        return
+    entered = runs.states_entered(f"{detail.stateMachineArn.replace(':stateMachine:', ':execution:')}:{detail.name}")
+    end = RunEnd(
+        customer_id=customer_id,
+        journey=journey,
+        execution=detail.name,
+        at=run.ended_at,
+        outcome=run.outcome,
+        reason=run.reason,
+        converted_on=run.converted_on,
+        transitions=len(entered),
+    )
+    stream.emit(facts.run_ended_fact(end))

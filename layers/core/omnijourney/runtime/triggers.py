@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from omnijourney.analytics import facts, stream
+from omnijourney.analytics.facts import RunGroup
 from omnijourney.events import CanonicalEvent
 from omnijourney.journeys.catalog import journeys as published_journeys
 from omnijourney.journeys.contract import Entry, ExecutionInput, entry_of, scheduled_entry, segment_entry
-from omnijourney.journeys.language import Condition, EventMatch, Journey, ReEntry
+from omnijourney.journeys.language import Condition, EventMatch, Journey, ReEntry, SplitGroup
 from omnijourney.platform import clock
 from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import store
@@ -56,6 +58,28 @@ def execution_name(journey: str, customer_id: str, event_id: str) -> str:
     """Deterministic, so a redelivered event starts nothing new; within Step Functions' 80 characters."""
     digest = hashlib.sha256(event_id.encode()).hexdigest()[:16]
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{journey[:40]}-{customer_id.removeprefix('cus_')[:20]}-{digest}")
+
+
+def drawn_group(customer_id: str, journey: str, step: str | None, groups: Sequence[SplitGroup]) -> SplitGroup:
+    """A split's group for a customer, drawn from a hash of customer, journey and step: random across customers,
+    stable for one (the split step draws it; a run's start records it as the run's group)."""
+    seed = f"{customer_id}#{journey}#{step}".encode()
+    draw = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big") % 100
+    total = 0
+    for group in groups:
+        total += group.percent
+        if draw < total:
+            return group
+    return groups[0]
+
+
+def run_group(journey: Journey, customer_id: str) -> RunGroup:
+    """The group the journey's holdout split draws for the customer, whether or not the run reaches it."""
+    for step in journey.steps:
+        if step.split is not None and any(group.holdout for group in step.split):
+            holdout = drawn_group(customer_id, journey.journey, step.id, step.split).holdout
+            return RunGroup.holdout if holdout else RunGroup.treatment
+    return RunGroup.treatment
 
 
 def state_machine_arn(journey: str) -> str:
@@ -366,4 +390,8 @@ def _start(journey: Journey, profile: Profile, entry: Entry, now: datetime, reac
         # quarantined, and replaying it once mended starts the run afresh.
         journey_runs.forget(run)
         raise
+    group = run_group(journey, profile.customer_id)
+    stream.emit(
+        facts.run_started_fact(profile.customer_id, journey.journey, name, now, channel=entry.channel, group=group)
+    )
     reaction.started.append(name)

@@ -1,0 +1,25 @@
+-- Each counted customer's lifetime value to date (their orders' revenue) and their first channel: the channel of the
+-- first event recorded on their profile, whenever it was.
+WITH first_events AS (
+    SELECT
+        customer_id,
+        channel,
+        row_number() OVER (PARTITION BY customer_id ORDER BY occurred_at, fact_id) AS position
+    FROM customer_facts
+    WHERE kind = 'event'
+),
+
+earned AS (
+    SELECT customer_id, sum(revenue) AS revenue
+    FROM counted_orders
+    GROUP BY customer_id
+)
+
+SELECT
+    c.customer_id,
+    coalesce(e.revenue, 0) AS revenue,
+    f.channel AS first_channel
+FROM counted_customers AS c
+LEFT JOIN earned AS e ON e.customer_id = c.customer_id
+LEFT JOIN first_events AS f ON f.customer_id = c.customer_id AND f.position = 1
+ORDER BY c.customer_id

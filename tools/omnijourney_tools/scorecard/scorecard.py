@@ -1,0 +1,159 @@
+"""The shared scorecard: every metric of metrics/*.sql run on one engine, as one typed result."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from omnijourney_tools.scorecard.definitions import Definitions, Scope
+from omnijourney_tools.scorecard.engine import Engine
+
+
+@dataclass(frozen=True)
+class Violation:
+    at: str
+    customer_id: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class ChannelValue:
+    """Lifetime value of the customers who first came from one channel."""
+
+    customers: int
+    revenue: float
+    average: float
+
+
+@dataclass(frozen=True)
+class Clv:
+    average: float
+    by_customer: dict[str, float]
+    by_first_channel: dict[str, ChannelValue]
+
+
+@dataclass(frozen=True)
+class StepFunnel:
+    step: str
+    sent: int
+    deferred: int
+    held: dict[str, int]
+
+
+@dataclass(frozen=True)
+class JourneyFunnel:
+    """How a journey's runs went: entered by group, each step's messages, how runs ended (`goal` among them)."""
+
+    entered: dict[str, int]
+    steps: list[StepFunnel]
+    ended: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    customers: int
+    events: int
+    orders: int
+    revenue: float
+    clv: Clv
+    cross_channel_conversion_rate: float
+    consistency_score: float
+    consistency_violations: list[Violation]
+    messages_sent: int
+    messages_suppressed: int
+    suppressed_by_reason: dict[str, int]
+    state_transitions: int
+    state_transitions_cost_usd: float
+    funnel: dict[str, JourneyFunnel]
+
+    def as_json(self) -> dict[str, Any]:
+        """The figures under the names of the simulate report's `metrics`, plus the cost and the funnel."""
+        return asdict(self)
+
+
+def scorecard(
+    engine: Engine,
+    scope: Scope,
+    *,
+    step_order: dict[str, list[str]] | None = None,
+    definitions: Definitions | None = None,
+) -> Scorecard:
+    """Every metric on `engine`, for `scope`; each journey's funnel lists its steps in `step_order` (journey → step
+    ids as the journey defines them), steps it does not know after them."""
+    sql = definitions or Definitions()
+
+    def rows(metric: str) -> list[dict[str, Any]]:
+        return engine.run(sql.statement(metric, scope, engine.dialect))
+
+    def value(metric: str, column: str | None = None) -> Any:
+        (row,) = rows(metric)
+        return row[column or metric]
+
+    transitions = rows("state_transitions")[0]
+    return Scorecard(
+        customers=value("customers"),
+        events=value("events"),
+        orders=value("orders"),
+        revenue=_money(value("revenue")),
+        clv=Clv(
+            average=float(value("clv", "average")),
+            by_customer={row["customer_id"]: _money(row["revenue"]) for row in rows("clv_by_customer")},
+            by_first_channel={
+                row["first_channel"] or "unknown": ChannelValue(
+                    row["customers"], _money(row["revenue"]), float(row["average"])
+                )
+                for row in rows("clv_by_first_channel")
+            },
+        ),
+        cross_channel_conversion_rate=float(value("cross_channel_conversion_rate")),
+        consistency_score=float(value("consistency_score")),
+        consistency_violations=[
+            Violation(row["occurred_at"].isoformat(), row["customer_id"], row["rule"])
+            for row in rows("consistency_violations")
+        ],
+        messages_sent=value("messages_sent"),
+        messages_suppressed=int(value("messages_suppressed")),
+        suppressed_by_reason={row["reason"]: row["messages"] for row in rows("suppressed_by_reason")},
+        state_transitions=int(transitions["state_transitions"]),
+        state_transitions_cost_usd=_money(transitions["cost_usd"]),
+        funnel=_funnels(rows("funnel"), step_order or {}),
+    )
+
+
+def _money(amount: Decimal | float | int | None) -> float:
+    return float(amount or 0)
+
+
+def _funnels(rows: list[dict[str, Any]], step_order: dict[str, list[str]]) -> dict[str, JourneyFunnel]:
+    journeys = sorted({row["journey"] for row in rows})
+    return {
+        journey: _funnel([row for row in rows if row["journey"] == journey], step_order.get(journey, []))
+        for journey in journeys
+    }
+
+
+def _funnel(rows: list[dict[str, Any]], order: list[str]) -> JourneyFunnel:
+    def totals(stage: str, step: str | None = None) -> dict[str, int]:
+        # A run in no split group is treated like the treatment group.
+        return {
+            row["detail"] or "treatment": row["total"] for row in rows if row["stage"] == stage and row["step"] == step
+        }
+
+    steps = sorted(
+        {row["step"] for row in rows if row["step"] is not None},
+        key=lambda step: (order.index(step) if step in order else len(order), step),
+    )
+    return JourneyFunnel(
+        entered=totals("entered"),
+        steps=[
+            StepFunnel(
+                step,
+                sent=sum(totals("sent", step).values()),
+                deferred=sum(totals("deferred", step).values()),
+                held=dict(sorted(totals("held", step).items())),
+            )
+            for step in steps
+        ],
+        ended=dict(sorted(totals("ended").items())),
+    )
