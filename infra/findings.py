@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, CfnResource, DefaultStackSynthesizer, Stack, Validations
 from constructs import IConstruct
 
+from infra.analytics import ERRORS_PREFIX, FACTS_PREFIX, RESULTS_PREFIX, AnalyticsLake
 from infra.staff import StaffScreen
 
 PACK = "AwsSolutions::"
@@ -29,7 +30,10 @@ ACCEPTED = {
         "Python 3.13, not the newest runtime: its bytecode ships in the layer, compiled by a 3.13 interpreter, "
         "which saves every cold start compiling each module it imports (the build machines have no 3.14)."
     ),
-    "AwsSolutions-S1": "The quarantine bucket holds rejected deliveries only; data events on it are in CloudTrail.",
+    "AwsSolutions-S1": (
+        "The quarantine bucket holds rejected deliveries only, the analytics lake only what Firehose and Athena write "
+        "(facts, failed records, query results); data events on both are in CloudTrail."
+    ),
     "AwsSolutions-SQS3": "The journey status DLQ is itself a dead-letter queue (EventBridge's target DLQ).",
 }
 
@@ -54,6 +58,7 @@ SCREEN_EDGE = {
 def acknowledge(
     stack: Stack,
     *,
+    lake: AnalyticsLake,
     objects_of: list[IConstruct],
     versions_of: list[IConstruct],
     indexes_of: list[IConstruct],
@@ -76,6 +81,7 @@ def acknowledge(
     reasons[f"AwsSolutions-IAM5[Resource::{executions}]"] = (
         "Stopping executions of this stage's journeys only: execution names are made per customer at run time."
     )
+    reasons |= _lake_objects(stack, lake)
     Validations.of(stack).acknowledge(
         *(Acknowledgment(id=f"{PACK}{finding}", reason=reason) for finding, reason in sorted(reasons.items()))
     )
@@ -85,6 +91,19 @@ def _logical_id(stack: Stack, construct: IConstruct) -> str:
     resource = construct.node.default_child
     assert isinstance(resource, CfnResource)
     return stack.get_logical_id(resource)
+
+
+def _lake_objects(stack: Stack, lake: AnalyticsLake) -> dict[str, str]:
+    """The analytics lake's object wildcards: Firehose and Athena name their objects as they write them."""
+    objects = f"AwsSolutions-IAM5[Resource::<{_logical_id(stack, lake.bucket)}.Arn>/{{}}*]"
+    return {
+        objects.format(FACTS_PREFIX): (
+            "The facts' Parquet files: Firehose writes them under kind=/day= partitions with names it makes, and the "
+            "audit reads them; nothing else in the lake bucket."
+        ),
+        objects.format(ERRORS_PREFIX): "Records Firehose could not convert, written by Firehose under names it makes.",
+        objects.format(RESULTS_PREFIX): "Athena's query results, one object per query id, in the workgroup's prefix.",
+    }
 
 
 def acknowledge_staff_screen(stack: Stack, screen: StaffScreen) -> None:

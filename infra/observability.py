@@ -16,6 +16,8 @@ from constructs import Construct
 from infra.settings import DeploySettings
 
 NAMESPACE = "omnijourney"
+# What the daily consistency audit publishes (functions/analytics_audit), 1.0 when no message broke a rule.
+CONSISTENCY_SCORE = "ConsistencyScore"
 
 
 class Observability(Construct):
@@ -38,13 +40,19 @@ class Observability(Construct):
         notify = actions.SnsAction(self.topic)
         alarms: list[cloudwatch.Alarm] = []
 
-        def alarm(alarm_id: str, metric: cloudwatch.Metric, threshold: float, description: str) -> None:
+        def alarm(
+            alarm_id: str,
+            metric: cloudwatch.Metric,
+            threshold: float,
+            description: str,
+            comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        ) -> None:
             created = metric.create_alarm(
                 self,
                 alarm_id,
                 threshold=threshold,
                 evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                comparison_operator=comparison,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 alarm_description=description,
             )
@@ -78,6 +86,16 @@ class Observability(Construct):
                 0,
                 f"Runs of the {journey} journey fail: each is in the journey-runs table as failed, with its error.",
             )
+        # The daily consistency audit (functions/analytics_audit): a guard bug becomes a page, not a surprise. A day
+        # without an audit is not a breach here; the audit function's own error alarm tells of it.
+        alarm(
+            "ConsistencyBelowOne",
+            _metric(CONSISTENCY_SCORE, statistic="Minimum", period=Duration.days(1)),
+            1.0,
+            "Yesterday's messages broke a consistency rule (docs/metrics.md): the audit function's log counts them by "
+            "rule; docs/deploy.md shows how to list them in Athena.",
+            cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        )
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{settings.prefix}")
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
@@ -102,13 +120,20 @@ class Observability(Construct):
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=12),
         )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Consistency score (daily audit) and violations",
+                left=[_metric(CONSISTENCY_SCORE, statistic="Minimum", period=Duration.days(1))],
+                right=[_metric("ConsistencyViolations", period=Duration.days(1))],
+            )
+        )
 
 
-def _metric(name: str) -> cloudwatch.Metric:
+def _metric(name: str, *, statistic: str = "Sum", period: Duration | None = None) -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace=NAMESPACE,
         metric_name=name,
         dimensions_map={"service": "omnijourney"},
-        statistic="Sum",
-        period=Duration.minutes(5),
+        statistic=statistic,
+        period=period or Duration.minutes(5),
     )

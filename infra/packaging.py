@@ -50,6 +50,9 @@ HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 # stack points OMNIJOURNEY_CONFIG_DIR and OMNIJOURNEY_JOURNEYS_DIR.
 LAYER_CONFIG_DIR = "/opt/omnijourney/config"
 LAYER_JOURNEYS_DIR = "/opt/omnijourney/journeys"
+# The daily consistency audit's statements (metrics/*.sql rendered for Athena), where the stack points
+# OMNIJOURNEY_METRICS_DIR.
+LAYER_METRICS_DIR = "/opt/omnijourney/metrics"
 # A function's code and all its layers, unzipped: 262,144,000 bytes in Lambda's own error message.
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
@@ -93,7 +96,7 @@ def build_layer(
     *, platform: str = LAMBDA_PLATFORM, python_version: str = LAMBDA_PYTHON, out: Path | None = None
 ) -> Path:
     """The core layer folder: python/ (the runtime dependencies and the omnijourney package) and omnijourney/
-    (config and journeys), as Lambda will find them under /opt.
+    (config, journeys and the audit's statements), as Lambda will find them under /opt.
 
     Built once per set of inputs and then returned from the cache in `out` (default build/layer): the layer in
     <out>/<hash>, the dependencies alone in <out>/deps/<hash>, so an edit to the domain package or to a journey
@@ -111,10 +114,35 @@ def build_layer(
         lambda staging: _install_dependencies(staging, platform, python_version, compiler),
     )
 
-    sources = _layer_sources()
-    for source, destination in sources:
-        recipe.add(destination, source.read_bytes())
+    sources = [(destination, source.read_bytes()) for source, destination in _layer_sources()]
+    sources += [(f"omnijourney/metrics/{name}.sql", text.encode()) for name, text in audit_statements().items()]
+    for destination, content in sources:
+        recipe.add(destination, content)
     return _cached(root / recipe.hexdigest(), lambda staging: _assemble(staging, dependencies, sources, compiler))
+
+
+def audit_statements() -> dict[str, str]:
+    """The daily consistency audit's statements (omnijourney.analytics.athena), by metric: metrics/*.sql composed
+    and rendered for Athena here, as the layer does not ship sqlglot, with the quiet hours of config/consistency.yaml
+    and the range of `MARKER_DAY`, which each audit replaces by its own day."""
+    from omnijourney.analytics.athena import AUDIT_METRICS, MARKER_DAY, AthenaEngine, statement_for_day
+    from omnijourney.app import config
+    from omnijourney_tools.scorecard.definitions import Definitions, Scope
+
+    quiet_hours = config.consistency().quiet_hours
+    scope = Scope(
+        quiet_start=quiet_hours.start,
+        quiet_end=quiet_hours.end,
+        quiet_channels=tuple(quiet_hours.channels),
+        default_timezone=quiet_hours.default_timezone,
+        first_day=MARKER_DAY,
+        last_day=MARKER_DAY,
+    )
+    definitions = Definitions()
+    statements = {metric: definitions.statement(metric, scope, AthenaEngine.dialect) for metric in AUDIT_METRICS}
+    for statement in statements.values():
+        statement_for_day(statement, MARKER_DAY)  # each audit can put its day in: fails the build, not the audit
+    return statements
 
 
 def bytecode_compiler(python_version: str) -> str | None:
@@ -322,14 +350,14 @@ def _holds(root: Path, relative: str) -> bool:
     return path.is_relative_to(root) and path.exists()
 
 
-def _assemble(staging: Path, dependencies: Path, sources: list[tuple[Path, str]], compiler: str | None) -> None:
+def _assemble(staging: Path, dependencies: Path, sources: list[tuple[str, bytes]], compiler: str | None) -> None:
     # Hard links, not copies: every edit of the domain makes a new layer, and each would otherwise hold its own
     # 60 MB of unchanged dependencies. Nothing writes to a built folder, so sharing the files is safe.
     shutil.copytree(dependencies, staging / "python", copy_function=os.link)
-    for source, destination in sources:
+    for destination, content in sources:
         target = staging / destination
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        target.write_bytes(content)
     if compiler is not None:
         _compile(staging / "python" / "omnijourney", compiler, staging / "python")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -25,6 +26,10 @@ class DeploySettings(BaseModel):
     history_retention_days: int = 90
     # Protects DynamoDB from a backlog: the profile function never runs wider than this.
     profile_max_concurrency: int = Field(default=20, ge=2, le=1000)
+    # The analytics lake (infra/analytics.py): the first day Athena looks for facts on (partition projection lists every
+    # day from it, so a later first day lists fewer), and how much one query may read before Athena cancels it.
+    facts_first_day: date = date(2026, 1, 1)
+    athena_scan_limit_gb: int = Field(default=10, ge=1, description="bytes-scanned cutoff per Athena query, in GB")
     api_throttle_rate: int = 200
     api_throttle_burst: int = 400
     staff_sign_in_domain_prefix: str | None = Field(

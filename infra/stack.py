@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -10,6 +11,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.analytics import AnalyticsLake
 from infra.api import IngestApi
 from infra.findings import acknowledge, acknowledge_staff_screen
 from infra.functions import RUNTIME, ServiceFunction
@@ -51,9 +53,10 @@ class OmnijourneyStack(Stack):
             code=lambda_.Code.from_asset(str(build_layer())),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_.Architecture.ARM_64],
-            description="omnijourney domain package, its dependencies, config/ and journeys/",
+            description="omnijourney domain package, its dependencies, config/, journeys/ and the audit's Athena SQL",
         )
         messaging = Messaging(self, "Messaging", settings=settings, feedback=pipeline.ses_events)
+        lake = AnalyticsLake(self, "Analytics", settings=settings, key=key)
         state_machine_prefix = self.format_arn(
             service="states",
             resource="stateMachine",
@@ -88,6 +91,13 @@ class OmnijourneyStack(Stack):
         staff_api = function("staff_api")
         journey_step = function("journey_step", messaging.environment(settings))
         journey_schedule = function("journey_schedule", timeout_seconds=15 * 60)
+        # The analytics facts (docs/analytics.md): each unit of work puts what it recorded (a staff action is an event
+        # the profile function records). The audit reads them back daily: two Athena queries over every fact, each
+        # waited for at most 7 minutes (omnijourney.analytics.athena).
+        lake.write_facts_from(profile, profile_api, journey_step, journey_schedule)
+        analytics_audit = lake.audit_daily(
+            function("analytics_audit", lake.query_environment(), timeout_seconds=15 * 60, memory_mb=256), settings
+        )
 
         # Ingest: queue events, read webhook secrets, keep what cannot be parsed. The profile and staff APIs queue the
         # events staff actions make (a next best action done), the way every channel's events go.
@@ -117,32 +127,14 @@ class OmnijourneyStack(Stack):
                 max_concurrency=settings.profile_max_concurrency,
             )
         )
-        tables = store.tables
-        for name in ("profiles_table", "identities_table", "history_table", "idempotency_table", "journey_runs_table"):
-            tables[name].grant_read_write_data(profile)
-        # A segment counting days since the last message reads the ledger (runtime.segments), only then.
-        reads_messages = config.segments().read_messages(config.segments().segments)
-        if reads_messages:
-            tables["ledger_table"].grant_read_data(profile)
-        # Store and call-center tools read profiles; erasure deletes them and scrubs the ledger, and finds every
-        # identity of the customer through the identities table's index by customer (the grant covers its indexes).
-        for name in ("profiles_table", "identities_table", "history_table", "journey_runs_table", "ledger_table"):
-            tables[name].grant_read_write_data(profile_api)
-        # Staff find customers (identities, the profiles' index by name), read their page (profiles, history) and queue
-        # "done"; they never write a table themselves, and never erase.
-        for name in ("profiles_table", "identities_table", "history_table"):
-            tables[name].grant_read_data(staff_api)
-        # The journey-step function reads profiles and history, amends profiles (notes, tags), writes the ledger.
-        for name in ("profiles_table", "journey_runs_table", "ledger_table"):
-            tables[name].grant_read_write_data(journey_step)
-        tables["history_table"].grant_read_data(journey_step)
-        # The daily segment evaluation amends profiles, records runs, and reads what the segments count (history;
-        # the ledger only for the days since the last message).
-        for name in ("profiles_table", "journey_runs_table"):
-            tables[name].grant_read_write_data(journey_schedule)
-        tables["history_table"].grant_read_data(journey_schedule)
-        if reads_messages:
-            tables["ledger_table"].grant_read_data(journey_schedule)
+        _grant_tables(
+            store.tables,
+            profile=profile,
+            profile_api=profile_api,
+            staff_api=staff_api,
+            journey_step=journey_step,
+            journey_schedule=journey_schedule,
+        )
         journey_step.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail"],
@@ -203,6 +195,7 @@ class OmnijourneyStack(Stack):
                 "staff_api": staff_api,
                 "journey_step": journey_step,
                 "journey_schedule": journey_schedule,
+                "analytics_audit": analytics_audit,
             },
             state_machines=journeys.state_machines,
         )
@@ -210,9 +203,47 @@ class OmnijourneyStack(Stack):
         CfnOutput(self, "SecretsPrefix", value=settings.secrets_prefix, description="SSM SecureString per source")
         acknowledge(
             self,
+            lake=lake,
             objects_of=[quarantine],
             versions_of=[journey_step, journey_schedule],
             indexes_of=list(store.indexed),
             executions=f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{settings.prefix}-*",
         )
         acknowledge_staff_screen(self, screen)
+
+
+def _grant_tables(
+    tables: dict[str, dynamodb.Table],
+    *,
+    profile: lambda_.IFunction,
+    profile_api: lambda_.IFunction,
+    staff_api: lambda_.IFunction,
+    journey_step: lambda_.IFunction,
+    journey_schedule: lambda_.IFunction,
+) -> None:
+    """Each function reads and writes exactly the tables it uses (the infra tests check them per function)."""
+    for name in ("profiles_table", "identities_table", "history_table", "idempotency_table", "journey_runs_table"):
+        tables[name].grant_read_write_data(profile)
+    # A segment counting days since the last message reads the ledger (runtime.segments), only then.
+    reads_messages = config.segments().read_messages(config.segments().segments)
+    if reads_messages:
+        tables["ledger_table"].grant_read_data(profile)
+    # Store and call-center tools read profiles; erasure deletes them and scrubs the ledger, and finds every
+    # identity of the customer through the identities table's index by customer (the grant covers its indexes).
+    for name in ("profiles_table", "identities_table", "history_table", "journey_runs_table", "ledger_table"):
+        tables[name].grant_read_write_data(profile_api)
+    # Staff find customers (identities, the profiles' index by name), read their page (profiles, history) and queue
+    # "done"; they never write a table themselves, and never erase.
+    for name in ("profiles_table", "identities_table", "history_table"):
+        tables[name].grant_read_data(staff_api)
+    # The journey-step function reads profiles and history, amends profiles (notes, tags), writes the ledger.
+    for name in ("profiles_table", "journey_runs_table", "ledger_table"):
+        tables[name].grant_read_write_data(journey_step)
+    tables["history_table"].grant_read_data(journey_step)
+    # The daily segment evaluation amends profiles, records runs, and reads what the segments count (history;
+    # the ledger only for the days since the last message).
+    for name in ("profiles_table", "journey_runs_table"):
+        tables[name].grant_read_write_data(journey_schedule)
+    tables["history_table"].grant_read_data(journey_schedule)
+    if reads_messages:
+        tables["ledger_table"].grant_read_data(journey_schedule)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,20 @@ def test_the_shared_definitions_load_from_the_layer(host_layer: Path) -> None:
     config_dir, journey_count = result.stdout.splitlines()
     assert Path(config_dir) == host_layer / "omnijourney" / "config"
     assert int(journey_count) == len(list(packaging.ROOT.joinpath("journeys").glob("*.yaml")))
+
+
+def test_the_daily_audit_finds_its_statements_in_the_layer_ready_for_athena(host_layer: Path) -> None:
+    """metrics/*.sql composed and rendered for Athena at build time: the layer has no sqlglot to do it."""
+    import sqlglot
+
+    from omnijourney.analytics.athena import AUDIT_METRICS, statement_for_day
+
+    for metric in AUDIT_METRICS:
+        shipped = (host_layer / "omnijourney" / "metrics" / f"{metric}.sql").read_text(encoding="utf-8")
+        statement = statement_for_day(shipped, date(2026, 3, 14))
+        assert "'2026-03-14 00:00:00'" in statement
+        assert "'2026-03-15 00:00:00'" in statement
+        assert sqlglot.parse_one(statement, read="trino").find(sqlglot.exp.Table, bfs=False) is not None
 
 
 def test_every_library_the_domain_imports_is_in_the_layer(host_layer: Path) -> None:

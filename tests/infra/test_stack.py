@@ -100,7 +100,7 @@ def test_functions_are_arm64_traced_on_the_core_layer_with_no_secret_in_their_en
         for function in resources(template, "AWS::Lambda::Function").values()
         if function["Properties"].get("FunctionName", "").startswith(f"omnijourney-{STAGE}-")
     ]
-    assert len(functions) == 6
+    assert len(functions) == 7
     for function in functions:
         assert function["Architectures"] == ["arm64"]
         assert function["TracingConfig"] == {"Mode": "Active"}
