@@ -175,6 +175,10 @@ class OmnijourneyStack(Stack):
         )
         for stopper in (profile, profile_api, journey_schedule):
             stopper.add_to_role_policy(iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions]))
+        # A run's end is recorded with the states it entered (its `run_ended` fact), read from its history.
+        journey_step.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=[executions])
+        )
         # Task tokens name no resource: SendTaskSuccess cannot be scoped to a state machine.
         profile.add_to_role_policy(iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"]))
 

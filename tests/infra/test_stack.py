@@ -131,6 +131,10 @@ def test_only_triggers_start_stop_and_resume_journeys(template: dict[str, Any]) 
     assert "states:StartExecution" not in policy_actions(template, "profile-api")
 
 
+def test_the_journey_step_function_reads_the_history_of_the_runs_it_records_ended(template: dict[str, Any]) -> None:
+    assert "states:GetExecutionHistory" in policy_actions(template, "journey-step")
+
+
 def test_profile_routes_need_iam_and_webhooks_are_open_to_signed_deliveries(template: dict[str, Any]) -> None:
     routes = {
         route["Properties"]["RouteKey"]: route["Properties"]
