@@ -13,11 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import queue
-import re
-import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,6 +22,7 @@ from typing import Any
 
 import requests
 
+from bench.commands import listening
 from omnijourney.profiles.store import HISTORY_READ_LIMIT
 from omnijourney_tools.serve.tracking import LOCAL_WRITE_KEY
 
@@ -132,22 +129,6 @@ def lost_events(url: str, accepted: list[TrackCall]) -> int:
     return lost
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "omnijourney_tools.cli", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # one access-log line per request
-        text=True,
-    )
-    assert process.stdout is not None
-    first_line = process.stdout.readline()
-    found = re.search(r"listening on (http://\S+)", first_line)
-    if found is None:
-        process.kill()
-        raise SystemExit(f"omnijourney serve did not start: {first_line!r}")
-    return process, found.group(1)
-
-
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1)]
@@ -162,14 +143,10 @@ def main(argv: list[str] | None = None) -> None:
     work = calls(args.events)
     customers = len({call.customer for call in work})
     started = time.perf_counter()
-    process, url = start_server()
-    startup = time.perf_counter() - started
-    try:
-        load, seconds, sent = drive(url, work, args.connections, args.max_seconds)
-        lost = lost_events(url, load.accepted)
-    finally:
-        process.send_signal(signal.SIGINT)
-        stopped = process.wait(60)
+    with listening("serve") as server:
+        startup = time.perf_counter() - started
+        load, seconds, sent = drive(server.url, work, args.connections, args.max_seconds)
+        lost = lost_events(server.url, load.accepted)
     accepted = len(load.accepted)
     print(
         f"omnijourney serve over loopback, driven from a second process (server ready in {startup:.1f} s)\n"
@@ -183,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         f"mean {statistics.fmean(load.latencies) * 1000:.0f} ms\n"
         f"lost: {lost} accepted events missing from their profile's recent activity "
         f"(each of {len({call.email for call in load.accepted})} profiles read back through GET /profiles?email=)\n"
-        f"server stopped with exit status {stopped}"
+        f"server stopped with exit status {server.stopped}"
     )
 
 

@@ -9,10 +9,7 @@ everything the page fetched; the first load of each page only warms the studio u
 from __future__ import annotations
 
 import re
-import signal
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +19,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from bench.commands import listening
 from bench.journeys import CUSTOMERS, ROOT, scenario_lines, scenario_text
 from omnijourney_tools.studio.protection import CSRF_HEADER
 
@@ -34,7 +32,6 @@ DAYS = 10
 # The demo's Lena Fischer, as a clerk might type her number.
 LENA_PHONE = "+49 0151 23456789"
 LENA = "Lena Fischer"
-STOP_SECONDS = 60
 RUN_SECONDS = 600
 POLL_SECONDS = 0.5
 PAGE_MS = 120_000  # a page of the studio on two busy cores; the customer screen's backend starts on its first visit
@@ -98,7 +95,8 @@ def studio_page_loads(loads: int = LOADS) -> StudioLoads:
     """Every page of the studio timed: the journeys page, each journey's, Simulate with a 200-customer result, and
     the customer screen with a lookup by phone."""
     journeys = sorted(path.stem for path in (ROOT / "journeys").glob("*.yaml"))
-    with running_studio() as url, sync_playwright() as playwright:
+    with listening("studio") as studio, sync_playwright() as playwright:
+        url = studio.url
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         try:
             pages = [timed(browser, url, "/", loads)]
@@ -115,27 +113,6 @@ def studio_page_loads(loads: int = LOADS) -> StudioLoads:
         finally:
             browser.close()
     return StudioLoads(pages, simulation, seconds, lookup, problem)
-
-
-@contextmanager
-def running_studio() -> Iterator[str]:
-    """`omnijourney studio --port 0` over the project's journeys/ and config/; its URL. Stopped with Ctrl-C's SIGINT."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "omnijourney_tools.cli", "studio", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # one access-log line per request
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first_line = process.stdout.readline()  # "" if it stops without a word
-        found = re.search(r"listening on (http://\S+)", first_line)
-        if found is None:
-            raise SystemExit(f"omnijourney studio did not start: {first_line!r}")
-        yield found.group(1)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(STOP_SECONDS)
 
 
 def timed(browser: Browser, url: str, path: str, loads: int, *, ready: str | None = None) -> PageLoad:

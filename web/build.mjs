@@ -1,6 +1,8 @@
 // Builds the studio's front end into dist/: the journey editor (served by `omnijourney studio`) and the customer
 // screen (served by the studio and deployed to S3 behind CloudFront: the same files). Every bundled package's licence
-// goes into dist/THIRD-PARTY-LICENSES.txt next to the code it ships with.
+// goes into dist/THIRD-PARTY-LICENSES.txt next to the code it ships with. The editor is split where its script imports
+// a part later (`import()`: what typing needs, after the first paint), its chunks in dist/editor/; the customer screen
+// is built apart, one file that needs nothing outside dist/customer/.
 import { build } from "esbuild";
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -8,17 +10,12 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "dist");
-const entries = {
-  "editor": "src/editor/main.js",
-  "customer/app": "src/customer/main.js",
-};
 // The customer screen's page and style, copied as they are.
 const copied = ["customer/index.html", "customer/customer.css"];
 
 await rm(dist, { recursive: true, force: true });
-const result = await build({
+const options = {
   absWorkingDir: here,
-  entryPoints: entries,
   outdir: dist,
   bundle: true,
   minify: true,
@@ -27,7 +24,12 @@ const result = await build({
   legalComments: "none", // kept whole in THIRD-PARTY-LICENSES.txt instead
   metafile: true,
   logLevel: "warning",
-});
+};
+const built = await Promise.all([
+  build({ ...options, entryPoints: { editor: "src/editor/main.js" }, splitting: true, chunkNames: "editor/[name]-[hash]" }),
+  build({ ...options, entryPoints: { "customer/app": "src/customer/main.js" } }),
+]);
+const metafileOutputs = Object.assign({}, ...built.map((each) => each.metafile.outputs));
 for (const file of copied) {
   await mkdir(dirname(join(dist, file)), { recursive: true });
   await copyFile(join(here, file), join(dist, file));
@@ -37,7 +39,7 @@ for (const file of copied) {
 async function licences(outputs) {
   const packages = new Set();
   for (const output of outputs) {
-    for (const input of Object.keys(result.metafile.outputs[output].inputs)) {
+    for (const input of Object.keys(metafileOutputs[output].inputs)) {
       const match = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
       if (match) packages.add(match[1]);
     }
@@ -53,7 +55,7 @@ async function licences(outputs) {
   }
   return sections.join(`\n${"-".repeat(78)}\n\n`);
 }
-const outputs = Object.keys(result.metafile.outputs).map((output) => output.replace(/^dist\//, ""));
+const outputs = Object.keys(metafileOutputs).map((output) => output.replace(/^dist\//, ""));
 const bundled = (folder) => outputs.filter((output) => output.endsWith(".js") && output.startsWith(folder));
 await writeFile(join(dist, "THIRD-PARTY-LICENSES.txt"), await licences(bundled("").map((o) => `dist/${o}`)));
 await writeFile(

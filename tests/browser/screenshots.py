@@ -50,6 +50,8 @@ def main() -> None:
         page.get_by_label("A scenario from scenarios/").select_option(SIMULATED)
         page.get_by_role("button", name="Run", exact=True).click()
         expect(page.get_by_role("heading", name=SIMULATED, exact=False)).to_be_visible(timeout=SIMULATION_MS)
+        # The one customer's timeline is fetched once the result is shown.
+        expect(page.locator("table.timeline")).to_be_visible()
         page.screenshot(path=IMAGES / "studio-simulate.png", full_page=True)
         page.goto(f"{studio.url}/customers")
         page.get_by_label("Phone", exact=True).fill("+49 151 23456789")

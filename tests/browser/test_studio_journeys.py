@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from omnijourney_tools.studio.picture import THUMBNAIL_HEIGHT, THUMBNAIL_WIDTH
 from tests.browser.studio import DRAFT, ROOT, Studio, serious_violations
 
 EDITOR = "the journey's YAML"
@@ -51,8 +52,11 @@ def test_the_journeys_page_shows_each_journey_with_its_status_entry_priority_and
     expect(cart).to_contain_text("70")
     picture = cart.get_by_role("img", name="diagram of abandoned_cart")
     expect(picture).to_be_visible()
-    expect(picture).to_have_js_property("complete", True)
-    assert picture.evaluate("image => image.naturalWidth") > 0, "the picture is drawn, not a broken image"
+    expect(picture).to_contain_text("wait 1h")  # its steps drawn
+    drawn = picture.bounding_box()
+    assert drawn is not None
+    assert 0 < drawn["width"] <= THUMBNAIL_WIDTH + 2, "a thumbnail (and its border), not the whole drawing"
+    assert 0 < drawn["height"] <= THUMBNAIL_HEIGHT + 2
     # The draft's typo shows as its errors, and every other journey is still listed as valid.
     draft = page.get_by_role("row").filter(has=page.get_by_role("link", name=DRAFT, exact=True))
     expect(draft).to_contain_text("1 error")

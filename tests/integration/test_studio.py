@@ -192,9 +192,40 @@ def test_without_the_built_front_end_the_studio_does_not_start_and_says_to_run_m
 
 
 def test_outside_a_git_checkout_the_page_says_there_is_no_pull_request_to_propose(client: TestClient) -> None:
-    page = client.get("/journeys/abandoned_cart")
-    assert page.status_code == 200
-    assert "is not a git checkout: there is no pull request to propose from it" in page.text
+    proposal = client.get("/api/journeys/abandoned_cart/proposal")
+    assert proposal.status_code == 200
+    assert proposal.json()["diff"] == ""
+    assert proposal.json()["note"].endswith("is not a git checkout: there is no pull request to propose from it")
+
+
+def statuses_on_the_journeys_page(client: TestClient) -> dict[str, str]:
+    """Each journey's status, as its row on the journeys page shows it."""
+    page = client.get("/")
+    return dict(
+        re.findall(r'href="/journeys/(\w+)">\1</a></th>\s*<td><span class="status [^"]+">([^<]+)</span>', page.text)
+    )
+
+
+def test_a_saved_change_to_a_template_or_to_config_shows_on_the_journeys_page(journeys: Path, tmp_path: Path) -> None:
+    settings = Path(shutil.copytree(ROOT / "config", tmp_path / "config"))
+    template = journeys / "templates" / "abandoned_cart_sms.yaml"
+    written = template.read_text(encoding="utf-8")
+    app = studio_app(journeys, token=TOKEN)
+
+    with definitions_from(config_dir=settings), TestClient(app, base_url=f"http://127.0.0.1:{PORT}") as client:
+        before = statuses_on_the_journeys_page(client)
+        template.write_text(written.replace("{{ first_cart_item }}", "{{ first_cart_itme }}"), encoding="utf-8")
+        template_typo = statuses_on_the_journeys_page(client)
+        template.write_text(written, encoding="utf-8")
+        template_fixed = statuses_on_the_journeys_page(client)
+        (settings / "shop.yaml").write_text("locale: en-GB\ncurrency: euros\n", encoding="utf-8")
+        shop_typo = statuses_on_the_journeys_page(client)
+
+    every_journey = sorted(path.stem for path in journeys.glob("*.yaml"))
+    assert before == dict.fromkeys(every_journey, "valid")
+    assert template_typo == before | {"abandoned_cart": "1 error"}  # the one journey that sends it
+    assert template_fixed == before
+    assert shop_typo == dict.fromkeys(every_journey, "1 error")
 
 
 def test_while_a_journey_has_errors_the_customer_screen_says_so_and_runs_no_other_journeys(journeys: Path) -> None:
@@ -257,3 +288,14 @@ def test_the_customer_screen_is_told_the_shops_locale_and_currency_and_the_pages
 def test_without_the_built_customer_screen_the_studio_does_not_start_and_says_to_run_make_web(tmp_path: Path) -> None:
     with pytest.raises(FrontEndMissing, match=r"index\.html, app\.js, customer\.css missing in .*: run `make web`"):
         customer_routes(Counter(demo_lines, folder="journeys"), folder="journeys", token=TOKEN, screen=tmp_path)
+
+
+def test_the_editors_script_is_asked_for_again_at_every_page_so_a_rebuild_never_mixes_old_and_new_parts(
+    client: TestClient,
+) -> None:
+    script = client.get("/assets/editor.js")
+    again = client.get("/assets/editor.js", headers={"If-None-Match": script.headers["etag"]})
+
+    assert script.status_code == 200
+    assert script.headers["cache-control"] == "no-cache"
+    assert again.status_code == 304, "unchanged since: nothing sent again"

@@ -1,5 +1,5 @@
-"""The studio's pieces that need no server: where steps are in a journey's text, the diagram's step links, status in
-words, and an access log without query strings."""
+"""The studio's pieces that need no server: where steps are in a journey's text, the diagram's step links, the journeys
+page's thumbnails, status in words, and an access log without query strings."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from omnijourney.journeys.catalog import journeys
 from omnijourney.platform.configfile import Problem, Severity
 from omnijourney_tools.studio.checking import Checked, step_lines
-from omnijourney_tools.studio.picture import linked_svg
+from omnijourney_tools.studio.picture import THUMBNAIL_HEIGHT, THUMBNAIL_WIDTH, linked_svg, thumbnail_svg
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +41,20 @@ def test_every_step_of_every_shipped_journey_is_a_link_in_its_picture() -> None:
         linked = re.findall(r'<a href="#step-(\w+)" data-step="(\w+)"', picture)
         assert [step for step, _ in linked] == [step.id for step in journey.steps], journey.journey
         assert picture.count("<a ") == picture.count("</a>") == len(journey.steps)
+
+
+def test_every_shipped_journeys_thumbnail_fits_its_place_names_itself_and_has_its_own_arrowhead() -> None:
+    for name, journey in journeys().journeys.items():
+        picture = thumbnail_svg(journey, name)
+        size = re.search(r'width="(\d+)" height="(\d+)" viewBox="0 0 (\d+) (\d+)"', picture)
+        assert size, picture[:300]
+        width, height, drawn_width, drawn_height = map(int, size.groups())
+        assert width <= THUMBNAIL_WIDTH
+        assert height <= THUMBNAIL_HEIGHT
+        assert abs(width / height - drawn_width / drawn_height) < 0.05, "shrunk, not stretched"
+        assert picture.startswith(f'<svg role="img" aria-label="diagram of {name}" ')
+        assert re.findall(r'id="([^"]+)"', picture) == [f"arrow-{name}"]
+        assert "url(#arrow)" not in picture
 
 
 @pytest.mark.parametrize(

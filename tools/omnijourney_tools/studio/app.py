@@ -1,5 +1,5 @@
 """The studio's Starlette application: the journeys page, a journey's page with its editor, and the editor's JSON
-routes (check as you type, save, the journey schema its completion reads).
+routes (check as you type, save, what a pull request would propose, the journey schema its completion reads).
 
 Every route names a journey by its file in the journeys folder: a name that is not one of them is 404, so no request
 reaches a path of its choosing. Every error is answered as a problem (studio.problems). The editor's script is the
@@ -28,13 +28,21 @@ from starlette.templating import Jinja2Templates
 
 from omnijourney.journeys.language import json_schema
 from omnijourney.platform.configfile import Problem
-from omnijourney_tools.journeys.diagram import event_text, svg
+from omnijourney_tools.journeys.diagram import event_text
 from omnijourney_tools.studio.bodies import body_within
-from omnijourney_tools.studio.checking import Checked, check_file, check_text, journey_names, step_lines
+from omnijourney_tools.studio.checking import (
+    Checked,
+    Saved,
+    SavedJourneys,
+    check_text,
+    journey_names,
+    previews_of,
+    step_lines,
+)
 from omnijourney_tools.studio.customer import Counter, customer_routes, demo_lines
 from omnijourney_tools.studio.front_end import WEB_DIST, built
 from omnijourney_tools.studio.picture import linked_svg
-from omnijourney_tools.studio.previews import step_previews
+from omnijourney_tools.studio.previews import StepPreview
 from omnijourney_tools.studio.problems import Refused, problem, refused
 from omnijourney_tools.studio.protection import CSRF_HEADER, CsrfProtected, LoopbackOnly, PageHeaders
 from omnijourney_tools.studio.simulation_routes import simulation_routes
@@ -51,8 +59,15 @@ MAX_TEXT_BYTES = 1_000_000
 class Listed:
     """A journey's row on the journeys page."""
 
-    name: str
-    checked: Checked
+    saved: Saved
+
+    @property
+    def name(self) -> str:
+        return self.saved.name
+
+    @property
+    def checked(self) -> Checked:
+        return self.saved.checked
 
     @property
     def entry(self) -> str:
@@ -62,6 +77,20 @@ class Listed:
     def priority(self) -> str:
         return str(self.checked.journey.priority) if self.checked.journey else "—"
 
+    @property
+    def picture(self) -> Markup | None:
+        return Markup(self.saved.thumbnail) if self.saved.thumbnail else None  # noqa: S704 - escaped SVG
+
+
+class Revalidated(StaticFiles):
+    """The studio's scripts and styles, which `make web` (or an update) rewrites under the same names: the browser asks
+    again at every page (a 304 while unchanged), so a page never runs an old editor.js with the chunks of a new one."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
 
 def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS, assets: Path = WEB_DIST) -> Starlette:
     """The studio over the journeys in `folder` (and the scenarios in `scenarios`), answering at 127.0.0.1:`port` or
@@ -70,6 +99,7 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS,
     built(assets, [EDITOR_BUNDLE])
     pages = Jinja2Templates(directory=HERE / "templates")
     schema = json_schema()
+    saved_journeys = SavedJourneys(folder)
     # The customer screen's local backend: started on its first visit, stopped with the studio.
     counter = Counter(demo_lines, folder=folder.name)
 
@@ -85,31 +115,30 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS,
         return name
 
     def index(request: Request) -> Response:
-        listed = [Listed(name, check_file(folder, name)) for name in journey_names(folder)]
+        listed = [Listed(saved_journeys[name]) for name in journey_names(folder)]
         return pages.TemplateResponse(
             request, "index.html", {"journeys": listed, "folder": folder.name, "token": token}
         )
 
-    def picture(request: Request) -> Response:
-        checked = check_file(folder, named(request))
-        if checked.journey is None:
-            raise Refused(404, f"{checked.file} has errors: no picture until it is valid")
-        return Response(svg(checked.journey), media_type="image/svg+xml")
-
+    # The page carries what the first paint shows; what git would propose is fetched after it (/proposal).
     def journey_page(request: Request) -> Response:
-        name = named(request)
-        text = (folder / f"{name}.yaml").read_text(encoding="utf-8")
-        checked = check_file(folder, name)
+        journey = saved_journeys[named(request)]
         context = {
-            "name": name,
+            "name": journey.name,
             "folder": folder.name,
-            "editor": {"text": text, "checked": _as_json(checked, text, folder)},
-            "picture": Markup(linked_svg(checked.journey)) if checked.journey else None,  # noqa: S704 - escaped SVG
-            "proposal": proposed_change(folder / f"{name}.yaml"),
+            "editor": {
+                "text": journey.text,
+                "checked": _as_json(journey.checked, journey.picture, journey.previews, journey.steps),
+            },
+            "picture": Markup(journey.picture) if journey.picture else None,  # noqa: S704 - escaped SVG
             "token": token,
             "csrf_header": CSRF_HEADER,
         }
         return pages.TemplateResponse(request, "journey.html", context)
+
+    def proposal(request: Request) -> Response:
+        proposed = proposed_change(folder / f"{named(request)}.yaml")
+        return JSONResponse({"diff": proposed.diff, "note": proposed.note})
 
     # The editor's routes read the body here and do the rest (the validator, git) in the threadpool, as Starlette
     # runs a sync route: the event loop keeps answering other requests meanwhile.
@@ -119,7 +148,7 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS,
         return await run_in_threadpool(checked_json, name, text)
 
     def checked_json(name: str, text: str) -> Response:
-        return JSONResponse(_as_json(check_text(folder, name, text), text, folder))
+        return JSONResponse(_typed_json(check_text(folder, name, text), text))
 
     async def save_journey(request: Request) -> Response:
         name = named(request)
@@ -128,8 +157,8 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS,
 
     def saved(name: str, text: str, *, confirmed: bool) -> Response:
         checked = check_text(folder, name, text)
-        answer = _as_json(checked, text, folder)
-        if checked.errors and not confirmed and not check_file(folder, name).errors:
+        answer = _typed_json(checked, text)
+        if checked.errors and not confirmed and not saved_journeys[name].checked.errors:
             answer["saved"] = False
             answer["confirm"] = (
                 f"This text has {checked.status} and would replace a valid {checked.file}. Save it anyway?"
@@ -147,14 +176,14 @@ def studio_app(folder: Path, *, token: str, scenarios: Path = SHIPPED_SCENARIOS,
         routes=[
             Route("/", index),
             Route("/journeys/{name}", journey_page),
-            Route("/pictures/{name}.svg", picture),
+            Route("/api/journeys/{name}/proposal", proposal),
             Route("/journey.schema.json", journey_schema),
             Route("/api/journeys/{name}/check", check, methods=["POST"]),
             Route("/api/journeys/{name}/save", save_journey, methods=["POST"]),
             *simulation_routes(pages, Simulations(scenarios), folder=folder.name, token=token),
             *customer_routes(counter, folder=folder.name, token=token, screen=assets / "customer"),
-            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-            Mount("/assets", StaticFiles(directory=assets), name="assets"),
+            Mount("/static", Revalidated(directory=HERE / "static"), name="static"),
+            Mount("/assets", Revalidated(directory=assets), name="assets"),
         ],
         middleware=[
             Middleware(LoopbackOnly),
@@ -184,18 +213,25 @@ async def unanswerable(request: Request, error: Exception) -> Response:
     return problem(error.status_code, error.detail)
 
 
-def _as_json(checked: Checked, text: str, folder: Path) -> dict[str, Any]:
+def _typed_json(checked: Checked, text: str) -> dict[str, Any]:
+    """What the editor shows of a check of the text as typed."""
+    picture = linked_svg(checked.journey) if checked.journey else None
+    return _as_json(checked, picture, previews_of(checked), step_lines(text))
+
+
+def _as_json(
+    checked: Checked, picture: str | None, previews: list[StepPreview] | None, steps: dict[str, tuple[int, int]]
+) -> dict[str, Any]:
     """What the editor shows of a check: the status, each problem as the CLI prints it and at its line, and while the
     text is valid its diagram and each send step's previews; and where each step's lines are."""
-    journey = checked.journey
     return {
         "status": checked.status,
         "errors": checked.errors,
         "warnings": checked.warnings,
         "problems": [_problem_json(problem, checked.file) for problem in checked.problems],
-        "svg": linked_svg(journey) if journey else None,
-        "previews": [asdict(shown) for shown in step_previews(journey, folder)] if journey else None,
-        "steps": step_lines(text),
+        "svg": picture,
+        "previews": None if previews is None else [asdict(shown) for shown in previews],
+        "steps": steps,
     }
 
 

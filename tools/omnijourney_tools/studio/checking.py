@@ -1,12 +1,15 @@
 """The validator of `omnijourney journeys validate`, run on one journey file or on the text being typed for it.
 
 Each journey is checked alone, as `omnijourney journeys validate journeys/<name>.yaml` checks it (with the templates it
-uses and the config/ files every journey reads), so the problems of one never hide the status of another.
+uses and the config/ files every journey reads), so the problems of one never hide the status of another. The check of
+a file as saved is kept (`SavedJourneys`) until a file it reads changes, with the pictures and previews made from it;
+the text being typed is checked afresh every time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -14,16 +17,24 @@ import yaml
 
 from omnijourney.journeys.catalog import TEMPLATES_FOLDER, load_journeys
 from omnijourney.journeys.language import Journey
-from omnijourney.platform.configfile import ConfigError, Problem, Severity
+from omnijourney.journeys.templates import TemplateCatalog
+from omnijourney.platform.configfile import ConfigError, Problem, Severity, config_dir
+from omnijourney_tools.studio.picture import linked_svg, thumbnail_svg
+from omnijourney_tools.studio.previews import StepPreview, step_previews
+
+# Each file a check reads, by path, with its modification time (ns) and size: any save, anywhere, changes it.
+FilesRead = tuple[tuple[str, int, int], ...]
 
 
 @dataclass(frozen=True)
 class Checked:
-    """A journey file as the validator sees it: `journey` is None while it has errors."""
+    """A journey file as the validator sees it: `journey` is None while it has errors; `templates` are the ones it was
+    checked with (None then too), from which its previews are rendered."""
 
     file: str  # as problems name it: journeys/<name>.yaml
     journey: Journey | None
     problems: tuple[Problem, ...]
+    templates: TemplateCatalog | None = None
 
     @property
     def errors(self) -> int:
@@ -54,6 +65,72 @@ def check_file(folder: Path, name: str) -> Checked:
     return _checked(folder / f"{name}.yaml", shown=folder.name)
 
 
+class Saved:
+    """A journey file as saved and its check; its pictures, previews and step lines are made on first use, once."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.name = name
+        self.text = (folder / f"{name}.yaml").read_text(encoding="utf-8")
+        self.checked = check_file(folder, name)
+
+    @cached_property
+    def thumbnail(self) -> str | None:
+        """The picture on the journeys page."""
+        return thumbnail_svg(self.checked.journey, self.name) if self.checked.journey else None
+
+    @cached_property
+    def picture(self) -> str | None:
+        """The picture on the journey's page, each step a link to its lines."""
+        return linked_svg(self.checked.journey) if self.checked.journey else None
+
+    @cached_property
+    def previews(self) -> list[StepPreview] | None:
+        return previews_of(self.checked)
+
+    @cached_property
+    def steps(self) -> dict[str, tuple[int, int]]:
+        return step_lines(self.text)
+
+
+class SavedJourneys:
+    """The journeys of a folder as saved, each checked once and kept while every file its check reads (the journey,
+    the templates beside it, config/) is unchanged. Two requests at once may both check a journey: the same answer."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._kept: dict[str, tuple[FilesRead, Saved]] = {}
+
+    def __getitem__(self, name: str) -> Saved:
+        # Read before the check: a save during it leaves the kept check stale, and the next request checks again.
+        read = files_read(self.folder, name)
+        kept = self._kept.get(name)
+        if kept is not None and kept[0] == read:
+            return kept[1]
+        saved = Saved(self.folder, name)
+        self._kept[name] = (read, saved)
+        return saved
+
+
+def files_read(folder: Path, name: str) -> FilesRead:
+    """What a check of journeys/<name>.yaml reads, as it is now: a file changed, added or removed changes this."""
+    files = [folder / f"{name}.yaml", *sorted((folder / TEMPLATES_FOLDER).glob("*")), *sorted(config_dir().glob("*"))]
+    found = []
+    for file in files:
+        try:
+            status = file.stat()
+        except FileNotFoundError:
+            continue  # removed since it was listed: the check will not read it either
+        found.append((str(file), status.st_mtime_ns, status.st_size))
+    return tuple(found)
+
+
+def previews_of(checked: Checked) -> list[StepPreview] | None:
+    """Each send step's previews, from the templates the journey was checked with; None while it has errors."""
+    if checked.journey is None or checked.templates is None:
+        return None
+    return step_previews(checked.journey, checked.templates)
+
+
 def check_text(folder: Path, name: str, text: str) -> Checked:
     """`text` as if it were journeys/<name>.yaml, written nowhere in the working tree: checked as a copy beside the
     folder's templates, and its problems named as the file's."""
@@ -71,7 +148,7 @@ def _checked(file: Path, *, shown: str) -> Checked:
     except ConfigError as error:
         return Checked(f"{shown}/{file.name}", None, _named(error.problems, file.parent, shown))
     journey = next(iter(loaded.journeys.values()))
-    return Checked(f"{shown}/{file.name}", journey, _named(list(loaded.warnings), file.parent, shown))
+    return Checked(f"{shown}/{file.name}", journey, _named(list(loaded.warnings), file.parent, shown), loaded.templates)
 
 
 def _named(problems: list[Problem], folder: Path, shown: str) -> tuple[Problem, ...]:

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from omnijourney.journeys.catalog import TEMPLATES_FOLDER
 from omnijourney.journeys.language import Journey
 from omnijourney.journeys.templates import TemplateCatalog
 from omnijourney_tools.journeys.preview import SAMPLE_VIEW, Misuse, preview, profile_of
@@ -22,9 +20,9 @@ class StepPreview:
     text: str  # every language, or why the template cannot be filled in
 
 
-def step_previews(journey: Journey, folder: Path) -> list[StepPreview]:
-    """A preview per template of each send step (its `without_offer` template too), in the journey's order."""
-    catalog = TemplateCatalog(folder / TEMPLATES_FOLDER)
+def step_previews(journey: Journey, catalog: TemplateCatalog) -> list[StepPreview]:
+    """A preview per template of each send step (its `without_offer` template too), in the journey's order, from the
+    templates the journey was checked with."""
     customer = (SAMPLE_CUSTOMER, profile_of(SAMPLE_VIEW))
     previews = []
     for step in journey.steps:

@@ -1,10 +1,12 @@
 // The journey page: the editor (CodeMirror), its problems at their line and in the Problems list as you type, the
 // diagram redrawn while the text is valid (faded while not), each send step's previews following the text, steps in
-// the diagram that select their lines, and saving (a second, confirmed save for text with errors over a valid file).
+// the diagram that select their lines, saving (a second, confirmed save for text with errors over a valid file), and
+// what a pull request would propose. The page carries the saved text's check: only text typed since is sent to the
+// studio to check, and git's answer, slower, is fetched once the page is shown.
 import { setDiagnostics } from "@codemirror/lint";
 import { EditorSelection } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
-import { extensions } from "./setup.js";
+import { extensions, typing } from "./setup.js";
 
 const host = document.getElementById("editor");
 const journey = host.dataset.journey;
@@ -25,6 +27,8 @@ let steps = {};
 let drawn = null;
 let previewed = null;
 let schema = null;
+let loadedDoc = null; // the text as the page brought it, checked already
+let savedHere = false;
 
 const NO_ANSWER = "the studio does not answer: is it still running?";
 
@@ -166,6 +170,7 @@ function show(view, checked) {
 // The lint source: the studio checks the text (saving nothing); an answer for text typed over since is dropped.
 async function check(view) {
   const doc = view.state.doc;
+  if (doc === loadedDoc) return diagnostics(doc, loaded.checked.problems);
   const answer = await post("check", { text: doc.toString() });
   if (!answer?.ok) {
     status.textContent = `Could not check: ${answer ? await detailOf(answer) : NO_ANSWER}`;
@@ -202,17 +207,34 @@ async function save(view, confirmed) {
   const checked = await answer.json();
   if (view.state.doc === doc) show(view, checked);
   saved.textContent = `Saved ${journey}.yaml.`;
-  document.getElementById("proposal-note").textContent = checked.proposal.note;
-  const diff = document.getElementById("diff");
-  diff.textContent = checked.proposal.diff;
-  diff.hidden = !checked.proposal.diff;
+  savedHere = true;
+  showProposal(checked.proposal);
+}
+
+function showProposal({ note, diff }) {
+  document.getElementById("proposal-note").textContent = note;
+  const shown = document.getElementById("diff");
+  shown.textContent = diff;
+  shown.hidden = !diff;
+}
+
+// git's answer for the file as saved; a save's own answer, newer, wins over it.
+async function fetchProposal() {
+  let proposal;
+  try {
+    const answer = await fetch(`/api/journeys/${encodeURIComponent(journey)}/proposal`);
+    proposal = answer.ok ? await answer.json() : { note: `Could not compare: ${await detailOf(answer)}`, diff: "" };
+  } catch {
+    proposal = { note: `Could not compare: ${NO_ANSWER}`, diff: "" };
+  }
+  if (!savedHere) showProposal(proposal);
 }
 
 const view = new EditorView({
   doc: loaded.text,
   parent: host,
   extensions: [
-    ...extensions({ label: "the journey's YAML", describedBy: "problems", check, loadSchema }),
+    ...extensions({ label: "the journey's YAML", describedBy: "problems", check }),
     EditorView.cspNonce.of(styleNonce),
     EditorView.updateListener.of((update) => {
       if (update.docChanged) saved.textContent = "";
@@ -232,6 +254,11 @@ document.getElementById("keep").addEventListener("click", () => {
   confirmBox.hidden = true;
   saved.textContent = "Not saved: the file keeps its last valid text.";
 });
+loadedDoc = view.state.doc;
 drawn = diagram.querySelector("svg") ? loaded.checked.svg : null;
 show(view, loaded.checked);
 view.dispatch(setDiagnostics(view.state, diagnostics(view.state.doc, loaded.checked.problems)));
+import("./typing.js").then(({ typingExtensions }) => {
+  view.dispatch({ effects: typing.reconfigure(typingExtensions({ loadSchema })) });
+});
+fetchProposal();

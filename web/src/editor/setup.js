@@ -1,16 +1,15 @@
-// The editor's extensions: YAML highlighted with the studio's own token classes (coloured in studio.css), line
-// numbers, history, the problems as lint diagnostics, keys completed from the schema, and Tab that indents.
-import { autocompletion } from "@codemirror/autocomplete";
-import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
+// The editor's extensions for its first paint: YAML highlighted with the studio's own token classes (coloured in
+// studio.css), line numbers, and the problems as lint diagnostics. What typing needs (typing.js: history, completion,
+// the keymaps) comes in a chunk of its own once the page is shown, into the `typing` compartment.
 import { yaml } from "@codemirror/lang-yaml";
 import { indentUnit, syntaxHighlighting } from "@codemirror/language";
-import { lintGutter, linter, lintKeymap } from "@codemirror/lint";
-import { EditorState } from "@codemirror/state";
-import { drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers } from "@codemirror/view";
+import { lintGutter, linter } from "@codemirror/lint";
+import { Compartment, EditorState } from "@codemirror/state";
+import { drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, lineNumbers } from "@codemirror/view";
 import { tagHighlighter, tags } from "@lezer/highlight";
-import { schemaCompletion } from "./schema-completion.js";
 
 export const CHECK_DELAY_MS = 300;
+export const typing = new Compartment();
 
 // Stable class names rather than generated ones, so the page's stylesheet (and its contrast checks) owns the colours.
 const tokens = tagHighlighter([
@@ -22,30 +21,22 @@ const tokens = tagHighlighter([
   { tag: [tags.labelName, tags.typeName, tags.keyword], class: "tok-anchor" },
 ]);
 
-// `check` is the lint source (the studio's check route); `loadSchema` resolves to the journey schema.
-export function extensions({ label, describedBy, check, loadSchema }) {
+// `check` is the lint source (the studio's check route).
+export function extensions({ label, describedBy, check }) {
   return [
     lineNumbers(),
     highlightActiveLineGutter(),
     highlightActiveLine(),
     drawSelection(),
-    history(),
     EditorState.tabSize.of(2),
     indentUnit.of("  "),
     yaml(),
     syntaxHighlighting(tokens),
     linter(check, { delay: CHECK_DELAY_MS }),
     lintGutter(),
-    autocompletion({ override: [schemaCompletion(loadSchema)] }),
-    // Tab indents; Escape then Tab leaves the editor (CodeMirror's own escape hatch), so focus is never trapped.
-    keymap.of([...lintKeymap, ...historyKeymap, indentWithTab, ...defaultKeymap]),
+    typing.of([]),
     // tabindex says outright what contenteditable implies, for checkers (axe) that ask whether the scroller can be
     // reached by keyboard.
-    EditorView.contentAttributes.of({
-      "aria-label": label,
-      "aria-describedby": describedBy,
-      tabindex: "0",
-      "data-ready": "true",
-    }),
+    EditorView.contentAttributes.of({ "aria-label": label, "aria-describedby": describedBy, tabindex: "0" }),
   ];
 }
