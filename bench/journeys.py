@@ -360,15 +360,17 @@ class Month:
         return by_journey
 
 
-def simulate_month(customers: int = CUSTOMERS, days: int = DAYS, workers: int | None = None) -> Month:
+def simulate_month(
+    customers: int = CUSTOMERS, days: int = DAYS, workers: int | None = None, lake: Path | None = None
+) -> Month:
     """The month's scenario, parsed as a file would be, run as `omnijourney simulate` runs it (one worker
-    process per core by default)."""
+    process per core by default); with `lake`, writing its facts there as `simulate --lake` does."""
     lines: list[ScenarioLine] = parse_lines(
         scenario_text(scenario_lines(customers, days)), "<bench>", base=ROOT / "scenarios"
     )
     workers = workers or os.cpu_count() or 1
     started, started_cpu = time.perf_counter(), _processor_seconds()
-    report = simulate(lines, workers=workers)
+    report = simulate(lines, workers=workers, lake=lake)
     return Month(
         customers,
         len(lines),

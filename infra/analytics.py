@@ -20,6 +20,7 @@ from constructs import Construct
 from infra.functions import retention
 from infra.packaging import LAYER_METRICS_DIR
 from infra.settings import DeploySettings
+from omnijourney.analytics.athena import lake_names
 from omnijourney.analytics.columns import COLUMNS, PARTITION_KEYS
 from omnijourney.analytics.facts import FactKind
 
@@ -69,7 +70,8 @@ class AnalyticsLake(Construct):
                 s3.LifecycleRule(id="Uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
         )
-        self.database_name = settings.prefix.replace("-", "_")  # Athena names take no hyphen
+        names = lake_names(settings.stage)
+        self.database_name = names.database
         database = glue.CfnDatabase(
             self,
             "Database",
@@ -126,7 +128,7 @@ class AnalyticsLake(Construct):
         self.workgroup = athena.CfnWorkGroup(
             self,
             "Workgroup",
-            name=f"{settings.prefix}-analytics",
+            name=names.workgroup,
             description="The scorecard and the daily consistency audit over the analytics facts",
             state="ENABLED",
             # A workgroup with query history is deleted only with it; production keeps both.

@@ -14,10 +14,13 @@ from constructs import Construct
 from infra.functions import retention
 from infra.settings import DeploySettings
 
+# Who called, for the staff routes: the signed-in staff member's subject (an opaque id, never an email) and the app
+# client, from the JWT authorizer's claims (empty on the other routes).
 ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTime",'
     '"method":"$context.httpMethod","path":"$context.path","status":"$context.status",'
-    '"latency":"$context.responseLatency","integrationError":"$context.integrationErrorMessage"}'
+    '"latency":"$context.responseLatency","integrationError":"$context.integrationErrorMessage",'
+    '"staff":"$context.authorizer.claims.sub","client":"$context.authorizer.claims.client_id"}'
 )
 # The customer screen's routes: lookup and "done" only. Erasure stays on the IAM-authorized profile routes.
 STAFF_ROUTES = (
@@ -25,7 +28,9 @@ STAFF_ROUTES = (
     ("/staff/customers/{customer_id}", apigateway.HttpMethod.GET),
     ("/staff/customers/{customer_id}/actions/{action_id}/done", apigateway.HttpMethod.POST),
 )
-# Every access token of the pool's app client has it and an ID token has no scope at all: only access tokens pass.
+# The screen asks for it at sign-in, so each access token managed login issues the app client carries it (the client
+# has no SDK sign-in flow, whose access tokens would carry only aws.cognito.signin.user.admin); an ID token has no
+# scope at all: only the screen's access tokens pass.
 STAFF_SCOPE = "openid"
 
 
@@ -69,10 +74,11 @@ class IngestApi(Construct):
             authorizer=store_tools,
         )
         access_logs = logs.LogGroup(self, "AccessLogs", retention=retention(settings.log_retention_days))
+        self._settings = settings
         stage = self.api.default_stage
         assert stage is not None
-        cfn_stage = stage.node.default_child
-        assert isinstance(cfn_stage, apigateway.CfnStage)
+        self._stage = stage
+        cfn_stage = self._cfn_stage
         cfn_stage.access_log_settings = apigateway.CfnStage.AccessLogSettingsProperty(
             destination_arn=access_logs.log_group_arn, format=ACCESS_LOG_FORMAT
         )
@@ -87,15 +93,32 @@ class IngestApi(Construct):
         authorizer, so these are routes of their own)."""
         staff = integrations.HttpLambdaIntegration("Staff", staff_api)
         signed_in = authorizers.HttpUserPoolAuthorizer("StaffSignIn", user_pool, user_pool_clients=[client])
+        # A few people at counters: throttled apart from the machines' routes, so a stuck screen or a stolen token
+        # cannot take the API's whole budget, nor the machines' budget hold back the counter.
+        limit = {
+            "ThrottlingRateLimit": self._settings.staff_api_throttle_rate,
+            "ThrottlingBurstLimit": self._settings.staff_api_throttle_burst,
+        }
+        throttled: dict[str, dict[str, int]] = {}
         for path, method in STAFF_ROUTES:
-            self.api.add_routes(
+            [route] = self.api.add_routes(
                 path=path,
                 methods=[method],
                 integration=staff,
                 authorizer=signed_in,
                 authorization_scopes=[STAFF_SCOPE],
             )
+            throttled[f"{method.value} {path}"] = limit
+            # The stage's route settings may name existing routes only.
+            self._stage.node.add_dependency(route)
+        self._cfn_stage.route_settings = throttled
 
     @property
     def url(self) -> str:
         return self.api.api_endpoint
+
+    @property
+    def _cfn_stage(self) -> apigateway.CfnStage:
+        stage = self._stage.node.default_child
+        assert isinstance(stage, apigateway.CfnStage)
+        return stage

@@ -32,6 +32,9 @@ class DeploySettings(BaseModel):
     athena_scan_limit_gb: int = Field(default=10, ge=1, description="bytes-scanned cutoff per Athena query, in GB")
     api_throttle_rate: int = 200
     api_throttle_burst: int = 400
+    # The staff routes behind the customer screen, apart: requests per second and burst for all staff together.
+    staff_api_throttle_rate: int = Field(default=20, ge=1)
+    staff_api_throttle_burst: int = Field(default=40, ge=1)
     staff_sign_in_domain_prefix: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",

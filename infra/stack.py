@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.analytics import AnalyticsLake
@@ -25,6 +26,7 @@ from infra.staff import StaffScreen
 from infra.store import ProfileStore
 from omnijourney.app import config
 from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
+from omnijourney.profiles.store import ProfileRecord
 
 
 class OmnijourneyStack(Stack):
@@ -99,9 +101,10 @@ class OmnijourneyStack(Stack):
             function("analytics_audit", lake.query_environment(), timeout_seconds=15 * 60, memory_mb=256), settings
         )
 
-        # Ingest: queue events, read webhook secrets, keep what cannot be parsed. The profile and staff APIs queue the
-        # events staff actions make (a next best action done), the way every channel's events go.
-        for sender in (ingest, profile_api, staff_api):
+        # Ingest: queue events, read webhook secrets, keep what cannot be parsed. The profile API queues the events
+        # staff actions make (a next best action done), the way every channel's events go; the staff API's own grant
+        # is below.
+        for sender in (ingest, profile_api):
             pipeline.events.grant_send_messages(sender)
         quarantine.grant_put(ingest)
         ingest.add_to_role_policy(
@@ -131,10 +134,10 @@ class OmnijourneyStack(Stack):
             store.tables,
             profile=profile,
             profile_api=profile_api,
-            staff_api=staff_api,
             journey_step=journey_step,
             journey_schedule=journey_schedule,
         )
+        _grant_staff(staff_api, store.tables, events=pipeline.events, key=key)
         journey_step.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail"],
@@ -221,7 +224,6 @@ def _grant_tables(
     *,
     profile: lambda_.IFunction,
     profile_api: lambda_.IFunction,
-    staff_api: lambda_.IFunction,
     journey_step: lambda_.IFunction,
     journey_schedule: lambda_.IFunction,
 ) -> None:
@@ -236,10 +238,6 @@ def _grant_tables(
     # identity of the customer through the identities table's index by customer (the grant covers its indexes).
     for name in ("profiles_table", "identities_table", "history_table", "journey_runs_table", "ledger_table"):
         tables[name].grant_read_write_data(profile_api)
-    # Staff find customers (identities, the profiles' index by name), read their page (profiles, history) and queue
-    # "done"; they never write a table themselves, and never erase.
-    for name in ("profiles_table", "identities_table", "history_table"):
-        tables[name].grant_read_data(staff_api)
     # The journey-step function reads profiles and history, amends profiles (notes, tags), writes the ledger.
     for name in ("profiles_table", "journey_runs_table", "ledger_table"):
         tables[name].grant_read_write_data(journey_step)
@@ -251,3 +249,20 @@ def _grant_tables(
     tables["history_table"].grant_read_data(journey_schedule)
     if reads_messages:
         tables["ledger_table"].grant_read_data(journey_schedule)
+
+
+def _grant_staff(
+    staff_api: lambda_.IFunction, tables: dict[str, dynamodb.Table], *, events: sqs.IQueue, key: kms.IKey
+) -> None:
+    """Exactly what the staff API does: find customers (identities by key, the profiles' index by name), read their
+    page (a profile, its history) and queue "done"; it never writes a table, scans one, or erases."""
+    profiles, by_name = tables["profiles_table"], ProfileRecord.by_name.Meta.index_name
+    for actions, resources in (
+        (["dynamodb:GetItem"], [profiles.table_arn]),
+        (["dynamodb:Query"], [f"{profiles.table_arn}/index/{by_name}", tables["history_table"].table_arn]),
+        (["dynamodb:BatchGetItem"], [tables["identities_table"].table_arn]),
+        (["sqs:SendMessage"], [events.queue_arn]),
+        # The tables and the queue are encrypted with the stack's key: reading decrypts, queueing makes a data key.
+        (["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], [key.key_arn]),
+    ):
+        staff_api.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))

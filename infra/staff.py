@@ -3,9 +3,11 @@ bucket behind CloudFront, staff signing in through a Cognito user pool of their 
 
 Same origin, not CORS: CloudFront sends /staff/* to the HTTP API, so the screen calls "/staff" (no preflight before
 every search, `connect-src 'self'` for the API) and the HTTP API needs no CORS, which would apply to every route of it.
-CloudFront passes the Authorization header on only when it is in the cache key, so the API's cache policy names it;
-its TTLs are 0 by default (the staff API sends no Cache-Control), so nothing is cached, and at most 1 s per token if a
-response ever asked for it.
+CloudFront passes the Authorization header on only when it is in the cache key, so the API's cache policy names it
+(with TTLs of 0, at most 1 s). Nothing the staff API answers is kept: it sends `Cache-Control: no-store`, and since
+CloudFront keeps most error answers for their error caching TTL (10 s by default) whatever the origin says, the
+distribution's is 0 for every error it would cache. The screen's files are sent `no-cache`: their names carry no
+content hash, so a browser asks again after each deploy instead of running yesterday's script.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from infra.packaging import ROOT
 from infra.settings import DeploySettings
 from omnijourney.journeys.templates import ShopConfig
 
-SCREEN_FILES = ROOT / "web" / "dist" / "customer"
+# Where web/build.mjs writes the customer screen (the studio names the same folder SCREEN_FOLDER; infra imports no
+# tooling).
+SCREEN_FOLDER = ROOT / "web" / "dist" / "customer"
 STAFF_PATH = "/staff"
 # The screen's own: no inline script or style, nothing from elsewhere but the sign-in calls, in nobody's frame.
 PAGE_POLICY = (
@@ -35,9 +39,11 @@ PAGE_POLICY = (
 )
 # Staff work in shifts: signed in for one, an access token renewed each hour.
 SHIFT = Duration.hours(12)
+# The 4xx and 5xx answers CloudFront caches (416 aside, which it never does); each is kept for 0 s.
+CACHED_ERRORS = (400, 403, 404, 405, 414, 500, 501, 502, 503, 504)
 
 
-def screen_files(folder: Path = SCREEN_FILES) -> Path:
+def built_screen(folder: Path = SCREEN_FOLDER) -> Path:
     """The built customer screen; the stack cannot ship without it."""
     if not (folder / "index.html").is_file():
         raise FileNotFoundError(
@@ -53,7 +59,7 @@ class StaffScreen(Construct):
         self, scope: Construct, name: str, *, settings: DeploySettings, api: apigateway.HttpApi, shop: ShopConfig
     ) -> None:
         super().__init__(scope, name)
-        files = screen_files()
+        files = built_screen()
         retain = RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY
         # CloudFront's standard logs are written with ACLs, hence object ownership by the writer on this bucket alone.
         # They record every request for the screen's files, so the site bucket keeps no access logs of its own.
@@ -133,6 +139,10 @@ class StaffScreen(Construct):
                 ),
             ),
             additional_behaviors={f"{STAFF_PATH}/*": self._staff_api_behaviour(api)},
+            # A distribution-wide setting: the pages' bucket answers errors too, which are as well not kept.
+            error_responses=[
+                cloudfront.ErrorResponse(http_status=status, ttl=Duration.seconds(0)) for status in CACHED_ERRORS
+            ],
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             enable_logging=True,
             log_bucket=logs,
@@ -144,7 +154,9 @@ class StaffScreen(Construct):
             user_pool_client_name=f"{settings.prefix}-customer-screen",
             # A page in a browser keeps no secret: the authorization code grant with PKCE, and nothing else.
             generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_srp=True),
+            # Managed login signs staff in with flows of its own: no SDK sign-in (SRP, password) for this client, whose
+            # access tokens would lack the `openid` scope the staff routes ask for. Refresh tokens stay allowed.
+            auth_flows=cognito.AuthFlow(user_srp=False),
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
@@ -187,6 +199,8 @@ class StaffScreen(Construct):
             # json.dumps keeps "csrf": null, which jsii would drop from a dict; the deploy-time values in it are URLs
             # and ids, with nothing JSON escapes.
             sources=[deployment.Source.asset(str(files)), deployment.Source.data("config.json", json.dumps(config))],
+            # Names without a content hash: every file is checked again (If-None-Match) before it is used.
+            cache_control=[deployment.CacheControl.no_cache()],
             distribution=self.distribution,
             distribution_paths=["/*"],
         )

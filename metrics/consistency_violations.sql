@@ -123,11 +123,14 @@ offer_on_uncovered_product AS (
       )
 ),
 
--- When each code stopped being live: the first order that redeemed it (facts do not tell when an offer expires yet).
+-- When each code stopped being live: when it expired or an order redeemed it, whichever came first.
 offer_closed AS (
-    SELECT offer_code, min(occurred_at) AS closed_at
-    FROM customer_facts
-    WHERE kind = 'offer_redeemed'
+    SELECT offer_code, min(closed_at) AS closed_at
+    FROM (
+        SELECT offer_code, expires_at AS closed_at FROM customer_facts WHERE kind = 'offer_issued'
+        UNION ALL
+        SELECT offer_code, occurred_at AS closed_at FROM customer_facts WHERE kind = 'offer_redeemed'
+    ) AS endings
     GROUP BY offer_code
 ),
 

@@ -54,7 +54,9 @@ customer_facts AS (
         f.run_group,
         f.outcome,
         f.transitions,
-        f.merged_id
+        f.merged_id,
+        f.expires_at,
+        f.known
     FROM numbered_facts AS f
     LEFT JOIN survivors AS s ON s.merged_id = f.customer_id
     WHERE f.copy = 1
@@ -88,7 +90,8 @@ counted_customers AS (
 ),
 
 -- Each order once: the first telling's total, products and currency, the most final state any telling states
--- (test > voided > cancelled > placed), less its refunds in its own currency, each refund once.
+-- (test > voided > cancelled > placed), less its refunds in its own currency, each refund once. A kept order (placed,
+-- not refunded in full) makes its customer a customer (lifecycle stages).
 order_tellings AS (
     SELECT
         order_id,
@@ -136,7 +139,8 @@ order_book AS (
         CASE
             WHEN o.finality = 0 THEN greatest(t.amount - coalesce(r.refunded, 0), 0)
             ELSE 0
-        END AS revenue
+        END AS revenue,
+        o.finality = 0 AND (coalesce(r.refunded, 0) < t.amount OR t.amount = 0) AS kept
     FROM order_tellings AS t
     JOIN order_states AS o ON o.order_id = t.order_id
     LEFT JOIN refunds_once AS r ON r.order_id = t.order_id AND r.currency = upper(t.currency)

@@ -29,7 +29,15 @@ app = APIGatewayHttpResolver()
 
 
 def rejected(error: OmnijourneyError) -> None:
-    logger.warning("delivery rejected", status=error.status, detail=error.detail, field=error.field)
+    # The kind of refusal and the field at fault, never the detail: it may quote what was sent (an email given as a
+    # timestamp, say). The channel reads the detail in its answer; a quarantined delivery keeps it with the body.
+    logger.warning(
+        "delivery rejected",
+        status=error.status,
+        code=error.code,
+        field=error.field,
+        quarantine_id=error.quarantine_id,
+    )
     metrics.add_metric(name=f"DeliveriesRejected{error.status}", unit=MetricUnit.Count, value=1)
 
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from omnijourney.app.next_best_actions import mark_done
 from omnijourney.edge.bodies import ActionDone, NamedCustomers, ProfileView, StaffSearch
-from omnijourney.edge.http import answer_doc, problem_docs, problem_responses, unreadable_json
+from omnijourney.edge.http import answer_doc, problem_docs, problem_responses, uncached, unreadable_json
 from omnijourney.platform.tracing import function_tracer
 from omnijourney.profiles import service
 
@@ -69,10 +69,13 @@ def customer(customer_id: str) -> Response[str]:
     },
 )
 def action_done(customer_id: str, action_id: str) -> Response[str]:
-    return _json({"event_id": mark_done(customer_id, action_id)}, 202)
+    # Who did it: the signed-in staff member's subject from the JWT authorizer (none locally, where nobody signs in).
+    staff = app.current_event.request_context.authorizer.jwt_claim.get("sub")
+    return _json({"event_id": mark_done(customer_id, action_id, staff=staff)}, 202)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
-    return unreadable_json(event) or app.resolve(event, context)
+    # Every answer, errors included, is about a customer or a search for one: kept by no cache.
+    return uncached(unreadable_json(event) or app.resolve(event, context))

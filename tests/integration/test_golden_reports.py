@@ -1,4 +1,6 @@
-"""Every shipped scenario's simulate report, byte for byte, against tests/golden/<scenario>.json.
+"""Every shipped scenario's simulate report, byte for byte, against tests/golden/<scenario>.json; and the scorecard of
+the lake the same run wrote, against the report's metrics (issue 18's "done when", tests/integration/
+test_scorecard_equality.py): one simulation per scenario serves both.
 
 A refactor proves it changed nothing by passing this unchanged. A change meant to change behaviour runs
 `make golden` (which sets OMNIJOURNEY_WRITE_GOLDEN=1 for this file) and commits the new reports with it, saying
@@ -7,12 +9,17 @@ in the commit why they changed: the diff of the golden files is what a reviewer 
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_scenarios import RUNS, SCENARIOS, report_file
+from omnijourney_tools.cli import main
+from omnijourney_tools.simulation.scenario import read
+from tests.integration.test_scenarios import RUNS, SCENARIOS
+from tests.integration.test_scorecard_equality import from_the_lake, from_the_report
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 WRITING = os.environ.get("OMNIJOURNEY_WRITE_GOLDEN") == "1"
@@ -27,9 +34,21 @@ def test_every_shipped_scenario_has_a_golden_report() -> None:
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_the_report_is_the_golden_one_byte_for_byte(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-    made = report_file(tmp_path_factory, name).read_bytes()
-    golden = GOLDEN / f"{name}.json"
+def test_the_report_is_the_golden_one_and_the_lake_gives_its_metrics(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario, report, lake = SCENARIOS / f"{name}.jsonl", tmp_path / "report.json", tmp_path / "lake"
+    journeys = ["--journeys", str(RUNS[name].journeys)] if RUNS[name].journeys else []
+    assert main(["simulate", str(scenario), "--quiet", "--report", str(report), "--lake", str(lake), *journeys]) == 0
+    # The report stages its profiles at the scenario's last line, the scorecard at the end of that line's day (no
+    # shipped scenario has a 90- or 180-day mark in between).
+    last_day = read(scenario)[-1].at.astimezone(UTC).date()
+    capsys.readouterr()
+
+    assert main(["metrics", "--lake", str(lake), "--to", last_day.isoformat(), "--json"]) == 0
+
+    made, golden = report.read_bytes(), GOLDEN / f"{name}.json"
     if WRITING:
         golden.write_bytes(made)
+    assert from_the_lake(json.loads(capsys.readouterr().out)) == from_the_report(json.loads(made))
     assert made == golden.read_bytes(), f"{name}'s report changed: `make golden` if that is meant, and say why"

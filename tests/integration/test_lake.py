@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ DOCUMENTED_TYPES = {
     "decimal(18,4)": "DECIMAL(18,4)",
     "array<string>": "VARCHAR[]",
     "bigint": "BIGINT",
+    "boolean": "BOOLEAN",
 }
 
 
@@ -99,6 +101,13 @@ def test_the_shoes_story_is_in_the_facts(shoes: Any) -> None:
     assert {row["offer_code"] for row in issued} == {
         message["offer"]["code"] for message in report["messages"] if message["offer"]
     }
+    # Each code with when it stops being live, as the profile shows it (the facts' timestamps are UTC, without a zone).
+    assert {row["offer_code"]: row["expires_at"].replace(tzinfo=UTC).isoformat() for row in issued} == {
+        offer["code"]: offer["expires_at"] for profile in report["profiles"] for offer in profile["offers"]
+    }
+    # Anonymous on the web at first; known once the app identified her by email.
+    known = [row["known"] for row in sorted(rows(facts, "kind = 'event'"), key=lambda row: row["occurred_at"])]
+    assert (known[0], known[-1]) == (False, True)
     [merge] = rows(facts, "kind = 'merge'")
     assert merge["customer_id"] == customer
     assert merge["merged_id"] != customer

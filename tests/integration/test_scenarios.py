@@ -86,6 +86,8 @@ RUNS = {
     "native_zendesk_ticket": Run(),
     "birthday": Run(),
     "browse_abandonment": Run(),
+    # Issue 18: checked in test_holdout_lift.py.
+    "holdout_measures_lift": Run(),
 }
 
 

@@ -62,16 +62,34 @@ def test_a_record_is_one_json_line_with_millis_exact_amounts_partition_keys_and_
 
 
 def test_a_fact_built_twice_has_one_id_and_another_fact_another() -> None:
-    assert facts.event_fact(bounce(), "cus_1").fact_id == facts.event_fact(bounce(), "cus_2").fact_id
-    assert facts.event_fact(bounce(), "cus_1").fact_id != facts.event_fact(pos_order(), "cus_1").fact_id
+    assert (
+        facts.event_fact(bounce(), "cus_1", known=True).fact_id
+        == facts.event_fact(bounce(), "cus_2", known=False).fact_id
+    )
+    assert (
+        facts.event_fact(bounce(), "cus_1", known=True).fact_id
+        != facts.event_fact(pos_order(), "cus_1", known=True).fact_id
+    )
     [email, sms] = [facts.consent_fact(bounce(), "cus_1", channel, "unsubscribed") for channel in ("email", "sms")]
     assert email.fact_id != sms.fact_id
 
 
-def test_an_event_id_carrying_a_recipient_reaches_no_fact() -> None:
-    event_fact = facts.event_fact(bounce(), "cus_1")
+def test_an_event_id_carrying_a_recipient_reaches_no_fact_only_that_the_customer_is_known() -> None:
+    event_fact = facts.event_fact(bounce(), "cus_1", known=True)
     assert RECIPIENT.encode() not in event_fact.record()
-    assert json.loads(event_fact.record())["event_id"] == facts.event_key(bounce().event_id)
+    data = json.loads(event_fact.record())
+    assert (data["event_id"], data["known"]) == (facts.event_key(bounce().event_id), True)
+
+
+def test_an_issued_offer_says_when_it_expires() -> None:
+    expires_at = datetime(2026, 3, 11, 10, 30, 45, 123000, tzinfo=UTC)
+    record = facts.offer_issued_fact("cus_1", "SPRING-6298C38AAD89", ["SHOE-TRAIL-42"], AT, expires_at).record()
+    data = json.loads(record)
+    assert (data["offer_code"], data["occurred_at"], data["expires_at"]) == (
+        "SPRING-6298C38AAD89",
+        1772620245123,
+        1772620245123 + 7 * 24 * 3600 * 1000,
+    )
 
 
 def test_a_fact_refuses_a_column_the_table_does_not_have() -> None:

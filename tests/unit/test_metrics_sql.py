@@ -10,6 +10,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from omnijourney.events import EventType
+from omnijourney.journeys.language import ConversionRule
 from omnijourney_tools.scorecard.definitions import METRICS_DIR, SHARED, Definitions, Scope
 
 FILES = sorted(METRICS_DIR.glob("*.sql"))
@@ -22,12 +24,13 @@ SCOPE = Scope(
     first_day=date(2025, 3, 1),
     last_day=date(2025, 3, 31),
     journey="abandoned_cart",
+    conversions={"abandoned_cart": ConversionRule(EventType.order_completed, ("web", "pos"), 14)},
 )
 # What docs/metrics.md defines, each a file (the scorecard's JSON keys).
 DEFINED = {
     "customers", "events", "orders", "revenue", "clv", "clv_by_customer", "clv_by_first_channel",
     "cross_channel_conversion_rate", "messages_sent", "messages_suppressed", "suppressed_by_reason",
-    "consistency_violations", "consistency_score", "state_transitions", "funnel",
+    "consistency_violations", "consistency_score", "state_transitions", "funnel", "holdout_lift", "clv_by_stage",
 }  # fmt: skip
 
 
@@ -50,7 +53,7 @@ def test_statement_rendered_for_trino_parses_back_as_trino_takes_it(metric: str)
     # Trino's AT TIME ZONE takes a literal zone only; a zone from a column is AT_TIMEZONE(instant, zone).
     assert all(isinstance(node.args["zone"], exp.Literal) for node in rendered.find_all(exp.AtTimeZone))
     names = {cte.alias for cte in rendered.find_all(exp.CTE)}
-    assert {"settings", "quiet_channels", "customer_facts"} <= names
+    assert {"settings", "quiet_channels", "conversions", "customer_facts"} <= names
     # Everything it reads is defined in the statement, but the facts table itself.
     assert {table.name for table in rendered.find_all(exp.Table)} <= names | {"facts"}
 

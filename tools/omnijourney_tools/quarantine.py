@@ -14,7 +14,7 @@ from typing import Any
 
 from omnijourney.app.profile_updates import events_in
 from omnijourney.edge.ingest import enqueue
-from omnijourney.edge.quarantine import PREFIX
+from omnijourney.edge.quarantine import PREFIX, forget
 from omnijourney.edge.sources import get_source
 from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.platform.aws import client
@@ -59,7 +59,8 @@ def load(key: str) -> QuarantinedDelivery:
 
 
 def replay(key: str, body: bytes | None = None) -> list[str]:
-    """Parse and enqueue a quarantined delivery, optionally with a corrected body; then forget it.
+    """Parse and enqueue a quarantined delivery, optionally with a corrected body; then forget it (every version, and
+    its identifier index entries: what is queued again lives where erasure reaches it).
 
     The signature was verified when the delivery arrived, so a corrected body is trusted as the operator's.
     A quarantined event is queued again as it is (or as corrected), once the cause is mended.
@@ -74,5 +75,5 @@ def replay(key: str, body: bytes | None = None) -> list[str]:
         delivery = kept.delivery if body is None else replace(kept.delivery, body=body)
         events = get_source(delivery.source).parse(delivery)
     enqueue(events)
-    client("s3").delete_object(Bucket=get_settings().quarantine_bucket, Key=key)
+    forget([key])
     return [event.event_id for event in events]

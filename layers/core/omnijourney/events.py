@@ -287,6 +287,12 @@ def at_ingest(info: ValidationInfo) -> bool:
     return bool((info.context or {}).get("at_ingest"))
 
 
+def event_digest(event_id: str) -> str:
+    """An event's id as what erasure cannot reach holds it (Step Functions inputs and history, analytics facts): a
+    digest, as ids may carry identifiers (a Shopify customer id, an SES recipient's address)."""
+    return hashlib.sha256(event_id.encode()).hexdigest()[:32]
+
+
 def correlation_id_of(source: str, event_ids: Iterable[str]) -> str:
     """One delivery's correlation id: a digest of its source and its events' ids, so the vendor's resend of the same
     delivery gets the same id, and it holds nothing personal (ids are hashed, never shown)."""

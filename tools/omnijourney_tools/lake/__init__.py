@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from omnijourney.analytics.columns import COLUMNS
 
-SIMPLE_TYPES = {"string": pa.string(), "bigint": pa.int64(), "timestamp": pa.timestamp("ms")}
+SIMPLE_TYPES = {"string": pa.string(), "bigint": pa.int64(), "boolean": pa.bool_(), "timestamp": pa.timestamp("ms")}
 
 
 def arrow_type(glue_type: str) -> pa.DataType:

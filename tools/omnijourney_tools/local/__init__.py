@@ -202,6 +202,8 @@ class LocalBackend:
         sns.subscribe(TopicArn=self.ses_topic_arn, Protocol="sqs", Endpoint=self.queue_arn)
         bucket = f"omnijourney-{stage}-quarantine"
         aws.client("s3").create_bucket(Bucket=bucket)
+        # As the stack keeps it: erasure deletes every version of a customer's quarantined deliveries.
+        aws.client("s3").put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         prefix = f"/omnijourney/{stage}/webhook-secrets"
         for source, secret in LOCAL_SECRETS.items():
             aws.client("ssm").put_parameter(Name=f"{prefix}/{source}", Value=secret, Type="SecureString")
@@ -230,6 +232,8 @@ class LocalBackend:
         """The analytics facts' Firehose delivery stream: moto writes each put's records to the bucket, as one object
         of newline-delimited JSON under FACTS_PREFIX (omnijourney_tools.lake reads them)."""
         aws.client("s3").create_bucket(Bucket=bucket)
+        # As the stack keeps it: erasure deletes every version of a customer's quarantined deliveries.
+        aws.client("s3").put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         name = f"omnijourney-{stage}-facts"
         aws.client("firehose").create_delivery_stream(
             DeliveryStreamName=name,

@@ -2,20 +2,25 @@
 
 `facts.sql` defines the relations every metric builds on (its CTEs); every other file is one metric, a query whose
 name is the file's, which another metric may use by that name (the consistency score counts the rows of
-`consistency_violations`). A statement is a metric's query after `settings` and `quiet_channels` (built here from
-validated values, never from pasted text), the shared relations and the metrics it names, rendered in the engine's
-dialect. The files are written in the SQL DuckDB and Athena (Trino) both accept.
+`consistency_violations`). A statement is a metric's query after `settings`, `quiet_channels` and `conversions`
+(built here from validated values, never from pasted text), the shared relations and the metrics it names,
+rendered in the engine's dialect. The files are written in the SQL DuckDB and Athena (Trino) both accept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
+
+from omnijourney.app import config
+from omnijourney.journeys.language import ConversionRule
+from omnijourney.profiles.lifecycle import LifecycleConfig
 
 METRICS_DIR = Path(__file__).resolve().parents[3] / "metrics"
 SHARED = "facts"
@@ -26,7 +31,9 @@ WRITTEN_IN = "duckdb"
 @dataclass(frozen=True)
 class Scope:
     """What a scorecard covers: the days from `first_day` to `last_day` (UTC, both included; open where None),
-    one journey's figures or all, and the quiet hours the audit checks (config/consistency.yaml)."""
+    one journey's figures or all, the quiet hours the audit checks (config/consistency.yaml), what each journey
+    counts as converting (journey → its rule, from journeys/), and the lifecycle stages customers are put in
+    (config/lifecycle.yaml as loaded, unless given)."""
 
     quiet_start: str
     quiet_end: str
@@ -35,6 +42,8 @@ class Scope:
     first_day: date | None = None
     last_day: date | None = None
     journey: str | None = None
+    conversions: Mapping[str, ConversionRule] = field(default_factory=dict)
+    lifecycle: LifecycleConfig = field(default_factory=config.lifecycle)
 
 
 @dataclass(frozen=True)
@@ -79,12 +88,13 @@ def _parsed(path: Path) -> exp.Query:
 
 
 def _settings(scope: Scope) -> list[exp.CTE]:
-    """`settings` (one row) and `quiet_channels`, from the scope's validated values as typed literals."""
+    """`settings` (one row), `quiet_channels` and `conversions`, from the scope's validated values as typed
+    literals."""
     end = scope.last_day + timedelta(days=1) if scope.last_day else None
     row = exp.select(
         _timestamp(scope.first_day).as_("range_start"),
         _timestamp(end).as_("range_end"),
-        exp.cast(exp.Literal.string(scope.journey) if scope.journey else exp.null(), "VARCHAR").as_("journey"),
+        _text(scope.journey).as_("journey"),
         exp.Literal.number(_minute_of_day(scope.quiet_start)).as_("quiet_start_minute"),
         exp.Literal.number(_minute_of_day(scope.quiet_end)).as_("quiet_end_minute"),
         exp.Literal.string(scope.default_timezone).as_("default_timezone"),
@@ -99,7 +109,63 @@ def _settings(scope: Scope) -> list[exp.CTE]:
     return [
         exp.CTE(this=row, alias=exp.TableAlias(this=exp.to_identifier("settings"))),
         exp.CTE(this=channels, alias=exp.TableAlias(this=exp.to_identifier("quiet_channels"))),
+        exp.CTE(this=_conversions(scope.conversions), alias=exp.TableAlias(this=exp.to_identifier("conversions"))),
+        exp.CTE(this=_stages(scope.lifecycle), alias=exp.TableAlias(this=exp.to_identifier("lifecycle_stages"))),
     ]
+
+
+def _stages(lifecycle: LifecycleConfig) -> exp.Query:
+    """One row per lifecycle stage, in the file's order (`stage_order`), each condition typed; NULL where a stage does
+    not set it."""
+    rows = [
+        exp.select(
+            _integer(order).as_("stage_order"),
+            _text(stage.name).as_("stage"),
+            _integer(stage.when.min_orders).as_("min_orders"),
+            _integer(stage.when.max_orders).as_("max_orders"),
+            _integer(stage.when.days_since_last_order_at_least).as_("days_since_last_order_at_least"),
+            exp.cast(exp.null() if stage.when.known is None else exp.Boolean(this=stage.when.known), "BOOLEAN").as_(
+                "known"
+            ),
+        )
+        for order, stage in enumerate(lifecycle.stages)
+    ]
+    query: exp.Query = rows[0]  # a lifecycle has a stage at least (its catch-all)
+    for row in rows[1:]:
+        query = exp.union(query, row, distinct=False)
+    return query
+
+
+def _integer(value: int | None) -> exp.Expression:
+    return exp.cast(exp.Literal.number(value) if value is not None else exp.null(), "INTEGER")
+
+
+def _conversions(rules: Mapping[str, ConversionRule]) -> exp.Query:
+    """One row per journey and channel its conversion may happen on (channel NULL: any)."""
+    rows = [
+        _conversion_row(journey, rule.event.value, channel, rule.within_days)
+        for journey, rule in sorted(rules.items())
+        for channel in rule.channels or (None,)
+    ]
+    if not rows:
+        return _conversion_row(None, None, None, None).where(exp.false())
+    query: exp.Query = rows[0]
+    for row in rows[1:]:
+        query = exp.union(query, row, distinct=False)
+    return query
+
+
+def _conversion_row(journey: str | None, event: str | None, channel: str | None, days: int | None) -> exp.Select:
+    return exp.select(
+        _text(journey).as_("journey"),
+        _text(event).as_("event_type"),
+        _text(channel).as_("channel"),
+        exp.cast(exp.Literal.number(days) if days is not None else exp.null(), "INTEGER").as_("within_days"),
+    )
+
+
+def _text(value: str | None) -> exp.Expression:
+    return exp.cast(exp.Literal.string(value) if value is not None else exp.null(), "VARCHAR")
 
 
 def _timestamp(day: date | None) -> exp.Expression:

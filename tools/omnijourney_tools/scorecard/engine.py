@@ -1,15 +1,23 @@
 """The engines a scorecard runs on: anything that runs one SQL statement in its dialect and gives rows.
 
 DuckDB over a lake folder is the default (`DuckDbLake`); Athena, reading the same facts through the Glue table
-`facts`, is another implementation of the same protocol, its statements rendered for Trino.
+`facts` of a deployed stage (`athena_lake`), is another implementation of the same protocol (the layer's
+`AthenaEngine`), its statements rendered for Trino.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+
+from omnijourney.analytics.athena import AthenaEngine, lake_names
+
+# How long one statement may run before the scorecard gives up on it: someone is waiting at a terminal, and the
+# workgroup's bytes-scanned cutoff (infra/analytics.py) bounds what a query costs whatever the wait.
+ATHENA_MAX_WAIT_SECONDS = 15 * 60
 
 
 class Engine(Protocol):
@@ -48,3 +56,34 @@ class DuckDbLake:
         # Through Arrow: instants come back as aware datetimes without pytz.
         rows: list[dict[str, Any]] = self.connection.sql(sql).to_arrow_table().to_pylist()
         return rows
+
+
+def athena_lake(stage: str, athena: Any) -> AthenaEngine:
+    """Athena over the facts of the stack deployed as `stage`, in its workgroup and Glue database, through `athena`
+    (a boto3 Athena client)."""
+    names = lake_names(stage)
+    return AthenaEngine(
+        athena, workgroup=names.workgroup, database=names.database, max_wait_seconds=ATHENA_MAX_WAIT_SECONDS
+    )
+
+
+class ScanReporting:
+    """A boto3 Athena client that tells `on_scanned` how many bytes a query has scanned so far each time its state is
+    read (`Statistics.DataScannedInBytes`, which Athena gives while the query runs): for progress on a terminal."""
+
+    def __init__(self, athena: Any, on_scanned: Callable[[str, int], None]) -> None:
+        self.athena = athena
+        self.on_scanned = on_scanned
+
+    def start_query_execution(self, **request: Any) -> Any:
+        return self.athena.start_query_execution(**request)
+
+    def get_query_execution(self, **request: Any) -> Any:
+        answer = self.athena.get_query_execution(**request)
+        scanned = answer["QueryExecution"].get("Statistics", {}).get("DataScannedInBytes")
+        if scanned is not None:
+            self.on_scanned(request["QueryExecutionId"], int(scanned))
+        return answer
+
+    def get_paginator(self, operation: str) -> Any:
+        return self.athena.get_paginator(operation)

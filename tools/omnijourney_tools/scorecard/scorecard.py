@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from omnijourney.journeys.language import Holdout
 from omnijourney_tools.scorecard.definitions import Definitions, Scope
 from omnijourney_tools.scorecard.engine import Engine
+from omnijourney_tools.scorecard.lift import HoldoutLift, holdout_lift
 
 
 @dataclass(frozen=True)
@@ -18,8 +21,9 @@ class Violation:
 
 
 @dataclass(frozen=True)
-class ChannelValue:
-    """Lifetime value of the customers who first came from one channel."""
+class GroupValue:
+    """Lifetime value of a group of customers: those who first came from one channel, or those in one lifecycle
+    stage."""
 
     customers: int
     revenue: float
@@ -30,7 +34,8 @@ class ChannelValue:
 class Clv:
     average: float
     by_customer: dict[str, float]
-    by_first_channel: dict[str, ChannelValue]
+    by_first_channel: dict[str, GroupValue]
+    by_stage: dict[str, GroupValue]
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,11 @@ class Scorecard:
     state_transitions: int
     state_transitions_cost_usd: float
     funnel: dict[str, JourneyFunnel]
+    holdout_lift: dict[str, HoldoutLift]
 
     def as_json(self) -> dict[str, Any]:
-        """The figures under the names of the simulate report's `metrics`, plus the cost and the funnel."""
+        """The figures under the names of the simulate report's `metrics`, plus the cost, the funnel and each
+        holdout's lift."""
         return asdict(self)
 
 
@@ -77,13 +84,19 @@ def scorecard(
     scope: Scope,
     *,
     step_order: dict[str, list[str]] | None = None,
+    holdouts: Mapping[str, Holdout] | None = None,
     definitions: Definitions | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Scorecard:
     """Every metric on `engine`, for `scope`; each journey's funnel lists its steps in `step_order` (journey → step
-    ids as the journey defines them), steps it does not know after them."""
+    ids as the journey defines them), steps it does not know after them; the lift of each journey of `holdouts`
+    (journey → its holdout) that customers entered, counted by `scope.conversions`. `progress` is told each metric's
+    name as its statement starts (each metric of `definitions` runs once)."""
     sql = definitions or Definitions()
 
     def rows(metric: str) -> list[dict[str, Any]]:
+        if progress is not None:
+            progress(metric)
         return engine.run(sql.statement(metric, scope, engine.dialect))
 
     def value(metric: str, column: str | None = None) -> Any:
@@ -100,10 +113,14 @@ def scorecard(
             average=float(value("clv", "average")),
             by_customer={row["customer_id"]: _money(row["revenue"]) for row in rows("clv_by_customer")},
             by_first_channel={
-                row["first_channel"] or "unknown": ChannelValue(
+                row["first_channel"] or "unknown": GroupValue(
                     row["customers"], _money(row["revenue"]), float(row["average"])
                 )
                 for row in rows("clv_by_first_channel")
+            },
+            by_stage={
+                row["stage"]: GroupValue(row["customers"], _money(row["revenue"]), float(row["average"]))
+                for row in rows("clv_by_stage")
             },
         ),
         cross_channel_conversion_rate=float(value("cross_channel_conversion_rate")),
@@ -118,7 +135,22 @@ def scorecard(
         state_transitions=int(transitions["state_transitions"]),
         state_transitions_cost_usd=_money(transitions["cost_usd"]),
         funnel=_funnels(rows("funnel"), step_order or {}),
+        holdout_lift=_lifts(rows("holdout_lift"), scope, holdouts or {}),
     )
+
+
+def _lifts(rows: list[dict[str, Any]], scope: Scope, holdouts: Mapping[str, Holdout]) -> dict[str, HoldoutLift]:
+    groups = {(row["journey"], row["run_group"]): (row["customers"], row["converted"]) for row in rows}
+    return {
+        journey: holdout_lift(
+            scope.conversions[journey],
+            holdout,
+            groups.get((journey, "treatment"), (0, 0)),
+            groups.get((journey, "holdout"), (0, 0)),
+        )
+        for journey, holdout in sorted(holdouts.items())
+        if journey in scope.conversions and any(name == journey for name, _ in groups)
+    }
 
 
 def _money(amount: Decimal | float | int | None) -> float:

@@ -6,10 +6,11 @@ from collections import Counter
 from pathlib import Path
 
 from omnijourney_tools.scorecard.definitions import Scope
+from omnijourney_tools.scorecard.lift import GroupConversion, HoldoutLift
 from omnijourney_tools.scorecard.scorecard import JourneyFunnel, Scorecard
 
 
-def in_words(card: Scorecard, scope: Scope, lake: Path) -> list[str]:
+def in_words(card: Scorecard, scope: Scope, lake: Path | str) -> list[str]:
     days = f"from {scope.first_day or 'the first fact'} to {scope.last_day or 'the last fact'}"
     journeys = f"journey {scope.journey}" if scope.journey else "every journey"
     lines = [
@@ -21,6 +22,11 @@ def in_words(card: Scorecard, scope: Scope, lake: Path) -> list[str]:
             f"  first came from {channel}: {value.customers} {_plural(value.customers, 'customer')}, "
             f"{value.average:.2f} on average"
             for channel, value in card.clv.by_first_channel.items()
+        ),
+        *(
+            f"  in stage {stage}: {value.customers} {_plural(value.customers, 'customer')}, "
+            f"{value.average:.2f} on average"
+            for stage, value in card.clv.by_stage.items()
         ),
         f"Cross-channel conversion: {card.cross_channel_conversion_rate:.1%} of journey runs reached their goal on "
         "another channel than the one they started from.",
@@ -36,6 +42,7 @@ def in_words(card: Scorecard, scope: Scope, lake: Path) -> list[str]:
     ]
     for journey, funnel in card.funnel.items():
         lines.extend(_funnel(journey, funnel))
+    lines.extend(lift_sentence(journey, lift) for journey, lift in card.holdout_lift.items())
     return lines
 
 
@@ -67,6 +74,47 @@ def _funnel(journey: str, funnel: JourneyFunnel) -> list[str]:
     others = ", ".join(f"{n} {outcome}" for outcome, n in funnel.ended.items() if outcome != "goal")
     lines.append(f"  reached the goal: {goal}" + (f"; other ends: {others}" if others else ""))
     return lines
+
+
+def lift_sentence(journey: str, lift: HoldoutLift) -> str:
+    """One sentence: each group's conversion, the lift with its interval, and whether it can be trusted yet."""
+    conversion = lift.conversion
+    did = "ordered" if conversion.event == "order_completed" else f"converted ({conversion.event})"
+    channels = f" on {' or '.join(conversion.channels)}" if conversion.channels else ""
+    window = f"within {conversion.within_days} {_plural(conversion.within_days, 'day')} of entering"
+    treated, held = lift.treatment, lift.holdout
+    got_it = f"of the {treated.customers} {_plural(treated.customers, 'customer')} who got it"
+    head = f"Holdout lift of {journey}: "
+    if lift.lift is None or lift.confidence_interval is None:
+        return head + (
+            f"{treated.customers} {_plural(treated.customers, 'customer')} got it, {held.customers} in the holdout: "
+            "no lift to measure until both groups have customers."
+        )
+    low, high = lift.confidence_interval
+    figures = (
+        f"{_percent(treated)} {got_it} {did}{channels} {window}, {_percent(held)} of the "
+        f"{held.customers} in the holdout did: {points(lift.lift)} points (95% CI {points(low)} to {points(high)}, "
+        f"p = {lift.p_value if lift.p_value is not None else 'unknown'})"
+    )
+    detect = f"to detect {points(lift.minimum_detectable_effect).lstrip('+')} points"
+    if lift.significant:
+        verdict = "significant"
+    elif any(lift.more_needed.values()):
+        more = lift.more_needed
+        missing = [f"{more['treatment']:,} more who get it"] if more["treatment"] else []
+        missing += [f"{more['holdout']:,} more in the holdout"] if more["holdout"] else []
+        verdict = f"not significant yet — about {' and '.join(missing)} needed {detect}"
+    else:
+        verdict = f"not significant: the groups are large enough {detect}, so the lift is likely smaller than that"
+    return f"{head}{figures}, {verdict}."
+
+
+def _percent(group: GroupConversion) -> str:
+    return f"{group.converted / group.customers:.0%}"
+
+
+def points(fraction: float) -> str:
+    return f"{fraction * 100:+.0f}".replace("-", "−")
 
 
 def _plural(count: int, word: str) -> str:

@@ -15,6 +15,7 @@ from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.profiles import service, store
 from omnijourney.runtime import ledger, runs
 from omnijourney_tools.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, http_event
+from omnijourney_tools.simulation.conversions import with_conversions
 from omnijourney_tools.simulation.metrics import metrics
 from omnijourney_tools.simulation.scenario import (
     AdvanceLine,
@@ -255,9 +256,12 @@ def report_of(findings: Sequence[Findings]) -> dict[str, Any]:
     profiles = sorted((profile for found in findings for profile in found.profiles), key=lambda p: p["customer_id"])
     # Equal keys belong to one customer, hence to one share: a stable sort keeps that share's order.
     ledger = sorted((message for found in findings for message in found.messages), key=_message_order)
-    journeys = sorted((run for found in findings for run in found.journeys), key=_run_order)
     skipped = sorted((entry for found in findings for entry in found.skipped), key=_skipped_order)
     activity = dict(sorted(item for found in findings for item in found.activity.items()))
+    rules = {name: journey.conversion_rule for name, journey in config.journeys().journeys.items()}
+    journeys = with_conversions(
+        sorted((run for found in findings for run in found.journeys), key=_run_order), rules, profiles, activity
+    )
     erased = {customer: at for found in findings for customer, at in found.erased.items()}
     return {
         "inputs": [inputs[line] for line in sorted(inputs)],

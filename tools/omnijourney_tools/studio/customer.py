@@ -38,8 +38,9 @@ from omnijourney_tools.studio.problems import Refused, problem
 from omnijourney_tools.studio.protection import CSRF_HEADER
 
 ROOT = Path(__file__).resolve().parents[3]
-SCREEN = WEB_DIST / "customer"
-SCREEN_FILES = ("index.html", "app.js", "customer.css")
+# Where web/build.mjs writes the customer screen (infra/staff.py names the folder it deploys SCREEN_FOLDER too).
+SCREEN_FOLDER = WEB_DIST / "customer"
+SCREEN_FILE_NAMES = ("index.html", "app.js", "customer.css")
 STORY = ROOT / "scenarios" / "shoes.jsonl"
 SHOPIFY_CUSTOMER = ROOT / "events" / "shopify" / "customers_create.json"
 PRODUCT_ADDED = ROOT / "events" / "segment" / "product_added.json"
@@ -131,11 +132,11 @@ def demo_lines() -> list[ScenarioLine]:
     return story + parse_lines("\n".join(later), "the studio's demo")
 
 
-def customer_routes(counter: Counter, *, folder: str, token: str, screen: Path = SCREEN) -> list[BaseRoute]:
+def customer_routes(counter: Counter, *, folder: str, token: str, screen: Path = SCREEN_FOLDER) -> list[BaseRoute]:
     """The customer screen at /customers/: the built page in `screen` (FrontEndMissing if it is not there), its
     config.json (the shop's locale and currency, no sign-in, the CSRF `token` its changes carry, and the way back to
     the studio over the journeys `folder`) and the staff API at /customers/staff/."""
-    built(screen, SCREEN_FILES)
+    built(screen, SCREEN_FILE_NAMES)
 
     def settings(request: Request) -> Response:
         try:
@@ -161,7 +162,10 @@ def customer_routes(counter: Counter, *, folder: str, token: str, screen: Path =
         content_type = request.headers.get("content-type")
         answer = await run_in_threadpool(counter.ask, request.method, path, body=body, content_type=content_type)
         media_type = PROBLEM_JSON if answer.status >= 400 else "application/json"
-        return JSONResponse(answer.body, status_code=answer.status, media_type=media_type)
+        # As the deployed staff API answers: about a customer, so kept by no cache.
+        return JSONResponse(
+            answer.body, status_code=answer.status, media_type=media_type, headers={"Cache-Control": "no-store"}
+        )
 
     def to_screen(request: Request) -> Response:
         return RedirectResponse("/customers/")  # the studio's nav links here; the page's relative links need the slash

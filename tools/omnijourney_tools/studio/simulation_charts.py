@@ -40,12 +40,12 @@ class Charts:
 def charts_of(result: Result) -> Charts:
     held = result.held_by_reason
     return Charts(
-        funnels={funnel.journey: _funnel_chart(funnel) for funnel in result.funnels},
+        funnels={funnel.journey: funnel_chart(funnel) for funnel in result.funnels},
         held_by_reason=_held_chart(held) if held else None,
     )
 
 
-def _funnel_chart(funnel: Funnel) -> Chart:
+def funnel_chart(funnel: Funnel) -> Chart:
     rows = [{"stage": "entered", "outcome": "entered", "runs": funnel.entered}]
     for step in funnel.steps:
         rows.append({"stage": step.step, "outcome": "sent", "runs": step.sent})
@@ -71,7 +71,7 @@ def _funnel_chart(funnel: Funnel) -> Chart:
     )
     steps = ", ".join(f"{step.step} {step.reached}" for step in funnel.steps)
     return Chart(
-        _image(chart.to_dict()),
+        svg_image(chart.to_dict()),
         f"funnel of {funnel.journey}: {funnel.entered} entered, {steps}, {funnel.goal} reached the goal",
     )
 
@@ -94,11 +94,11 @@ def _held_chart(held: dict[str, int]) -> Chart:
         .properties(width=WIDTH, height=alt.Step(BAR_HEIGHT), title="messages not sent, or sent later, by reason")
     )
     return Chart(
-        _image(chart.to_dict()),
+        svg_image(chart.to_dict()),
         "messages held by reason: " + "; ".join(f"{why}: {count}" for why, count in held.items()),
     )
 
 
-def _image(specification: dict[str, Any]) -> Markup:
+def svg_image(specification: dict[str, Any]) -> Markup:
     # Markup as drawn: vl-convert writes the texts it draws (journey and step names, reasons) escaped.
     return Markup(vl_convert.vegalite_to_svg(specification))  # noqa: S704 - SVG that vl-convert wrote, texts escaped

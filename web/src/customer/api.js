@@ -5,21 +5,30 @@ export class Problem extends Error {
     const said = body.detail || body.text || `the staff API answered ${status}`;
     super(body.title ? `${body.title}: ${said}` : said);
     this.status = status;
+    this.field = body.field;
   }
 }
 
 export function staffApi(config, session) {
-  async function call(method, path, body) {
-    const headers = { Accept: "application/json, application/problem+json", ...session?.headers() };
+  async function send(method, path, body, signedIn) {
+    const headers = { Accept: "application/json, application/problem+json", ...signedIn };
     if (method === "POST" && config.csrf) headers[config.csrf.header] = config.csrf.token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const answer = await fetch(`${config.api}${path}`, {
+    return fetch(`${config.api}${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
     });
-    if (answer.status === 401 && session) return session.signInAgain();
+  }
+  async function call(method, path, body) {
+    let answer = await send(method, path, body, await session?.headers());
+    if (answer.status === 401 && session) {
+      // Refused (expired, revoked): sent once more with a renewed token, so the search or "Done" is not lost.
+      answer = await send(method, path, body, await session.refused());
+      if (answer.status === 401) throw session.refusedSignIn();
+    }
+    session?.accepted();
     const text = await answer.text();
     if (!answer.ok) throw new Problem(answer.status, parsed(text));
     return JSON.parse(text);

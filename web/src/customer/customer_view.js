@@ -1,9 +1,10 @@
 // A customer as the counter needs them: stage, segments, identifiers, consent, next best actions with their "Done"
 // buttons, the cart from any channel, live offers and their codes, recent orders on every channel, open tickets.
 import { el, hideProblem, showProblem } from "./dom.js";
+import { fullName } from "./names.js";
 
-export function showCustomer(profile, { api, format, name }) {
-  document.getElementById("customer-heading").textContent = name ?? `Customer ${profile.customer_id}`;
+export function showCustomer(profile, { api, format }) {
+  document.getElementById("customer-heading").textContent = fullName(profile) ?? `Customer ${profile.customer_id}`;
   const ids = profile.identifiers;
   const facts = {
     stage: profile.lifecycle_stage,
@@ -69,10 +70,12 @@ function cart(current, format) {
     const price = item.price === null || item.price === undefined ? null : `, ${format.money(item.price)}`;
     return el("li", {}, `${item.quantity} × ${item.name || item.sku} (${item.sku})`, price);
   });
-  return [
-    el("p", { class: "muted" }, `From the ${current.channel} channel, last changed `, format.when(current.updated_at)),
-    el("ul", {}, ...items),
-  ];
+  // A cart stored before its channel and time were kept has neither: then nothing is said of them.
+  const where = current.channel ? [`From the ${current.channel} channel`] : [];
+  if (current.updated_at) {
+    where.push(where.length ? ", last changed " : "Last changed ", format.when(current.updated_at));
+  }
+  return [where.length ? el("p", { class: "muted" }, ...where) : null, el("ul", {}, ...items)].filter(Boolean);
 }
 
 function offers(issued, format) {
@@ -83,7 +86,9 @@ function offers(issued, format) {
       "li",
       {},
       el("strong", { class: "offer-code" }, offer.code),
-      `: ${offer.discount} on ${offer.skus.join(", ")}, until `,
+      `: ${format.discount(offer)}`,
+      offer.skus.length ? ` on ${offer.skus.join(", ")}` : "",
+      ", until ",
       format.when(offer.expires_at),
     ),
   );

@@ -1,12 +1,23 @@
 // The search form and, for a name several customers share, the list of them. One way to search at a time: the staff
 // API takes exactly one phone, email, loyalty id, or a first and last name.
 import { el, hideProblem, showProblem } from "./dom.js";
+import { fullName } from "./names.js";
 
 const ALONE = { phone: "phone", email: "email", loyalty_id: "loyalty id" };
 const NAME = ["first_name", "last_name"];
 const ONE_WAY = "Fill in one: a phone, an email, a loyalty id, or a first and last name.";
+const BOTH_NAMES = "Enter both a first and a last name.";
+// What the clerk reads when the staff API cannot search for what was typed: its 400 names the field at fault.
+const RETYPE = {
+  phone: "This is not a phone number we can look up. Check the number and try again.",
+  email: "This is not an email address we can look up. Check it and try again.",
+  loyalty_id: "This is not a loyalty id we can look up. Check it and try again.",
+  first_name: BOTH_NAMES,
+  last_name: BOTH_NAMES,
+  body: ONE_WAY,
+};
 
-export function findView({ api, problem, known }) {
+export function findView({ api, problem }) {
   const form = document.getElementById("find");
   const namesakes = document.getElementById("namesakes");
   const heading = document.getElementById("namesakes-heading");
@@ -22,7 +33,6 @@ export function findView({ api, problem, known }) {
     button.disabled = true;
     try {
       const { customers } = await api.search(wanted);
-      for (const customer of customers) known.set(customer.customer_id, fullName(customer));
       if (customers.length === 0) {
         showProblem(problem, new Error(`Not found: no customer has this ${what(wanted)}.`));
         return;
@@ -34,7 +44,8 @@ export function findView({ api, problem, known }) {
       }
       listed(customers, `${customers.length} customers have this ${what(wanted)}`);
     } catch (error) {
-      showProblem(problem, error);
+      const retype = error.status === 400 ? RETYPE[error.field] : undefined;
+      showProblem(problem, retype ? new Error(retype) : error);
     } finally {
       button.disabled = false;
     }
@@ -45,7 +56,8 @@ export function findView({ api, problem, known }) {
     rows.replaceChildren(
       ...customers.map((customer) => {
         const ids = customer.identifiers;
-        const link = el("a", { href: `#/customers/${encodeURIComponent(customer.customer_id)}` }, fullName(customer));
+        const name = fullName(customer) ?? customer.customer_id;
+        const link = el("a", { href: `#/customers/${encodeURIComponent(customer.customer_id)}` }, name);
         return el(
           "tr",
           {},
@@ -68,15 +80,11 @@ function wantedFrom(form) {
   const keys = Object.keys(filled);
   if (keys.length === 1 && keys[0] in ALONE) return filled;
   if (keys.length === 2 && NAME.every((key) => key in filled)) return filled;
-  if (keys.length === 1 && NAME.includes(keys[0])) return "Enter both a first and a last name.";
+  if (keys.length === 1 && NAME.includes(keys[0])) return BOTH_NAMES;
   return ONE_WAY;
 }
 
 function what(wanted) {
   const [key] = Object.keys(wanted);
   return ALONE[key] ?? "name";
-}
-
-function fullName(customer) {
-  return [customer.first_name, customer.last_name].filter(Boolean).join(" ") || customer.customer_id;
 }

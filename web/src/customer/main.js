@@ -7,7 +7,7 @@ import { showCustomer } from "./customer_view.js";
 import { hideProblem, showProblem } from "./dom.js";
 import { findView } from "./find_view.js";
 import { formats } from "./format.js";
-import { signedIn } from "./sign_in.js";
+import { SignInFailed, signedIn } from "./sign_in.js";
 
 const CUSTOMER_ROUTE = /^#\/customers\/([^/]+)$/;
 
@@ -22,7 +22,10 @@ async function start() {
     config = await loadConfig();
     session = config.sign_in ? await signedIn(config.sign_in) : null;
   } catch (error) {
-    showProblem(problem, new Error(`The customer screen could not start: ${error.message}`));
+    // A sign-in that did not happen says so itself; anything else is the screen failing to start.
+    const said =
+      error instanceof SignInFailed ? error.message : `The customer screen could not start: ${error.message}`;
+    showProblem(problem, new Error(said));
     main.setAttribute("aria-busy", "false");
     return;
   }
@@ -42,8 +45,7 @@ async function start() {
   }
   const api = staffApi(config, session);
   const format = formats(config);
-  const known = new Map(); // customer id → name, from this tab's searches (the profile view carries no name)
-  findView({ api, problem, known });
+  findView({ api, problem });
 
   let shown = 0; // the latest route wins when staff move on before a customer has loaded
   async function route(event) {
@@ -62,7 +64,7 @@ async function start() {
     try {
       const profile = await api.customer(customerId);
       if (wanted !== shown) return;
-      showCustomer(profile, { api, format, name: known.get(customerId) });
+      showCustomer(profile, { api, format });
       find.hidden = true;
       customer.hidden = false;
       document.getElementById("customer-heading").focus();

@@ -42,6 +42,21 @@ class LakeSettings(BaseSettings):
     athena_max_wait_seconds: int = 420
 
 
+@dataclass(frozen=True)
+class LakeNames:
+    """Where a deployed stage's facts are queried: the Glue database holding `facts` and the Athena workgroup."""
+
+    database: str
+    workgroup: str
+
+
+def lake_names(stage: str) -> LakeNames:
+    """The names infra/analytics.py gives the lake of the stack deployed as `stage` (one definition, for the stack and
+    for `omnijourney metrics --athena --stage S`)."""
+    prefix = f"omnijourney-{stage}"
+    return LakeNames(database=prefix.replace("-", "_"), workgroup=f"{prefix}-analytics")  # Glue names take no hyphen
+
+
 @lru_cache(maxsize=1)
 def get_lake_settings() -> LakeSettings:
     return LakeSettings()

@@ -41,4 +41,7 @@ COLUMNS: Final = {
     "outcome": "string",
     "transitions": "bigint",
     "merged_id": "string",
+    # Added since the first table: new columns go last, so files and tables written before read as they did.
+    "expires_at": "timestamp",
+    "known": "boolean",
 }

@@ -17,7 +17,7 @@ from typing import Any
 from omnijourney.analytics.columns import COLUMNS
 from omnijourney.events import CanonicalEvent, EventType
 
-Value = str | int | Decimal | datetime | tuple[str, ...] | None
+Value = str | bool | int | Decimal | datetime | tuple[str, ...] | None
 
 
 class FactKind(StrEnum):
@@ -91,9 +91,17 @@ def event_key(event_id: str) -> str:
     return hashlib.sha256(event_id.encode()).hexdigest()[:32]
 
 
-def event_fact(event: CanonicalEvent, customer_id: str) -> Fact:
-    columns = {"event_id": event_key(event.event_id), "event_type": event.type.value, "channel": event.channel.value}
-    return Fact(FactKind.event, event.occurred_at, customer_id, (event.event_id,), columns | {"source": event.source})
+def event_fact(event: CanonicalEvent, customer_id: str, *, known: bool) -> Fact:
+    """`known`: whether the profile has an email or a phone once the event is recorded (lifecycle stages read it);
+    whether, never which."""
+    columns: dict[str, Value] = {
+        "event_id": event_key(event.event_id),
+        "event_type": event.type.value,
+        "channel": event.channel.value,
+        "source": event.source,
+        "known": known,
+    }
+    return Fact(FactKind.event, event.occurred_at, customer_id, (event.event_id,), columns)
 
 
 def consent_fact(event: CanonicalEvent, customer_id: str, channel: str, status: str) -> Fact:
@@ -145,8 +153,9 @@ def offer_redeemed_fact(customer_id: str, code: str, order_id: str | None, at: d
     return Fact(FactKind.offer_redeemed, at, customer_id, (code,), {"offer_code": code, "order_id": order_id})
 
 
-def offer_issued_fact(customer_id: str, code: str, skus: Iterable[str], at: datetime) -> Fact:
-    return Fact(FactKind.offer_issued, at, customer_id, (code,), {"offer_code": code, "skus": tuple(skus)})
+def offer_issued_fact(customer_id: str, code: str, skus: Iterable[str], at: datetime, expires_at: datetime) -> Fact:
+    columns: dict[str, Value] = {"offer_code": code, "skus": tuple(skus), "expires_at": expires_at}
+    return Fact(FactKind.offer_issued, at, customer_id, (code,), columns)
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,11 @@ NAMED_BY = (
 )
 
 
-def mark_done(customer_id: str, action_id: str) -> str:
+def mark_done(customer_id: str, action_id: str, *, staff: str | None = None) -> str:
     """Queue the event that marks the customer's open action `action_id` done, and answer its id; NotFound (and
     nothing queued) for an unknown customer or an action they do not have. The event's id is the action's, so marking
     it twice (two clicks, a retried request) records it once; an action already done queues nothing and answers the
-    same id."""
+    same id. `staff` is who did it, as the sign-in's opaque subject (never an email): the event's `staff` property."""
     profile = service.get(customer_id).profile
     event_id = f"{SOURCE}:done:{profile.customer_id}:{action_id}"
     if action_id in profile.done_action_ids:
@@ -52,7 +52,7 @@ def mark_done(customer_id: str, action_id: str) -> str:
         occurred_at=now,
         received_at=now,
         identifiers=(Identifier(kind=kind, value=profile.identifiers[kind][0]),),
-        properties={"action": action_id, "journey": note.journey},
+        properties={"action": action_id, "journey": note.journey} | ({"staff": staff} if staff else {}),
     )
     enqueue([event])
     return event_id

@@ -80,7 +80,7 @@ def recorded_facts(event: CanonicalEvent, update: ProfileUpdate) -> list[Fact]:
     """What recording `event` made true (docs/analytics.md): the event, the consents it set, its order, refund or
     ticket, the offers its order closed, and the merges it made (on a retry, every id the survivor holds)."""
     customer_id, profile = update.customer_id, update.profile
-    found = [facts.event_fact(event, customer_id)]
+    found = [facts.event_fact(event, customer_id, known=profile.is_known)]
     for change in event.consent:
         held = profile.consent.get(change.channel)
         stated = (change.status, change.at or event.occurred_at, event.source)

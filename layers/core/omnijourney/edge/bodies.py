@@ -8,8 +8,6 @@ beyond those listed: a client must ignore what it does not know.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from omnijourney.events import Channel, ConsentStatus, OrderState
@@ -57,8 +55,8 @@ class CartItem(Body):
 
 class Cart(Body):
     items: list[CartItem]
-    channel: Channel
-    updated_at: str
+    channel: Channel | None = Field(description="Where it was last changed; null for a cart stored without it")
+    updated_at: str | None
 
 
 class OrderSummary(Body):
@@ -76,6 +74,21 @@ class OpenTicket(Body):
     ticket_id: str
     subject: str | None
     opened_at: str
+
+
+class Offer(Body):
+    code: str = Field(examples=["CAREKIT-4F2A9C"])
+    offer: str = Field(description="Its name in config/offers.yaml")
+    discount: str = Field(examples=["5 EUR off", "10% off"])
+    percent_off: int | None = Field(description="The discount as a percentage, or null for an amount off")
+    amount_off: float | None = Field(description="The discount as an amount in `currency`, or null for a percentage")
+    currency: str | None
+    skus: list[str] = Field(description="The products it covers")
+    issued_at: str
+    expires_at: str
+    issued_by: str
+    status: str = Field(description="live, redeemed or expired")
+    redeemed_at: str | None
 
 
 class NextBestAction(Body):
@@ -97,6 +110,8 @@ class ProfileView(Body):
     """One customer across every channel, as store staff, agents and journeys see them now."""
 
     customer_id: str = Field(examples=["cus_a14367a1756351d4aeae"])
+    first_name: str | None = Field(description="As the channels last sent it; a name links nobody")
+    last_name: str | None
     identifiers: dict[str, list[str]] = Field(description="Every identifier, by kind (email, phone, loyalty_id, …)")
     lifecycle_stage: str
     timezone: str | None
@@ -105,7 +120,7 @@ class ProfileView(Body):
     orders: list[OrderSummary]
     open_tickets: list[OpenTicket]
     tags: list[str]
-    offers: list[dict[str, Any]] = Field(description="Offers issued to the customer, the same on every channel")
+    offers: list[Offer] = Field(description="Offers issued to the customer, the same on every channel")
     next_best_actions: list[NextBestAction]
     recent_activity: list[Activity] = Field(description="The newest events, newest first")
 

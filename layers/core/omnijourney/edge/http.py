@@ -100,6 +100,12 @@ def unreadable_json(event: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def uncached(answer: dict[str, Any]) -> dict[str, Any]:
+    """`answer` (a resolver's, or a problem event) with `Cache-Control: no-store`: for answers about a person, which
+    neither a browser on a shared computer nor a CDN (which keeps even error answers a while unless told) may keep."""
+    return answer | {"headers": {**(answer.get("headers") or {}), "Cache-Control": "no-store"}}
+
+
 def _problem_event(status: int, title: str, detail: str) -> dict[str, Any]:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON}, "body": json.dumps(body)}

@@ -41,6 +41,9 @@ RETRY = [
             "Lambda.AWSLambdaException",
             "Lambda.SdkClientException",
             "Lambda.TooManyRequestsException",
+            # The function timed out or its sandbox died: every Task finds what an earlier attempt did (a send its
+            # ledger entry), so trying again is safe, and failing the journey for it would lose the rest of it.
+            "Sandbox.Timedout",
             "Retryable",
         ],
         "IntervalSeconds": 2,

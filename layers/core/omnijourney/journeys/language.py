@@ -6,13 +6,14 @@ The JSON Schema editors autocomplete from (`omnijourney journeys schema`) is gen
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.config import JsonDict
 
-from omnijourney.events import ConsentChannel, ConsentStatus, EventType
-from omnijourney.platform.configfile import SNAKE_CASE, TIME_OF_DAY, ConfigModel, with_examples
+from omnijourney.events import Channel, ConsentChannel, ConsentStatus, EventType
+from omnijourney.platform.configfile import SNAKE_CASE, TIME_OF_DAY, ConfigModel, did_you_mean, with_examples
 from omnijourney.vocabulary import Category, MessageChannel
 
 Name = Annotated[str, Field(pattern=SNAKE_CASE, max_length=64, description="lower_snake_case")]
@@ -22,6 +23,11 @@ SECONDS = {"days": 86_400, "hours": 3_600, "minutes": 60}
 # What a journey may read from the event that started it (filters and branches), beside `properties.<name>`.
 EVENT_FIELDS = ("name", "channel", "source", "cart_value", "cart_items", "order_total", "order_state", "currency")
 ACTIONS = ("wait", "wait_for", "branch", "split", "send", "update_profile", "exit")
+# What a holdout's lift counts as converting when the journey says nothing: any order within 14 days of entering.
+DEFAULT_CONVERSION_EVENT = EventType.order_completed
+DEFAULT_CONVERSION_DAYS = 14
+# The smallest lift (absolute: 0.05 is 5 percentage points) a holdout is sized to detect, unless its group says.
+DEFAULT_MINIMUM_DETECTABLE_EFFECT = 0.05
 # A whole step, for the examples of a step and of a journey.
 STEP_EXAMPLE: JsonDict = {
     "id": "remind",
@@ -274,6 +280,79 @@ class Goal(ConfigModel):
         return self
 
 
+class Conversion(ConfigModel):
+    """What the holdout's lift counts as converting (docs/metrics.md): the event, within `within_days` of entering.
+    A journey whose goal is an event converts on it; `conversion` then sets only the window."""
+
+    noun = "a conversion"
+    model_config = with_examples(
+        {"event": "order_completed", "within_days": 14},
+        {"within_days": 7},
+        {"event": "cart_updated", "where": {"channel": {"one_of": ["web", "app"]}}},
+    )
+
+    event: EventType | None = Field(default=None, description="default: the goal's event, else order_completed")
+    where: dict[str, Comparison] | None = Field(
+        default=None,
+        description="the event's channel (equals or one_of): the one field the analytics facts keep of every event",
+        examples=[{"channel": {"equals": "pos"}}],
+    )
+    within_days: int = Field(
+        default=DEFAULT_CONVERSION_DAYS, ge=1, le=365, description="days after entering that a conversion counts"
+    )
+
+    @field_validator("where")
+    @classmethod
+    def _channel_only(cls, where: dict[str, Comparison] | None) -> dict[str, Comparison] | None:
+        # The lift is computed from the analytics facts, which keep an event's type, channel and time: a test of
+        # anything else could not be measured, and a conversion that counts more than it says misleads.
+        for field, comparison in (where or {}).items():
+            if field != "channel":
+                raise ValueError(
+                    f"a conversion's where tests the channel only (the facts the lift is counted from keep no "
+                    f"{field}), e.g. {{channel: {{equals: pos}}}}"
+                )
+            if comparison.model_fields_set - {"equals", "one_of"}:
+                raise ValueError("a conversion's channel is tested with equals or one_of, e.g. {one_of: [web, app]}")
+            for channel in _compared_values(comparison):
+                if channel not in Channel.__members__:
+                    raise ValueError(
+                        f"{channel!r} is not a channel{did_you_mean(str(channel), Channel.__members__)}; "
+                        f"the channels are {', '.join(Channel.__members__)}"
+                    )
+        return where
+
+
+def _compared_values(comparison: Comparison) -> list[Any]:
+    return [comparison.equals] if "equals" in comparison.model_fields_set else list(comparison.one_of or [])
+
+
+def _tested_channels(where: dict[str, Comparison] | None) -> tuple[str, ...]:
+    """The channels `where` allows by equals or one_of; none (any channel) when it tests the channel otherwise."""
+    channel = (where or {}).get("channel")
+    if channel is None or channel.model_fields_set - {"equals", "one_of"}:
+        return ()
+    return tuple(str(value) for value in _compared_values(channel))
+
+
+@dataclass(frozen=True)
+class ConversionRule:
+    """A journey's conversion as the lift measures it: `event` on one of `channels` (any when empty), within
+    `within_days` of entering."""
+
+    event: EventType
+    channels: tuple[str, ...]
+    within_days: int
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """A journey's holdout: the share of entrants it keeps (`percent`) and the lift it is sized to detect."""
+
+    percent: int
+    minimum_detectable_effect: float
+
+
 class Entry(ConfigModel):
     """How customers enter: on an event, on reaching a lifecycle stage or a segment, or on a schedule."""
 
@@ -426,11 +505,21 @@ class SplitGroup(ConfigModel):
     percent: int = Field(ge=1, le=100)
     goto: StepId | None = None
     holdout: bool = Field(default=False, description="a control group: recorded, sent nothing, journey ends")
+    minimum_detectable_effect: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="with holdout: the smallest lift the holdout is sized to detect, absolute (0.05: 5 points); "
+        f"default {DEFAULT_MINIMUM_DETECTABLE_EFFECT}",
+        examples=[0.05],
+    )
 
     @model_validator(mode="after")
     def _target(self) -> SplitGroup:
         if self.holdout == (self.goto is not None):
             raise ValueError("a group has either `goto` or `holdout: true`")
+        if self.minimum_detectable_effect is not None and not self.holdout:
+            raise ValueError("minimum_detectable_effect sizes a holdout: give it on the group with holdout: true")
         return self
 
 
@@ -538,8 +627,55 @@ class Journey(ConfigModel):
     exit_when: list[EventMatch | ExitCondition] = Field(
         default_factory=list, description="events, or profile conditions ({when: ...}), that end the journey"
     )
+    conversion: Conversion | None = Field(
+        default=None,
+        description="what the holdout's lift counts as converting: default the goal's event, else any "
+        f"order_completed, within {DEFAULT_CONVERSION_DAYS} days of entering",
+    )
     settings: JourneySettings = Field(default_factory=JourneySettings)
     steps: list[Step] = Field(min_length=1)
+
+    @field_validator("conversion")
+    @classmethod
+    def _one_conversion(cls, conversion: Conversion | None, info: ValidationInfo) -> Conversion | None:
+        # A field's own validator (the goal is validated before it): the error is reported at `conversion`.
+        goal = info.data.get("goal")
+        fields = conversion.model_fields_set if conversion else set()
+        if isinstance(goal, Goal) and goal.event is not None and fields & {"event", "where"}:
+            raise ValueError(
+                f"this journey converts on its goal ({goal.event}); conversion sets only the window here, "
+                "e.g. {within_days: 7}"
+            )
+        return conversion
+
+    @property
+    def conversion_rule(self) -> ConversionRule:
+        """What the lift counts: the goal's event (on the channels its where names), else `conversion`'s, else any
+        order, within the window."""
+        within_days = self.conversion.within_days if self.conversion else DEFAULT_CONVERSION_DAYS
+        if self.goal is not None and self.goal.event is not None:
+            # The goal's `includes` and the rest of its where are not in the facts: any such event counts.
+            return ConversionRule(self.goal.event, _tested_channels(self.goal.where), within_days)
+        if self.conversion is None:
+            return ConversionRule(DEFAULT_CONVERSION_EVENT, (), within_days)
+        event = self.conversion.event or DEFAULT_CONVERSION_EVENT
+        return ConversionRule(event, _tested_channels(self.conversion.where), within_days)
+
+    @property
+    def holdout(self) -> Holdout | None:
+        """The holdout of the first split that has one (the split whose draw `run_started.run_group` records), when
+        some of its groups get the journey: a holdout of everyone has nothing to compare with."""
+        for step in self.steps:
+            groups = [group for group in step.split or [] if group.holdout]
+            if groups:
+                percent = sum(group.percent for group in groups)
+                effects = [group.minimum_detectable_effect for group in groups if group.minimum_detectable_effect]
+                return (
+                    Holdout(percent, effects[0] if effects else DEFAULT_MINIMUM_DETECTABLE_EFFECT)
+                    if percent < 100
+                    else None
+                )
+        return None
 
     @property
     def policy(self) -> Policy:

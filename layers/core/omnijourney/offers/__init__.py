@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ConfigDict, Field, model_validator
 
 from omnijourney.platform.configfile import CURRENCY_CODE, ConfigModel, TimezoneName, config_dir, load
-from omnijourney.profiles.model import IssuedOffer, Profile
+from omnijourney.profiles.model import IssuedOffer, Profile, discount_text
 from omnijourney.vocabulary import MessageChannel, Reason
 
 
@@ -36,7 +36,7 @@ class Discount(ConfigModel):
 
     @property
     def text(self) -> str:
-        return f"{self.percent}% off" if self.percent is not None else f"{self.amount} {self.currency} off"
+        return discount_text(self.percent, self.amount, self.currency)
 
 
 class Validity(ConfigModel):

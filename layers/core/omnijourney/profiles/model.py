@@ -71,6 +71,7 @@ comes back after it was dropped (a forgotten ticket or trait key set again has l
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -285,6 +286,28 @@ class RefundSummary(Record):
     amount: Decimal
     currency: str
     at: AwareDatetime
+
+
+# An issued offer keeps its discount as text ("10% off", "5 EUR off"): written by discount_text (the offers'
+# Discount), read back into its parts by discount_parts, so a screen writes the amount in the shop's own format.
+DISCOUNT_TEXT = re.compile(r"^(?:(?P<percent>\d+)% off|(?P<amount>\d+(?:\.\d+)?) (?P<currency>[A-Z]{3}) off)$")
+
+
+def discount_text(percent: int | None, amount: Decimal | None, currency: str | None) -> str:
+    return f"{percent}% off" if percent is not None else f"{amount} {currency} off"
+
+
+def discount_parts(text: str) -> dict[str, Any]:
+    """`percent_off`, or `amount_off` and its `currency`, of a discount discount_text wrote (all None if it reads
+    otherwise: the text is then all there is)."""
+    read = DISCOUNT_TEXT.match(text)
+    percent, amount = (read["percent"], read["amount"]) if read else (None, None)
+    parsed = Decimal(amount) if amount else None
+    return {
+        "percent_off": int(percent) if percent else None,
+        "amount_off": (int(parsed) if parsed == parsed.to_integral_value() else float(parsed)) if parsed else None,
+        "currency": read["currency"] if read else None,
+    }
 
 
 class IssuedOffer(Record):

@@ -17,7 +17,7 @@ from omnijourney.platform.errors import MalformedPayload, NotFound, Unavailable
 from omnijourney.profiles import store
 from omnijourney.profiles.lifecycle import lifecycle as configured_lifecycle
 from omnijourney.profiles.model import Profile, apply_event, merge_profiles, new_profile
-from omnijourney.profiles.view import profile_view
+from omnijourney.profiles.view import name_of, profile_view
 
 MAX_ATTEMPTS = 8
 Written = TypeVar("Written")
@@ -243,8 +243,9 @@ def look_up(query: Mapping[str, str]) -> dict[str, Any]:
 
 def named(first_name: str, last_name: str) -> dict[str, Any]:
     """`?first_name=&last_name=`: every customer with that name, each listed apart (a name links nobody)."""
-    if not first_name.strip() or not last_name.strip():
-        raise MalformedPayload("give both first_name and last_name", field="query")
+    given = {"first_name": first_name.strip(), "last_name": last_name.strip()}
+    if missing := [name for name, value in given.items() if not value]:
+        raise MalformedPayload("give both first_name and last_name", field=missing[0])
     return _listed(store.named(first_name, last_name))
 
 
@@ -278,8 +279,7 @@ def _listed(records: Iterable[store.ProfileRecord]) -> dict[str, Any]:
         "customers": [
             {
                 "customer_id": record.customer_id,
-                "first_name": record.profile.traits.get("first_name") or record.profile.traits.get("firstName"),
-                "last_name": record.profile.traits.get("last_name") or record.profile.traits.get("lastName"),
+                **name_of(record.profile),
                 "lifecycle_stage": lifecycle.stage_of(record.profile, now),
                 # Enough for staff to tell two namesakes apart, no more: the rest is on the customer's page.
                 "identifiers": {kind.value: list(record.profile.identifiers.get(kind, ())) for kind in LOOKUP_KEYS},

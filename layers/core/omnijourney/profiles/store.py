@@ -358,7 +358,7 @@ def erase(record: ProfileRecord) -> list[str]:
     profile = record.profile
     customer_ids = [record.customer_id, *profile.merged_from]
     with IdentityRecord.batch_write() as identities:
-        for key in _all_identities(customer_ids, profile.identifier_keys):
+        for key in all_identities(customer_ids, profile.identifier_keys):
             identities.delete(IdentityRecord(key))
     with HistoryRecord.batch_write() as entries:
         for entry in _all_history(customer_ids):
@@ -369,7 +369,7 @@ def erase(record: ProfileRecord) -> list[str]:
     return customer_ids
 
 
-def _all_identities(customer_ids: list[str], listed: list[str]) -> list[str]:
+def all_identities(customer_ids: list[str], listed: list[str]) -> list[str]:
     """Every identifier held by any of the customer ids, not only those the capped profile lists (past a kind's cap,
     or re-pointed in a merge and capped away, or left on a merged-away id): the index finds them all. The listed
     ones are added too, as the index is eventually consistent and may not show a claim made a moment ago."""

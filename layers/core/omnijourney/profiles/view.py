@@ -9,7 +9,7 @@ from typing import Any
 from omnijourney.events import ConsentChannel
 from omnijourney.identifiers import LINK_ONLY, IdentifierKind
 from omnijourney.profiles.lifecycle import LifecycleConfig
-from omnijourney.profiles.model import Profile
+from omnijourney.profiles.model import Profile, discount_parts
 from omnijourney.profiles.store import HistoryRecord
 
 
@@ -19,12 +19,22 @@ def _number(value: Decimal | None) -> float | int | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def name_of(profile: Profile) -> dict[str, Any]:
+    """The customer's first and last name, from the traits the channels sent (snake or camel case)."""
+    traits = profile.traits
+    return {
+        "first_name": traits.get("first_name") or traits.get("firstName"),
+        "last_name": traits.get("last_name") or traits.get("lastName"),
+    }
+
+
 def profile_view(
     profile: Profile, lifecycle: LifecycleConfig, at: datetime, activity: list[HistoryRecord] | None = None
 ) -> dict[str, Any]:
     cart = profile.cart
     view: dict[str, Any] = {
         "customer_id": profile.customer_id,
+        **name_of(profile),
         # Every listed kind, empty or not; link-only kinds are never listed (the filter keeps their empty list out).
         "identifiers": {
             kind.value: list(profile.identifiers.get(kind, ())) for kind in IdentifierKind if kind not in LINK_ONLY
@@ -76,6 +86,7 @@ def profile_view(
                 "code": offer.code,
                 "offer": offer.offer,
                 "discount": offer.discount,
+                **discount_parts(offer.discount),
                 "skus": list(offer.skus),
                 "issued_at": offer.issued_at.isoformat(),
                 "expires_at": offer.expires_at.isoformat(),

@@ -184,8 +184,11 @@ def claim(record: LedgerRecord, retrying: bool) -> bool:
     )
     try:
         record.save(condition=condition)
-    except PutError:
-        return False
+    except PutError as error:
+        # Only the condition says another attempt wrote it; throttling or an outage is no claim at all.
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
     return True
 
 

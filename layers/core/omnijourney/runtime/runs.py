@@ -1,7 +1,8 @@
 """The journey runs: their pynamodb model and every read and write of them.
 
 One item per customer and execution: what started it (the entry), where it waits (step, awaited event, task
-token) and how it ended. The first outcome recorded stands; erasure keeps the outcome and forgets the entry.
+token) and how it ended. The first outcome recorded stands; erasure keeps the outcome and forgets the entry. An ended
+run expires RUN_RETENTION_DAYS after its end (DynamoDB's TTL on `expires_at`); a running one never does.
 
 Beside the runs, the same table keeps the entries a journey passed over (`skipped`, with a SkipReason): one item per
 customer, journey and starting event, so a marketer can see why a customer did not enter. They sort after every run
@@ -31,6 +32,9 @@ from omnijourney.profiles import store
 from omnijourney.vocabulary import SkipReason
 
 SKIPPED_RETENTION_DAYS = 30
+# A year and a month: longer than any shipped journey's `re_entry: {after_days}` (at most 300), so a yearly journey
+# still finds last year's run. `re_entry: never` therefore means "not within this many days of the last run's end".
+RUN_RETENTION_DAYS = 400
 # Runs' keys start with the journey's name (a lowercase letter); skipped entries' with this, which sorts after them.
 SKIPPED_PREFIX = "~skipped#"
 
@@ -67,7 +71,7 @@ class JourneyRunRecord(Table):
     waiting_step = UnicodeAttribute(null=True)
     awaited = UnicodeAttribute(null=True)
     task_token = UnicodeAttribute(null=True)
-    # Only skipped entries expire; runs are kept.
+    # Skipped entries expire SKIPPED_RETENTION_DAYS after they are recorded, runs RUN_RETENTION_DAYS after they end.
     expires_at = TTLAttribute(null=True)
 
     @property
@@ -184,10 +188,11 @@ def end(
     converted_on: str | None = None,
 ) -> bool:
     """Record how a run ended (a RunOutcome, or what an execution's output names), once: the first outcome stands
-    (a later StopExecution or retry changes nothing)."""
+    (a later StopExecution or retry changes nothing). From then on the run expires (RUN_RETENTION_DAYS)."""
     actions: list[Action] = [
         JourneyRunRecord.outcome.set(str(outcome)),
         JourneyRunRecord.ended_at.set(at),
+        JourneyRunRecord.expires_at.set(at + timedelta(days=RUN_RETENTION_DAYS)),
         JourneyRunRecord.task_token.remove(),
         JourneyRunRecord.waiting_step.remove(),
         JourneyRunRecord.awaited.remove(),

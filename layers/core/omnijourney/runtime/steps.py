@@ -49,7 +49,7 @@ from omnijourney.journeys.language import Policy, Send
 from omnijourney.journeys.templates import TemplateFailed
 from omnijourney.offers import NotPresented, Presented, present
 from omnijourney.offers import offers as configured_offers
-from omnijourney.platform import clock
+from omnijourney.platform import aws, clock
 from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import service, store
 from omnijourney.profiles.model import IssuedOffer, Note, Profile, with_note, with_traits
@@ -85,11 +85,17 @@ def perform(payload: object, follow: Callable[[str], None] = lambda _: None) -> 
     except ValidationError as error:
         raise readable(error) from None  # without the payload's values, which may be personal
     follow(task.entry.correlation)
-    result = run_task(task).output()
     try:
+        result = run_task(task).output()
         stream.flush()
     except FactsNotPut as failure:
         raise Retryable(failure.detail) from failure  # the retried Task finds its ledger entry and writes it again
+    except Exception as error:
+        # Throttling or an outage that outlasted the SDK's retries: Step Functions tries the Task again later (each
+        # Task finds what an earlier attempt did), instead of failing the whole journey through its Catch.
+        if aws.transient(error):
+            raise Retryable(f"AWS answered {type(error).__name__}; another attempt may pass") from error
+        raise
     return result
 
 
@@ -371,7 +377,8 @@ def _emit_outcome(entry: LedgerRecord, profile: Profile | None) -> None:
     timezone = guards.local_time(profile, consistency()).key if profile is not None else None
     stream.emit(facts.message_fact(outcome, timezone))
     if offer is not None and datetime.fromisoformat(offer["issued_at"]) == entry.at:
-        stream.emit(facts.offer_issued_fact(entry.customer_id, offer["code"], offer["skus"], entry.at))
+        expires_at = datetime.fromisoformat(offer["expires_at"])
+        stream.emit(facts.offer_issued_fact(entry.customer_id, offer["code"], offer["skus"], entry.at, expires_at))
 
 
 def _send_through_channel(entry: LedgerRecord, message: Send, rendered: Rendered, *, to: AddressedChannel) -> str:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from omnijourney.analytics import facts, stream
 from omnijourney.analytics.facts import RunGroup
-from omnijourney.events import CanonicalEvent
+from omnijourney.events import CanonicalEvent, event_digest
 from omnijourney.journeys.catalog import journeys as published_journeys
 from omnijourney.journeys.contract import Entry, ExecutionInput, entry_of, scheduled_entry, segment_entry
 from omnijourney.journeys.language import Condition, EventMatch, Journey, ReEntry, SplitGroup
@@ -378,7 +378,9 @@ def _start(journey: Journey, profile: Profile, entry: Entry, now: datetime, reac
     # A retried event finds its run recorded; starting again answers with the same execution.
     run = journey_runs.start(profile.customer_id, journey.journey, name, now, entry)
     stepfunctions = client("stepfunctions")
-    execution_input = ExecutionInput(customer_id=profile.customer_id, entry=entry).model_dump_json()
+    # Step Functions keeps inputs for 90 days and erasure cannot reach them: the event's id goes as its digest.
+    kept = entry.model_copy(update={"event_id": event_digest(entry.event_id)})
+    execution_input = ExecutionInput(customer_id=profile.customer_id, entry=kept).model_dump_json()
     try:
         # Started by an earlier attempt of this event and already over: nothing to do.
         with suppress(stepfunctions.exceptions.ExecutionAlreadyExists), store.classified(ExecutionRefused):
