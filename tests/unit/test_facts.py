@@ -12,7 +12,7 @@ import pytest
 from omnijourney.analytics import facts, stream
 from omnijourney.analytics.facts import Fact, FactKind
 from omnijourney.analytics.stream import MAX_BYTES, MAX_RECORDS, FactsNotPut, FactStream, batches
-from omnijourney.events import CanonicalEvent, Channel, EventType, Order
+from omnijourney.events import CanonicalEvent, Channel, EventType, Order, event_digest
 from omnijourney.platform.settings import get_settings
 
 AT = datetime(2026, 3, 4, 10, 30, 45, 123000, tzinfo=UTC)
@@ -78,7 +78,7 @@ def test_an_event_id_carrying_a_recipient_reaches_no_fact_only_that_the_customer
     event_fact = facts.event_fact(bounce(), "cus_1", known=True)
     assert RECIPIENT.encode() not in event_fact.record()
     data = json.loads(event_fact.record())
-    assert (data["event_id"], data["known"]) == (facts.event_key(bounce().event_id), True)
+    assert (data["event_id"], data["known"]) == (event_digest(bounce().event_id), True)
 
 
 def test_an_issued_offer_says_when_it_expires() -> None:

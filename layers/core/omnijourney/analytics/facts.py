@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from omnijourney.analytics.columns import COLUMNS
-from omnijourney.events import CanonicalEvent, EventType
+from omnijourney.events import CanonicalEvent, EventType, event_digest
 
 Value = str | bool | int | Decimal | datetime | tuple[str, ...] | None
 
@@ -85,17 +85,11 @@ def _json_value(value: Value) -> Any:
     return value
 
 
-def event_key(event_id: str) -> str:
-    """What facts hold of an event's id: a digest, as ids may carry identifiers (a Shopify customer id, an SES
-    recipient); the same for every fact of one event."""
-    return hashlib.sha256(event_id.encode()).hexdigest()[:32]
-
-
 def event_fact(event: CanonicalEvent, customer_id: str, *, known: bool) -> Fact:
     """`known`: whether the profile has an email or a phone once the event is recorded (lifecycle stages read it);
     whether, never which."""
     columns: dict[str, Value] = {
-        "event_id": event_key(event.event_id),
+        "event_id": event_digest(event.event_id),
         "event_type": event.type.value,
         "channel": event.channel.value,
         "source": event.source,
@@ -105,7 +99,7 @@ def event_fact(event: CanonicalEvent, customer_id: str, *, known: bool) -> Fact:
 
 
 def consent_fact(event: CanonicalEvent, customer_id: str, channel: str, status: str) -> Fact:
-    columns = {"event_id": event_key(event.event_id), "channel": channel, "status": status}
+    columns = {"event_id": event_digest(event.event_id), "channel": channel, "status": status}
     return Fact(FactKind.consent, event.occurred_at, customer_id, (event.event_id, channel), columns)
 
 
@@ -113,7 +107,7 @@ def order_fact(event: CanonicalEvent, customer_id: str) -> Fact:
     order = event.order
     assert order is not None
     columns: dict[str, Value] = {
-        "event_id": event_key(event.event_id),
+        "event_id": event_digest(event.event_id),
         "channel": event.channel.value,
         "order_id": order.order_id,
         "order_state": order.state.value,
@@ -128,7 +122,7 @@ def refund_fact(event: CanonicalEvent, customer_id: str) -> Fact:
     refund = event.refund
     assert refund is not None
     columns: dict[str, Value] = {
-        "event_id": event_key(event.event_id),
+        "event_id": event_digest(event.event_id),
         "order_id": refund.order_id,
         "refund_id": refund.refund_id,
         "amount": refund.amount,
@@ -141,7 +135,7 @@ def ticket_fact(event: CanonicalEvent, customer_id: str) -> Fact:
     ticket = event.ticket
     assert ticket is not None
     status = "solved" if event.type is EventType.ticket_solved else "opened"
-    columns = {"event_id": event_key(event.event_id), "ticket_id": ticket.ticket_id, "status": status}
+    columns = {"event_id": event_digest(event.event_id), "ticket_id": ticket.ticket_id, "status": status}
     return Fact(FactKind.ticket, event.occurred_at, customer_id, (event.event_id,), columns)
 
 
