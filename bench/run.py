@@ -3,18 +3,28 @@ Prints; never asserts."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import statistics
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from pyarrow import parquet
+
+from bench.chaos import RATE, SEEDS, ScenarioChaos, chaos_figures
 from bench.cold_start import RUNS, cold_imports
-from bench.journeys import Month, simulate_month
+from bench.journeys import START, Month, simulate_month
 from bench.metering import OUTSIDE, Usage
 from bench.pipeline import RECEIVED_AT, Throughput, pipeline_costs, throughput
 from bench.studio import CHROMIUM, LOADS, TARGET_MS, StudioLoads, studio_page_loads
 from omnijourney.platform import clock
+from omnijourney_tools.cli import main as omnijourney
 
 # The issue's budget for one simple track event, ingest and profile functions together.
 TARGET_WRITE_UNITS = 3
@@ -206,6 +216,67 @@ def print_month_checks(report: dict[str, Any]) -> None:
         print(f"  violation: {violation}")
 
 
+def print_month_scorecard(month: Month, lake: Path) -> None:
+    """The month's lake: its size, `omnijourney metrics` on it, and its figures beside the month report's."""
+    files = list((lake / "facts").glob("kind=*/day=*/*.parquet"))
+    size = sum(path.stat().st_size for path in files)
+    facts = sum(parquet.read_metadata(path).num_rows for path in files)
+    report = month.report["metrics"]
+    last_day = (START + timedelta(days=month.virtual_days)).date()
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        omnijourney(["metrics", "--lake", str(lake), "--to", last_day.isoformat(), "--json"])
+    seconds = time.perf_counter() - started
+    card = json.loads(printed.getvalue())
+    print(
+        f"\n4b. The month's facts as a lake (`simulate --lake`, its writing counted in section 4's wall time):"
+        f" {facts:,} facts in {len(files)} Parquet files (one per kind and day), {size / 1024:,.0f} KB:"
+        f" {size / report['events'] * 1000 / 1024:,.1f} KB per 1,000 canonical events,"
+        f" {size / facts * 1000 / 1024:,.1f} KB per 1,000 facts\n"
+        f"`omnijourney metrics --lake DIR --to {last_day} --json` on DuckDB:"
+        f" {seconds:.1f} s wall (start-up, reading the files and every metric's statement included)"
+    )
+    ended = sum(run["transitions"] for run in month.report["journeys"] if run["ended_at"] is not None)
+    staged = Counter(profile["lifecycle_stage"] for profile in month.report["profiles"])
+    stages = [*card["clv"]["by_stage"], *sorted(set(staged) - set(card["clv"]["by_stage"]))]
+    figures = [
+        *((name, report[name], card[name]) for name in ("customers", "events", "orders", "revenue")),
+        ("clv.average", report["clv"]["average"], card["clv"]["average"]),
+        *(
+            (name, report[name], card[name])
+            for name in ("cross_channel_conversion_rate", "consistency_score", "messages_sent", "messages_suppressed")
+        ),
+        ("state_transitions (ended runs)", ended, card["state_transitions"]),
+        *(
+            (f"customers in stage {stage}", staged[stage], card["clv"]["by_stage"].get(stage, {}).get("customers", 0))
+            for stage in stages
+        ),
+    ]
+    # Lists are compared whole; the table shows their lengths.
+    lists = [
+        ("clv.by_customer", report["clv"]["by_customer"], card["clv"]["by_customer"]),
+        ("consistency_violations", _violations(report), _violations(card)),
+    ]
+    table(
+        "The scorecard from the lake beside the month report's metrics (computed in Python from the profiles, the"
+        " ledger and the runs); stages as of the month's end",
+        ["figure", "report", "scorecard", "equal"],
+        [
+            *([name, ours, theirs, "yes" if ours == theirs else "NO"] for name, ours, theirs in figures),
+            *([name, len(ours), len(theirs), "yes" if ours == theirs else "NO"] for name, ours, theirs in lists),
+        ],
+    )
+    print(
+        "state_transitions: the lake counts an execution's once its end is reported (its run_ended fact), the report\n"
+        "every run whose record has ended. They part on runs stopped while they waited for an event: on moto the\n"
+        "stopped execution ends when its wait's timer fires, which may be after the month's end."
+    )
+
+
+def _violations(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return sorted((v["rule"], v["customer_id"], v["at"]) for v in metrics["consistency_violations"])
+
+
 def print_studio(figures: StudioLoads) -> None:
     rows = [
         [
@@ -243,6 +314,52 @@ def print_studio(figures: StudioLoads) -> None:
         print(f"the customer screen: not measured ({figures.customer_screen_problem})")
 
 
+def print_chaos(figures: list[ScenarioChaos]) -> None:
+    def listed(counts: Counter[Any]) -> str:
+        return ", ".join(f"{key} {count}" for key, count in sorted(counts.items())) or "-"
+
+    table(
+        f"6. Chaos: every shipped scenario under {RATE:.0%} injected AWS faults ({SEEDS} seeds) and once per crash"
+        " point, against its fault-free run",
+        [
+            "scenario",
+            "runs",
+            "faults injected",
+            "reached functions",
+            "failed, retried by",
+            "recovered",
+            "lost",
+            "pending",
+            "crashes",
+            "differences",
+        ],
+        [
+            [
+                found.scenario,
+                found.runs,
+                found.injected.total(),
+                listed(found.escaped),
+                listed(found.failures),
+                found.recoveries.total(),
+                found.unrecovered.total(),
+                found.pending,
+                len(found.crashes),
+                len(found.differences),
+            ]
+            for found in figures
+        ],
+    )
+    injected: Counter[Any] = sum((found.injected for found in figures), Counter())
+    print(
+        f"faults injected by kind: {listed(injected)}.\nReached functions: those past the SDK's own retries (a tenth"
+        " of what it retries, and all it does not). Lost: work never recovered (a record in the DLQ, a Task its\n"
+        "Catch took). Pending: entries the provider accepted and the ledger never marked sent (the named window)."
+    )
+    for found in figures:
+        for difference in found.differences[:5]:
+            print(f"  {found.scenario}: {difference}")
+
+
 def grouped(counts: Counter[tuple[str, str]]) -> defaultdict[str, Counter[str]]:
     """{(a, b): n} → {a: {b: n}}"""
     nested: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -262,8 +379,12 @@ def main() -> None:
     print_pipeline_costs(costs)
     print_throughput(load)
     print_cold_imports()
-    print_month(simulate_month())
+    with tempfile.TemporaryDirectory() as lake:
+        month = simulate_month(lake=Path(lake))
+        print_month(month)
+        print_month_scorecard(month, Path(lake))
     print_studio(studio_page_loads())
+    print_chaos(chaos_figures())
     print(f"\nbench took {time.perf_counter() - started:.0f} s")
 
 

@@ -331,7 +331,14 @@ def _deliver(
     channel = addressed(message.channel)
     if channel is None:
         note = Note(channel=message.channel, text=rendered.body, journey=policy.journey, at=entry.at)
-        service.amend(profile.customer_id, lambda current: with_note(current, note))
+        try:
+            service.amend(profile.customer_id, lambda current: with_note(current, note))
+        except Exception as error:
+            if not aws.transient(error):
+                raise
+            # As a provider's outage: the retried Task writes the note, where a `pending` entry would count it done.
+            ledger.mark(entry, LedgerStatus.retry, "profile_unavailable")
+            raise Retryable("the note could not be written yet") from error
         provider_id = f"note:{profile.customer_id}"
     else:
         try:
