@@ -21,7 +21,7 @@ from omnijourney_tools.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, htt
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 # Every service the domain asks omnijourney.aws.client for (grep 'client("'): each cached client gets the hooks.
-FACTORY_SERVICES = ("dynamodb", "sqs", "sns", "s3", "ssm", "sesv2", "stepfunctions")
+FACTORY_SERVICES = ("dynamodb", "sqs", "sns", "s3", "ssm", "sesv2", "stepfunctions", "firehose")
 # Deterministic, like the tests: every delivery is received at this virtual time.
 RECEIVED_AT = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
 
