@@ -17,7 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.functions import retention
+from infra.functions import encrypted_log_group
 from infra.packaging import LAYER_METRICS_DIR
 from infra.settings import DeploySettings
 from omnijourney.analytics.athena import lake_names
@@ -158,12 +158,12 @@ class AnalyticsLake(Construct):
 
     def _delivery_stream(self, settings: DeploySettings) -> firehose.CfnDeliveryStream:
         stack = Stack.of(self)
-        log_group = logs.LogGroup(
+        log_group = encrypted_log_group(
             self,
             "DeliveryLogs",
+            settings=settings,
+            key=self.key,
             log_group_name=f"/aws/kinesisfirehose/{settings.prefix}-facts",
-            retention=retention(settings.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY,
         )
         log_stream = logs.LogStream(self, "DeliveryErrors", log_group=log_group, log_stream_name="S3Delivery")
         role = iam.Role(

@@ -7,11 +7,11 @@ from aws_cdk import aws_apigatewayv2 as apigateway
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.functions import retention
+from infra.functions import encrypted_log_group
 from infra.settings import DeploySettings
 
 # Who called, for the staff routes: the signed-in staff member's subject (an opaque id, never an email) and the app
@@ -41,6 +41,7 @@ class IngestApi(Construct):
         name: str,
         *,
         settings: DeploySettings,
+        key: kms.IKey,
         ingest: lambda_.IFunction,
         profile_api: lambda_.IFunction,
     ) -> None:
@@ -73,7 +74,7 @@ class IngestApi(Construct):
             integration=profiles,
             authorizer=store_tools,
         )
-        access_logs = logs.LogGroup(self, "AccessLogs", retention=retention(settings.log_retention_days))
+        access_logs = encrypted_log_group(self, "AccessLogs", settings=settings, key=key)
         self._settings = settings
         stage = self.api.default_stage
         assert stage is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -24,18 +25,15 @@ class ServiceFunction(Construct):
         *,
         settings: DeploySettings,
         layer: lambda_.ILayerVersion,
+        key: kms.IKey,
         environment: dict[str, str],
         timeout_seconds: int = 30,
         memory_mb: int = 512,
     ) -> None:
         super().__init__(scope, name)
         function_name = f"{settings.prefix}-{name.replace('_', '-')}"
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=retention(settings.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY,
+        self.log_group = encrypted_log_group(
+            self, "Logs", settings=settings, key=key, log_group_name=f"/aws/lambda/{function_name}"
         )
         self.function = lambda_.Function(
             self,
@@ -72,6 +70,21 @@ RETENTIONS = {
     365: logs.RetentionDays.ONE_YEAR,
     731: logs.RetentionDays.TWO_YEARS,
 }
+
+
+def encrypted_log_group(
+    scope: Construct, construct_id: str, *, settings: DeploySettings, key: kms.IKey, log_group_name: str | None = None
+) -> logs.LogGroup:
+    """A log group encrypted with the stack's key (its policy lets CloudWatch Logs use it: infra/stack.py), kept for
+    the deployment's retention, and with production's data."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=log_group_name,
+        encryption_key=key,
+        retention=retention(settings.log_retention_days),
+        removal_policy=RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY,
+    )
 
 
 def retention(days: int) -> logs.RetentionDays:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.functions import retention
+from infra.functions import encrypted_log_group
 from infra.pipeline import encrypted_queue
 from infra.settings import DeploySettings
 from omnijourney.app import config
@@ -41,12 +41,12 @@ class Journeys(Construct):
         key: kms.IKey,
     ) -> None:
         super().__init__(scope, name)
-        logs_group = logs.LogGroup(
+        logs_group = encrypted_log_group(
             self,
             "ExecutionLogs",
+            settings=settings,
+            key=key,
             log_group_name=f"/aws/vendedlogs/states/{settings.prefix}-journeys",
-            retention=retention(settings.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY,
         )
         self.state_machines: dict[str, sfn.StateMachine] = {}
         for journey_name, journey in sorted(journeys.journeys.items()):
@@ -89,15 +89,25 @@ class Journeys(Construct):
                 )
             ],
         )
-        self._schedules(settings, journeys, schedule_function)
+        self.schedule_dead_letters: sqs.Queue | None = None
+        self._schedules(settings, journeys, schedule_function, key)
 
-    def _schedules(self, settings: DeploySettings, journeys: JourneySet, schedule_function: lambda_.IFunction) -> None:
+    def _schedules(
+        self, settings: DeploySettings, journeys: JourneySet, schedule_function: lambda_.IFunction, key: kms.IKey
+    ) -> None:
         scheduled = {name: journey for name, journey in journeys.journeys.items() if journey.entry.schedule}
         daily_segments = bool(segments().timed)
         if not scheduled and not daily_segments:
             return
         role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         schedule_function.grant_invoke(role)
+        # A firing the function still failed after the retries waits here (alarmed); the scheduler sends it with the
+        # schedule's role.
+        self.schedule_dead_letters = encrypted_queue(
+            self, "ScheduleDeadLetters", f"{settings.prefix}-schedule-dlq", key
+        )
+        self.schedule_dead_letters.grant_send_messages(role)
+        dead_letters = scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.schedule_dead_letters.queue_arn)
         if daily_segments:
             # Every hour: each run evaluates the customers whose local midnight passed since their last evaluation,
             # so every timezone (Auckland's +13, Kathmandu's +5:45) has its day within the hour.
@@ -112,6 +122,7 @@ class Journeys(Construct):
                     role_arn=role.role_arn,
                     input=json.dumps({"segments": "daily"}),
                     retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=3),
+                    dead_letter_config=dead_letters,
                 ),
             )
         for name, journey in sorted(scheduled.items()):
@@ -128,5 +139,6 @@ class Journeys(Construct):
                     role_arn=role.role_arn,
                     input=json.dumps({"journey": name}),
                     retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=3),
+                    dead_letter_config=dead_letters,
                 ),
             )

@@ -1,4 +1,5 @@
-"""Sending: the SES configuration set whose events (bounces, complaints, opens, clicks) come back as events."""
+"""Sending: the SES configuration set whose events (bounces, complaints, opens, clicks) come back as events, and
+whose Send records confirm the ledger's pending entries (docs/operations.md, "Sends")."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from constructs import Construct
 from infra.settings import DeploySettings
 
 FEEDBACK = [
+    ses.EmailSendingEvent.SEND,
     ses.EmailSendingEvent.DELIVERY,
     ses.EmailSendingEvent.BOUNCE,
     ses.EmailSendingEvent.COMPLAINT,

@@ -18,6 +18,8 @@ from infra.settings import DeploySettings
 NAMESPACE = "omnijourney"
 # What the daily consistency audit publishes (functions/analytics_audit), 1.0 when no message broke a rule.
 CONSISTENCY_SCORE = "ConsistencyScore"
+# What the hourly schedule publishes (functions/journey_schedule): sends no provider confirmed.
+UNRECONCILED = "MessagesUnreconciled"
 
 
 class Observability(Construct):
@@ -95,6 +97,15 @@ class Observability(Construct):
             "Yesterday's messages broke a consistency rule (docs/metrics.md): the audit function's log counts them by "
             "rule; docs/deploy.md shows how to list them in Athena.",
             cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        )
+        # The hourly schedule counts the sends of an hour that no provider confirmed (runtime.ledger.newly_unconfirmed):
+        # each may or may not have reached its customer, and the profile lists it for staff.
+        alarm(
+            "MessagesUnreconciled",
+            _metric(UNRECONCILED, period=Duration.hours(1)),
+            0,
+            'Sends stayed pending: no provider confirmed them within 30 minutes (docs/operations.md, "Sends"). '
+            "Each is on its customer's profile under pending_messages.",
         )
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{settings.prefix}")
         self.dashboard.add_widgets(

@@ -48,6 +48,13 @@ class EventPipeline(Construct):
         self.ses_events = sns.Topic(
             self, "SesEvents", topic_name=f"{settings.prefix}-ses-events", master_key=key, enforce_ssl=True
         )
-        # SNS encrypts into the queue with the stack's key.
+        # SNS encrypts into the queues with the stack's key.
         key.grant_encrypt_decrypt(iam.ServicePrincipal("sns.amazonaws.com"))
-        self.ses_events.add_subscription(subscriptions.SqsSubscription(self.events))
+        # What SNS cannot deliver to the events queue after its retries (the queue gone, its key refused) waits here,
+        # alarmed: SES notices as SNS delivers them, for the events queue once it takes them again.
+        self.feedback_dead_letters = encrypted_queue(
+            self, "FeedbackDeadLetters", f"{settings.prefix}-ses-events-dlq", key
+        )
+        self.ses_events.add_subscription(
+            subscriptions.SqsSubscription(self.events, dead_letter_queue=self.feedback_dead_letters)
+        )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -12,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.access import grant_tables
 from infra.analytics import AnalyticsLake
 from infra.api import IngestApi
 from infra.findings import acknowledge, acknowledge_staff_screen
@@ -26,7 +26,9 @@ from infra.staff import StaffScreen
 from infra.store import ProfileStore
 from omnijourney.app import config
 from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
-from omnijourney.profiles.store import ProfileRecord
+
+# How long a quarantined delivery or event is kept for a replay (docs/operations.md, "What expires").
+QUARANTINE_KEPT_DAYS = 30
 
 
 class OmnijourneyStack(Stack):
@@ -35,6 +37,24 @@ class OmnijourneyStack(Stack):
         retain = RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY
         key = kms.Key(
             self, "DataKey", enable_key_rotation=True, removal_policy=retain, alias=f"alias/{settings.prefix}"
+        )
+        # CloudWatch Logs encrypts every log group of the stack with it, in this region, each under its own ARN.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": self.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
         )
         store = ProfileStore(self, "ProfileStore", settings=settings, key=key)
         pipeline = EventPipeline(self, "EventPipeline", settings=settings, key=key)
@@ -48,6 +68,17 @@ class OmnijourneyStack(Stack):
             versioned=True,
             removal_policy=retain,
             auto_delete_objects=not settings.production,
+            # Long enough to mend a parser and replay; erasure takes a customer's sooner (docs/operations.md).
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="QuarantineExpires",
+                    expiration=Duration.days(QUARANTINE_KEPT_DAYS),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                # A separate rule: S3 refuses one that both expires current versions and removes delete markers.
+                s3.LifecycleRule(id="DeleteMarkersRemoved", expired_object_delete_marker=True),
+            ],
         )
         layer = lambda_.LayerVersion(
             self,
@@ -82,6 +113,7 @@ class OmnijourneyStack(Stack):
                 name,
                 settings=settings,
                 layer=layer,
+                key=key,
                 environment=shared | (extra or {}),
                 timeout_seconds=timeout_seconds,
                 memory_mb=memory_mb,
@@ -101,12 +133,15 @@ class OmnijourneyStack(Stack):
             function("analytics_audit", lake.query_environment(), timeout_seconds=15 * 60, memory_mb=256), settings
         )
 
-        # Ingest: queue events, read webhook secrets, keep what cannot be parsed. The profile API queues the events
-        # staff actions make (a next best action done), the way every channel's events go; the staff API's own grant
-        # is below.
-        for sender in (ingest, profile_api):
-            pipeline.events.grant_send_messages(sender)
-        quarantine.grant_put(ingest)
+        # Ingest queues events, reads webhook secrets and keeps what cannot be parsed. The profile API and the staff
+        # API queue the events staff actions make (a next best action done), the way every channel's events go.
+        for sender in (ingest, profile_api, staff_api):
+            _grant_send(sender, pipeline.events, key)
+        # What cannot be parsed (ingest) or recorded (profile) is quarantined; erasure deletes a customer's
+        # quarantined deliveries, every version (the profile API).
+        for quarantining in (ingest, profile):
+            _grant_quarantine(quarantining, quarantine, key)
+        _grant_quarantine_erasure(profile_api, quarantine, key)
         ingest.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ssm:GetParameter"],
@@ -130,14 +165,15 @@ class OmnijourneyStack(Stack):
                 max_concurrency=settings.profile_max_concurrency,
             )
         )
-        _grant_tables(
-            store.tables,
-            profile=profile,
-            profile_api=profile_api,
-            journey_step=journey_step,
-            journey_schedule=journey_schedule,
-        )
-        _grant_staff(staff_api, store.tables, events=pipeline.events, key=key)
+        reads_messages = bool(config.segments().read_messages(config.segments().segments))
+        for name, user in (
+            ("profile", profile),
+            ("profile_api", profile_api),
+            ("staff_api", staff_api),
+            ("journey_step", journey_step),
+            ("journey_schedule", journey_schedule),
+        ):
+            grant_tables(name, user, store.tables, key, reads_messages=reads_messages)
         journey_step.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail"],
@@ -151,8 +187,19 @@ class OmnijourneyStack(Stack):
                 ],
             )
         )
-        # SMS to a phone number and push to an app endpoint: SNS has no ARN for a phone number.
+        # SMS goes to a phone number, which SNS authorises as the resource itself (no ARN); push goes to a platform
+        # endpoint, whose ARN the customer's app reports (the profile trait push_endpoint_arn). Any other SNS ARN, a
+        # topic above all (the SES events topic feeds the profile function), is denied: the deny covers every
+        # resource with an owning account (an ARN; a phone number has none) that is not this account's endpoint.
         journey_step.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+        journey_step.add_to_role_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["sns:Publish"],
+                not_resources=[self.format_arn(service="sns", resource="endpoint", resource_name="*")],
+                conditions={"Null": {"aws:ResourceAccount": "false"}},
+            )
+        )
 
         journeys = Journeys(
             self,
@@ -163,13 +210,21 @@ class OmnijourneyStack(Stack):
             schedule_function=journey_schedule,
             key=key,
         )
-        machines = list(journeys.state_machines.values())
-        for starter in (profile, journey_schedule):
-            starter.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["states:StartExecution"], resources=[machine.state_machine_arn for machine in machines]
+        # Events start every journey but a scheduled one (on an event, a stage, a segment joined); time starts the
+        # scheduled ones and those entering a segment time alone can change (the hourly evaluation: a birthday today).
+        entries = {name: journey.entry for name, journey in config.journeys().journeys.items()}
+        timed = config.segments().timed
+        for starter, starts in (
+            (profile, [name for name, entry in entries.items() if not entry.schedule]),
+            (journey_schedule, [name for name, entry in entries.items() if entry.schedule or entry.segment in timed]),
+        ):
+            if starts:
+                starter.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["states:StartExecution"],
+                        resources=[journeys.state_machines[name].state_machine_arn for name in sorted(starts)],
+                    )
                 )
-            )
         executions = self.format_arn(
             service="states",
             resource="execution",
@@ -185,7 +240,7 @@ class OmnijourneyStack(Stack):
         # Task tokens name no resource: SendTaskSuccess cannot be scoped to a state machine.
         profile.add_to_role_policy(iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"]))
 
-        api = IngestApi(self, "Api", settings=settings, ingest=ingest, profile_api=profile_api)
+        api = IngestApi(self, "Api", settings=settings, key=key, ingest=ingest, profile_api=profile_api)
         screen = StaffScreen(self, "StaffScreen", settings=settings, api=api.api, shop=config.shop())
         api.add_staff_routes(staff_api, user_pool=screen.user_pool, client=screen.client)
         Observability(
@@ -194,7 +249,12 @@ class OmnijourneyStack(Stack):
             settings=settings,
             key=key,
             queue=pipeline.events,
-            dead_letter_queues=[pipeline.dead_letters, journeys.status_dead_letters],
+            dead_letter_queues=[
+                pipeline.dead_letters,
+                pipeline.feedback_dead_letters,
+                journeys.status_dead_letters,
+                *([journeys.schedule_dead_letters] if journeys.schedule_dead_letters else []),
+            ],
             functions={
                 "ingest": ingest,
                 "profile": profile,
@@ -213,56 +273,34 @@ class OmnijourneyStack(Stack):
             lake=lake,
             objects_of=[quarantine],
             versions_of=[journey_step, journey_schedule],
-            indexes_of=list(store.indexed),
             executions=f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{settings.prefix}-*",
         )
         acknowledge_staff_screen(self, screen)
 
 
-def _grant_tables(
-    tables: dict[str, dynamodb.Table],
-    *,
-    profile: lambda_.IFunction,
-    profile_api: lambda_.IFunction,
-    journey_step: lambda_.IFunction,
-    journey_schedule: lambda_.IFunction,
-) -> None:
-    """Each function reads and writes exactly the tables it uses (the infra tests check them per function)."""
-    for name in ("profiles_table", "identities_table", "history_table", "idempotency_table", "journey_runs_table"):
-        tables[name].grant_read_write_data(profile)
-    # A segment counting days since the last message reads the ledger (runtime.segments), only then.
-    reads_messages = config.segments().read_messages(config.segments().segments)
-    if reads_messages:
-        tables["ledger_table"].grant_read_data(profile)
-    # Store and call-center tools read profiles; erasure deletes them and scrubs the ledger, and finds every
-    # identity of the customer through the identities table's index by customer (the grant covers its indexes).
-    for name in ("profiles_table", "identities_table", "history_table", "journey_runs_table", "ledger_table"):
-        tables[name].grant_read_write_data(profile_api)
-    # The journey-step function reads profiles and history, amends profiles (notes, tags), writes the ledger.
-    for name in ("profiles_table", "journey_runs_table", "ledger_table"):
-        tables[name].grant_read_write_data(journey_step)
-    tables["history_table"].grant_read_data(journey_step)
-    # The daily segment evaluation amends profiles, records runs, and reads what the segments count (history;
-    # the ledger only for the days since the last message).
-    for name in ("profiles_table", "journey_runs_table"):
-        tables[name].grant_read_write_data(journey_schedule)
-    tables["history_table"].grant_read_data(journey_schedule)
-    if reads_messages:
-        tables["ledger_table"].grant_read_data(journey_schedule)
+def _grant_send(sender: lambda_.IFunction, queue: sqs.IQueue, key: kms.IKey) -> None:
+    """SendMessage on the queue; SQS makes and reads the message's data key with the stack's key."""
+    sender.add_to_role_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]))
+    sender.add_to_role_policy(
+        iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn])
+    )
 
 
-def _grant_staff(
-    staff_api: lambda_.IFunction, tables: dict[str, dynamodb.Table], *, events: sqs.IQueue, key: kms.IKey
-) -> None:
-    """Exactly what the staff API does: find customers (identities by key, the profiles' index by name), read their
-    page (a profile, its history) and queue "done"; it never writes a table, scans one, or erases."""
-    profiles, by_name = tables["profiles_table"], ProfileRecord.by_name.Meta.index_name
-    for actions, resources in (
-        (["dynamodb:GetItem"], [profiles.table_arn]),
-        (["dynamodb:Query"], [f"{profiles.table_arn}/index/{by_name}", tables["history_table"].table_arn]),
-        (["dynamodb:BatchGetItem"], [tables["identities_table"].table_arn]),
-        (["sqs:SendMessage"], [events.queue_arn]),
-        # The tables and the queue are encrypted with the stack's key: reading decrypts, queueing makes a data key.
-        (["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], [key.key_arn]),
-    ):
-        staff_api.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
+def _grant_quarantine(writer: lambda_.IFunction, quarantine: s3.IBucket, key: kms.IKey) -> None:
+    """Put a quarantined delivery or event and its identifier index entries (omnijourney.edge.quarantine)."""
+    writer.add_to_role_policy(
+        iam.PolicyStatement(actions=["s3:PutObject"], resources=[quarantine.arn_for_objects("*")])
+    )
+    writer.add_to_role_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey"], resources=[key.key_arn]))
+
+
+def _grant_quarantine_erasure(eraser: lambda_.IFunction, quarantine: s3.IBucket, key: kms.IKey) -> None:
+    """Find a customer's quarantined deliveries through the identifier index (versions listed by prefix), read each,
+    and delete every version of it and of its index entries."""
+    eraser.add_to_role_policy(iam.PolicyStatement(actions=["s3:ListBucketVersions"], resources=[quarantine.bucket_arn]))
+    eraser.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["s3:GetObjectVersion", "s3:DeleteObjectVersion"], resources=[quarantine.arn_for_objects("*")]
+        )
+    )
+    eraser.add_to_role_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn]))

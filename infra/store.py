@@ -68,8 +68,6 @@ class ProfileStore(Construct):
     def __init__(self, scope: Construct, name: str, *, settings: DeploySettings, key: kms.IKey) -> None:
         super().__init__(scope, name)
         self.tables: dict[str, dynamodb.Table] = {}
-        # The tables with secondary indexes: a grant on one also covers `<table arn>/index/*`.
-        self.indexed: list[dynamodb.Table] = []
         for setting, model in table_models().items():
             partition, sort = key_schema(model)
             self.tables[setting] = dynamodb.Table(
@@ -88,8 +86,7 @@ class ProfileStore(Construct):
                 deletion_protection=settings.production,
                 removal_policy=RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY,
             )
-            indexes = secondary_indexes(model)
-            for index in indexes:
+            for index in secondary_indexes(model):
                 self.tables[setting].add_global_secondary_index(
                     index_name=index.index_name,
                     partition_key=index.partition_key,
@@ -97,8 +94,6 @@ class ProfileStore(Construct):
                     projection_type=index.projection_type,
                     non_key_attributes=index.non_key_attributes,
                 )
-            if indexes:
-                self.indexed.append(self.tables[setting])
 
     def environment(self) -> dict[str, str]:
         """The settings that name the tables (OMNIJOURNEY_<SETTING>), for every function."""

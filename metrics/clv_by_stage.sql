@@ -3,26 +3,25 @@
 -- the profile applies. The runner passes the stages, in order, as `lifecycle_stages` (a condition a stage leaves out
 -- is NULL); they read the customer's kept orders, the latest of them, and whether the profile has an email or a phone.
 WITH scorecard_end AS (
-    SELECT coalesce(max(s.range_end), max(f.occurred_at)) AS ends_at
+    SELECT coalesce(max(s.range_end), (SELECT max(occurred_at) FROM facts)) AS ends_at
     FROM settings AS s
-    CROSS JOIN customer_facts AS f
 ),
 
+-- Up to the range's end (with no end, every fact is before the latest).
 kept_orders AS (
     SELECT b.customer_id, count(*) AS orders, max(b.placed_at) AS last_order_at
     FROM order_book AS b
-    CROSS JOIN scorecard_end AS e
-    WHERE b.kept AND b.placed_at <= e.ends_at
+    CROSS JOIN settings AS s
+    WHERE b.kept AND (s.range_end IS NULL OR b.placed_at <= s.range_end)
     GROUP BY b.customer_id
 ),
 
 -- An email or a phone, once given, stays on the profile (and on the survivor of a merge).
 reachable AS (
-    SELECT f.customer_id, max(CASE WHEN f.known THEN 1 ELSE 0 END) = 1 AS known
-    FROM customer_facts AS f
-    CROSS JOIN scorecard_end AS e
-    WHERE f.kind = 'event' AND f.occurred_at <= e.ends_at
-    GROUP BY f.customer_id
+    SELECT customer_id, max(CASE WHEN known THEN 1 ELSE 0 END) = 1 AS known
+    FROM customer_facts
+    WHERE kind = 'event' AND before_range_end
+    GROUP BY customer_id
 ),
 
 -- Every stage each customer meets, numbered in the order of the file: the first is theirs.

@@ -1,177 +1,195 @@
--- The consistency audit (docs/metrics.md): every sent message re-checked against what the customer's record says
--- happened before it, one row per (message, rule) broken. Messages sent in the range are audited against the whole
--- record; a guard bug shows up here, not in the guards grading themselves.
-WITH sent AS (
+-- The consistency audit (docs/metrics.md): every message sent in the range re-checked against what the customer's
+-- record says happened before it, one row per (message, rule) broken; a guard bug shows up here, not in the guards
+-- grading themselves. Athena reads the lake again at each use of a relation, so the audit reads each kind it needs
+-- once, up to the range's end: the messages of the range with the customers' consents, ticket events and erasures
+-- (`record`); their earlier messages, what they bought and when offers closed (`earlier`).
+WITH record AS (
     SELECT
-        fact_id,
-        occurred_at,
-        customer_id,
-        channel,
-        category,
-        journey,
-        step,
-        execution,
-        skus,
-        offer_code,
-        offer_skus,
-        timezone,
-        row_number() OVER (PARTITION BY customer_id ORDER BY occurred_at, journey, step, fact_id) AS position,
-        row_number() OVER (
-            PARTITION BY customer_id, journey, step, execution ORDER BY occurred_at, fact_id
-        ) AS sending
+        *,
+        -- A message goes before whatever else happened at its instant: the rules look strictly before it.
+        CASE kind WHEN 'message' THEN 0 ELSE 1 END AS tie
     FROM customer_facts
-    WHERE kind = 'message' AND status = 'sent'
+    WHERE before_range_end AND (
+        kind IN ('consent', 'erasure')
+        OR (kind = 'event' AND event_type IN ('ticket_opened', 'ticket_solved'))
+        OR (kind = 'message' AND status = 'sent' AND in_scope)
+    )
 ),
 
-audited AS (
-    SELECT sent.*
-    FROM sent
-    JOIN scoped_facts AS f ON f.fact_id = sent.fact_id
-),
-
-marketing AS (
-    SELECT * FROM audited WHERE category = 'marketing'
-),
-
--- The products a message names: those it promotes and those of the offer it shows.
-named AS (
-    SELECT m.fact_id, p.sku FROM marketing AS m CROSS JOIN UNNEST(m.skus) AS p (sku)
-    UNION
-    SELECT m.fact_id, o.sku FROM marketing AS m CROSS JOIN UNNEST(m.offer_skus) AS o (sku)
-),
-
-bought AS (
-    SELECT b.customer_id, b.placed_at, p.sku
-    FROM order_book AS b
-    CROSS JOIN UNNEST(b.skus) AS p (sku)
-    WHERE b.state NOT IN ('test', 'voided')
-),
-
-named_a_product_already_bought AS (
-    SELECT DISTINCT m.fact_id
-    FROM marketing AS m
-    JOIN named AS n ON n.fact_id = m.fact_id
-    JOIN bought AS b ON b.customer_id = m.customer_id AND b.sku = n.sku AND b.placed_at < m.occurred_at
-),
-
--- The customer's word on the message's channel as it stood when it went out: their latest, withdrawing winning a tie.
-latest_consent AS (
-    SELECT m.fact_id, max(c.occurred_at) AS given_at
-    FROM marketing AS m
-    JOIN customer_facts AS c
-        ON c.kind = 'consent' AND c.customer_id = m.customer_id AND c.channel = m.channel
-        AND c.occurred_at < m.occurred_at
-    GROUP BY m.fact_id
-),
-
-after_opt_out AS (
-    SELECT DISTINCT m.fact_id
-    FROM marketing AS m
-    JOIN latest_consent AS l ON l.fact_id = m.fact_id
-    JOIN customer_facts AS c
-        ON c.kind = 'consent' AND c.customer_id = m.customer_id AND c.channel = m.channel
-        AND c.occurred_at = l.given_at AND c.status = 'unsubscribed'
-),
-
-during_open_ticket AS (
-    SELECT m.fact_id
-    FROM marketing AS m
-    JOIN customer_facts AS t
-        ON t.kind = 'event' AND t.customer_id = m.customer_id AND t.occurred_at < m.occurred_at
-        AND t.event_type IN ('ticket_opened', 'ticket_solved')
-    GROUP BY m.fact_id
-    HAVING sum(CASE t.event_type WHEN 'ticket_opened' THEN 1 ELSE -1 END) > 0
-),
-
--- Minutes past midnight in the customer's timezone when it went out.
-local_minutes AS (
+-- What stood on each customer's record before each fact: tickets still open, their latest consent on its channel and
+-- their latest withdrawal there (withdrawing wins a tie), and when they were erased.
+checked AS (
     SELECT
-        m.fact_id,
-        hour(m.occurred_at AT TIME ZONE coalesce(m.timezone, s.default_timezone)) * 60
-        + minute(m.occurred_at AT TIME ZONE coalesce(m.timezone, s.default_timezone)) AS minute_of_day
-    FROM marketing AS m
+        *,
+        sum(CASE WHEN kind = 'event' THEN CASE event_type WHEN 'ticket_opened' THEN 1 ELSE -1 END ELSE 0 END) OVER (
+            PARTITION BY customer_id ORDER BY occurred_at, tie ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS open_tickets,
+        max(CASE WHEN kind = 'consent' THEN occurred_at END) OVER (
+            PARTITION BY customer_id, channel ORDER BY occurred_at, tie ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS consented_at,
+        max(CASE WHEN kind = 'consent' AND status = 'unsubscribed' THEN occurred_at END) OVER (
+            PARTITION BY customer_id, channel ORDER BY occurred_at, tie ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS opted_out_at,
+        min(CASE WHEN kind = 'erasure' THEN occurred_at END) OVER (PARTITION BY customer_id) AS erased_at
+    FROM record
+),
+
+-- The audited messages, with the rules each breaks on its own.
+audited AS (
+    SELECT
+        c.fact_id,
+        c.occurred_at,
+        c.customer_id,
+        c.journey,
+        c.step,
+        c.execution,
+        c.category,
+        c.skus,
+        c.offer_code,
+        c.offer_skus,
+        c.category = 'marketing' AND c.opted_out_at IS NOT NULL AND c.opted_out_at = c.consented_at AS after_opt_out,
+        c.category = 'marketing' AND c.open_tickets > 0 AS during_open_ticket,
+        c.category = 'marketing'
+        AND c.channel IN (SELECT channel FROM quiet_channels)
+        AND CASE
+            WHEN s.quiet_start_minute > s.quiet_end_minute
+                THEN c.minute_of_day >= s.quiet_start_minute OR c.minute_of_day < s.quiet_end_minute
+            ELSE c.minute_of_day >= s.quiet_start_minute AND c.minute_of_day < s.quiet_end_minute
+        END AS in_quiet_hours,
+        c.occurred_at >= c.erased_at AS sent_after_erasure,
+        c.offer_code IS NOT NULL AND NOT coalesce(array_length(array_intersect(c.offer_skus, c.skus)) > 0, FALSE)
+        AS offer_on_uncovered_product
+    FROM (
+        -- Minutes past midnight in the customer's timezone when it went out.
+        SELECT
+            c.*,
+            hour(c.occurred_at AT TIME ZONE coalesce(c.timezone, s.default_timezone)) * 60
+            + minute(c.occurred_at AT TIME ZONE coalesce(c.timezone, s.default_timezone)) AS minute_of_day
+        FROM checked AS c
+        CROSS JOIN settings AS s
+        WHERE c.kind = 'message'
+    ) AS c
     CROSS JOIN settings AS s
-    WHERE m.channel IN (SELECT channel FROM quiet_channels)
-),
-
-in_quiet_hours AS (
-    SELECT l.fact_id
-    FROM local_minutes AS l
-    CROSS JOIN settings AS s
-    WHERE CASE
-        WHEN s.quiet_start_minute > s.quiet_end_minute
-            THEN l.minute_of_day >= s.quiet_start_minute OR l.minute_of_day < s.quiet_end_minute
-        ELSE l.minute_of_day >= s.quiet_start_minute AND l.minute_of_day < s.quiet_end_minute
-    END
-),
-
-sent_after_erasure AS (
-    SELECT a.fact_id
-    FROM audited AS a
-    JOIN erasures AS e ON e.customer_id = a.customer_id AND a.occurred_at >= e.erased_at
-),
-
-offer_on_uncovered_product AS (
-    SELECT a.fact_id
-    FROM audited AS a
-    WHERE a.offer_code IS NOT NULL
-      AND NOT EXISTS (
-          SELECT 1
-          FROM UNNEST(a.offer_skus) AS o (sku)
-          CROSS JOIN UNNEST(a.skus) AS p (sku)
-          WHERE o.sku = p.sku
-      )
 ),
 
 -- When each code stopped being live: when it expired or an order redeemed it, whichever came first.
 offer_closed AS (
-    SELECT offer_code, min(closed_at) AS closed_at
-    FROM (
-        SELECT offer_code, expires_at AS closed_at FROM customer_facts WHERE kind = 'offer_issued'
-        UNION ALL
-        SELECT offer_code, occurred_at AS closed_at FROM customer_facts WHERE kind = 'offer_redeemed'
-    ) AS endings
+    SELECT offer_code, min(CASE kind WHEN 'offer_issued' THEN expires_at ELSE occurred_at END) AS closed_at
+    FROM unique_facts
+    WHERE kind IN ('offer_issued', 'offer_redeemed')
     GROUP BY offer_code
 ),
 
-shown_products AS (
-    SELECT s.fact_id, s.customer_id, s.position, s.occurred_at, s.offer_code, o.sku
-    FROM sent AS s
-    CROSS JOIN UNNEST(s.offer_skus) AS o (sku)
-    WHERE s.offer_code IS NOT NULL
+-- What a message is compared with beyond its own row: the customer's earlier messages (the same step sent already,
+-- another code shown for one of its offer's products while that code was live) and the products they bought in
+-- orders that were not tests or voided.
+earlier AS (
+    SELECT
+        m.kind,
+        m.fact_id,
+        m.occurred_at,
+        m.customer_id,
+        m.journey,
+        m.step,
+        m.execution,
+        m.offer_code,
+        m.offer_skus AS skus,
+        c.closed_at
+    FROM customer_facts AS m
+    LEFT JOIN offer_closed AS c ON c.offer_code = m.offer_code
+    WHERE m.kind = 'message' AND m.status = 'sent' AND m.before_range_end
+
+    UNION ALL
+
+    SELECT
+        'order' AS kind,
+        order_id AS fact_id,
+        occurred_at,
+        customer_id,
+        NULL AS journey,
+        NULL AS step,
+        NULL AS execution,
+        NULL AS offer_code,
+        skus,
+        NULL AS closed_at
+    FROM order_tellings
+    WHERE telling = 1 AND state NOT IN ('test', 'voided')
 ),
 
--- One per (message, earlier message) showing another code for one of its products while the earlier was live.
-offer_disagreement AS (
-    SELECT DISTINCT later.fact_id, earlier.fact_id AS earlier_fact_id
-    FROM shown_products AS later
-    JOIN audited AS a ON a.fact_id = later.fact_id
-    JOIN shown_products AS earlier
-        ON earlier.customer_id = later.customer_id AND earlier.position < later.position
-        AND earlier.sku = later.sku AND earlier.offer_code <> later.offer_code
-    LEFT JOIN offer_closed AS c ON c.offer_code = earlier.offer_code
-    WHERE c.closed_at IS NULL OR later.occurred_at < c.closed_at
+-- Each audited message with each earlier thing of its customer; an earlier message went out before it in the order
+-- the guards saw them: by time, then journey, step and fact id.
+pairs AS (
+    SELECT
+        a.*,
+        e.kind AS earlier_kind,
+        e.fact_id AS earlier_fact_id,
+        e.occurred_at AS earlier_at,
+        e.journey AS earlier_journey,
+        e.step AS earlier_step,
+        e.execution AS earlier_execution,
+        e.offer_code AS earlier_offer_code,
+        e.skus AS earlier_skus,
+        e.closed_at AS earlier_closed_at,
+        e.kind = 'message' AND (
+            e.occurred_at < a.occurred_at
+            OR (e.occurred_at = a.occurred_at AND (
+                e.journey < a.journey
+                OR (e.journey = a.journey AND (e.step < a.step OR (e.step = a.step AND e.fact_id < a.fact_id)))
+            ))
+        ) AS went_before
+    FROM audited AS a
+    LEFT JOIN earlier AS e ON e.customer_id = a.customer_id AND e.occurred_at <= a.occurred_at
 ),
 
+-- Which rule each earlier thing shows the message broke.
+compared AS (
+    SELECT
+        *,
+        earlier_kind = 'order' AND category = 'marketing' AND earlier_at < occurred_at
+        AND (
+            coalesce(array_length(array_intersect(earlier_skus, skus)) > 0, FALSE)
+            OR coalesce(array_length(array_intersect(earlier_skus, offer_skus)) > 0, FALSE)
+        ) AS named_a_product_already_bought,
+        went_before AND earlier_journey = journey AND earlier_step = step AND earlier_execution = execution
+        AS sent_twice,
+        went_before AND earlier_offer_code <> offer_code
+        AND coalesce(array_length(array_intersect(earlier_skus, offer_skus)) > 0, FALSE)
+        AND (earlier_closed_at IS NULL OR occurred_at < earlier_closed_at) AS offer_disagreement
+    FROM pairs
+),
+
+-- One row per (message, rule), and per earlier message for a disagreeing offer.
 broken AS (
-    SELECT fact_id, 'named_a_product_already_bought' AS rule FROM named_a_product_already_bought
-    UNION ALL
-    SELECT fact_id, 'after_opt_out' AS rule FROM after_opt_out
-    UNION ALL
-    SELECT fact_id, 'during_open_ticket' AS rule FROM during_open_ticket
-    UNION ALL
-    SELECT fact_id, 'in_quiet_hours' AS rule FROM in_quiet_hours
-    UNION ALL
-    SELECT fact_id, 'sent_twice' AS rule FROM audited WHERE sending > 1
-    UNION ALL
-    SELECT fact_id, 'sent_after_erasure' AS rule FROM sent_after_erasure
-    UNION ALL
-    SELECT fact_id, 'offer_disagreement' AS rule FROM offer_disagreement
-    UNION ALL
-    SELECT fact_id, 'offer_on_uncovered_product' AS rule FROM offer_on_uncovered_product
+    SELECT DISTINCT
+        c.fact_id,
+        c.occurred_at,
+        c.customer_id,
+        r.rule,
+        CASE WHEN r.rule = 'offer_disagreement' THEN c.earlier_fact_id END AS earlier_fact_id
+    FROM compared AS c
+    CROSS JOIN (
+        VALUES
+        ('named_a_product_already_bought'),
+        ('after_opt_out'),
+        ('during_open_ticket'),
+        ('in_quiet_hours'),
+        ('sent_twice'),
+        ('sent_after_erasure'),
+        ('offer_disagreement'),
+        ('offer_on_uncovered_product')
+    ) AS r (rule)
+    WHERE CASE r.rule
+        WHEN 'named_a_product_already_bought' THEN c.named_a_product_already_bought
+        WHEN 'after_opt_out' THEN c.after_opt_out
+        WHEN 'during_open_ticket' THEN c.during_open_ticket
+        WHEN 'in_quiet_hours' THEN c.in_quiet_hours
+        WHEN 'sent_twice' THEN c.sent_twice
+        WHEN 'sent_after_erasure' THEN c.sent_after_erasure
+        WHEN 'offer_disagreement' THEN c.offer_disagreement
+        WHEN 'offer_on_uncovered_product' THEN c.offer_on_uncovered_product
+    END
 )
 
-SELECT a.occurred_at, a.customer_id, b.rule
-FROM broken AS b
-JOIN audited AS a ON a.fact_id = b.fact_id
-ORDER BY a.occurred_at, a.customer_id, b.rule
+SELECT occurred_at, customer_id, rule
+FROM broken
+ORDER BY occurred_at, customer_id, rule

@@ -1,3 +1,4 @@
--- Live customer profiles with something recorded in the range (merged-away and erased profiles are not counted).
+-- Customer profiles with an event in the range: merged-away ids count as their survivor, customers erased by the
+-- range's end are not counted.
 SELECT count(*) AS customers
 FROM counted_customers

@@ -1,34 +1,60 @@
 -- The facts every metric counts, defined once (docs/analytics.md): each fact once however often it was delivered,
--- under the customer id it belongs to now (the survivor of every merge), with the erased customers and each order
+-- under the customer id it belongs to now (the end of its merge chain), with the erased customers and each order
 -- once. The scorecard runner puts these relations before each metric's query, after `settings` (the range, the
 -- journey and the quiet hours it was asked for) and `quiet_channels`; the final SELECT lets this file run alone.
-WITH numbered_facts AS (
-    SELECT
-        facts.*,
-        row_number() OVER (PARTITION BY fact_id ORDER BY occurred_at) AS copy
-    FROM facts
-),
-
--- The newest merge of an id names its survivor: merge facts list every id a survivor absorbs, so no recursion.
-survivors AS (
-    SELECT merged_id, customer_id AS survivor_id
+--
+-- Athena (Trino) inlines a WITH query at every use: each use of a relation here reads the lake again. So a metric
+-- names each relation as few times as it can, and every use names the kinds it needs (`kind = '…'`), which reaches
+-- the table through the numbering below (partitioned by kind) and reads those kinds' partitions only.
+WITH unique_facts AS (
+    SELECT *
     FROM (
         SELECT
-            merged_id,
-            customer_id,
-            row_number() OVER (PARTITION BY merged_id ORDER BY occurred_at DESC, fact_id DESC) AS newest
-        FROM numbered_facts
-        WHERE kind = 'merge' AND copy = 1
-    ) AS merges
-    WHERE newest = 1
+            facts.*,
+            row_number() OVER (PARTITION BY kind, fact_id ORDER BY occurred_at) AS copy
+        FROM facts
+    ) AS numbered
+    WHERE copy = 1
 ),
 
+-- Where a merged-away id lives now: the end of its merge chain, whatever order the merges happened or were recorded
+-- in (a late event, or a replayed one whose merges are put again with its own time). A survivor's merge facts list
+-- every id it absorbed, those its absorbed profiles had absorbed included, so an id's survivor is, among the merges
+-- of that id, the one whose customer id was never merged away itself. One pass over the merges: each says that its
+-- customer id absorbed an id and that this id was merged away.
+merge_roles AS (
+    SELECT
+        CASE r.role WHEN 'absorbed' THEN m.customer_id ELSE m.merged_id END AS customer_id,
+        CASE r.role WHEN 'absorbed' THEN m.merged_id END AS absorbed_id
+    FROM facts AS m
+    CROSS JOIN UNNEST(['absorbed', 'merged_away']) AS r (role)
+    WHERE m.kind = 'merge'
+),
+
+survivors AS (
+    SELECT absorbed_id AS merged_id, min(customer_id) AS survivor_id
+    FROM (
+        SELECT
+            customer_id,
+            absorbed_id,
+            count(*) OVER (PARTITION BY customer_id) - count(absorbed_id) OVER (PARTITION BY customer_id) AS merged_away
+        FROM merge_roles
+    ) AS ids
+    WHERE absorbed_id IS NOT NULL AND merged_away = 0
+    GROUP BY absorbed_id
+),
+
+-- Each fact under its customer's id now, and whether it falls in what the scorecard was asked about: its days
+-- (`in_range`; `before_range_end` for what may precede them), and one journey's facts where it names one (facts of
+-- no journey, such as events and orders, are in whatever the journey). Days are compared as the partition `day` so
+-- that Athena reads only those days' files.
 customer_facts AS (
     SELECT
         f.fact_id,
         f.kind,
+        f.day,
         f.occurred_at,
-        coalesce(s.survivor_id, f.customer_id) AS customer_id,
+        coalesce(v.survivor_id, f.customer_id) AS customer_id,
         f.event_id,
         f.event_type,
         f.channel,
@@ -56,64 +82,87 @@ customer_facts AS (
         f.transitions,
         f.merged_id,
         f.expires_at,
-        f.known
-    FROM numbered_facts AS f
-    LEFT JOIN survivors AS s ON s.merged_id = f.customer_id
-    WHERE f.copy = 1
-),
-
--- What the scorecard was asked about: its date range, and one journey's facts where it names one (facts of no
--- journey, such as events and orders, are in whatever the journey).
-scoped_facts AS (
-    SELECT f.*
-    FROM customer_facts AS f
+        f.known,
+        (s.range_start IS NULL OR f.day >= CAST(CAST(s.range_start AS DATE) AS VARCHAR))
+        AND (s.range_end IS NULL OR f.day < CAST(CAST(s.range_end AS DATE) AS VARCHAR))
+        AND (s.journey IS NULL OR f.journey IS NULL OR f.journey = s.journey) AS in_scope,
+        s.range_end IS NULL OR f.day < CAST(CAST(s.range_end AS DATE) AS VARCHAR) AS before_range_end
+    FROM unique_facts AS f
     CROSS JOIN settings AS s
-    WHERE (s.range_start IS NULL OR f.occurred_at >= s.range_start)
-      AND (s.range_end IS NULL OR f.occurred_at < s.range_end)
-      AND (s.journey IS NULL OR f.journey IS NULL OR f.journey = s.journey)
+    LEFT JOIN survivors AS v ON v.merged_id = f.customer_id
 ),
 
-erasures AS (
-    SELECT customer_id, min(occurred_at) AS erased_at
+scoped_facts AS (
+    SELECT *
     FROM customer_facts
-    WHERE kind = 'erasure'
-    GROUP BY customer_id
+    WHERE in_scope
 ),
 
--- Live customers with something recorded in the range: merged-away ids resolve to their survivor, erased ones are
--- counted no more.
+-- The customers erased by the range's end (with no end, all of them): counted no more from then on, so an erasure
+-- after a range changes none of its figures. The erasure lists the customer and every id merged into them, so their
+-- ids need no resolving.
+erased_customers AS (
+    SELECT e.customer_id
+    FROM unique_facts AS e
+    CROSS JOIN settings AS s
+    WHERE e.kind = 'erasure'
+    GROUP BY e.customer_id, s.range_end
+    HAVING s.range_end IS NULL OR min(e.occurred_at) < s.range_end
+),
+
+-- The customers the scorecard counts: those with an event in the range and not erased by its end.
 counted_customers AS (
     SELECT DISTINCT f.customer_id
     FROM scoped_facts AS f
-    LEFT JOIN erasures AS e ON e.customer_id = f.customer_id
+    LEFT JOIN erased_customers AS e ON e.customer_id = f.customer_id
     WHERE f.kind = 'event' AND e.customer_id IS NULL
 ),
 
--- Each order once: the first telling's total, products and currency, the most final state any telling states
--- (test > voided > cancelled > placed), less its refunds in its own currency, each refund once. A kept order (placed,
--- not refunded in full) makes its customer a customer (lifecycle stages).
+-- Each journey run once, from its start and its end: whose, when it started (and whether in the scorecard's scope),
+-- on which channel and in which group, and how and when it ended (the channel it converted on, for a goal).
+journey_runs AS (
+    SELECT
+        journey,
+        execution,
+        max(CASE WHEN kind = 'run_started' THEN customer_id END) AS customer_id,
+        max(CASE WHEN kind = 'run_started' THEN occurred_at END) AS started_at,
+        max(CASE WHEN kind = 'run_started' AND in_scope THEN 1 ELSE 0 END) = 1 AS started_in_scope,
+        max(CASE WHEN kind = 'run_started' THEN channel END) AS started_on,
+        max(CASE WHEN kind = 'run_started' THEN coalesce(run_group, 'treatment') END) AS run_group,
+        max(CASE WHEN kind = 'run_ended' THEN outcome END) AS outcome,
+        max(CASE WHEN kind = 'run_ended' THEN occurred_at END) AS ended_at,
+        max(CASE WHEN kind = 'run_ended' AND outcome = 'goal' THEN channel END) AS converted_on
+    FROM customer_facts
+    WHERE kind IN ('run_started', 'run_ended')
+    GROUP BY journey, execution
+),
+
+-- Each order once: the first telling's total, products, currency and channel, the most final state any telling
+-- states (test > voided > cancelled > placed), less its refunds in its own currency, each refund once. A kept order
+-- (placed, not refunded in full) makes its customer a customer (lifecycle stages).
 order_tellings AS (
     SELECT
         order_id,
         customer_id,
         occurred_at,
+        channel,
         amount,
         currency,
         skus,
-        row_number() OVER (PARTITION BY order_id ORDER BY occurred_at, fact_id) AS telling
+        row_number() OVER (PARTITION BY order_id ORDER BY occurred_at, fact_id) AS telling,
+        CASE max(CASE order_state WHEN 'test' THEN 3 WHEN 'voided' THEN 2 WHEN 'cancelled' THEN 1 ELSE 0 END) OVER (
+            PARTITION BY order_id
+        )
+            WHEN 3 THEN 'test'
+            WHEN 2 THEN 'voided'
+            WHEN 1 THEN 'cancelled'
+            ELSE 'placed'
+        END AS state
     FROM customer_facts
     WHERE kind = 'order'
 ),
 
-order_states AS (
-    SELECT
-        order_id,
-        max(CASE order_state WHEN 'test' THEN 3 WHEN 'voided' THEN 2 WHEN 'cancelled' THEN 1 ELSE 0 END) AS finality
-    FROM customer_facts
-    WHERE kind = 'order'
-    GROUP BY order_id
-),
-
+-- Refunds belong to their order, whoever's it is now.
 refunds_once AS (
     SELECT order_id, upper(currency) AS currency, sum(amount) AS refunded
     FROM (
@@ -122,7 +171,7 @@ refunds_once AS (
             currency,
             amount,
             row_number() OVER (PARTITION BY refund_id ORDER BY occurred_at, fact_id) AS telling
-        FROM customer_facts
+        FROM unique_facts
         WHERE kind = 'refund'
     ) AS refunds
     WHERE telling = 1
@@ -134,15 +183,12 @@ order_book AS (
         t.order_id,
         t.customer_id,
         t.occurred_at AS placed_at,
+        t.channel,
         t.skus,
-        CASE o.finality WHEN 3 THEN 'test' WHEN 2 THEN 'voided' WHEN 1 THEN 'cancelled' ELSE 'placed' END AS state,
-        CASE
-            WHEN o.finality = 0 THEN greatest(t.amount - coalesce(r.refunded, 0), 0)
-            ELSE 0
-        END AS revenue,
-        o.finality = 0 AND (coalesce(r.refunded, 0) < t.amount OR t.amount = 0) AS kept
+        t.state,
+        CASE WHEN t.state = 'placed' THEN greatest(t.amount - coalesce(r.refunded, 0), 0) ELSE 0 END AS revenue,
+        t.state = 'placed' AND (coalesce(r.refunded, 0) < t.amount OR t.amount = 0) AS kept
     FROM order_tellings AS t
-    JOIN order_states AS o ON o.order_id = t.order_id
     LEFT JOIN refunds_once AS r ON r.order_id = t.order_id AND r.currency = upper(t.currency)
     WHERE t.telling = 1
 ),

@@ -28,7 +28,7 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 def policy_actions(template: dict[str, Any], function_name: str) -> set[str]:
     """Every action the function's role may take (its inline policies)."""
     actions: set[str] = set()
-    for statement in _statements(template, function_name):
+    for statement in function_statements(template, function_name):
         listed = statement["Action"]
         actions.update([listed] if isinstance(listed, str) else listed)
     return actions
@@ -37,15 +37,15 @@ def policy_actions(template: dict[str, Any], function_name: str) -> set[str]:
 def policy_resources(template: dict[str, Any], function_name: str, action: str) -> list[Any]:
     """Every resource the function's role may take `action` on (its inline policies)."""
     found: list[Any] = []
-    for statement in _statements(template, function_name):
+    for statement in function_statements(template, function_name):
         listed = statement["Action"]
         if action in ([listed] if isinstance(listed, str) else listed):
-            named = statement["Resource"]
+            named = statement.get("Resource", [])
             found += named if isinstance(named, list) else [named]
     return found
 
 
-def _statements(template: dict[str, Any], function_name: str) -> list[dict[str, Any]]:
+def function_statements(template: dict[str, Any], function_name: str) -> list[dict[str, Any]]:
     [function] = [
         body
         for body in resources(template, "AWS::Lambda::Function").values()

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_cdk import assertions
 
-from tests.infra.synthesized import STAGE, policy_actions, policy_resources, resources
+from tests.infra.synthesized import STAGE, function_statements, policy_actions, policy_resources, resources
 
 ROOT = Path(__file__).resolve().parents[2]
 JOURNEYS = sorted(path.stem for path in (ROOT / "journeys").glob("*.yaml"))
@@ -69,20 +69,57 @@ def test_erasure_finds_every_identity_of_a_customer_through_a_keys_only_index_by
     ]
     assert {"AttributeName": "customer_id", "AttributeType": "S"} in identities["AttributeDefinitions"]
     # The profile API erases (DELETE /profiles/{customer_id}): it may query the index.
-    index_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [name, "Arn"]}, "/index/*"]]}
+    index_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [name, "Arn"]}, "/index/by-customer"]]}
     assert index_arn in policy_resources(template, "profile-api", "dynamodb:Query")
 
 
-def test_every_queue_has_a_dead_letter_queue_or_is_one(template: dict[str, Any]) -> None:
+def _dead_letter_targets(template: dict[str, Any]) -> list[Any]:
+    """The ARN of every dead-letter queue a queue, an SNS subscription, an EventBridge target or a schedule names."""
+    properties = [body["Properties"] for body in template["Resources"].values() if "Properties" in body]
+    return [
+        *(found["RedrivePolicy"]["deadLetterTargetArn"] for found in properties if "RedrivePolicy" in found),
+        *(
+            target["DeadLetterConfig"]["Arn"]
+            for found in properties
+            for target in (found.get("Targets") if isinstance(found.get("Targets"), list) else [])
+            if "DeadLetterConfig" in target
+        ),
+        *(
+            found["Target"]["DeadLetterConfig"]["Arn"]
+            for found in properties
+            if isinstance(found.get("Target"), dict) and "DeadLetterConfig" in found["Target"]
+        ),
+    ]
+
+
+def test_every_queue_has_a_dead_letter_queue_or_is_one_and_every_dead_letter_queue_raises_an_alarm(
+    template: dict[str, Any],
+) -> None:
     queues = resources(template, "AWS::SQS::Queue")
-    dead_letter_targets = {
-        json.dumps(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
-        for queue in queues.values()
-        if "RedrivePolicy" in queue["Properties"]
-    }
+    targets = _dead_letter_targets(template)
+    dead_letter_queues = {name for name in queues if {"Fn::GetAtt": [name, "Arn"]} in targets}
+    assert len(dead_letter_queues) == 4  # events, SES events subscription, journey status changes, schedules
     for name, queue in queues.items():
-        is_dead_letter_queue = json.dumps({"Fn::GetAtt": [name, "Arn"]}) in dead_letter_targets
-        assert is_dead_letter_queue or "RedrivePolicy" in queue["Properties"] or name.startswith("JourneysStatus")
+        assert name in dead_letter_queues or "RedrivePolicy" in queue["Properties"]
+    alarmed = {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        for dimension in alarm["Properties"]["Dimensions"]
+    }
+    assert alarmed == dead_letter_queues
+
+
+def test_what_sns_cannot_deliver_to_the_events_queue_waits_in_a_dead_letter_queue(template: dict[str, Any]) -> None:
+    [subscription] = resources(template, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Protocol"] == "sqs"
+    [dead_letters] = [
+        queue
+        for queue in resources(template, "AWS::SQS::Queue").values()
+        if queue["Properties"]["QueueName"] == f"omnijourney-{STAGE}-ses-events-dlq"
+    ]
+    target = subscription["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]
+    assert resources(template, "AWS::SQS::Queue")[target["Fn::GetAtt"][0]] == dead_letters
 
 
 def test_dead_letters_and_a_backlog_raise_alarms(template: dict[str, Any]) -> None:
@@ -191,3 +228,116 @@ def test_the_profile_function_reads_the_queue_in_batches_with_partial_failures(t
             "ScalingConfig": {"MaximumConcurrency": 20},
         },
     )
+
+
+def test_a_schedule_that_still_fails_after_its_retries_lands_in_a_dead_letter_queue(template: dict[str, Any]) -> None:
+    [dead_letters] = [
+        name
+        for name, queue in resources(template, "AWS::SQS::Queue").items()
+        if queue["Properties"]["QueueName"] == f"omnijourney-{STAGE}-schedule-dlq"
+    ]
+    schedules = [
+        schedule["Properties"]["Target"] for schedule in resources(template, "AWS::Scheduler::Schedule").values()
+    ]
+    assert schedules
+    for target in schedules:
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 3
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dead_letters, "Arn"]}}
+    # The scheduler sends to it with the schedules' role.
+    [role] = {target["RoleArn"]["Fn::GetAtt"][0] for target in schedules}
+    sending = [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "sqs:SendMessage" in statement["Action"]
+    ]
+    assert [statement["Resource"] for statement in sending] == [{"Fn::GetAtt": [dead_letters, "Arn"]}]
+
+
+def test_every_log_group_is_encrypted_with_the_data_key_cloudwatch_logs_may_use_for_this_stacks_log_groups(
+    template: dict[str, Any],
+) -> None:
+    [(key_name, key)] = resources(template, "AWS::KMS::Key").items()
+    log_groups = resources(template, "AWS::Logs::LogGroup").values()
+    assert len(log_groups) == 10  # seven functions, journey executions, API access, Firehose delivery
+    for log_group in log_groups:
+        assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_name, "Arn"]}
+    [logs] = [
+        statement
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if statement["Principal"].get("Service")
+        == {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+    ]
+    assert logs["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":logs:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":log-group:*",
+                    ],
+                ]
+            }
+        }
+    }
+    assert {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"} <= set(logs["Action"])
+
+
+def test_quarantine_keeps_a_delivery_30_days_an_overwritten_version_one_and_no_bare_delete_marker(
+    template: dict[str, Any],
+) -> None:
+    [quarantine] = [
+        bucket["Properties"]
+        for bucket in resources(template, "AWS::S3::Bucket").values()
+        if bucket["Properties"].get("VersioningConfiguration") == {"Status": "Enabled"}
+    ]
+    rules = {rule["Id"]: rule for rule in quarantine["LifecycleConfiguration"]["Rules"]}
+    assert rules["QuarantineExpires"]["ExpirationInDays"] == 30
+    assert rules["QuarantineExpires"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert rules["DeleteMarkersRemoved"]["ExpiredObjectDeleteMarker"] is True
+    assert all(rule["Status"] == "Enabled" and "Prefix" not in rule for rule in rules.values())  # the whole bucket
+
+
+def test_journey_runs_expire_by_their_expires_at_attribute(template: dict[str, Any]) -> None:
+    [runs] = [
+        table["Properties"]
+        for table in resources(template, "AWS::DynamoDB::Table").values()
+        if table["Properties"]["TableName"] == f"omnijourney-{STAGE}-journey-runs"
+    ]
+    assert runs["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_journey_step_may_text_phone_numbers_and_push_to_this_accounts_endpoints_but_publish_to_no_topic(
+    template: dict[str, Any],
+) -> None:
+    publishing = [
+        statement for statement in function_statements(template, "journey-step") if statement["Action"] == "sns:Publish"
+    ]
+    allowed = [statement for statement in publishing if statement["Effect"] == "Allow"]
+    denied = [statement for statement in publishing if statement["Effect"] == "Deny"]
+    # A phone number is the resource SNS authorises for an SMS: no ARN can name it.
+    assert [statement["Resource"] for statement in allowed] == ["*"]
+    [deny] = denied
+    assert deny["NotResource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":sns:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":endpoint/*",
+            ],
+        ]
+    }
+    # Only resources with an owning account (ARNs) are denied: a phone number has none.
+    assert deny["Condition"] == {"Null": {"aws:ResourceAccount": "false"}}

@@ -27,8 +27,12 @@ from omnijourney.journeys.language import ConversionRule, Holdout
 from omnijourney.profiles.service import CUSTOMER_NAMESPACE
 from omnijourney.runtime.triggers import run_group
 from omnijourney_tools.cli import main
+from omnijourney_tools.scorecard.command import scope_of
+from omnijourney_tools.scorecard.engine import DuckDbLake
 from omnijourney_tools.scorecard.lift import holdout_lift
+from omnijourney_tools.scorecard.scorecard import scorecard
 from tests.conftest import ROOT
+from tests.integration import test_scorecard as small_lake
 
 SCENARIO = ROOT / "scenarios" / "holdout_measures_lift.jsonl"
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -113,18 +117,18 @@ def test_simulate_then_the_scorecard_shows_both_groups_converting_and_the_lift(
             "treatment": {"customers": 33, "converted": 12, "rate": 0.3636},
             "holdout": {"customers": 7, "converted": 2, "rate": 0.2857},
             "lift": 0.0779,
-            "confidence_interval": [-0.3047, 0.3432],
+            "confidence_interval": [-0.309, 0.3852],
             "p_value": 0.8297,
             "minimum_detectable_effect": 0.05,
-            "needed": {"treatment": 6714, "holdout": 746},
-            "more_needed": {"treatment": 6681, "holdout": 739},
+            "needed": {"treatment": 7351, "holdout": 817},
+            "more_needed": {"treatment": 7318, "holdout": 810},
             "significant": False,
         }
     }
     assert (
-        "Holdout lift of post_purchase: 36% of the 33 customers who got it ordered within 14 days of entering, 29% of "
-        "the 7 in the holdout did: +8 points (95% CI −30 to +34, p = 0.8297), not significant yet — about 6,681 more "
-        "who get it and 739 more in the holdout needed to detect 5 points."
+        "Holdout lift of post_purchase: 36% of the 33 customers who got it ordered within 14 days of the split, 29% of "
+        "the 7 in the holdout did: +8 points (95% CI −31 to +39, p = 0.8297), not significant yet — about 7,318 more "
+        "who get it and 810 more in the holdout needed to detect 5 points."
     ) in words
 
     # The report shows the same: holdout members with outcome `holdout` and their conversion, each customer's first
@@ -177,6 +181,64 @@ def test_no_one_converting_in_either_group_gives_no_lift_and_no_error() -> None:
     assert lift.lift == 0.0
     assert lift.confidence_interval is not None
     assert not lift.significant
+
+
+def test_the_window_starts_at_the_holdout_split_not_at_entry(tmp_path: Path) -> None:
+    """post_purchase splits nine days after entering (two days' wait, then seven): what a customer does before the
+    split is not the journey's doing, and the window is the fourteen days after it, for both groups."""
+    journeys = config.journeys().journeys
+    assert journeys["post_purchase"].time_to_holdout_split == timedelta(days=9)
+
+    def entered(customer: str, group: str) -> dict[str, Any]:
+        return small_lake.run(
+            f"{customer}-start", small_lake.at(1, 9), customer, "run_started", "web", run_group=group
+        ) | {"journey": "post_purchase"}
+
+    facts = [
+        # Tia orders again the next day, before the split; Tom on day 14, five days after it.
+        entered("cust-tia", "treatment"),
+        *small_lake.order("o-tia", small_lake.at(2, 9), "cust-tia", "o-tia", "24.90", ["CARE-KIT"]),
+        entered("cust-tom", "treatment"),
+        *small_lake.order("o-tom", small_lake.at(14, 9), "cust-tom", "o-tom", "24.90", ["CARE-KIT"]),
+        # Hal is held out at the split on day 10 and orders on day 23, thirteen days later.
+        entered("cust-hal", "holdout"),
+        small_lake.run(
+            "cust-hal-end", small_lake.at(10, 9), "cust-hal", "run_ended", None, outcome="holdout", transitions=4
+        )
+        | {"journey": "post_purchase"},
+        *small_lake.order("o-hal", small_lake.at(23, 9), "cust-hal", "o-hal", "24.90", ["CARE-KIT"]),
+    ]
+    card = scorecard(
+        DuckDbLake(small_lake.write_lake(tmp_path, facts)),
+        scope_of(journeys, None, None, None),
+        holdouts={"post_purchase": TEN_PERCENT},
+    )
+
+    lift = card.holdout_lift["post_purchase"]
+    assert (lift.treatment.customers, lift.treatment.converted) == (2, 1)  # Tom, not Tia
+    assert (lift.holdout.customers, lift.holdout.converted) == (1, 1)
+
+
+def test_the_interval_and_the_p_value_never_contradict_each_other() -> None:
+    """The interval excludes no lift exactly when the p-value is below 0.05, whatever the counts."""
+    for converted in range(0, 181, 4):
+        for held_out_converted in range(21):
+            lift = holdout_lift(ANY_ORDER, TEN_PERCENT, (180, converted), (20, held_out_converted))
+            assert lift.confidence_interval is not None
+            assert lift.p_value is not None
+            low, high = lift.confidence_interval
+            # Both rounded to four places: a p-value of 0.05 itself is on the edge either way.
+            if abs(lift.p_value - 0.05) > 0.0001:
+                assert (low > 0 or high < 0) == (lift.p_value < 0.05), (converted, held_out_converted)
+
+
+def test_the_sizes_needed_rest_on_both_groups_not_on_the_holdout_alone() -> None:
+    """One more conversion among 45 held-out customers barely moves the sizes: they come from the pooled rate."""
+    none_held_out = holdout_lift(ANY_ORDER, TEN_PERCENT, (400, 40), (45, 0))
+    one_held_out = holdout_lift(ANY_ORDER, TEN_PERCENT, (400, 40), (45, 1))
+
+    assert none_held_out.needed == {"treatment": 3157, "holdout": 351}
+    assert abs(one_held_out.needed["holdout"] - none_held_out.needed["holdout"]) < 10
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -276,8 +276,9 @@ def metrics_json(capsys: pytest.CaptureFixture[str], *arguments: str) -> dict[st
 def test_a_range_of_days_counts_what_happened_in_it(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
     day_one = metrics_json(capsys, "--lake", str(lake), "--from", "2025-03-01", "--to", "2025-03-01")
 
-    # Only Ana (Cleo is erased): her in-store order that day; nothing was sent yet.
-    assert (day_one["customers"], day_one["orders"], day_one["revenue"]) == (1, 1, 30.0)
+    # Ana's in-store order and Cleo's web order that day; nothing was sent yet. Cleo was erased on day 4, after the
+    # range: day one's figures stay what they were before her erasure.
+    assert (day_one["customers"], day_one["orders"], day_one["revenue"]) == (2, 2, 70.0)
     assert (day_one["messages_sent"], day_one["consistency_score"]) == (0, 1.0)
 
 
@@ -313,3 +314,66 @@ def test_what_cannot_be_asked_is_refused_in_words(
     with pytest.raises(SystemExit):
         main(["metrics", "--lake", str(lake), "--from", "1st of March"])
     assert "'1st of March' is not a day written YYYY-MM-DD" in capsys.readouterr().err
+
+
+def merge(survivor: str, merged: str, when: datetime) -> dict[str, Any]:
+    """A merge fact: its id is the pair's, so a replayed merge is the same fact whenever it says it happened."""
+    return {
+        "fact_id": f"merge-{survivor}-{merged}",
+        "kind": "merge",
+        "occurred_at": when,
+        "customer_id": survivor,
+        "merged_id": merged,
+    }
+
+
+def three_profiles() -> list[dict[str, Any]]:
+    """Ava, Bo and Cy, three profiles of one person; the order is Ava's."""
+    return [
+        event("e-cy", at(2, 7), "cust-cy", "identify", "app"),
+        event("e-bo", at(2, 8), "cust-bo", "identify", "web"),
+        event("e-ava", at(2, 8), "cust-ava", "identify", "web"),
+        *order("o-ava", at(2, 9), "cust-ava", "o-ava", "100.00", ["SHOE-TRAIL-42"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "merges",
+    [
+        # The later merge recorded first: Ava into Bo at 11:00, then (a late event of 10:00) Bo, holding Ava, into Cy.
+        [merge("cust-bo", "cust-ava", at(2, 11)), merge("cust-cy", "cust-bo", at(2, 10)),
+         merge("cust-cy", "cust-ava", at(2, 10))],
+        # In order, then Cy's first event replayed: its merges are put again with that event's time, 07:00.
+        [merge("cust-bo", "cust-ava", at(2, 10)), merge("cust-cy", "cust-bo", at(2, 12)),
+         merge("cust-cy", "cust-ava", at(2, 12)), merge("cust-cy", "cust-bo", at(2, 7)),
+         merge("cust-cy", "cust-ava", at(2, 7))],
+    ],
+    ids=["merged_out_of_order", "merges_replayed"],
+)  # fmt: skip
+def test_merged_ids_count_as_the_end_of_their_merge_chain_whatever_the_merges_times(
+    tmp_path: Path, merges: list[dict[str, Any]]
+) -> None:
+    card = scorecard(DuckDbLake(write_lake(tmp_path, three_profiles() + merges)), BERLIN)
+
+    assert (card.customers, card.events) == (1, 4)
+    assert card.clv.by_customer == {"cust-cy": 100.0}
+
+
+def test_an_erasure_after_the_range_changes_none_of_its_figures(tmp_path: Path) -> None:
+    march = Scope(**{**BERLIN.__dict__, "first_day": date(2025, 3, 1), "last_day": date(2025, 3, 31)})
+    before = scorecard(DuckDbLake(write_lake(tmp_path / "before", shop_month())), march)
+    erased_in_april = {"fact_id": "erasure-2", "kind": "erasure", "occurred_at": at(1, 9) + timedelta(days=40)}
+    after = scorecard(
+        DuckDbLake(write_lake(tmp_path / "after", [*shop_month(), erased_in_april | {"customer_id": "cust-ana"}])),
+        march,
+    )
+
+    assert (after.customers, after.orders, after.revenue, after.clv) == (
+        before.customers,
+        before.orders,
+        before.revenue,
+        before.clv,
+    )
+    assert after.customers == 2  # Ana and Ben; Cleo was erased in March
+    # An open-ended scorecard counts the live profiles: Ana no more.
+    assert scorecard(DuckDbLake(tmp_path / "after"), BERLIN).clv.by_customer == {"cust-ben": 0.0}

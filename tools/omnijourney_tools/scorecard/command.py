@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
 def scope_of(
     journeys: Mapping[str, Journey], first_day: date | None, last_day: date | None, journey: str | None
 ) -> Scope:
-    """What the scorecard covers, with the quiet hours of config/consistency.yaml and each journey's conversion."""
+    """What the scorecard covers, with the quiet hours of config/consistency.yaml and each journey's conversion and
+    holdout split."""
     from omnijourney_tools.scorecard.definitions import Scope
 
     quiet_hours = config.consistency().quiet_hours
@@ -118,6 +119,7 @@ def scope_of(
         last_day=last_day,
         journey=journey,
         conversions={name: journey.conversion_rule for name, journey in journeys.items()},
+        splits_after={name: journey.time_to_holdout_split for name, journey in journeys.items()},
     )
 
 

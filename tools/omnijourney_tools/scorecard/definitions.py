@@ -32,7 +32,8 @@ WRITTEN_IN = "duckdb"
 class Scope:
     """What a scorecard covers: the days from `first_day` to `last_day` (UTC, both included; open where None),
     one journey's figures or all, the quiet hours the audit checks (config/consistency.yaml), what each journey
-    counts as converting (journey → its rule, from journeys/), and the lifecycle stages customers are put in
+    counts as converting (journey → its rule, from journeys/) and how long after entering its holdout split comes
+    (journey → `Journey.time_to_holdout_split`; none: at entry), and the lifecycle stages customers are put in
     (config/lifecycle.yaml as loaded, unless given)."""
 
     quiet_start: str
@@ -43,6 +44,7 @@ class Scope:
     last_day: date | None = None
     journey: str | None = None
     conversions: Mapping[str, ConversionRule] = field(default_factory=dict)
+    splits_after: Mapping[str, timedelta] = field(default_factory=dict)
     lifecycle: LifecycleConfig = field(default_factory=config.lifecycle)
 
 
@@ -109,7 +111,10 @@ def _settings(scope: Scope) -> list[exp.CTE]:
     return [
         exp.CTE(this=row, alias=exp.TableAlias(this=exp.to_identifier("settings"))),
         exp.CTE(this=channels, alias=exp.TableAlias(this=exp.to_identifier("quiet_channels"))),
-        exp.CTE(this=_conversions(scope.conversions), alias=exp.TableAlias(this=exp.to_identifier("conversions"))),
+        exp.CTE(
+            this=_conversions(scope.conversions, scope.splits_after),
+            alias=exp.TableAlias(this=exp.to_identifier("conversions")),
+        ),
         exp.CTE(this=_stages(scope.lifecycle), alias=exp.TableAlias(this=exp.to_identifier("lifecycle_stages"))),
     ]
 
@@ -140,27 +145,37 @@ def _integer(value: int | None) -> exp.Expression:
     return exp.cast(exp.Literal.number(value) if value is not None else exp.null(), "INTEGER")
 
 
-def _conversions(rules: Mapping[str, ConversionRule]) -> exp.Query:
-    """One row per journey and channel its conversion may happen on (channel NULL: any)."""
+def _conversions(rules: Mapping[str, ConversionRule], splits_after: Mapping[str, timedelta]) -> exp.Query:
+    """One row per journey and channel its conversion may happen on (channel NULL: any), with the seconds from entering
+    to the journey's holdout split."""
     rows = [
-        _conversion_row(journey, rule.event.value, channel, rule.within_days)
+        _conversion_row(
+            journey,
+            rule.event.value,
+            channel,
+            rule.within_days,
+            int(splits_after.get(journey, timedelta()).total_seconds()),
+        )
         for journey, rule in sorted(rules.items())
         for channel in rule.channels or (None,)
     ]
     if not rows:
-        return _conversion_row(None, None, None, None).where(exp.false())
+        return _conversion_row(None, None, None, None, None).where(exp.false())
     query: exp.Query = rows[0]
     for row in rows[1:]:
         query = exp.union(query, row, distinct=False)
     return query
 
 
-def _conversion_row(journey: str | None, event: str | None, channel: str | None, days: int | None) -> exp.Select:
+def _conversion_row(
+    journey: str | None, event: str | None, channel: str | None, days: int | None, split_after: int | None
+) -> exp.Select:
     return exp.select(
         _text(journey).as_("journey"),
         _text(event).as_("event_type"),
         _text(channel).as_("channel"),
-        exp.cast(exp.Literal.number(days) if days is not None else exp.null(), "INTEGER").as_("within_days"),
+        _integer(days).as_("within_days"),
+        _integer(split_after).as_("split_after_seconds"),
     )
 
 

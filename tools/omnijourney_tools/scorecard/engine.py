@@ -35,7 +35,8 @@ class LakeNotFound(Exception):
 class DuckDbLake:
     """DuckDB in memory over `DIR/facts/kind=<kind>/day=<day>/*.parquet`, as the view `facts`.
 
-    `occurred_at` is read as a UTC instant whichever way a file stored it, so `AT TIME ZONE` gives local times.
+    `occurred_at` is read as a UTC instant whichever way a file stored it, so `AT TIME ZONE` gives local times; `day`
+    as the text it is in the path (and in the Glue table), not the date DuckDB would make of it.
     """
 
     dialect = "duckdb"
@@ -49,7 +50,8 @@ class DuckDbLake:
         # The files' paths go in as values, never into a statement's text.
         self.connection.read_parquet(files, hive_partitioning=True, union_by_name=True).create_view("lake_files")
         self.connection.execute(
-            "CREATE VIEW facts AS SELECT * REPLACE (CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at) FROM lake_files"
+            "CREATE VIEW facts AS SELECT * REPLACE"
+            " (CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at, CAST(day AS VARCHAR) AS day) FROM lake_files"
         )
 
     def run(self, sql: str) -> list[dict[str, Any]]:

@@ -1,10 +1,12 @@
 """A journey's holdout lift (docs/metrics.md): the treatment's conversion rate less the holdout's, its 95% confidence
 interval and two-sided p-value, and the group sizes that could detect the journey's minimum detectable effect.
 
-The statistics are statsmodels': Newcomb's interval for a difference of two proportions and the Agresti-Caffo test
-(`confint_proportions_2indep` and `test_proportions_2indep` with their defaults, which stay sound with a handful of
-customers or none converting, where Wald's and the score method fail), and the power of a two-sided z-test on
-Cohen's h (`NormalIndPower`, `proportion_effectsize`) for the sizes.
+The statistics are statsmodels': the Agresti-Caffo interval for a difference of two proportions and the Agresti-Caffo
+test (`confint_proportions_2indep` and `test_proportions_2indep`, method "agresti-caffo": one Wald statistic over the
+counts plus one success and one failure in each group), a matching pair, so the interval excludes 0 exactly when the
+p-value is below ALPHA; the added counts keep both sound with a handful of customers or none converting, where Wald's
+fails and the score interval finds no root. The sizes are the power of a two-sided z-test on Cohen's h
+(`NormalIndPower`, `proportion_effectsize`) over the pooled rate of both groups.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from omnijourney.journeys.language import ConversionRule, Holdout
 ALPHA = 0.05  # 95% intervals; significant below this p-value
 POWER = 0.8  # the chance of detecting a lift of the minimum detectable effect, were it there
 DIGITS = 4
+# The interval's and the test's method: the same statistic, so they never contradict each other.
+METHOD = "agresti-caffo"
 
 
 @dataclass(frozen=True)
@@ -72,14 +76,16 @@ def holdout_lift(
     lift = interval = p_value = None
     if treated.customers and control.customers:
         counts = (treated.converted, treated.customers, control.converted, control.customers)
-        # Degenerate groups (all or none converting) make statsmodels divide by zero on the way; its answers hold.
+        # Degenerate groups (all or none converting) make statsmodels divide by zero on the way (ratios it computes and
+        # does not return here); its answers hold.
         with np.errstate(divide="ignore", invalid="ignore"):
-            low, high = confint_proportions_2indep(*counts, compare="diff", alpha=ALPHA)
-            tested = test_proportions_2indep(*counts, compare="diff", alternative="two-sided")
+            low, high = confint_proportions_2indep(*counts, compare="diff", method=METHOD, alpha=ALPHA)
+            tested = test_proportions_2indep(*counts, compare="diff", method=METHOD, alternative="two-sided")
         lift = _rounded(treated.converted / treated.customers - control.converted / control.customers)
         interval = [_rounded(low), _rounded(high)]
         p_value = None if math.isnan(tested.pvalue) else _rounded(tested.pvalue)
-    needed = _needed(holdout, control.rate if control.rate is not None else treated.rate or 0.0)
+    customers = treated.customers + control.customers
+    needed = _needed(holdout, (treated.converted + control.converted) / customers if customers else 0.0)
     have = {"treatment": treated.customers, "holdout": control.customers}
     more_needed = {group: max(size - have[group], 0) for group, size in needed.items()}
     return HoldoutLift(
@@ -102,7 +108,8 @@ def _group(customers: int, converted: int) -> GroupConversion:
 
 def _needed(holdout: Holdout, baseline: float) -> dict[str, int]:
     """Each group's size for a two-sided test at ALPHA to detect the minimum detectable effect over `baseline`
-    (the holdout's rate) with POWER, the groups in the split's proportion."""
+    (the pooled rate of both groups: the holdout's own, from its few customers, would swing the sizes with each
+    conversion) with POWER, the groups in the split's proportion."""
     effect = holdout.minimum_detectable_effect
     better = min(baseline + effect, 1.0)
     size = abs(proportion_effectsize(better, better - effect))

@@ -81,7 +81,7 @@ def lift_sentence(journey: str, lift: HoldoutLift) -> str:
     conversion = lift.conversion
     did = "ordered" if conversion.event == "order_completed" else f"converted ({conversion.event})"
     channels = f" on {' or '.join(conversion.channels)}" if conversion.channels else ""
-    window = f"within {conversion.within_days} {_plural(conversion.within_days, 'day')} of entering"
+    window = f"within {conversion.within_days} {_plural(conversion.within_days, 'day')} of the split"
     treated, held = lift.treatment, lift.holdout
     got_it = f"of the {treated.customers} {_plural(treated.customers, 'customer')} who got it"
     head = f"Holdout lift of {journey}: "

@@ -258,9 +258,11 @@ def report_of(findings: Sequence[Findings]) -> dict[str, Any]:
     ledger = sorted((message for found in findings for message in found.messages), key=_message_order)
     skipped = sorted((entry for found in findings for entry in found.skipped), key=_skipped_order)
     activity = dict(sorted(item for found in findings for item in found.activity.items()))
-    rules = {name: journey.conversion_rule for name, journey in config.journeys().journeys.items()}
     journeys = with_conversions(
-        sorted((run for found in findings for run in found.journeys), key=_run_order), rules, profiles, activity
+        sorted((run for found in findings for run in found.journeys), key=_run_order),
+        config.journeys().journeys,
+        profiles,
+        activity,
     )
     erased = {customer: at for found in findings for customer, at in found.erased.items()}
     return {

@@ -8,6 +8,7 @@ the DLQ, whose redrive would too, is for failures that may pass (throttling, an 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -24,14 +25,14 @@ from omnijourney.platform.settings import get_settings
 if TYPE_CHECKING:
     from omnijourney.profiles.service import ProfileUpdate
 
+# A child of the functions' Powertools logger (service `omnijourney`), so its lines come out the same way.
+logger = logging.getLogger(__name__)
+
 
 def events_in(body: str) -> list[CanonicalEvent]:
     """The events in one queue message: a canonical event from ingest, or whatever SES published to SNS."""
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError:
-        data = None  # not from ingest: with raw message delivery, SES's plain-text notices arrive as they are
-    if isinstance(data, dict) and data.get("schema") == SCHEMA:
+    data = _from_ingest(body)
+    if data is not None:
         try:
             return [CanonicalEvent.model_validate(data)]
         except ValidationError as error:
@@ -60,12 +61,41 @@ def handle_queue_message(body: str, follow: Callable[[str], None] = lambda _: No
 
     outcomes: list[dict[str, Any]] = []
     try:
-        for event in events_in(body):
+        events = events_in(body)
+        confirm_send(body)
+        for event in events:
             follow(event.correlation)
             outcomes.append(record(event))
     except (MalformedPayload, Refused) as error:
         return [quarantined(body, error)]
     return outcomes
+
+
+def confirm_send(body: str) -> None:
+    """An SES record of a message SES accepted completes its ledger entry (docs/operations.md, "Sends"). Logged
+    without the record: it names the recipient."""
+    if _from_ingest(body) is not None:
+        return
+    from omnijourney.edge.sources.ses import send_receipt  # lazy: as events_in's parser
+    from omnijourney.runtime import ledger  # lazy: pynamodb loads on the first record, not at cold start
+
+    receipt = send_receipt(body.encode())
+    if receipt is None:
+        return
+    entry = ledger.confirm_sent(receipt.customer_id, receipt.message_key_tag, receipt.ses_message_id)
+    if entry is None:
+        logger.warning(
+            "SES %s record names no ledger entry", receipt.kind, extra={"ses_message_id": receipt.ses_message_id}
+        )
+
+
+def _from_ingest(body: str) -> dict[str, Any] | None:
+    """The canonical event ingest queued, as JSON; None for what SES published."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return None  # not from ingest: with raw message delivery, SES's plain-text notices arrive as they are
+    return data if isinstance(data, dict) and data.get("schema") == SCHEMA else None
 
 
 def quarantined(body: str, error: OmnijourneyError) -> dict[str, Any]:

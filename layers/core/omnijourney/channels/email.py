@@ -2,7 +2,8 @@
 
 With a configuration set, SES event publishing sends bounces, complaints, deliveries, opens and clicks
 to SNS → the events queue, and each event carries this message's tags: that is how feedback finds its
-journey, step and message key again.
+journey, step and message key again, and how SES's `Send` and `Delivery` records confirm a ledger entry left
+`pending` (runtime.ledger.confirm_sent).
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def _one_click_unsubscribe(message: OutgoingMessage) -> list[dict[str, str]]:
     ]
 
 
+def tag_value(value: str) -> str:
+    """`value` as an SES tag carries it: the ledger reads a message key back from SES's events in this form."""
+    return _TAG_UNSAFE.sub("_", value)[:_TAG_MAX_LENGTH]
+
+
 def _tags(message: OutgoingMessage) -> list[dict[str, str]]:
     values = {
         "journey": message.journey,
@@ -70,7 +76,7 @@ def _tags(message: OutgoingMessage) -> list[dict[str, str]]:
         "category": message.category,
         "message_key": message.message_key,
     }
-    return [{"Name": name, "Value": _TAG_UNSAFE.sub("_", value)[:_TAG_MAX_LENGTH]} for name, value in values.items()]
+    return [{"Name": name, "Value": tag_value(value)} for name, value in values.items()]
 
 
 ADAPTER = EmailAdapter()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -23,7 +24,8 @@ SECONDS = {"days": 86_400, "hours": 3_600, "minutes": 60}
 # What a journey may read from the event that started it (filters and branches), beside `properties.<name>`.
 EVENT_FIELDS = ("name", "channel", "source", "cart_value", "cart_items", "order_total", "order_state", "currency")
 ACTIONS = ("wait", "wait_for", "branch", "split", "send", "update_profile", "exit")
-# What a holdout's lift counts as converting when the journey says nothing: any order within 14 days of entering.
+# What a holdout's lift counts as converting when the journey says nothing: any order within 14 days of the holdout
+# split (of entering, for a journey without one).
 DEFAULT_CONVERSION_EVENT = EventType.order_completed
 DEFAULT_CONVERSION_DAYS = 14
 # The smallest lift (absolute: 0.05 is 5 percentage points) a holdout is sized to detect, unless its group says.
@@ -281,7 +283,8 @@ class Goal(ConfigModel):
 
 
 class Conversion(ConfigModel):
-    """What the holdout's lift counts as converting (docs/metrics.md): the event, within `within_days` of entering.
+    """What the holdout's lift counts as converting (docs/metrics.md): the event, within `within_days` of the holdout
+    split (of entering, for a journey without one).
     A journey whose goal is an event converts on it; `conversion` then sets only the window."""
 
     noun = "a conversion"
@@ -338,7 +341,7 @@ def _tested_channels(where: dict[str, Comparison] | None) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class ConversionRule:
     """A journey's conversion as the lift measures it: `event` on one of `channels` (any when empty), within
-    `within_days` of entering."""
+    `within_days` of the holdout split (of entering, without one)."""
 
     event: EventType
     channels: tuple[str, ...]
@@ -630,7 +633,7 @@ class Journey(ConfigModel):
     conversion: Conversion | None = Field(
         default=None,
         description="what the holdout's lift counts as converting: default the goal's event, else any "
-        f"order_completed, within {DEFAULT_CONVERSION_DAYS} days of entering",
+        f"order_completed, within {DEFAULT_CONVERSION_DAYS} days of the holdout split",
     )
     settings: JourneySettings = Field(default_factory=JourneySettings)
     steps: list[Step] = Field(min_length=1)
@@ -660,6 +663,22 @@ class Journey(ConfigModel):
             return ConversionRule(DEFAULT_CONVERSION_EVENT, (), within_days)
         event = self.conversion.event or DEFAULT_CONVERSION_EVENT
         return ConversionRule(event, _tested_channels(self.conversion.where), within_days)
+
+    @property
+    def time_to_holdout_split(self) -> timedelta:
+        """How long after entering a run reaches the journey's holdout split, as its definition says: the waits of the
+        steps before the split in the file (a wait's duration, a wait `until` a time of day its whole days, a wait_for
+        its timeout). The lift's window starts there for the treatment (no fact records when a run passes the split);
+        zero without a holdout."""
+        waited = 0
+        for step in self.steps:
+            if any(group.holdout for group in step.split or []):
+                return timedelta(seconds=waited)
+            if step.wait is not None:
+                waited += step.wait.seconds
+            elif step.wait_for is not None:
+                waited += step.wait_for.timeout.seconds
+        return timedelta()
 
     @property
     def holdout(self) -> Holdout | None:

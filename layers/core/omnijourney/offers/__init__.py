@@ -112,9 +112,12 @@ NotPresented = Literal[
 Presented = IssuedOffer | NotPresented
 
 
-def code_for(customer_id: str, offer_name: str, prefix: str, issued_at: datetime) -> str:
-    """A Shopify-compatible discount code, the same for the same issue (retries) and unguessable across customers."""
-    digest = hashlib.sha256(f"{customer_id}#{offer_name}#{issued_at.isoformat()}".encode()).hexdigest()
+def code_for(customer_id: str, offer_name: str, prefix: str, step_entered: datetime) -> str:
+    """A Shopify-compatible discount code, unguessable across customers and the same for every attempt of one issue:
+    derived from when the issuing send step was entered (Step Functions' EnteredTime, the same on every retry of its
+    Task), not from when an attempt ran. A Task retried after a failure before the offer was recorded issues the code
+    the first attempt would have."""
+    digest = hashlib.sha256(f"{customer_id}#{offer_name}#{step_entered.isoformat()}".encode()).hexdigest()
     return f"{prefix}-{int(digest[:12], 16):X}"[:32]
 
 
@@ -131,10 +134,12 @@ def present(
     channel: MessageChannel,
     at: datetime,
     journey: str,
+    step_entered: datetime | None = None,
 ) -> Presented:
-    """The offer a message promoting the SKUs `promotes` presents: the customer's live one covering these SKUs, or
-    a new one, or why not. Whatever it presents covers at least one promoted product: a code that does not apply to
-    what the customer came for is worse than no code."""
+    """The offer a message promoting the SKUs `promotes` presents at `at`: the customer's live one covering these
+    SKUs, or a new one (its code from `step_entered`, else `at`: see code_for), or why not. Whatever it presents
+    covers at least one promoted product: a code that does not apply to what the customer came for is worse than no
+    code."""
     offer = config.offers[name]
     skus = set(offer.skus)
     promoted = set(promotes)
@@ -167,7 +172,7 @@ def present(
         return Reason.bought_at_full_price
     return IssuedOffer(
         offer=name,
-        code=code_for(profile.customer_id, name, offer.code_prefix, at),
+        code=code_for(profile.customer_id, name, offer.code_prefix, step_entered or at),
         discount=offer.discount.text,
         skus=tuple(offer.skus),
         issued_at=at,

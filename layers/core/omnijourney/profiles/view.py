@@ -28,9 +28,19 @@ def name_of(profile: Profile) -> dict[str, Any]:
     }
 
 
+# What staff are told of a message the ledger could not confirm (docs/operations.md, "Sends").
+UNCONFIRMED = "This message may or may not have reached the customer: the provider never confirmed it."
+
+
 def profile_view(
-    profile: Profile, lifecycle: LifecycleConfig, at: datetime, activity: list[HistoryRecord] | None = None
+    profile: Profile,
+    lifecycle: LifecycleConfig,
+    at: datetime,
+    activity: list[HistoryRecord] | None = None,
+    pending_messages: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """`pending_messages`, when given, are the ledger's unconfirmed sends (runtime.ledger.unconfirmed, each
+    `as_pending()`): listed for staff, each with what it means."""
     cart = profile.cart
     view: dict[str, Any] = {
         "customer_id": profile.customer_id,
@@ -118,4 +128,6 @@ def profile_view(
             }
             for entry in activity
         ]
+    if pending_messages is not None:
+        view["pending_messages"] = [message | {"note": UNCONFIRMED} for message in pending_messages]
     return view

@@ -7,6 +7,7 @@ The first guard that holds a message names the reason written to the ledger.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -103,8 +104,9 @@ def seconds_until(now: datetime, zone: ZoneInfo, at: str, days: int, *, same_day
 
 
 def _seconds_between(now: datetime, later: datetime) -> int:
-    # In UTC: Python subtracts two times of one zone by their wall clocks, which is wrong across DST.
-    return max(1, int((later.astimezone(UTC) - now.astimezone(UTC)).total_seconds()))
+    # In UTC: Python subtracts two times of one zone by their wall clocks, which is wrong across DST. Rounded up: a
+    # deferral computed at a fractional second must not end just before the time it waits for.
+    return max(1, math.ceil((later.astimezone(UTC) - now.astimezone(UTC)).total_seconds()))
 
 
 def decide(

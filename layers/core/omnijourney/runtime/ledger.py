@@ -1,8 +1,11 @@
 """The message ledger: its pynamodb model and every read and write of it.
 
 One item per (execution, step, visit): the entry is claimed (`pending`) before the provider is called and completed
-after, so a retried Task finds the first outcome. A sent entry keeps the message's text as the customer read it, so a
-marketer can see what went out; erasure keeps the entries but not their address or text.
+after, so a retried Task finds the first outcome. An entry the function never completed (it died, or the write
+failed, after the provider answered) is completed from the provider's own record where there is one: SES's records
+confirm an email (`confirm_sent`); what stays `pending` is listed for staff and counted (docs/operations.md,
+"Sends"). A sent entry keeps the message's text as the customer read it, so a marketer can see what went out; erasure
+keeps the entries but not their address or text.
 
 Columns hold what their names say. Items already stored keep their attribute names; one column changed meaning:
 a deferral's seconds were kept in `provider_id` until they got `defer_seconds`, and an entry written so still
@@ -21,10 +24,14 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute,
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from omnijourney.channels.email import tag_value
 from omnijourney.platform.tables import Table, table_meta
 from omnijourney.vocabulary import Category, MessageChannel
 
 RETENTION_DAYS = 400
+# SES publishes a Send record within seconds of taking a message, a Delivery within minutes: an entry still `pending`
+# this long after it was claimed is counted as unconfirmed.
+CONFIRM_WITHIN = timedelta(minutes=30)
 
 
 class LedgerStatus(StrEnum):
@@ -35,6 +42,10 @@ class LedgerStatus(StrEnum):
     suppressed = "suppressed"
     deferred = "deferred"
     retry = "retry"
+
+
+# What a provider's record of an accepted message completes: an entry the function left unfinished.
+_UNCONFIRMED = (LedgerStatus.pending.value, LedgerStatus.retry.value)
 
 
 class LedgerRecord(Table):
@@ -100,6 +111,16 @@ class LedgerRecord(Table):
             "offer": _presented(self.offer),
             "offer_withheld": json.loads(self.offer_withheld) if self.offer_withheld else None,
             "text": json.loads(self.text) if self.text else None,
+        }
+
+    def as_pending(self) -> dict[str, Any]:
+        """An unconfirmed send as staff see it on the profile: when, where, which journey (no address, no text)."""
+        return {
+            "at": self.at.isoformat(),
+            "channel": self.channel,
+            "journey": self.journey,
+            "step": self.step,
+            "template": self.template,
         }
 
 
@@ -193,8 +214,15 @@ def claim(record: LedgerRecord, retrying: bool) -> bool:
 
 
 def mark(record: LedgerRecord, status: LedgerStatus, reason: str) -> None:
-    """A claimed entry's provider failed: `retry` (another attempt will come) or `suppressed` (it never will)."""
-    record.update(actions=[LedgerRecord.status.set(status.value), LedgerRecord.reason.set(reason)])
+    """A claimed entry's provider failed: `retry` (another attempt will come) or `suppressed` (it never will). Only a
+    `pending` entry: one the provider's record already confirmed sent (a timeout after SES took it) stays sent, and
+    the retried Task finds it so."""
+    actions: list[Action] = [LedgerRecord.status.set(status.value), LedgerRecord.reason.set(reason)]
+    try:
+        record.update(actions=actions, condition=LedgerRecord.status == LedgerStatus.pending.value)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def mark_sent(record: LedgerRecord, provider_id: str, *, subject: str | None, body: str) -> None:
@@ -209,6 +237,52 @@ def mark_sent(record: LedgerRecord, provider_id: str, *, subject: str | None, bo
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
         record.update(actions=sent)
+
+
+def confirm_sent(customer_id: str, message_key_tag: str, provider_id: str) -> LedgerRecord | None:
+    """The provider's record that it accepted the message of the entry whose key, as a tag carries it, is
+    `message_key_tag`: a `pending` entry (the function died or its write failed after the provider answered) or one
+    to `retry` (the answer timed out after the provider took it) becomes `sent` with the provider's id, so a retried
+    Task does not send it again. Any other status is final and stays. The entry as read (None when the customer has
+    no such entry)."""
+    found = next((record for record in entries(customer_id) if tag_value(record.message_key) == message_key_tag), None)
+    if found is None or found.status not in _UNCONFIRMED:
+        return found
+    confirmed: list[Action] = [
+        LedgerRecord.status.set(LedgerStatus.sent.value),
+        LedgerRecord.provider_id.set(provider_id),
+        LedgerRecord.reason.remove(),
+    ]
+    try:
+        found.update(actions=confirmed, condition=LedgerRecord.status.is_in(*_UNCONFIRMED))
+    except UpdateError as error:
+        # The function completed it meanwhile: its outcome stands.
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    return found
+
+
+def unconfirmed(customer_ids: Iterable[str]) -> list[LedgerRecord]:
+    """The customers' entries still `pending`: messages that may or may not have reached them (staff see them)."""
+    return [
+        record
+        for customer_id in customer_ids
+        for record in LedgerRecord.query(
+            customer_id, filter_condition=LedgerRecord.status == LedgerStatus.pending.value
+        )
+    ]
+
+
+def newly_unconfirmed(now: datetime) -> int:
+    """Entries claimed in the hour that ended CONFIRM_WITHIN before `now` and still `pending`: the hourly schedule
+    counts each once (the `MessagesUnreconciled` metric). A scan with a filter: its cost grows with the ledger."""
+    until = now - CONFIRM_WITHIN
+    pending = (
+        (LedgerRecord.status == LedgerStatus.pending.value)
+        & (LedgerRecord.at >= until - timedelta(hours=1))
+        & (LedgerRecord.at < until)
+    )
+    return sum(1 for _ in LedgerRecord.scan(filter_condition=pending))
 
 
 def forget_recipients_and_texts(customer_ids: Iterable[str]) -> None:

@@ -26,6 +26,7 @@ from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttri
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
+from omnijourney.events import event_digest
 from omnijourney.journeys.contract import Entry
 from omnijourney.platform.tables import Table, table_meta
 from omnijourney.profiles import store
@@ -66,6 +67,9 @@ class JourneyRunRecord(Table):
     reason = UnicodeAttribute(null=True)
     # The channel of the order (or event) that reached the goal: web, app, pos, phone…
     converted_on = UnicodeAttribute(null=True)
+    # What ended it (the digest of an event id, or of another cause the stopping names): a retry of that cause stops
+    # the execution again, since its first attempt may have failed between recording the end and stopping it.
+    ended_by = UnicodeAttribute(null=True)
     entry = UnicodeAttribute(default="{}")
     # Set while a `wait_for` step waits: which step, the event it waits for, the token that resumes it.
     waiting_step = UnicodeAttribute(null=True)
@@ -186,9 +190,13 @@ def end(
     at: datetime,
     reason: str | None = None,
     converted_on: str | None = None,
+    *,
+    ended_by: str | None = None,
 ) -> bool:
     """Record how a run ended (a RunOutcome, or what an execution's output names), once: the first outcome stands
-    (a later StopExecution or retry changes nothing). From then on the run expires (RUN_RETENTION_DAYS)."""
+    (a later StopExecution or retry changes nothing), and False says another outcome stood already. Throttling or
+    an outage raises, so the caller's retry records it: taken for "already ended", it left runs running for good.
+    From then on the run expires (RUN_RETENTION_DAYS). `ended_by`: what ended it (an event id), kept as its digest."""
     actions: list[Action] = [
         JourneyRunRecord.outcome.set(str(outcome)),
         JourneyRunRecord.ended_at.set(at),
@@ -201,11 +209,25 @@ def end(
         actions.append(JourneyRunRecord.reason.set(reason))
     if converted_on is not None:
         actions.append(JourneyRunRecord.converted_on.set(converted_on))
+    if ended_by is not None:
+        actions.append(JourneyRunRecord.ended_by.set(event_digest(ended_by)))
     try:
         run.update(actions=actions, condition=JourneyRunRecord.outcome == RunOutcome.running.value)
-    except UpdateError:
-        return False
+    except UpdateError as error:
+        if _condition_failed(error):
+            return False
+        raise
     return True
+
+
+def ended_by(run: JourneyRunRecord, cause: str) -> bool:
+    """Whether `cause` (as given to `end`) ended the run."""
+    return run.ended_by == event_digest(cause)
+
+
+def _condition_failed(error: UpdateError) -> bool:
+    """Only the condition says the item was not as expected; throttling or an outage says nothing about it."""
+    return error.cause_response_code == "ConditionalCheckFailedException"
 
 
 def end_unread(
@@ -228,7 +250,7 @@ def wait(run: JourneyRunRecord, step: str, awaited: str, task_token: str) -> Non
 
 def resumed(run: JourneyRunRecord, task_token: str) -> None:
     """Forget the answered token, unless a newer wait stored its own meanwhile."""
-    with suppress(UpdateError):
+    try:
         run.update(
             actions=[
                 JourneyRunRecord.task_token.remove(),
@@ -237,6 +259,9 @@ def resumed(run: JourneyRunRecord, task_token: str) -> None:
             ],
             condition=JourneyRunRecord.task_token == task_token,
         )
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
 
 
 def forget_entries(runs: Iterable[JourneyRunRecord]) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from pydantic import JsonValue, ValidationError
+from pynamodb.exceptions import UpdateError
 
 from omnijourney.analytics import facts, stream
 from omnijourney.analytics.facts import LedgerOutcome, RunEnd, ShownOffer
@@ -70,6 +71,10 @@ ENDINGS: dict[str, SendOutcome] = {
     Reason.customer_erased: "exited",
     **{exited_on(event): "exited" for event in EventType},
 }
+
+
+# How often a refused send's `retry` mark is tried before its Task fails (_mark_for_retry).
+MARK_ATTEMPTS = 3
 
 
 class Retryable(Exception):
@@ -207,7 +212,10 @@ def send(task: SendTask) -> SendResult:
     )
     template, offer, withheld = message.template, None, None
     if decision.status == "send" and message.offer is not None and profile is not None:
-        template, offer, withheld, decision = _offer_for(message, profile.customer_id, decision, now, policy.journey)
+        entered = datetime.fromisoformat(task.visit)  # the same on every retry: the offer's code is derived from it
+        template, offer, withheld, decision = _offer_for(
+            message, profile.customer_id, decision, now, journey=policy.journey, step_entered=entered
+        )
     if decision.status in ("goal", "exited") and run is not None:
         runs.end(run, decision.status, now, decision.reason, decision.converted_on)
     entry = ledger.entry(
@@ -241,7 +249,7 @@ def send(task: SendTask) -> SendResult:
 
 
 def _offer_for(
-    message: Send, customer_id: str, decision: guards.Decision, now: datetime, journey: str
+    message: Send, customer_id: str, decision: guards.Decision, now: datetime, *, journey: str, step_entered: datetime
 ) -> tuple[str, IssuedOffer | None, NotPresented | None, guards.Decision]:
     """The template and offer a send presents: the customer's one live offer for the products it promotes, a new
     one (recorded on the profile before anything is sent), or the step's `without_offer` template with the reason
@@ -260,6 +268,7 @@ def _offer_for(
             channel=message.channel,
             at=now,
             journey=journey,
+            step_entered=step_entered,
         )
         if not isinstance(offer, Reason):
             offer = guards.offer_held(message, offer.skus, profile, consistency()) or offer
@@ -294,7 +303,8 @@ def _claimed_as(decided: str) -> LedgerStatus:
 
 def _outcome(entry: LedgerRecord) -> SendResult:
     """What an earlier attempt decided. A `pending` entry means it stopped mid-send: count it as sent,
-    because at most once is the promise to the customer."""
+    because at most once is the promise to the customer; SES's record of the email confirms it later, and what no
+    provider confirms stays `pending`, listed for staff and counted (docs/operations.md, "Sends")."""
     if entry.status in (LedgerStatus.sent, LedgerStatus.pending):
         return SendResult(outcome="sent", reason=None)
     if entry.status == LedgerStatus.deferred:
@@ -337,7 +347,7 @@ def _deliver(
             if not aws.transient(error):
                 raise
             # As a provider's outage: the retried Task writes the note, where a `pending` entry would count it done.
-            ledger.mark(entry, LedgerStatus.retry, "profile_unavailable")
+            _mark_for_retry(entry, "profile_unavailable")
             raise Retryable("the note could not be written yet") from error
         provider_id = f"note:{profile.customer_id}"
     else:
@@ -345,7 +355,7 @@ def _deliver(
             provider_id = _send_through_channel(entry, message, rendered, to=channel)
         except SendFailed as failure:
             if failure.retryable:
-                ledger.mark(entry, LedgerStatus.retry, failure.reason)
+                _mark_for_retry(entry, failure.reason)
                 raise Retryable(failure.reason) from failure
             # A bad address or a rejected message: recorded, and the journey goes on.
             reason = undeliverable(failure.reason)
@@ -355,6 +365,20 @@ def _deliver(
     ledger.mark_sent(entry, provider_id, subject=rendered.subject, body=rendered.body)
     _emit_outcome(entry, profile)
     return SendResult(outcome="sent", reason=None)
+
+
+def _mark_for_retry(entry: LedgerRecord, reason: str) -> None:
+    """Nothing went out: the entry says so, for the retried Task to send. This mark is all that tells a refused send
+    from one in flight, and an entry left `pending` counts as sent, so a mark that AWS throttled past the SDK's
+    retries is tried again, MARK_ATTEMPTS times in all, before the Task fails with the entry still `pending`."""
+    for attempt in range(1, MARK_ATTEMPTS + 1):
+        try:
+            ledger.mark(entry, LedgerStatus.retry, reason)
+        except UpdateError as error:
+            if attempt == MARK_ATTEMPTS or not aws.transient(error):
+                raise
+        else:
+            return
 
 
 def _emit_outcome(entry: LedgerRecord, profile: Profile | None) -> None:

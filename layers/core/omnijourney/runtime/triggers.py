@@ -1,7 +1,10 @@
 """What an event does to journeys, right after it is recorded on the profile: runs start, resume, stop.
 
 Runs once per event (the profile function is idempotent per event id), and every call is safe to
-repeat: executions have deterministic names, a stale task token is ignored, stopping twice is harmless.
+repeat: executions have deterministic names, a stale task token is ignored, stopping twice is harmless. What an event
+does is derived again when it is delivered again after a failure (the profile already holds it, so recording it
+changed nothing): an event among the profile's recent ones counts as having changed it, runs it ended have their
+executions stopped again, and a run it recorded without its execution is started again.
 """
 
 from __future__ import annotations
@@ -102,14 +105,16 @@ def react(event: CanonicalEvent, update: ProfileUpdate) -> Reaction:
     profile = update.profile
     now = clock.now()
     runs = journey_runs.of_customers((profile.customer_id, *profile.merged_from))
-    running = one_run_per_journey([run for run in runs if run.running], now, reaction)
+    cause = event.event_id
+    stop_again(runs, cause)
+    running = one_run_per_journey([run for run in runs if run.running], now, reaction, cause=cause)
     happened = occurred(event, profile)
     for run in running:
         journey = journeys.get(run.journey)
         ending = _ending(journey, run, happened, profile) if journey else None
         if ending is not None:
             outcome, reason, converted_on = ending
-            stop_run(run, outcome, reason, now, reaction, converted_on=converted_on)
+            stop_run(run, outcome, reason, now, reaction, converted_on=converted_on, cause=cause)
         elif run.task_token and run.awaited:
             awaited = EventMatch.model_validate_json(run.awaited)
             if matches(awaited, happened):
@@ -150,7 +155,8 @@ def _audience_now_admits(
     profile = update.profile
     segment = journey.entry.segment
     mark = profile.segments.get(segment) if segment is not None else None
-    if segment is None or mark is None or mark == update.event_id or journey.audience is None or not update.changed:
+    unchanged = not changed_profile(update)
+    if segment is None or mark is None or mark == update.event_id or journey.audience is None or unchanged:
         return False
     if not holds(journey.audience, profile, entry):
         return False
@@ -177,9 +183,11 @@ def segment_entry_id(segment: str, mark: str, profile: Profile, now: datetime) -
 
 
 def _may_matter(event: CanonicalEvent, update: ProfileUpdate, journeys: Iterable[Journey]) -> bool:
-    """Whether any journey could start, resume or stop on this event (a merge may leave two runs of one journey)."""
-    if update.merged:
+    """Whether any journey could start, resume or stop on this event (a merge may leave two runs of one journey; an
+    event delivered again after it changed the profile may have left work undone, a merge's included)."""
+    if update.merged or redelivered(update):
         return True
+    changed = changed_profile(update)
     for journey in journeys:
         awaited = [step.wait_for.event for step in journey.steps if step.wait_for is not None]
         policy = journey.policy
@@ -195,17 +203,23 @@ def _may_matter(event: CanonicalEvent, update: ProfileUpdate, journeys: Iterable
         # A segment entry the audience refused may now be admitted (_audience_now_admits), checked in memory first.
         audience = journey.audience
         in_segment = journey.entry.segment in update.profile.segments
-        if in_segment and audience is not None and update.changed and holds(audience, update.profile, None):
+        if in_segment and audience is not None and changed and holds(audience, update.profile, None):
             return True
         # An exit condition can only come to hold when the profile (or its segments) changed; a new one has no runs.
         # Checked in memory: only one that holds now is worth reading the runs for.
-        if (
-            update.changed
-            and not update.created
-            and any(_may_hold(when, update.profile) for when in policy.exit_conditions)
-        ):
+        if changed and not update.created and any(_may_hold(when, update.profile) for when in policy.exit_conditions):
             return True
     return False
+
+
+def redelivered(update: ProfileUpdate) -> bool:
+    """The event changed the profile in an earlier attempt, which failed after writing it: the profile holds it."""
+    return not update.changed and update.event_id in update.profile.recent_events
+
+
+def changed_profile(update: ProfileUpdate) -> bool:
+    """The event changed the profile, in this attempt or in an earlier one (`redelivered`)."""
+    return update.changed or redelivered(update)
 
 
 def _may_hold(condition: Condition, profile: Profile) -> bool:
@@ -246,12 +260,15 @@ def run_schedule(journey_name: str) -> Reaction:
     return reaction
 
 
-def one_run_per_journey(running: list[JourneyRunRecord], now: datetime, reaction: Reaction) -> list[JourneyRunRecord]:
-    """Two customers merged may both be in one journey: the earlier run goes on, the other stops (no double sends)."""
+def one_run_per_journey(
+    running: list[JourneyRunRecord], now: datetime, reaction: Reaction, *, cause: str | None = None
+) -> list[JourneyRunRecord]:
+    """Two customers merged may both be in one journey: the earlier run goes on, the other stops (no double sends).
+    `cause`: as stop_run's."""
     kept: dict[str, JourneyRunRecord] = {}
     for run in sorted(running, key=lambda run: (run.started_at, run.run)):
         if run.journey in kept:
-            stop_run(run, RunOutcome.stopped, Reason.merged, now, reaction)
+            stop_run(run, RunOutcome.stopped, Reason.merged, now, reaction, cause=cause)
         else:
             kept[run.journey] = run
     return list(kept.values())
@@ -281,11 +298,13 @@ def _ending(
 def stop_runs(
     runs: Iterable[JourneyRunRecord], outcome: str, reason: Reason | ComposedReason, now: datetime
 ) -> list[str]:
-    """End the running ones among `runs` and stop their executions; the executions stopped."""
+    """End the running ones among `runs` and stop their executions; the executions stopped. Repeated (a retried
+    erasure), it stops again the executions of those it ended, whose stopping may have failed."""
     reaction = Reaction()
+    stop_again(runs, reason)
     for run in runs:
         if run.running:
-            stop_run(run, outcome, reason, now, reaction)
+            stop_run(run, outcome, reason, now, reaction, cause=reason)
     return reaction.stopped
 
 
@@ -297,20 +316,36 @@ def stop_run(
     reaction: Reaction,
     *,
     converted_on: str | None = None,
+    cause: str | None = None,
 ) -> None:
+    """End the run, then stop its execution. Recorded first: the execution's status change (ABORTED), which comes
+    at once, finds the outcome recorded, where the other way round a failed record let it record `stopped` before
+    the retried cause could record its own. A run ended and not yet stopped sends nothing (each send reads the run),
+    and a retry of `cause` (an event id, or what else ended it) stops it again: `stop_again`."""
+    if journey_runs.end(run, outcome, now, reason, converted_on, ended_by=cause):
+        _stop_execution(run, outcome, reason)
+        reaction.stopped.append(run.execution)
+
+
+def stop_again(runs: Iterable[JourneyRunRecord], cause: str) -> None:
+    """The executions of the runs `cause` ended stopped again (harmless when they are): an earlier attempt of it may
+    have failed between recording the end and stopping the execution."""
+    for run in runs:
+        if not run.running and journey_runs.ended_by(run, cause):
+            _stop_execution(run, run.outcome, run.reason or "")
+
+
+def _stop_execution(run: JourneyRunRecord, outcome: str, reason: str) -> None:
     from omnijourney.platform.aws import (
         client,  # lazy: boto3 and its clients load on the first AWS call, not at the profile function's cold start
     )
 
     stepfunctions = client("stepfunctions")
-    # Stop first, record after: if stopping fails, the retried event finds the run still running and stops it.
-    # An execution that never started or was deleted is fine: the run record is what counts.
+    # An execution that never started, was deleted or has ended is fine: the run record is what counts.
     with suppress(stepfunctions.exceptions.ExecutionDoesNotExist):
         stepfunctions.stop_execution(
             executionArn=execution_arn(run.journey, run.execution), error=f"omnijourney.{outcome}", cause=reason
         )
-    if journey_runs.end(run, outcome, now, reason, converted_on):
-        reaction.stopped.append(run.execution)
 
 
 def _resume(run: JourneyRunRecord, event: CanonicalEvent, profile: Profile, reaction: Reaction) -> None:

@@ -3,11 +3,14 @@
 Both of SES's formats are read: configuration-set event publishing (`eventType`) and an identity's feedback
 notifications (`notificationType`: Bounce, Complaint, Delivery), whose records have the same fields.
 The queue's policy admits only the SNS topic, so the SNS envelope is trusted rather than re-verified.
+`send_receipt` reads the same records for what they prove about a send: SES accepted the message whose ledger key
+its tags carry (docs/operations.md, "Sends").
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import getaddresses
 from typing import Any
@@ -45,11 +48,42 @@ _TYPES = {
 # customer (a virus, a template that did not render), delays (a delivery or a bounce follows), and the
 # confirmation an identity's notification topic gets when it is set up. They are acknowledged, not retried.
 IGNORED = ("Send", "Reject", "Rendering Failure", "DeliveryDelay", "AmazonSnsSubscriptionSucceeded")
+# Records SES publishes only for a message it accepted: each confirms the send. Reject and Rendering Failure are for
+# messages SES did not send.
+ACCEPTED = ("Send", "Delivery", "DeliveryDelay", "Bounce", "Complaint", "Open", "Click")
 # The plain-text message SES publishes to the topic when a configuration set's event destination is created.
 TOPIC_VALIDATION = b"Successfully validated SNS topic for Amazon SES event publishing."
 UNSUBSCRIBED = (ConsentChange(channel=ConsentChannel.email, status=ConsentStatus.unsubscribed),)
 # A child of the functions' Powertools logger (service `omnijourney`), so its lines come out the same way.
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    """SES's word that it accepted a message: its record's kind, SES's message id, and the customer id and ledger
+    key the message's tags carry (as channels.email.tag_value writes them)."""
+
+    kind: str
+    ses_message_id: str
+    customer_id: str
+    message_key_tag: str
+
+
+def send_receipt(body: bytes) -> SendReceipt | None:
+    """The receipt in a queue message SES published through the configuration set, or None: another kind of record,
+    or one without omnijourney's tags (an identity's notifications carry none; a message sent by someone else)."""
+    record = _record(body)
+    if record is None:
+        return None
+    kind = as_text(record.get("eventType") or record.get("notificationType"))
+    if kind not in ACCEPTED:
+        return None
+    mail = as_object(require(record, "mail"), "mail")
+    tags = _tags(mail)
+    customer_ids, message_keys = tags.get("customer_id") or [], tags.get("message_key") or []
+    if not customer_ids or not message_keys:
+        return None
+    return SendReceipt(kind, str(require(mail, "messageId", "mail.")), str(customer_ids[0]), str(message_keys[0]))
 
 
 class SesSource:
