@@ -35,7 +35,7 @@ def test_the_report_opens_offline_with_every_section(page: Page, report: Path) -
         expect(page.get_by_role("heading", name=section, exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Holdout lift", exact=True)).to_be_visible()
     expect(page.get_by_role("img", name=re.compile(r"^holdout lift: abandoned_cart: −50 points"))).to_be_visible()
-    expect(page.get_by_role("img", name=re.compile(r"^funnel of abandoned_cart: 3 entered"))).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile(r"^funnel of abandoned_cart: 4 entered"))).to_be_visible()
     expect(page.get_by_role("row", name=re.compile(r"^in_quiet_hours 1 "))).to_be_visible()
     expect(page.get_by_text("$0.0004 on Step Functions Standard", exact=False)).to_be_visible()
     assert requested == [report.as_uri()]  # the page alone: no style, script, font or image from anywhere
