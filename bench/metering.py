@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from typing import Any
+
+from omnijourney_tools.local.hooks import hooked
 
 WRITE_UNIT_BYTES = 1024
 READ_UNIT_BYTES = 4096
@@ -46,21 +48,6 @@ def attribute_size(value: Mapping[str, Any]) -> int:
 
 def item_size_of(item: Mapping[str, Mapping[str, Any]]) -> int:
     return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
-
-
-@contextmanager
-def hooked(clients: list[Any], hooks: Mapping[str, Callable[..., None]]) -> Iterator[None]:
-    """botocore event hooks on each client while the block runs; removed after, so later runs are unmeasured."""
-    unique = list(dict.fromkeys(clients))  # the same client may be reached through two factories
-    for client in unique:
-        for event, hook in hooks.items():
-            client.meta.events.register(event, hook)
-    try:
-        yield
-    finally:
-        for client in unique:
-            for event, hook in hooks.items():
-                client.meta.events.unregister(event, hook)
 
 
 @dataclass

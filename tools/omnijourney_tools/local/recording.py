@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 from omnijourney.platform import aws
 from omnijourney.platform.tables import connection
 from omnijourney_tools.local import LocalBackend
+from omnijourney_tools.local.hooks import hooked
 
 # Every service the functions call, through omnijourney.platform.aws (pynamodb's client is added apart).
 FUNCTION_SERVICES = ("dynamodb", "sqs", "sns", "s3", "ssm", "sesv2", "stepfunctions", "firehose", "athena")
@@ -97,19 +98,11 @@ class CallRecorder:
         finally:
             stack.pop()
 
-    @contextmanager
-    def installed(self, clients: list[Any]) -> Iterator[None]:
-        unique = list(dict.fromkeys(clients))  # one client may be reached through two factories
-        hooks = {"before-parameter-build": self._record, "after-call.athena.StartQueryExecution": self._query_started}
-        for client in unique:
-            for event, hook in hooks.items():
-                client.meta.events.register(event, hook)
-        try:
-            yield
-        finally:
-            for client in unique:
-                for event, hook in hooks.items():
-                    client.meta.events.unregister(event, hook)
+    def installed(self, clients: list[Any]) -> AbstractContextManager[None]:
+        return hooked(
+            clients,
+            {"before-parameter-build": self._record, "after-call.athena.StartQueryExecution": self._query_started},
+        )
 
     def _query_started(self, parsed: Mapping[str, Any], context: Mapping[str, Any], **_: Any) -> None:
         if "workgroup" in context:
