@@ -1,6 +1,5 @@
 """POST /webhooks/{source}: verify, parse, enqueue, answer 202 fast."""
 
-import json
 from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools import Logger, Metrics
@@ -9,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from omnijourney.edge.bodies import Accepted
-from omnijourney.edge.http import answer_doc, problem_docs, problem_responses, raw_body, request_url
+from omnijourney.edge.http import answer_doc, json_answer, problem_docs, problem_responses, raw_body, request_url
 from omnijourney.edge.ingest import accept_delivery
 from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
 from omnijourney.platform.errors import OmnijourneyError
@@ -83,7 +82,7 @@ def webhook(source: WebhookSource) -> Response[str]:
     tracer.put_annotation(key=CORRELATION_ANNOTATION, value=receipt.correlation_id)
     logger.info("delivery accepted", source=source, events=len(receipt.event_ids))
     metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(receipt.event_ids))
-    return Response(status_code=202, content_type="application/json", body=json.dumps(receipt.as_body()))
+    return json_answer(receipt.as_body(), 202)
 
 
 @metrics.log_metrics

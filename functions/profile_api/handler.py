@@ -1,6 +1,5 @@
 """The profile API for store POS and call-center tools (behind an IAM authorizer in the stack)."""
 
-import json
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
@@ -11,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from omnijourney.app.erasure import erase_customer
 from omnijourney.app.next_best_actions import mark_done
 from omnijourney.edge.bodies import ActionDone, Erased, NamedCustomers, ProfileView
-from omnijourney.edge.http import answer_doc, problem_docs, problem_responses
+from omnijourney.edge.http import answer_doc, json_answer, problem_docs, problem_responses
 from omnijourney.platform.tracing import function_tracer
 from omnijourney.profiles import service
 
@@ -19,10 +18,6 @@ logger = Logger()
 tracer = function_tracer()
 app = APIGatewayHttpResolver()
 problem_responses(app)
-
-
-def _json(body: object, status: int = 200) -> Response[str]:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
 PROFILE = answer_doc("The customer's profile as of now", ProfileView)
@@ -47,7 +42,7 @@ def look_up(
     loyalty_id: Annotated[str | None, Query()] = None,
 ) -> Response[str]:
     given = {"phone": phone, "email": email, "loyalty_id": loyalty_id}
-    return _json(service.look_up({key: value for key, value in given.items() if value}))
+    return json_answer(service.look_up({key: value for key, value in given.items() if value}))
 
 
 @app.get(
@@ -64,7 +59,7 @@ def look_up_by_name(
     first_name: Annotated[str, Query(description="Case and accents do not matter")],
     last_name: Annotated[str, Query(description="Case and accents do not matter")],
 ) -> Response[str]:
-    return _json(service.named(first_name, last_name))
+    return json_answer(service.named(first_name, last_name))
 
 
 @app.post(
@@ -82,7 +77,7 @@ def look_up_by_name(
     },
 )
 def action_done(customer_id: str, action_id: str) -> Response[str]:
-    return _json({"event_id": mark_done(customer_id, action_id)}, 202)
+    return json_answer({"event_id": mark_done(customer_id, action_id)}, 202)
 
 
 @app.get(
@@ -92,7 +87,7 @@ def action_done(customer_id: str, action_id: str) -> Response[str]:
     responses={200: PROFILE, **problem_docs({404: "No such customer"})},
 )
 def get_profile(customer_id: str) -> Response[str]:
-    return _json(service.view_of(service.get(customer_id)))
+    return json_answer(service.view_of(service.get(customer_id)))
 
 
 @app.delete(
@@ -104,7 +99,7 @@ def get_profile(customer_id: str) -> Response[str]:
 def erase(customer_id: str) -> Response[str]:
     erased = erase_customer(customer_id)
     logger.info("customer erased", customer_ids=erased)
-    return _json({"erased": erased})
+    return json_answer({"erased": erased})
 
 
 @logger.inject_lambda_context

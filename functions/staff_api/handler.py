@@ -4,7 +4,6 @@ Store staff and call-center agents sign in through the stack's Cognito user pool
 routes. They read and record, never erase: erasure stays on the IAM-authorized profile API.
 """
 
-import json
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
@@ -14,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from omnijourney.app.next_best_actions import mark_done
 from omnijourney.edge.bodies import ActionDone, NamedCustomers, ProfileView, StaffSearch
-from omnijourney.edge.http import answer_doc, problem_docs, problem_responses, uncached, unreadable_json
+from omnijourney.edge.http import answer_doc, json_answer, problem_docs, problem_responses, uncached, unreadable_json
 from omnijourney.platform.tracing import function_tracer
 from omnijourney.profiles import service
 
@@ -22,10 +21,6 @@ logger = Logger()
 tracer = function_tracer()
 app = APIGatewayHttpResolver(enable_validation=True)
 problem_responses(app)
-
-
-def _json(body: object, status: int = 200) -> Response[str]:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
 @app.post(
@@ -43,7 +38,7 @@ def _json(body: object, status: int = 200) -> Response[str]:
     },
 )
 def search(wanted: Annotated[StaffSearch, Body()]) -> Response[str]:
-    return _json(service.search(wanted.model_dump()))
+    return json_answer(service.search(wanted.model_dump()))
 
 
 @app.get(
@@ -56,7 +51,7 @@ def search(wanted: Annotated[StaffSearch, Body()]) -> Response[str]:
     },
 )
 def customer(customer_id: str) -> Response[str]:
-    return _json(service.view_of(service.get(customer_id)))
+    return json_answer(service.view_of(service.get(customer_id)))
 
 
 @app.post(
@@ -71,7 +66,7 @@ def customer(customer_id: str) -> Response[str]:
 def action_done(customer_id: str, action_id: str) -> Response[str]:
     # Who did it: the signed-in staff member's subject from the JWT authorizer (none locally, where nobody signs in).
     staff = app.current_event.request_context.authorizer.jwt_claim.get("sub")
-    return _json({"event_id": mark_done(customer_id, action_id, staff=staff)}, 202)
+    return json_answer({"event_id": mark_done(customer_id, action_id, staff=staff)}, 202)
 
 
 @logger.inject_lambda_context

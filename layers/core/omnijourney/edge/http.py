@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 PROBLEM_JSON = "application/problem+json"
 
 
+def json_answer(body: object, status: int = 200) -> Response[str]:
+    """A route's JSON answer."""
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response[str]:
     from aws_lambda_powertools.event_handler import Response
 
