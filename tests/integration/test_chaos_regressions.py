@@ -25,13 +25,13 @@ from omnijourney.platform import aws
 from omnijourney.platform.tables import connection
 from omnijourney.runtime import ledger, runs, steps
 from omnijourney.runtime.ledger import LedgerStatus
-from omnijourney.vocabulary import Category, MessageChannel
 from omnijourney_tools.chaos.faults import FaultInjector, FaultKind, FaultPlan
 from omnijourney_tools.chaos.outcome import Outcome
 from omnijourney_tools.chaos.run import play_under
 from omnijourney_tools.simulation.scenario import read
 from tests.conftest import RECEIVED_AT, delivery, signed
 from tests.integration.conftest import Harness
+from tests.integration.test_reconcile import welcome_entry
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 THROTTLED_PUT = FaultPlan(rate=1.0, kinds=(FaultKind.throttled,), calls=("dynamodb.PutItem",), outlasting=1.0, limit=1)
@@ -49,26 +49,6 @@ def differences_under(scenario: str, seed: int) -> list[str]:
     run = play_under(read(SCENARIOS / f"{scenario}.jsonl"), FaultPlan(rate=0.1, seed=seed))
     assert run.escaped.total() > 0  # the faults reached the functions
     return run.outcome.differences(fault_free(scenario))
-
-
-def welcome_entry() -> ledger.LedgerRecord:
-    return ledger.entry(
-        "cus_lena",
-        "welcome_series-lena#welcome#2026-03-04T10:30:00+00:00",
-        at=RECEIVED_AT,
-        journey="welcome_series",
-        step="welcome",
-        priority=1,
-        channel=MessageChannel.email,
-        category=Category.marketing,
-        template="welcome",
-        offer=None,
-        offer_withheld=None,
-        recipient="lena.fischer@example.com",
-        products=[],
-        status=LedgerStatus.pending,
-        reason=None,
-    )
 
 
 def test_a_throttled_claim_raises_instead_of_saying_another_attempt_claimed_it(harness: Harness) -> None:

@@ -23,8 +23,9 @@ KEY = "welcome_series-lena#welcome#2026-03-04T10:30:00+00:00"
 SES_MESSAGE_ID = "0107018e6a11b3c5-4d6e8f0a-2b4c-4d6e-9f1a-3b5c7d9e1f2a-000000"  # events/ses/send.json's
 
 
-def claimed(key: str = KEY, status: LedgerStatus = LedgerStatus.pending) -> LedgerRecord:
-    record = ledger.entry(
+def welcome_entry(key: str = KEY, status: LedgerStatus = LedgerStatus.pending) -> LedgerRecord:
+    """Lena's welcome email as the journey-step function claims it, not yet written."""
+    return ledger.entry(
         "cus_lena",
         key,
         at=RECEIVED_AT,
@@ -41,6 +42,10 @@ def claimed(key: str = KEY, status: LedgerStatus = LedgerStatus.pending) -> Ledg
         status=status,
         reason=None,
     )
+
+
+def claimed(key: str = KEY, status: LedgerStatus = LedgerStatus.pending) -> LedgerRecord:
+    record = welcome_entry(key, status)
     assert ledger.claim(record, retrying=False)
     return record
 
