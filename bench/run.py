@@ -21,6 +21,7 @@ from bench.chaos import RATE, SEEDS, ScenarioChaos, chaos_figures
 from bench.cold_start import RUNS, cold_imports
 from bench.journeys import START, Month, simulate_month
 from bench.metering import OUTSIDE, Usage
+from bench.pinpoint import Conversion, pinpoint_conversions
 from bench.pipeline import RECEIVED_AT, Throughput, pipeline_costs, throughput
 from bench.studio import CHROMIUM, LOADS, TARGET_MS, StudioLoads, studio_page_loads
 from omnijourney.platform import clock
@@ -314,6 +315,23 @@ def print_studio(figures: StudioLoads) -> None:
         print(f"the customer screen: not measured ({figures.customer_screen_problem})")
 
 
+def print_pinpoint_conversions(figures: list[Conversion]) -> None:
+    table(
+        "Pinpoint endpoints to a scenario (`import pinpoint endpoints --scenario`, a gzipped export, its own process)",
+        ["endpoints", "export MB", "seconds", "records/s", "peak MB"],
+        [
+            [
+                f"{found.endpoints:,}",
+                f"{found.megabytes:.1f}",
+                f"{found.seconds:.1f}",
+                f"{found.per_second:,.0f}",
+                f"{found.peak_mb:.0f}",
+            ]
+            for found in figures
+        ],
+    )
+
+
 def print_chaos(figures: list[ScenarioChaos]) -> None:
     def listed(counts: Counter[Any]) -> str:
         return ", ".join(f"{key} {count}" for key, count in sorted(counts.items())) or "-"
@@ -385,6 +403,7 @@ def main() -> None:
         print_month_scorecard(month, Path(lake))
     print_studio(studio_page_loads())
     print_chaos(chaos_figures())
+    print_pinpoint_conversions(pinpoint_conversions())
     print(f"\nbench took {time.perf_counter() - started:.0f} s")
 
 

@@ -20,17 +20,21 @@ BY_CUSTOMER = f"identities_table/index/{IdentityRecord.by_customer.Meta.index_na
 TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
     # One event: identities resolved (a batch), a merge or a new profile in one transaction (puts), history written,
     # journey runs started and ended; Powertools idempotency puts, completes, and deletes a record whose event failed.
+    # A CRM's deletions (app.removals): a deleted contact's id unlinked, and a GDPR deletion erasing the customer as
+    # the profile API's erasure does (every identity through the index by customer, history, runs and profile).
     "profile": {
-        "profiles_table": ("GetItem", "PutItem"),
-        "identities_table": ("BatchGetItem", "PutItem"),
-        "history_table": ("PutItem", "Query"),
+        "profiles_table": ("GetItem", "PutItem", "BatchWriteItem"),
+        "identities_table": ("BatchGetItem", "PutItem", "DeleteItem", "BatchWriteItem"),
+        BY_CUSTOMER: ("Query",),
+        "history_table": ("PutItem", "Query", "BatchWriteItem"),
         "idempotency_table": ("PutItem", "UpdateItem", "DeleteItem"),
-        "journey_runs_table": ("PutItem", "Query", "UpdateItem"),
+        "journey_runs_table": ("PutItem", "Query", "UpdateItem", "DeleteItem"),
         # SES's records of an accepted email confirm its pending entry (runtime.ledger.confirm_sent).
         "ledger_table": ("Query", "UpdateItem"),
     },
-    # Lookups (by identifier, by name), the profile page, and erasure: runs stopped and emptied, skipped entries
-    # deleted, the ledger scrubbed, every identity (through the index by customer), history and profile deleted.
+    # Lookups (by identifier, by name), the profile page (with the unconfirmed sends), and erasure: runs stopped
+    # and emptied, skipped entries deleted, the ledger scrubbed, every identity (through the index by customer),
+    # history and profile deleted.
     "profile_api": {
         "profiles_table": ("GetItem", "BatchWriteItem"),
         BY_NAME: ("Query",),
@@ -40,12 +44,14 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "journey_runs_table": ("Query", "UpdateItem", "DeleteItem"),
         "ledger_table": ("Query", "UpdateItem"),
     },
-    # The customer screen finds customers and reads their page; it never writes a table, scans one, or erases.
+    # The customer screen finds customers and reads their page (with the sends no provider confirmed, from the
+    # ledger); it never writes a table, scans one, or erases.
     "staff_api": {
         "profiles_table": ("GetItem",),
         BY_NAME: ("Query",),
         "identities_table": ("BatchGetItem",),
         "history_table": ("Query",),
+        "ledger_table": ("Query",),
     },
     # A step re-reads the profile and amends it (notes, tags), reads what the guards count, writes the ledger.
     "journey_step": {

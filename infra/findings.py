@@ -144,6 +144,11 @@ def acknowledge_staff_screen(stack: Stack, screen: StaffScreen) -> None:
 # (omnijourney_tools.local.recording).
 UNRECORDED_GRANTS: dict[tuple[str, str, str], str] = {
     ("*", "xray:*", "*"): "X-Ray: the Lambda runtime sends each traced function's segments (tracing is off locally).",
+    ("journey_step", "sqs:*", "queue/journey-status-dlq"): (
+        "Lambda sends a status change the function still failed after its asynchronous retries to the status DLQ "
+        "with the function's role (its on_failure destination, infra/journeys.py; CDK's grant adds "
+        "GetQueueAttributes and GetQueueUrl): a failure path no scenario takes."
+    ),
     ("*", "kms:*", "key/DataKey*"): (
         "The stack's data key: DynamoDB, SQS and S3 use it on the function's behalf when it reads or writes an "
         "encrypted item, message or object; no call of the function names it."

@@ -10,6 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -88,6 +89,15 @@ class Journeys(Construct):
                     max_event_age=Duration.hours(24),
                 )
             ],
+        )
+        # EventBridge's retries and DLQ cover handing the event to Lambda; once Lambda took it (an asynchronous
+        # invocation), Lambda's own retries decide, and past them it would drop the event and the run's `run_ended`
+        # fact with it. What the function still fails goes to the same queue instead (an invocation record: the
+        # status change is its `requestPayload`). Step Functions' Tasks invoke synchronously and are not affected.
+        step_function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.status_dead_letters),
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
         )
         self.schedule_dead_letters: sqs.Queue | None = None
         self._schedules(settings, journeys, schedule_function, key)

@@ -19,6 +19,7 @@ from infra.functions import RUNTIME, ServiceFunction
 from infra.journeys import Journeys
 from infra.messaging import Messaging
 from infra.observability import Observability
+from infra.outbound import grant_outbound_secrets
 from infra.packaging import build_layer
 from infra.pipeline import PROFILE_TIMEOUT_SECONDS, EventPipeline
 from infra.settings import DeploySettings
@@ -138,10 +139,11 @@ class OmnijourneyStack(Stack):
         for sender in (ingest, profile_api, staff_api):
             _grant_send(sender, pipeline.events, key)
         # What cannot be parsed (ingest) or recorded (profile) is quarantined; erasure deletes a customer's
-        # quarantined deliveries, every version (the profile API).
+        # quarantined deliveries, every version (the profile API, and the profile function for a CRM's GDPR deletion).
         for quarantining in (ingest, profile):
             _grant_quarantine(quarantining, quarantine, key)
-        _grant_quarantine_erasure(profile_api, quarantine, key)
+        for eraser in (profile_api, profile):
+            _grant_quarantine_erasure(eraser, quarantine, key)
         ingest.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ssm:GetParameter"],
@@ -187,6 +189,8 @@ class OmnijourneyStack(Stack):
                 ],
             )
         )
+        # Webhooks are signed with their target's secret, sales tasks made with HubSpot's token (config/webhooks.yaml).
+        grant_outbound_secrets(journey_step, config.outbound(), settings.stage)
         # SMS goes to a phone number, which SNS authorises as the resource itself (no ARN); push goes to a platform
         # endpoint, whose ARN the customer's app reports (the profile trait push_endpoint_arn). Any other SNS ARN, a
         # topic above all (the SES events topic feeds the profile function), is denied: the deny covers every

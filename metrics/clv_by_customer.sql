@@ -1,5 +1,6 @@
--- Each counted customer's lifetime value to date (their orders placed in the range) and their first channel: the
--- channel of the first event recorded on their profile, whenever it was.
+-- Each counted customer's lifetime value to date (their orders placed in the range and their deals won in it in the
+-- shop's currency) and their first channel: the channel of the first event recorded on their profile, whenever it
+-- was.
 WITH first_events AS (
     SELECT
         customer_id,
@@ -9,14 +10,14 @@ WITH first_events AS (
     WHERE kind = 'event'
 ),
 
--- Their customers are joined below: naming counted_orders would read the counted customers a second time.
+-- Their customers are joined below: naming counted customers here would read them a second time.
 earned AS (
-    SELECT b.customer_id, sum(b.revenue) AS revenue
-    FROM order_book AS b
+    SELECT e.customer_id, sum(e.revenue) AS revenue
+    FROM earnings AS e
     CROSS JOIN settings AS s
-    WHERE (s.range_start IS NULL OR b.placed_at >= s.range_start)
-      AND (s.range_end IS NULL OR b.placed_at < s.range_end)
-    GROUP BY b.customer_id
+    WHERE (s.range_start IS NULL OR e.earned_at >= s.range_start)
+      AND (s.range_end IS NULL OR e.earned_at < s.range_end)
+    GROUP BY e.customer_id
 )
 
 SELECT

@@ -1,6 +1,6 @@
 -- The facts every metric counts, defined once (docs/analytics.md): each fact once however often it was delivered,
--- under the customer id it belongs to now (the end of its merge chain), with the erased customers and each order
--- once. The scorecard runner puts these relations before each metric's query, after `settings` (the range, the
+-- under the customer id it belongs to now (the end of its merge chain), with the erased customers, each order once
+-- and each won deal once. The scorecard runner puts these relations before each metric's query, after `settings` (the range, the
 -- journey and the quiet hours it was asked for) and `quiet_channels`; the final SELECT lets this file run alone.
 --
 -- Athena (Trino) inlines a WITH query at every use: each use of a relation here reads the lake again. So a metric
@@ -83,6 +83,8 @@ customer_facts AS (
         f.merged_id,
         f.expires_at,
         f.known,
+        f.deal_id,
+        f.deal_property,
         (s.range_start IS NULL OR f.day >= CAST(CAST(s.range_start AS DATE) AS VARCHAR))
         AND (s.range_end IS NULL OR f.day < CAST(CAST(s.range_end AS DATE) AS VARCHAR))
         AND (s.journey IS NULL OR f.journey IS NULL OR f.journey = s.journey) AS in_scope,
@@ -201,6 +203,64 @@ counted_orders AS (
     CROSS JOIN settings AS s
     WHERE (s.range_start IS NULL OR b.placed_at >= s.range_start)
       AND (s.range_end IS NULL OR b.placed_at < s.range_end)
+),
+
+-- Each won deal with an amount, on the profile that holds it: its value joined from its tellings as the profile
+-- joins them (profiles/model.py, "Deals"), per property the latest telling (by the event's time, then its id's
+-- digest; a cleared property has none). Won by HubSpot's `hs_is_closed_won` where told, else by the stage
+-- `closedwon`, since the telling that decided it. Its amount is in its own currency (NULL: the CRM's company currency).
+deal_tellings AS (
+    SELECT
+        customer_id,
+        deal_id,
+        deal_property,
+        occurred_at,
+        amount,
+        currency,
+        status,
+        row_number() OVER (
+            PARTITION BY customer_id, deal_id, deal_property ORDER BY occurred_at DESC, event_id DESC
+        ) AS recency
+    FROM customer_facts
+    WHERE kind = 'deal'
+),
+
+deal_book AS (
+    SELECT
+        d.customer_id,
+        d.deal_id,
+        d.amount,
+        d.currency,
+        CASE WHEN d.verdict IS NULL THEN d.stage_at ELSE d.verdict_at END AS won_at,
+        coalesce(d.currency = s.shop_currency, FALSE) AS in_shop_currency
+    FROM (
+        SELECT
+            customer_id,
+            deal_id,
+            max(CASE WHEN deal_property = 'amount' THEN amount END) AS amount,
+            max(CASE WHEN deal_property = 'deal_currency_code' THEN currency END) AS currency,
+            max(CASE WHEN deal_property = 'hs_is_closed_won' THEN lower(status) END) AS verdict,
+            max(CASE WHEN deal_property = 'hs_is_closed_won' THEN occurred_at END) AS verdict_at,
+            max(CASE WHEN deal_property = 'dealstage' THEN status END) AS stage,
+            max(CASE WHEN deal_property = 'dealstage' THEN occurred_at END) AS stage_at
+        FROM deal_tellings
+        WHERE recency = 1
+        GROUP BY customer_id, deal_id
+    ) AS d
+    CROSS JOIN settings AS s
+    WHERE d.amount IS NOT NULL AND coalesce(d.verdict = 'true', d.stage = 'closedwon', FALSE)
+),
+
+-- What customers earned, and when: each order's revenue when it was placed, and each won deal's amount when it was
+-- won where it is in the shop's currency (config/shop.yaml); a deal in another currency, or in none, is no revenue
+-- (`clv_deals_apart` reports it apart).
+earnings AS (
+    SELECT customer_id, placed_at AS earned_at, revenue
+    FROM order_book
+    UNION ALL
+    SELECT customer_id, won_at, amount
+    FROM deal_book
+    WHERE in_shop_currency
 )
 
 SELECT * FROM scoped_facts

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from omnijourney.app import profile_views
 from omnijourney.app.erasure import erase_customer
 from omnijourney.app.next_best_actions import mark_done
 from omnijourney.edge.bodies import ActionDone, Erased, NamedCustomers, ProfileView
@@ -42,7 +43,7 @@ def look_up(
     loyalty_id: Annotated[str | None, Query()] = None,
 ) -> Response[str]:
     given = {"phone": phone, "email": email, "loyalty_id": loyalty_id}
-    return json_answer(service.look_up({key: value for key, value in given.items() if value}))
+    return json_answer(profile_views.look_up({key: value for key, value in given.items() if value}))
 
 
 @app.get(
@@ -87,7 +88,7 @@ def action_done(customer_id: str, action_id: str) -> Response[str]:
     responses={200: PROFILE, **problem_docs({404: "No such customer"})},
 )
 def get_profile(customer_id: str) -> Response[str]:
-    return json_answer(service.view_of(service.get(customer_id)))
+    return json_answer(profile_views.view_of(service.get(customer_id)))
 
 
 @app.delete(

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from omnijourney.app import profile_views
 from omnijourney.app.next_best_actions import mark_done
 from omnijourney.edge.bodies import ActionDone, NamedCustomers, ProfileView, StaffSearch
 from omnijourney.edge.http import answer_doc, json_answer, problem_docs, problem_responses, uncached, unreadable_json
@@ -51,7 +52,7 @@ def search(wanted: Annotated[StaffSearch, Body()]) -> Response[str]:
     },
 )
 def customer(customer_id: str) -> Response[str]:
-    return json_answer(service.view_of(service.get(customer_id)))
+    return json_answer(profile_views.view_of(service.get(customer_id)))
 
 
 @app.post(

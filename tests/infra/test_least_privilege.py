@@ -61,7 +61,8 @@ def recording_backend(start: datetime) -> Iterator[RecordingBackend]:
 
 def play_what_no_scenario_does(harness: Harness, metrics_dir: Path) -> None:
     """The staff screen and the profile API's other routes, a wait_for answered, deliveries and events quarantined and
-    then erased, and the daily audit."""
+    then erased (by the profile API, and by a HubSpot GDPR deletion), a HubSpot contact deleted, and the daily
+    audit."""
     maria = sign_up(harness, 7390000000001, "maria.schmidt@example.com", "Maria", "Schmidt")
     assert found(harness, email="maria.schmidt@example.com") == [maria]
     assert found(harness, first_name="Maria", last_name="Schmidt") == [maria]
@@ -93,6 +94,16 @@ def play_what_no_scenario_does(harness: Harness, metrics_dir: Path) -> None:
     assert status == 200, lena
     assert harness.erase(lena["customer_id"])[0] == 200
 
+    # Lena again, as two HubSpot contacts, with a broken order quarantined: a rep deletes the duplicate contact (its
+    # id is unlinked), then her GDPR deletion in HubSpot erases her, the quarantined order too (the profile function).
+    duplicate = [{**event, "objectId": 5102, "eventId": 1102} for event in sample("hubspot", "contact_property_change")]
+    for case, batch in (("contact_property_change", None), ("contact_property_change", duplicate)):
+        hubspot(harness, case, batch)
+    quarantine_broken_order(harness, sample("shopify", "orders_create_pos"))
+    for case in ("contact_deletion", "contact_privacy_deletion"):
+        hubspot(harness, case)
+    assert harness.lookup(email="lena.fischer@example.com")[0] == 404
+
     # The monthly picks' schedule fires: its audience enters.
     assert harness.backend.call_function("journey_schedule", {"journey": "monthly_picks"})["started"]
 
@@ -108,6 +119,13 @@ def play_what_no_scenario_does(harness: Harness, metrics_dir: Path) -> None:
     seed((SCORE, [["1.0"]]), (VIOLATIONS, []))
     harness.backend.call_function("analytics_audit", SCHEDULED)
     get_lake_settings.cache_clear()
+
+
+def hubspot(harness: Harness, case: str, batch: list[dict[str, Any]] | None = None) -> None:
+    """A HubSpot delivery, signed when it is sent (HubSpot's five minutes are counted on the journeys' clock)."""
+    body = None if batch is None else json.dumps(batch).encode()
+    item = signed(delivery("hubspot", case, body=body), at=harness.backend.clock.now())
+    assert harness.deliver(item)[0] == 202
 
 
 @pytest.fixture(scope="module")

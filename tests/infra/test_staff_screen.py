@@ -89,7 +89,11 @@ def test_the_staff_function_may_do_exactly_what_it_does_and_never_scan_write_or_
     by_name = {"Fn::Join": ["", [tables["profiles"], "/index/by-name"]]}
     needed = {
         "dynamodb:GetItem": [tables["profiles"]],  # a customer's page
-        "dynamodb:Query": [by_name, tables["history"]],  # namesakes; the page's recent activity
+        "dynamodb:Query": [
+            by_name,
+            tables["history"],
+            tables["ledger"],
+        ],  # namesakes; recent activity; unconfirmed sends
         "dynamodb:BatchGetItem": [tables["identities"]],  # who has this phone, email or loyalty id
         "sqs:SendMessage": [queue],  # "done", queued as an event
         "kms:Decrypt": [key],

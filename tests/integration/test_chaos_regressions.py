@@ -9,7 +9,6 @@ scenario is played once per module."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -102,43 +101,6 @@ def test_a_staff_note_whose_profile_write_failed_is_written_by_the_retried_task(
     assert run.outcome.differences(fault_free("shoes")) == []
     (lena,) = run.outcome.profiles.values()
     assert [action["channel"] for action in lena["next_best_actions"]] == ["call_center", "in_store"]
-
-
-def test_a_crash_between_the_send_and_the_ledger_is_confirmed_by_the_ses_send_record() -> None:
-    """The named window, shrunk (docs/operations.md, "Sends"): the function died after SES took the welcome email, the
-    retried Task counted the `pending` entry as sent (nothing twice), and SES's Send record, which carries the ledger
-    key as a tag, completes the entry with SES's message id."""
-    from moto.ses.models import ses_backends
-
-    from omnijourney.channels.email import tag_value
-    from omnijourney_tools.chaos.backend import ChaosBackend
-    from omnijourney_tools.chaos.crashes import CrashPoint
-    from omnijourney_tools.chaos.outcome import EmailsAccepted
-    from omnijourney_tools.chaos.run import SETTLE
-    from omnijourney_tools.local import ACCOUNT, REGION
-    from omnijourney_tools.simulation.runner import Simulation
-    from omnijourney_tools.simulation.scenario import AdvanceLine
-    from tests.conftest import sample
-
-    lines = read(Path(__file__).resolve().parents[2] / "scenarios" / "shoes.jsonl")
-    emails = EmailsAccepted()
-    backend = ChaosBackend(FaultPlan(rate=0), (CrashPoint.between_send_and_ledger,), start=lines[0].at)
-    with emails.install(), backend:
-        Simulation(backend).run([*lines, AdvanceLine(number=len(lines) + 1, at=lines[-1].at + SETTLE)])
-        [pending] = [entry for entry in ledger.every_entry() if entry.status == LedgerStatus.pending]
-        tag = tag_value(pending.message_key)
-        accepted = zip(emails.emails, ses_backends[ACCOUNT][REGION].sent_messages, strict=True)
-        [ses_message_id] = [message.id for email, message in accepted if email["message_key"] == tag]
-        record = json.loads(sample("ses", "send")["Message"])
-        record["mail"]["messageId"] = ses_message_id
-        record["mail"]["tags"] |= {"customer_id": [pending.customer_id], "message_key": [tag]}
-        backend.publish_ses_event(record)
-        backend.drain()
-        confirmed = ledger.get(pending.customer_id, pending.message_key)
-
-    assert backend.crashes.fired == [CrashPoint.between_send_and_ledger]
-    assert (confirmed.status, confirmed.provider_id) == (LedgerStatus.sent, ses_message_id)
-    assert [email["message_key"] for email in emails.emails].count(tag) == 1
 
 
 def started_run() -> runs.JourneyRunRecord:

@@ -52,7 +52,7 @@ def test_an_unknown_source_is_404_problem_json(harness: Harness) -> None:
         "type": "about:blank",
         "title": "Unknown source",
         "status": 404,
-        "detail": "no webhook source named 'mailchimp'; webhook sources: segment, shopify, twilio, zendesk",
+        "detail": "no webhook source named 'mailchimp'; webhook sources: segment, shopify, twilio, zendesk, hubspot",
         "field": "source",
     }
 
@@ -68,6 +68,7 @@ def test_the_local_backend_holds_a_secret_for_each_webhook_source_and_none_for_s
 
     parameters = client("ssm").get_parameters_by_path(Path="/omnijourney/test/webhook-secrets")["Parameters"]
     assert sorted(parameter["Name"].rsplit("/", 1)[1] for parameter in parameters) == [
+        "hubspot",
         "segment",
         "shopify",
         "twilio",

@@ -88,6 +88,9 @@ RUNS = {
     "browse_abandonment": Run(),
     # Issue 18: checked in test_holdout_lift.py.
     "holdout_measures_lift": Run(),
+    # Issue 21: checked in test_scenario_hubspot.py.
+    "b2b_cart_to_sales": Run(),
+    "hubspot_deal_won": Run(),
 }
 
 

@@ -39,6 +39,7 @@ def figures(metrics: dict[str, Any]) -> dict[str, Any]:
     return {name: metrics[name] for name in FIGURES} | {
         "clv.average": metrics["clv"]["average"],
         "clv.by_customer": metrics["clv"]["by_customer"],
+        "clv.deals_apart": metrics["clv"]["deals_apart"],
         "violations": sorted((v["rule"], v["customer_id"], v["at"]) for v in metrics["consistency_violations"]),
     }
 

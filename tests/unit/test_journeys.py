@@ -42,6 +42,7 @@ def problems_in(path: Path) -> list[str]:
 def test_every_shipped_journey_is_valid(shipped: dict[str, Journey]) -> None:
     assert sorted(shipped) == [
         "abandoned_cart",
+        "b2b_cart_to_sales",
         "birthday",
         "browse_abandonment",
         "monthly_picks",
@@ -124,7 +125,7 @@ def test_a_broken_journey_is_reported_at_its_line_with_what_to_do(path: Path) ->
 def test_broken_templates_are_reported_with_the_journey_that_uses_them() -> None:
     assert problems_in(BROKEN_TEMPLATES) == [
         "2:1: subject: ${shop_name} is not a variable any profile or event supplies (did you mean 'store_name'?)",
-        "2:1: subject: only email templates have a subject; this one is for sms",
+        "2:1: subject: only email and sales task templates have a subject; this one is for sms",
         "8:26: steps[1].send.template: template 'cart_email' is for email, this step sends sms",
     ]
 
@@ -173,7 +174,7 @@ def test_the_published_schema_is_the_languages_schema() -> None:
 
 def test_validate_passes_the_shipped_journeys(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["journeys", "validate", str(SHIPPED)]) == 0
-    assert capsys.readouterr().out.startswith("8 journey(s) valid")
+    assert capsys.readouterr().out.startswith("9 journey(s) valid")
 
 
 def test_validate_fails_a_broken_journey_with_file_line_and_column(capsys: pytest.CaptureFixture[str]) -> None:
@@ -288,4 +289,5 @@ def test_a_broken_template_does_not_fail_a_journey_that_does_not_use_it(
     assert (one.out, one.err) == ("1 journey(s) valid: abandoned_cart\n", "")
     assert cli.main(["journeys", "validate", str(journeys)]) == 1
     folder = capsys.readouterr().err
-    assert f"{journeys / 'templates' / 'vip_note.yaml'}:2:1: subject: only email templates have a subject" in folder
+    vip_note = journeys / "templates" / "vip_note.yaml"
+    assert f"{vip_note}:2:1: subject: only email and sales task templates have a subject" in folder

@@ -32,6 +32,7 @@ DEFINED = {
     "customers", "events", "orders", "revenue", "clv", "clv_by_customer", "clv_by_first_channel",
     "cross_channel_conversion_rate", "messages_sent", "messages_suppressed", "suppressed_by_reason",
     "consistency_violations", "consistency_score", "state_transitions", "funnel", "holdout_lift", "clv_by_stage",
+    "clv_deals_apart",
 }  # fmt: skip
 
 
@@ -83,9 +84,11 @@ def facts_reads(statement: str) -> int:
 
 
 # Reads of `facts` each statement may make (a guard against a metric naming a relation once too often; before the
-# relations were reworked, the daily audit's two statements read it 72 and 70 times, the whole scorecard 282).
+# relations were reworked, the daily audit's two statements read it 72 and 70 times, the whole scorecard 282; won
+# deals as revenue added 15: their tellings, 2 reads in each of the four lifetime value statements and revenue, and
+# the 5 of the deals apart).
 AUDIT_READS = {"consistency_score": 9, "consistency_violations": 7}
-SCORECARD_READS = 94
+SCORECARD_READS = 109
 
 
 def test_the_daily_audit_reads_each_kind_it_needs_about_once() -> None:

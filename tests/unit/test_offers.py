@@ -220,7 +220,8 @@ def test_an_invalid_offers_file_is_reported_at_its_lines(tmp_path: Path) -> None
         load(path, OffersConfig)
     assert [str(problem).removeprefix(f"{path}:") for problem in error.value.problems] == [
         "3:5: offers.spring.discount: a discount is either `percent` or `amount` (with `currency`)",
-        "6:23: offers.spring.channels[1]: 'fax' is not allowed; choose one of email, sms, push, in_store, call_center",
+        "6:23: offers.spring.channels[1]: 'fax' is not allowed; choose one of email, sms, push, in_store, "
+        "call_center, webhook, sales_task",
         "8:5: offers.spring.code_prefix: 'spring' is not valid here; expected codes look like PREFIX-7K2M9Q4D",
         "9:5: offers.spring.priorty: unknown key 'priorty' (did you mean 'priority'?); allowed here: description, "
         "discount, skus, valid, channels, issued_by, priority, code_prefix",

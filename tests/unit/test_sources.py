@@ -505,4 +505,4 @@ def test_malformed_json_names_line_and_column() -> None:
 
 
 def test_every_source_has_sample_payloads() -> None:
-    assert {source for source, _ in ALL_SAMPLES} == {"segment", "shopify", "twilio", "zendesk", "ses"}
+    assert {source for source, _ in ALL_SAMPLES} == {"segment", "shopify", "twilio", "zendesk", "ses", "hubspot"}

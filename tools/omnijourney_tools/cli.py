@@ -1,4 +1,4 @@
-"""The `omnijourney` command: journeys as code, simulate scenarios, the demo story, quarantine, identities."""
+"""The `omnijourney` command: journeys as code, simulate scenarios, the demo story, quarantine, identities, imports."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from omnijourney.app.config import consistency
+from omnijourney.platform import clock
 from omnijourney.platform.configfile import ConfigError
 from omnijourney.platform.errors import OmnijourneyError
 from omnijourney.profiles.service import refused_identities
+from omnijourney_tools import hubspot_import
 from omnijourney_tools.folders import definitions_from
 from omnijourney_tools.journeys import commands as journey_commands
 from omnijourney_tools.journeys import preview as template_commands
+from omnijourney_tools.pinpoint import command as pinpoint_import
 from omnijourney_tools.scorecard import command as metrics_command
 from omnijourney_tools.serve import command as serve_command
 from omnijourney_tools.studio import command as studio_command
@@ -72,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     studio_command.add_command(commands)
     template_commands.add_command(commands)
     metrics_command.add_command(commands)
+    importer = commands.add_parser("import", help="bring definitions and customers over from another tool")
+    import_tools = importer.add_subparsers(dest="tool", required=True)
+    pinpoint_import.add_tool(import_tools)
+    hubspot_import.add_tool(import_tools)
     args = parser.parse_args(argv)
     if args.command == "journeys":
         return journey_commands.run(args)
@@ -83,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return template_commands.run(args)
     if args.command == "metrics":
         return metrics_command.run(args)
+    if args.command == "import":
+        return pinpoint_import.run(args) if args.tool == "pinpoint" else hubspot_import.run(args, clock.now)
     if args.command == "simulate":
         return _simulate(
             args.scenario, args.config, args.report, args.journeys, args.workers, quiet=args.quiet, lake=args.lake

@@ -72,6 +72,13 @@ class EventType(StrEnum):
     tracked = "tracked"
     # Store staff or an agent did a next best action a journey left on the profile (`properties.action`: its id).
     next_best_action_done = "next_best_action_done"
+    # A CRM deal changed (HubSpot: its stage, amount, owner, line items): `deal` says what.
+    deal_updated = "deal_updated"
+    # The CRM deleted a record of the customer (a duplicate HubSpot contact): its identifiers are unlinked, the
+    # customer stays.
+    identifier_removed = "identifier_removed"
+    # The customer asked to be forgotten (HubSpot's GDPR delete): the profile function erases them.
+    erasure_requested = "erasure_requested"
 
 
 class Channel(StrEnum):
@@ -83,6 +90,8 @@ class Channel(StrEnum):
     pos = "pos"
     phone = "phone"
     support = "support"
+    # The sales CRM (HubSpot): contacts and deals.
+    crm = "crm"
 
 
 class ConsentChannel(StrEnum):
@@ -161,6 +170,24 @@ class Ticket(Model):
     status: str
 
 
+class DealChange(Model):
+    """What one CRM event says of a deal: the properties it set, by the CRM's own names (HubSpot's `dealstage`,
+    `amount`...; None: cleared), and line items it associated with the deal or took off it."""
+
+    deal_id: str
+    properties: dict[str, str | None] = Field(default_factory=dict)
+    line_items_added: tuple[str, ...] = ()
+    line_items_removed: tuple[str, ...] = ()
+
+
+class LineItemChange(Model):
+    """What one CRM event says of a line item (a product on a deal): the properties it set (HubSpot's `hs_sku`,
+    `name`, `quantity`, `price`)."""
+
+    line_item_id: str
+    properties: dict[str, str | None] = Field(default_factory=dict)
+
+
 class ConsentChange(Model):
     channel: ConsentChannel
     status: ConsentStatus
@@ -212,6 +239,8 @@ class CanonicalEvent(Model):
     order: Order | None = None
     refund: Refund | None = None
     ticket: Ticket | None = None
+    deal: DealChange | None = None
+    line_item: LineItemChange | None = None
     consent: tuple[ConsentChange, ...] = ()
     message: Message | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
@@ -231,7 +260,9 @@ class CanonicalEvent(Model):
     def _language_tag(cls, value: Any) -> str | None:
         return locale_tag(value)
 
-    @field_validator("name", "previous_ids", "timezone", "cart", "order", "refund", "ticket", "message")
+    @field_validator(
+        "name", "previous_ids", "timezone", "cart", "order", "refund", "ticket", "deal", "line_item", "message"
+    )
     @classmethod
     def _strings_within_budget(cls, value: Any, info: ValidationInfo) -> Any:
         # Checked here, not on each part's model: the sources build the parts themselves, and only the event's

@@ -32,11 +32,21 @@ class IdentifierKind(StrEnum):
     shopify_order_id = "shopify_order_id"
     # Zendesk's ticket events name the requester by user id only; user events link it to an email.
     zendesk_user_id = "zendesk_user_id"
+    # HubSpot's contact id (its `hs_object_id`): sales staff know the customer by it, and deals name contacts by it.
+    hubspot_contact_id = "hubspot_contact_id"
+    # HubSpot's deal and line item ids: a deal's events name only the deal, a line item's only the line item;
+    # associations link them to their contact.
+    hubspot_deal_id = "hubspot_deal_id"
+    hubspot_line_item_id = "hubspot_line_item_id"
 
 
 # Kinds that only link events to their customer (a refund names nothing but its order): claimed in the identity
-# index, never listed on the profile, as they are not a way anyone knows the customer.
-LINK_ONLY = frozenset({IdentifierKind.shopify_order_id})
+# index, never listed on the profile, as they are not a way anyone knows the customer. An event that names a person
+# (any other kind) links through them only to a profile that names nobody yet (profiles.service): a deal associated
+# with two contacts must not merge the two.
+LINK_ONLY = frozenset(
+    {IdentifierKind.shopify_order_id, IdentifierKind.hubspot_deal_id, IdentifierKind.hubspot_line_item_id}
+)
 
 DEFAULT_PHONE_REGION = "DE"
 # An identifier is a key of the identity table and travels in every event: far below DynamoDB's 2 KB key limit.

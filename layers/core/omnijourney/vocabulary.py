@@ -15,13 +15,16 @@ from omnijourney.events import ConsentChannel, EventType
 
 
 class MessageChannel(StrEnum):
-    """Where a journey's message goes: to an address (email, sms, push), or as a note for staff."""
+    """Where a journey's message goes: to an address (email, sms, push), as a note for staff, or out to another
+    system (a webhook target, a sales task in the CRM)."""
 
     email = "email"
     sms = "sms"
     push = "push"
     in_store = "in_store"
     call_center = "call_center"
+    webhook = "webhook"
+    sales_task = "sales_task"
 
 
 class Category(StrEnum):
@@ -36,8 +39,14 @@ class Category(StrEnum):
 # for (the canonical event's `ConsentChannel`): the channel adapters and the consent rules are typed with it.
 AddressedChannel = ConsentChannel
 ADDRESSED: frozenset[MessageChannel] = frozenset(MessageChannel(channel.value) for channel in ConsentChannel)
+# The channels handed to another system by an adapter (channels.targets): a webhook target named in
+# config/webhooks.yaml, a task for the contact's owner in HubSpot. Whose consent, quiet hours and caps hold them is
+# the target's to say.
+OUTBOUND: frozenset[MessageChannel] = frozenset({MessageChannel.webhook, MessageChannel.sales_task})
 # The channels that leave a note on the profile for staff (the store, the call centre) instead of sending.
-NOTED: frozenset[MessageChannel] = frozenset(MessageChannel) - ADDRESSED
+NOTED: frozenset[MessageChannel] = frozenset(MessageChannel) - ADDRESSED - OUTBOUND
+# What the shop's staff read, so always in the shop's own language: the notes, and the sales team's tasks.
+READ_BY_STAFF: frozenset[MessageChannel] = NOTED | {MessageChannel.sales_task}
 
 
 def addressed(channel: MessageChannel) -> AddressedChannel | None:

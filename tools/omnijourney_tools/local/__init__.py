@@ -1,6 +1,7 @@
-"""The whole backend on moto, in this process: tables from the models, queues, bucket, topic, secrets.
+"""The whole backend on moto, in this process: tables from the models, queues, bucket, topic, secrets, and the
+outbound channels' far ends (a webhook receiver and HubSpot, local/webhook_receiver.py).
 
-Used by `omnijourney simulate`, the demo and the tests, so they all run the same handlers the same way.
+Used by `omnijourney simulate`, `serve`, the demo and the tests, so they all run the same handlers the same way.
 """
 
 from __future__ import annotations
@@ -25,13 +26,17 @@ from omnijourney.analytics import stream
 from omnijourney.app import config
 from omnijourney.app import profile_updates as pipeline
 from omnijourney.app.storage import TTL_ATTRIBUTES, table_models
+from omnijourney.channels import targets
 from omnijourney.edge import ingest
 from omnijourney.edge.sources import WEBHOOK_SOURCE_NAMES
 from omnijourney.journeys.compiler import compile_journey
 from omnijourney.platform import aws
 from omnijourney.platform.settings import MAX_RECEIVE_COUNT, get_settings
+from omnijourney_tools.local import webhook_receiver
+from omnijourney_tools.local.hubspot import LocalHubSpot
 from omnijourney_tools.local.lambdas import route_lambdas
 from omnijourney_tools.local.moto_shortcuts import moto_shortcuts
+from omnijourney_tools.local.ses_events import SEND, SendRecords
 from omnijourney_tools.local.virtual_time import VirtualClock
 
 REGION = "us-east-1"
@@ -136,6 +141,8 @@ class LocalBackend:
     Journeys run on moto's Step Functions executor on a virtual clock that starts at `start` (default: now)
     and moves only when told (`clock.advance_to`); their Lambda tasks are answered by the journey-step
     handler in this process, and moto takes the shortcuts of local/moto_shortcuts.py (same answers, less work).
+    Their webhooks go to `webhook_receiver` and their sales tasks to `hubspot`, in process: nothing is dialled, and
+    retries wait on no clock, so a run stays deterministic.
     """
 
     def __init__(self, stage: str = "local", start: datetime | None = None) -> None:
@@ -176,6 +183,12 @@ class LocalBackend:
         self.clock = self._installed.enter_context(VirtualClock(start or datetime.now(UTC).replace(microsecond=0)))
         self._installed.enter_context(route_lambdas({self.journey_step_function: self.journey_step}))
         self._installed.enter_context(moto_shortcuts())
+        self.send_records = SendRecords()
+        self._installed.enter_context(self.send_records.installed())
+        self.webhook_receiver = webhook_receiver.WebhookReceiver()
+        self.hubspot = LocalHubSpot()
+        webhook_receiver.install(self.webhook_receiver, self.hubspot)
+        self._installed.callback(webhook_receiver.uninstall)
         self._installed.enter_context(warnings.catch_warnings())
         # Flushing disabled metrics, Powertools warns that there are none, at every invocation that added none.
         warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
@@ -200,6 +213,7 @@ class LocalBackend:
         sns = aws.client("sns")
         self.ses_topic_arn = sns.create_topic(Name=f"omnijourney-{stage}-ses-events")["TopicArn"]
         sns.subscribe(TopicArn=self.ses_topic_arn, Protocol="sqs", Endpoint=self.queue_arn)
+        configuration_set = self._provision_configuration_set(stage, self.ses_topic_arn)
         bucket = f"omnijourney-{stage}-quarantine"
         aws.client("s3").create_bucket(Bucket=bucket)
         # As the stack keeps it: erasure deletes every version of a customer's quarantined deliveries.
@@ -215,6 +229,7 @@ class LocalBackend:
                 "OMNIJOURNEY_QUARANTINE_BUCKET": bucket,
                 "OMNIJOURNEY_SECRETS_PREFIX": prefix,
                 "OMNIJOURNEY_FACTS_STREAM": facts_stream,
+                "OMNIJOURNEY_EMAIL_CONFIGURATION_SET": configuration_set,
             }
         )
         self._forget_clients()
@@ -226,6 +241,24 @@ class LocalBackend:
                     TableName=names[setting],
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[setting]},
                 )
+
+    @staticmethod
+    def _provision_configuration_set(stage: str, topic_arn: str) -> str:
+        """The email sending's configuration set, publishing Send records to the SES topic as the stack's publishes its
+        records (local/ses_events.py); named apart from the stack's `-messages`, which a test may set up itself."""
+        name = f"omnijourney-{stage}-local-messages"
+        aws.client("sesv2").create_configuration_set(ConfigurationSetName=name)
+        # SES v1's API: moto's SES v2 has no event destinations. Send is the one record moto's SES can give.
+        aws.client("ses").create_configuration_set_event_destination(
+            ConfigurationSetName=name,
+            EventDestination={
+                "Name": "Feedback",
+                "Enabled": True,
+                "MatchingEventTypes": [SEND],
+                "SNSDestination": {"TopicARN": topic_arn},
+            },
+        )
+        return name
 
     @staticmethod
     def _provision_facts_stream(stage: str, bucket: str) -> str:
@@ -342,6 +375,9 @@ class LocalBackend:
         pipeline._idempotent_record.cache_clear()
         pipeline._idempotency_config.cache_clear()
         parameters.clear_caches()  # type: ignore[no-untyped-call]
+        # The outbound channels' secret stores, which cache what they read (another backend's secrets).
+        targets._ssm.cache_clear()
+        targets._secrets_manager.cache_clear()
 
     def stop(self) -> None:
         self._installed.close()
@@ -382,7 +418,8 @@ class LocalBackend:
 
         A batch smaller than the most a receive returns, all of it processed, means the queue is empty: moto
         answers a receive with every visible message up to that number, and nothing here enqueues while the
-        profile function runs.
+        profile function runs but the Send records of the emails the journeys it started sent, which are received
+        too.
         """
         from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
@@ -398,6 +435,7 @@ class LocalBackend:
             if not messages:
                 return processed
             event = {"Records": [self._sqs_record(message) for message in messages]}
+            published = self.send_records.published
             try:
                 result = self.call_function("profile", event)
                 failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
@@ -411,7 +449,7 @@ class LocalBackend:
                 else:
                     sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
                     processed += 1
-            if len(messages) < RECEIVE_BATCH_SIZE and not failed:
+            if len(messages) < RECEIVE_BATCH_SIZE and not failed and self.send_records.published == published:
                 return processed
         raise RuntimeError(f"the events queue did not drain in {max_rounds} rounds")
 

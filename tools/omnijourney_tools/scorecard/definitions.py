@@ -33,8 +33,9 @@ class Scope:
     """What a scorecard covers: the days from `first_day` to `last_day` (UTC, both included; open where None),
     one journey's figures or all, the quiet hours the audit checks (config/consistency.yaml), what each journey
     counts as converting (journey → its rule, from journeys/) and how long after entering its holdout split comes
-    (journey → `Journey.time_to_holdout_split`; none: at entry), and the lifecycle stages customers are put in
-    (config/lifecycle.yaml as loaded, unless given)."""
+    (journey → `Journey.time_to_holdout_split`; none: at entry), the lifecycle stages customers are put in
+    (config/lifecycle.yaml as loaded, unless given), and the shop's currency, the one won deals count as revenue in
+    (config/shop.yaml as loaded, unless given)."""
 
     quiet_start: str
     quiet_end: str
@@ -46,6 +47,7 @@ class Scope:
     conversions: Mapping[str, ConversionRule] = field(default_factory=dict)
     splits_after: Mapping[str, timedelta] = field(default_factory=dict)
     lifecycle: LifecycleConfig = field(default_factory=config.lifecycle)
+    currency: str = field(default_factory=lambda: config.shop().currency)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def _settings(scope: Scope) -> list[exp.CTE]:
         exp.Literal.number(_minute_of_day(scope.quiet_start)).as_("quiet_start_minute"),
         exp.Literal.number(_minute_of_day(scope.quiet_end)).as_("quiet_end_minute"),
         exp.Literal.string(scope.default_timezone).as_("default_timezone"),
+        _text(scope.currency).as_("shop_currency"),
     )
     channels = (
         exp.select("channel").from_(

@@ -31,11 +31,21 @@ class GroupValue:
 
 
 @dataclass(frozen=True)
+class DealsApart:
+    """Won deals that are not revenue, being in another currency than the shop's or in none: how many, and their
+    amounts by currency (`unknown`: the deal names none)."""
+
+    count: int
+    by_currency: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Clv:
     average: float
     by_customer: dict[str, float]
     by_first_channel: dict[str, GroupValue]
     by_stage: dict[str, GroupValue]
+    deals_apart: DealsApart
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,7 @@ def scorecard(
                 row["stage"]: GroupValue(row["customers"], _money(row["revenue"]), float(row["average"]))
                 for row in rows("clv_by_stage")
             },
+            deals_apart=_deals_apart(rows("clv_deals_apart")),
         ),
         cross_channel_conversion_rate=float(value("cross_channel_conversion_rate")),
         consistency_score=float(value("consistency_score")),
@@ -151,6 +162,13 @@ def _lifts(rows: list[dict[str, Any]], scope: Scope, holdouts: Mapping[str, Hold
         for journey, holdout in sorted(holdouts.items())
         if journey in scope.conversions and any(name == journey for name, _ in groups)
     }
+
+
+def _deals_apart(rows: list[dict[str, Any]]) -> DealsApart:
+    return DealsApart(
+        count=sum(row["deals"] for row in rows),
+        by_currency={row["currency"] or "unknown": _money(row["amount"]) for row in rows},
+    )
 
 
 def _money(amount: Decimal | float | int | None) -> float:

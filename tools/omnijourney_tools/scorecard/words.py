@@ -28,6 +28,7 @@ def in_words(card: Scorecard, scope: Scope, lake: Path | str) -> list[str]:
             f"{value.average:.2f} on average"
             for stage, value in card.clv.by_stage.items()
         ),
+        *_deals_apart(card),
         f"Cross-channel conversion: {card.cross_channel_conversion_rate:.1%} of journey runs reached their goal on "
         "another channel than the one they started from.",
         *_consistency(card),
@@ -44,6 +45,20 @@ def in_words(card: Scorecard, scope: Scope, lake: Path | str) -> list[str]:
         lines.extend(_funnel(journey, funnel))
     lines.extend(lift_sentence(journey, lift) for journey, lift in card.holdout_lift.items())
     return lines
+
+
+def _deals_apart(card: Scorecard) -> list[str]:
+    apart = card.clv.deals_apart
+    if not apart.count:
+        return []
+    amounts = ", ".join(
+        f"{amount:.2f} {'without a currency' if currency == 'unknown' else currency}"
+        for currency, amount in apart.by_currency.items()
+    )
+    return [
+        f"  not counted: {apart.count} won {_plural(apart.count, 'deal')} in another currency than the shop's, or in "
+        f"none ({amounts})."
+    ]
 
 
 def _consistency(card: Scorecard) -> list[str]:

@@ -307,6 +307,8 @@ def _announce(out: TextIO, url: str, *, speed: float, started_at: datetime) -> N
         f"omnijourney serve: listening on {url} (OpenAPI at {url}{OPENAPI_PATH}, messages at {url}{MESSAGES_PATH})\n"
         f"  journeys run at {speed:g}x real time from {started_at.isoformat()}; the Date header tells their time\n"
         f"  Segment write key {LOCAL_WRITE_KEY}; webhook secrets: {secrets}\n"
+        "  journeys' webhooks and sales tasks are taken in this process by a local receiver and a local HubSpot "
+        f"(each send in {url}{MESSAGES_PATH})\n"
         "  state is in memory (moto) and ends with the server; Ctrl-C stops",
         file=out,
         flush=True,

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from omnijourney.app import config
 from omnijourney.events import OrderState
 from omnijourney.profiles.model import order_revenue
 from omnijourney.runtime.consistency import ConsistencyRules
@@ -27,21 +28,22 @@ def metrics(
     rules: ConsistencyRules,
     erased: dict[str, str],
 ) -> dict[str, Any]:
-    orders = [order for profile in profiles for order in profile["orders"]]
-    revenue = sum((revenue_of(order) for order in orders), Decimal(0))
-    by_customer = {
-        profile["customer_id"]: float(sum((revenue_of(order) for order in profile["orders"]), Decimal(0)))
-        for profile in profiles
-    }
+    currency = config.shop().currency
+    by_customer = {profile["customer_id"]: earned(profile, currency) for profile in profiles}
+    revenue = sum(by_customer.values(), Decimal(0))
     final = [message for message in messages if message["status"] != "deferred"]
     sent = [message for message in final if message["status"] == "sent"]
     violations = audit(sent, {profile["customer_id"]: profile for profile in profiles}, activity, rules, erased)
     return {
         "customers": len(profiles),
         "events": sum(len(events) for events in activity.values()),
-        "orders": len(orders),
+        "orders": sum(len(profile["orders"]) for profile in profiles),
         "revenue": float(revenue),
-        "clv": {"average": round(float(revenue) / len(profiles), 2) if profiles else 0.0, "by_customer": by_customer},
+        "clv": {
+            "average": round(float(revenue) / len(profiles), 2) if profiles else 0.0,
+            "by_customer": {customer: float(value) for customer, value in by_customer.items()},
+            "deals_apart": deals_apart(profiles, currency),
+        },
         "cross_channel_conversion_rate": cross_channel_conversion_rate(journeys),
         "consistency_score": round(1 - len(violations) / len(sent), 4) if sent else 1.0,
         "consistency_violations": violations,
@@ -63,6 +65,33 @@ def metrics(
 def revenue_of(order: dict[str, Any]) -> Decimal:
     """What an order in a profile view earned."""
     return order_revenue(OrderState(order["state"]), Decimal(str(order["total"])), Decimal(str(order["refunded"])))
+
+
+def won_deals(profile: dict[str, Any]) -> list[tuple[str | None, Decimal]]:
+    """Each won deal of a profile view that has an amount: its currency (None: the deal names none) and amount."""
+    return [
+        (deal["currency"], Decimal(str(deal["amount"])))
+        for deal in profile["deals"]
+        if deal["status"] == "won" and deal["amount"] is not None
+    ]
+
+
+def earned(profile: dict[str, Any], currency: str) -> Decimal:
+    """A customer's lifetime value to date: what their orders earned, and their won deals in the shop's `currency`."""
+    orders = sum((revenue_of(order) for order in profile["orders"]), Decimal(0))
+    return orders + sum((amount for told, amount in won_deals(profile) if told == currency), Decimal(0))
+
+
+def deals_apart(profiles: list[dict[str, Any]], currency: str) -> dict[str, Any]:
+    """The won deals that are not revenue, in another currency than the shop's or in none (`unknown`): how many, and
+    their amounts by currency."""
+    apart = [
+        (told or "unknown", amount) for profile in profiles for told, amount in won_deals(profile) if told != currency
+    ]
+    by_currency: dict[str, Decimal] = {}
+    for told, amount in apart:
+        by_currency[told] = by_currency.get(told, Decimal(0)) + amount
+    return {"count": len(apart), "by_currency": {told: float(amount) for told, amount in sorted(by_currency.items())}}
 
 
 def cross_channel_conversion_rate(journeys: list[dict[str, Any]]) -> float:

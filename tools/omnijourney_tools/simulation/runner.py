@@ -12,12 +12,14 @@ from urllib.parse import urlencode
 from omnijourney.app import config
 from omnijourney.edge.sources import SOURCE_NAMES, get_source
 from omnijourney.edge.sources.delivery import Delivery
+from omnijourney.platform import aws
 from omnijourney.profiles import service, store
 from omnijourney.runtime import ledger, runs
 from omnijourney_tools.local import LOCAL_HOST, LOCAL_SECRETS, LocalBackend, http_event
 from omnijourney_tools.simulation.conversions import with_conversions
 from omnijourney_tools.simulation.metrics import metrics
 from omnijourney_tools.simulation.scenario import (
+    IMPORTED_SOURCE,
     AdvanceLine,
     DeliveryLine,
     EraseLine,
@@ -141,6 +143,8 @@ class Simulation:
             self.backend.publish_ses_event(line.body)
             self.backend.drain()
             return 202, None
+        if line.source == IMPORTED_SOURCE:
+            return self.import_endpoint(line)
         delivery = delivery_of(line)
         headers = dict(delivery.headers)
         if line.source in SOURCE_NAMES and line.signature != "missing":
@@ -150,6 +154,25 @@ class Simulation:
         status, answer = self.backend.call_http("ingest", event)
         self.backend.drain()
         return status, None if status < 300 else answer.get("detail")
+
+    def import_endpoint(self, line: DeliveryLine) -> tuple[int, str | None]:
+        """A Pinpoint endpoint record through the import path, as `import pinpoint endpoints --stage` sends it (never
+        the webhook route: such records are unsigned)."""
+        # lazy: botocore's Pinpoint model loads only for a scenario that has such lines
+        from omnijourney_tools.pinpoint.endpoints import BadRecord, endpoint_from
+        from omnijourney_tools.stage_queue import Place, QueueSender
+
+        record = line.raw.encode() if line.raw is not None else json.dumps(line.body).encode()
+        try:
+            imported = endpoint_from(record, line.at)
+        except BadRecord as bad:
+            return bad.status, str(bad)
+        if imported.message is not None:
+            sender = QueueSender(aws.client("sqs"), self.backend.queue_url)
+            sender.add(Place(IMPORTED_SOURCE, line.number), imported.message)
+            sender.flush()
+        self.backend.drain()
+        return 202, None
 
     def _profile_request(self, key: str, value: str) -> tuple[int, dict[str, Any]]:
         if key == "customer_id":

@@ -14,6 +14,8 @@ from omnijourney.platform.configfile import SNAKE_CASE
 
 LookupKey = Literal["phone", "email", "loyalty_id", "customer_id"]
 EraseKey = Literal["email", "phone", "customer_id"]
+# Records of an export (an `EndpointResponse` a line), read through the import path: nothing signs them.
+IMPORTED_SOURCE = "pinpoint"
 
 
 class ScenarioError(Exception):
@@ -42,13 +44,20 @@ class DeliveryLine(Line):
     def summary(self) -> str:
         """What the delivery is, in the vendor's words: `segment Product Added`, `shopify orders/create`."""
         body = self.body if isinstance(self.body, dict) else {}
-        # A Zendesk trigger body names its `event`; a native Zendesk event has an `event` object and a `type`.
-        named = [value for value in (body.get("event"), body.get("type")) if isinstance(value, str)]
+        # A Zendesk trigger body names its `event`; a native Zendesk event has an `event` object and a `type`; a
+        # Pinpoint endpoint its `ChannelType`.
+        named = [
+            value for value in (body.get("event"), body.get("type"), body.get("ChannelType")) if isinstance(value, str)
+        ]
+        # A HubSpot batch is a list of events, each with its `subscriptionType`.
+        batch = self.body if isinstance(self.body, list) else []
+        subscriptions = [str(event.get("subscriptionType")) for event in batch if isinstance(event, dict)]
         what = (
             self.headers.get("X-Shopify-Topic")
             or (self.form or {}).get("Body")
             or next(iter(named), "")
             or ("batch" if "batch" in body else "")
+            or ", ".join(dict.fromkeys(subscriptions))
         )
         return f"{self.source} {what}".strip() + ("" if self.signature == "valid" else f" ({self.signature} signature)")
 
@@ -58,6 +67,12 @@ class DeliveryLine(Line):
         if len(given) != 1:
             raise ValueError(
                 f"a delivery needs exactly one of body, form, raw, file (got {', '.join(given) or 'none'})"
+            )
+        signed = {"form", "headers", "signature"} & self.model_fields_set
+        if self.source == IMPORTED_SOURCE and signed:
+            raise ValueError(
+                f"a {IMPORTED_SOURCE} line is an export's record, unsigned and without headers: "
+                f"drop {', '.join(sorted(signed))}"
             )
         return self
 

@@ -59,6 +59,8 @@ CHANNELS_IN_WORDS = {
     MessageChannel.push: "push",
     MessageChannel.in_store: "in-store",
     MessageChannel.call_center: "call-center",
+    MessageChannel.webhook: "webhook",
+    MessageChannel.sales_task: "sales task",
 }
 # Within one minute: what came in, then the journeys it started or passed over, their messages, their ends.
 INPUT, STARTED, MESSAGE, ENDED = range(4)
@@ -196,6 +198,13 @@ def _runs_of(path: list[str]) -> list[str]:
     return [step if count == 1 else f"{step} ×{count}" for step, count in shown]
 
 
+def _deal_row(deal: dict[str, Any]) -> str:
+    """A CRM deal as sales read it: its name, open, won or lost, its amount and what it sells."""
+    amount = f", {deal['amount']} {deal['currency'] or ''}".rstrip() if deal["amount"] is not None else ""
+    skus = ", ".join(item["sku"] or item["line_item_id"] for item in deal["line_items"])
+    return f"      │ deal {deal['name'] or deal['deal_id']}: {deal['status']}{amount}" + (f" ({skus})" if skus else "")
+
+
 def store_screen(profile: dict[str, Any]) -> str:
     """What a store or call-center screen shows of a profile."""
     ids = {kind: values for kind, values in profile["identifiers"].items() if values}
@@ -208,6 +217,7 @@ def store_screen(profile: dict[str, Any]) -> str:
         or "none"
     )
     tickets = ", ".join(ticket["subject"] or ticket["ticket_id"] for ticket in profile["open_tickets"]) or "none"
+    deals = [_deal_row(deal) for deal in profile.get("deals", [])]
     actions = [f"      │ next: {note['text']} ({note['channel']})" for note in profile.get("next_best_actions", [])]
     offers = [
         f"      │ offer {offer['code']}: {offer['discount']} {', '.join(offer['skus'])} ({offer['status']}"
@@ -223,6 +233,7 @@ def store_screen(profile: dict[str, Any]) -> str:
             f"      │ cart: {items}" + (f" (from {cart['channel']})" if cart else ""),
             f"      │ orders: {orders}",
             f"      │ open tickets: {tickets}   consent: {consent}",
+            *deals,
             *offers,
             *actions,
             "      └",

@@ -1,7 +1,17 @@
 // A customer as the counter needs them: stage, segments, identifiers, consent, next best actions with their "Done"
-// buttons, the cart from any channel, live offers and their codes, recent orders on every channel, open tickets.
+// buttons, messages the provider never confirmed, the cart from any channel, live offers and their codes, recent
+// orders on every channel, deals, open tickets and sales tasks.
 import { el, hideProblem, showProblem } from "./dom.js";
 import { fullName } from "./names.js";
+import { showSales } from "./sales.js";
+
+const CHANNEL_NAMES = {
+  email: "Email",
+  sms: "Text message",
+  push: "Push notification",
+  sales_task: "Sales task",
+  webhook: "Webhook",
+};
 
 export function showCustomer(profile, { api, format }) {
   document.getElementById("customer-heading").textContent = fullName(profile) ?? `Customer ${profile.customer_id}`;
@@ -16,10 +26,15 @@ export function showCustomer(profile, { api, format }) {
   };
   for (const [fact, text] of Object.entries(facts)) document.querySelector(`[data-fact="${fact}"]`).textContent = text;
   actions(profile, api, format);
+  // An API from before unconfirmed sends were listed has none to tell.
+  const pending = profile.pending_messages ?? [];
+  document.getElementById("unconfirmed-messages").replaceChildren(...unconfirmed(pending, format));
+  document.getElementById("unconfirmed").hidden = pending.length === 0;
   document.getElementById("cart").replaceChildren(...cart(profile.cart, format));
   document.getElementById("offers").replaceChildren(...offers(profile.offers, format));
   document.getElementById("orders").replaceChildren(...orders(profile.orders, format));
   document.getElementById("tickets").replaceChildren(...tickets(profile.open_tickets, format));
+  showSales(profile, format);
 }
 
 function actions(profile, api, format) {
@@ -62,6 +77,19 @@ function actions(profile, api, format) {
     }),
   );
   none.hidden = profile.next_best_actions.length > 0;
+}
+
+// Each in plain words: what went, from which journey, when it was sent (if it was), and that nobody confirmed it.
+function unconfirmed(pending, format) {
+  return pending.map((message) =>
+    el(
+      "li",
+      {},
+      `${CHANNEL_NAMES[message.channel] ?? message.channel} “${message.template}” from ${message.journey}: sent? `,
+      format.when(message.at),
+      ", not yet confirmed by the provider.",
+    ),
+  );
 }
 
 function cart(current, format) {

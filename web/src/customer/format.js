@@ -4,6 +4,8 @@ import { el } from "./dom.js";
 
 export function formats({ locale, currency }) {
   const dates = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+  const days = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
+  const numbers = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
   const percents = new Intl.NumberFormat(locale, { style: "percent" });
   const amounts = new Map();
   function money(amount, own) {
@@ -13,6 +15,10 @@ export function formats({ locale, currency }) {
   }
   return {
     when: (iso) => el("time", { datetime: iso }, dates.format(new Date(iso))),
+    // A date without its time (a deal's close date), on the counter's calendar.
+    day: (iso) => el("time", { datetime: iso }, days.format(new Date(iso))),
+    // A quantity, or an amount whose currency is not known.
+    number: (value) => numbers.format(value),
     money,
     // An offer's discount: its percentage or amount in the shop's format, or its text when the API gave only that.
     discount(offer) {

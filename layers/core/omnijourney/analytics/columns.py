@@ -44,4 +44,6 @@ COLUMNS: Final = {
     # Added since the first table: new columns go last, so files and tables written before read as they did.
     "expires_at": "timestamp",
     "known": "boolean",
+    "deal_id": "string",
+    "deal_property": "string",
 }

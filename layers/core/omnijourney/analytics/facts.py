@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from omnijourney.analytics.columns import COLUMNS
 from omnijourney.events import CanonicalEvent, EventType, event_digest
@@ -33,6 +33,7 @@ class FactKind(StrEnum):
     offer_redeemed = "offer_redeemed"
     merge = "merge"
     erasure = "erasure"
+    deal = "deal"
 
 
 class RunGroup(StrEnum):
@@ -137,6 +138,41 @@ def ticket_fact(event: CanonicalEvent, customer_id: str) -> Fact:
     status = "solved" if event.type is EventType.ticket_solved else "opened"
     columns = {"event_id": event_digest(event.event_id), "ticket_id": ticket.ticket_id, "status": status}
     return Fact(FactKind.ticket, event.occurred_at, customer_id, (event.event_id,), columns)
+
+
+# The CRM's deal properties a deal's value is joined from (metrics/facts.sql's `deal_book`, by the profile's rules),
+# each → the column its value goes in: the amount, its currency, and the two that say whether it is won (HubSpot's
+# `hs_is_closed_won` where told, else the stage `closedwon`). A stage is a pipeline stage's id, never free text.
+DEAL_VALUE: Final = {
+    "amount": "amount",
+    "deal_currency_code": "currency",
+    "dealstage": "status",
+    "hs_is_closed_won": "status",
+}
+
+
+def deal_facts(event: CanonicalEvent, customer_id: str) -> list[Fact]:
+    """One fact per property of the deal's value the event told (a cleared one with no value): what it told, not the
+    deal as joined so far, so the metrics can join a deal's tellings as the profile does, per property by the latest,
+    in whatever order they arrived."""
+    deal = event.deal
+    assert deal is not None
+    return [
+        Fact(
+            FactKind.deal,
+            event.occurred_at,
+            customer_id,
+            (event.event_id, name),
+            {
+                "event_id": event_digest(event.event_id),
+                "deal_id": deal.deal_id,
+                "deal_property": name,
+                column: Decimal(value) if column == "amount" and value is not None else value,
+            },
+        )
+        for name, value in sorted(deal.properties.items())
+        if (column := DEAL_VALUE.get(name)) is not None
+    ]
 
 
 def merge_facts(survivor: str, merged_ids: Iterable[str], at: datetime) -> list[Fact]:

@@ -22,6 +22,9 @@ def erase_customer(customer_id: str) -> list[str]:
     from omnijourney.runtime import ledger, runs
     from omnijourney.runtime.triggers import stop_runs  # lazy: as above: only an erasure stops runs
 
+    # A put that failed after an earlier erasure's delete left its facts collected here: its retry, which finds no
+    # customer any more, puts them (docs/analytics.md, "How facts are written").
+    stream.flush()
     record = service.get(customer_id)
     customer_ids = [record.customer_id, *record.profile.merged_from]
     their_runs = runs.of_customers(customer_ids)
@@ -32,8 +35,10 @@ def erase_customer(customer_id: str) -> list[str]:
     ledger.forget_recipients_and_texts(customer_ids)
     # Found by their identifiers, so before the identities go.
     quarantine.erase_carrying(store.all_identities(customer_ids, record.profile.identifier_keys))
-    # Before the profile goes, for the same reason: a failed put fails the request, and its retry puts them again.
+    erased = store.erase(record)
+    # Once the profile is gone, which makes it true: a failed delete fails the request before the lake hears of it,
+    # and the retried request, which finds the customer, erases and puts it then.
     now = clock.now()
-    stream.emit(*(facts.erasure_fact(customer_id, now) for customer_id in customer_ids))
+    stream.emit(*(facts.erasure_fact(erased_id, now) for erased_id in erased))
     stream.flush()
-    return store.erase(record)
+    return erased

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from omnijourney.analytics import facts, stream
 from omnijourney.analytics.facts import Fact
-from omnijourney.events import SCHEMA, CanonicalEvent, correlation_id_of
+from omnijourney.events import SCHEMA, CanonicalEvent, EventType, correlation_id_of
 from omnijourney.platform import clock
 from omnijourney.platform.errors import MalformedPayload, OmnijourneyError
 from omnijourney.platform.settings import get_settings
@@ -25,6 +25,8 @@ from omnijourney.platform.settings import get_settings
 if TYPE_CHECKING:
     from omnijourney.profiles.service import ProfileUpdate
 
+# A CRM's deletions (app.removals): they erase or unlink customers rather than record anything on a profile.
+REMOVALS = frozenset({EventType.erasure_requested, EventType.identifier_removed})
 # A child of the functions' Powertools logger (service `omnijourney`), so its lines come out the same way.
 logger = logging.getLogger(__name__)
 
@@ -107,8 +109,9 @@ def quarantined(body: str, error: OmnijourneyError) -> dict[str, Any]:
 
 
 def recorded_facts(event: CanonicalEvent, update: ProfileUpdate) -> list[Fact]:
-    """What recording `event` made true (docs/analytics.md): the event, the consents it set, its order, refund or
-    ticket, the offers its order closed, and the merges it made (on a retry, every id the survivor holds)."""
+    """What recording `event` made true (docs/analytics.md): the event, the consents it set, its order, refund,
+    ticket or what it told of a deal's value, the offers its order closed, and the merges it made (on a retry, every
+    id the survivor holds)."""
     customer_id, profile = update.customer_id, update.profile
     found = [facts.event_fact(event, customer_id, known=profile.is_known)]
     for change in event.consent:
@@ -127,6 +130,8 @@ def recorded_facts(event: CanonicalEvent, update: ProfileUpdate) -> list[Fact]:
         found.append(facts.refund_fact(event, customer_id))
     if event.ticket is not None:
         found.append(facts.ticket_fact(event, customer_id))
+    if event.deal is not None:
+        found += facts.deal_facts(event, customer_id)
     retried = not update.changed and event.event_id in profile.recent_events
     merged = profile.merged_from if retried else update.absorbed
     return found + facts.merge_facts(customer_id, merged, event.occurred_at)
@@ -162,6 +167,10 @@ def _idempotent_record() -> Callable[..., dict[str, Any]]:
         data_keyword_argument="event", config=_idempotency_config(), persistence_store=persistence
     )
     def recorded(event: CanonicalEvent) -> dict[str, Any]:
+        if event.type in REMOVALS:
+            from omnijourney.app.removals import removed  # lazy: only a CRM's deletion needs it
+
+            return removed(event)
         from omnijourney.profiles.service import (
             record_event,  # lazy: profiles and pynamodb load on the first record, not at cold start
         )

@@ -1,4 +1,5 @@
-"""Channel adapters: how the journey runtime hands a rendered message to email, SMS or push.
+"""Channel adapters: how the journey runtime hands a rendered message to email, SMS, push, a webhook target or
+HubSpot (sales tasks).
 
 An adapter is imported on first use, so a function that only sends email never loads the others.
 Every adapter reports failure as `SendFailed`, classified by `classify` so the ledger and the retry policy
@@ -15,10 +16,12 @@ from typing import Protocol
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, HTTPClientError, ReadTimeoutError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from omnijourney.vocabulary import AddressedChannel, Category
+from omnijourney.vocabulary import OUTBOUND, AddressedChannel, Category, MessageChannel
 
-# One adapter module per channel that delivers to an address: omnijourney.channels.<channel>.
-_MODULES: dict[str, str] = {channel.value: f"omnijourney.channels.{channel.value}" for channel in AddressedChannel}
+# One adapter module per channel that sends (to an address, or out to another system): omnijourney.channels.<channel>.
+_MODULES: dict[str, str] = {
+    channel.value: f"omnijourney.channels.{channel.value}" for channel in (*AddressedChannel, *sorted(OUTBOUND))
+}
 CHANNELS = tuple(_MODULES)
 
 
@@ -29,10 +32,11 @@ class OutgoingMessage:
     customer_id: str
     journey: str
     step: str
-    channel: AddressedChannel
+    channel: MessageChannel
     category: Category
-    to: str  # email address | E.164 phone number | SNS platform endpoint ARN (push)
-    subject: str | None  # email only
+    # email address | E.164 phone number | SNS platform endpoint ARN (push) | webhook target's name | HubSpot contact id
+    to: str
+    subject: str | None  # email and sales task only
     body: str
     unsubscribe_url: str | None  # marketing email: the RFC 8058 one-click target
 

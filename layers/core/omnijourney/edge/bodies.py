@@ -106,6 +106,52 @@ class Activity(Body):
     channel: str
 
 
+class PendingMessage(Body):
+    """A send no provider confirmed (docs/operations.md, "Sends"): it may or may not have reached the customer."""
+
+    at: str = Field(description="When it was claimed, just before the provider was called")
+    channel: str = Field(examples=["email"])
+    journey: str
+    step: str
+    template: str
+    note: str = Field(description="What it means, in words for staff")
+
+
+class DealLineItem(Body):
+    line_item_id: str
+    sku: str | None
+    name: str | None
+    quantity: float | None
+    price: float | None = Field(description="Per unit, in the deal's currency")
+
+
+class Deal(Body):
+    """A sales deal in the CRM (HubSpot), as its latest events left it; null where a property never arrived."""
+
+    deal_id: str
+    name: str | None = Field(examples=["Trail running kit for the club"])
+    stage: str | None = Field(
+        description="The pipeline's stage id, e.g. HubSpot's contractsent", examples=["contractsent"]
+    )
+    status: str = Field(description="open, won or lost (lost: the default pipeline's closedlost only)")
+    amount: float | None
+    currency: str | None = Field(description="ISO 4217; null: the CRM's company currency")
+    close_date: str | None
+    owner: str | None = Field(description="The deal owner's HubSpot id (hubspot_owner_id)")
+    line_items: list[DealLineItem]
+
+
+class SalesTask(Body):
+    """A task a journey created in HubSpot for the contact's owner; whether sales did it, HubSpot says."""
+
+    at: str = Field(description="When the journey created it")
+    journey: str
+    step: str
+    template: str
+    subject: str | None = Field(description="Its title as HubSpot shows it")
+    owner: str | None = Field(description="The contact's owner now (hubspot_owner_id); null: unassigned")
+
+
 class ProfileView(Body):
     """One customer across every channel, as store staff, agents and journeys see them now."""
 
@@ -119,10 +165,17 @@ class ProfileView(Body):
     cart: Cart | None
     orders: list[OrderSummary]
     open_tickets: list[OpenTicket]
+    deals: list[Deal] = Field(description="Open deals first, then won and lost, each newest first")
     tags: list[str]
     offers: list[Offer] = Field(description="Offers issued to the customer, the same on every channel")
     next_best_actions: list[NextBestAction]
     recent_activity: list[Activity] = Field(description="The newest events, newest first")
+    pending_messages: list[PendingMessage] = Field(
+        description="Sends no provider confirmed: SES's record of an email confirms it; SMS and push stay listed"
+    )
+    sales_tasks: list[SalesTask] = Field(
+        description="Tasks journeys created in HubSpot in the last 30 days, newest first"
+    )
 
 
 class Erased(Body):

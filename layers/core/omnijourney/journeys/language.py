@@ -542,6 +542,20 @@ class Send(ConfigModel):
     without_offer: Name | None = Field(
         default=None, description="the template to send when the offer is used, expired or taken by another offer"
     )
+    target: Name | None = Field(
+        default=None,
+        description="channel webhook: the target of config/webhooks.yaml the payload goes to",
+        # Left out of a compiled send without one, so the state machines of other channels read as before.
+        exclude_if=lambda target: target is None,
+    )
+
+    @model_validator(mode="after")
+    def _target_for_webhooks(self) -> Send:
+        if self.channel == MessageChannel.webhook and self.target is None:
+            raise ValueError("a webhook send names its target from config/webhooks.yaml, e.g. target: order_desk")
+        if self.channel != MessageChannel.webhook and self.target is not None:
+            raise ValueError(f"only a webhook send has a target; this one sends {self.channel}")
+        return self
 
 
 class UpdateProfile(ConfigModel):

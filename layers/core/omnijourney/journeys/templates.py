@@ -17,6 +17,7 @@ Jinja2 and Babel are imported on first use, never at import: the ingest and prof
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,19 +26,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, JsonValue, ValidationInfo, field_validator, model_validator
 
 from omnijourney.events import EventType, locale_tag
 from omnijourney.platform.configfile import (
     ConfigError,
     ConfigModel,
+    Location,
     Problem,
     YamlDocument,
     config_dir,
     did_you_mean,
     load,
 )
-from omnijourney.vocabulary import NOTED, MessageChannel
+from omnijourney.vocabulary import READ_BY_STAFF, MessageChannel
 
 if TYPE_CHECKING:
     import jinja2
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 VARIABLES = {
     "first_name": "profile trait first_name",
     "last_name": "profile trait last_name",
+    "customer_id": "the customer's id in omnijourney, e.g. for a webhook target to look the profile up",
     "email": "the customer's email",
     "phone": "the customer's phone",
     "cart_items": "the cart at send time, e.g. '1× Trail Runner 42'",
@@ -357,25 +360,60 @@ def compiled(source: str) -> jinja2.Template:
 
 
 class Template(ConfigModel):
+    """One template file: a message's text (`subject` and `body`), or for a webhook its JSON payload (`json`), a
+    mapping whose every text is a template: what is rendered is always JSON, whatever a value holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     channel: MessageChannel
-    subject: str | None = Field(default=None, description="email only", validate_default=True)
-    body: str = Field(min_length=1)
+    subject: str | None = Field(default=None, description="email and sales task only", validate_default=True)
+    body: str | None = Field(default=None, min_length=1, description="the text; a webhook has `json` instead")
+    payload: dict[str, JsonValue] | None = Field(
+        default=None,
+        alias="json",
+        description="webhook only: the JSON payload, each text in it a template: {cart_total: '{{ cart_total }}'}",
+    )
 
     @field_validator("subject")
     @classmethod
     def _subject_only_for_email(cls, subject: str | None, info: ValidationInfo) -> str | None:
         channel = info.data.get("channel")
-        if channel == MessageChannel.email and subject is None:
-            raise ValueError("an email template needs a subject")
-        if channel not in (None, MessageChannel.email) and subject is not None:
-            raise ValueError(f"only email templates have a subject; this one is for {channel}")
+        if channel in WITH_SUBJECT and subject is None:
+            raise ValueError(
+                f"{'an email' if channel == MessageChannel.email else 'a sales task'} template needs a subject"
+            )
+        if channel not in (None, *WITH_SUBJECT) and subject is not None:
+            raise ValueError(f"only email and sales task templates have a subject; this one is for {channel}")
         return subject
 
-    def sections(self) -> Iterator[tuple[str, str]]:
-        """(subject or body, its text as Jinja2)."""
+    @model_validator(mode="after")
+    def _body_or_json(self) -> Template:
+        if self.channel == MessageChannel.webhook and (self.payload is None or self.body is not None):
+            raise ValueError(
+                "a webhook template has its payload under `json:` (a mapping), no body, e.g. json: {event: cart_left}"
+            )
+        if self.channel != MessageChannel.webhook and (self.body is None or self.payload is not None):
+            raise ValueError(f"a {self.channel} template has a `body:` text; only a webhook template has `json:`")
+        return self
+
+    def written_texts(self) -> Iterator[tuple[Location, str]]:
+        """Where each text is in the file (subject, body, or a value of the JSON), and the text as written."""
         if self.subject is not None:
-            yield "subject", as_jinja(self.subject)
-        yield "body", as_jinja(self.body)
+            yield ("subject",), self.subject
+        if self.body is not None:
+            yield ("body",), self.body
+        if self.payload is not None:
+            yield from _json_texts(self.payload, ("json",))
+
+    def sections(self) -> Iterator[tuple[Location, str]]:
+        """Where each text is in the file, and the text as Jinja2."""
+        for at, text in self.written_texts():
+            yield at, as_jinja(text)
+
+    @property
+    def text(self) -> str:
+        """Every text of the template, as written."""
+        return "\n".join(text for _, text in self.written_texts())
 
     @property
     def variables(self) -> list[str]:
@@ -389,20 +427,52 @@ class Template(ConfigModel):
         """The product facts the text names and whether it names checkout_url, found without Jinja2 (the profile
         function calls this for every journey an event may start): a superset of what it uses, within the product
         facts, so the entry keeps nothing a template cannot show."""
-        text = f"{self.subject or ''}\n{self.body}"
+        text = self.text
         facts = {m.group(1) or m.group(2) for m in EVENT_FACT_MENTION.finditer(text)}
         return facts & PRODUCT_FACTS.keys(), re.search(r"\bcheckout_url\b", text) is not None
 
     def written(self, name: str) -> str:
         """A variable as the marketer wrote it: `${name}` in an earlier template, else `{{ name }}`."""
-        texts = f"{self.subject or ''}{self.body}"
-        return f"${{{name}}}" if f"${{{name}}}" in texts else f"{{{{ {name} }}}}"
+        return f"${{{name}}}" if f"${{{name}}}" in self.text else f"{{{{ {name} }}}}"
 
     def render(self, values: dict[str, Any]) -> tuple[str | None, str]:
-        """Subject and body for these values; raises TemplateFailed (and nothing else) if they cannot be written."""
-        texts = dict(self.sections())
-        subject = _written(texts["subject"], values) if "subject" in texts else None
-        return subject, _written(texts["body"], values)
+        """Subject and body for these values (a webhook's body: its JSON); raises TemplateFailed (and nothing else)
+        if they cannot be written."""
+        subject = _written(as_jinja(self.subject), values) if self.subject is not None else None
+        if self.payload is None:
+            assert self.body is not None  # _body_or_json
+            return subject, _written(as_jinja(self.body), values)
+        payload = json.dumps(_json_written(self.payload, values), ensure_ascii=False, separators=(",", ":"))
+        if len(payload) > MAX_MESSAGE_LENGTH:
+            raise TemplateFailed
+        return subject, payload
+
+
+# The channels whose templates have a subject: an email's, a sales task's title.
+WITH_SUBJECT = (MessageChannel.email, MessageChannel.sales_task)
+
+
+def _json_texts(value: JsonValue, at: Location) -> Iterator[tuple[Location, str]]:
+    """The texts of a JSON payload, each with where it is."""
+    if isinstance(value, str):
+        yield at, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _json_texts(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _json_texts(item, (*at, index))
+
+
+def _json_written(value: JsonValue, values: dict[str, Any]) -> JsonValue:
+    """The payload with each text filled in; numbers, yes/no and null as written."""
+    if isinstance(value, str):
+        return _written(as_jinja(value), values)
+    if isinstance(value, dict):
+        return {key: _json_written(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_written(item, values) for item in value]
+    return value
 
 
 def _written(source: str, values: dict[str, Any]) -> str:
@@ -533,10 +603,10 @@ class TemplateCatalog:
             elif template.channel != default.channel:
                 message = f"this is {name!r} in {locale}, for {template.channel}; {name}.yaml is for {default.channel}"
                 self.problems.append(document.problem(("channel",), message))
-            elif default.channel in NOTED:
+            elif default.channel in READ_BY_STAFF:
                 message = (
-                    f"{name!r} is a note for the shop's staff ({default.channel}), always written in the shop's "
-                    f"language as {name}.yaml is; this {locale} version would never be used: delete it"
+                    f"{name!r} is {_read_by_staff_as(default.channel)} ({default.channel}), always written in the "
+                    f"shop's language as {name}.yaml is; this {locale} version would never be used: delete it"
                 )
                 self.problems.append(document.problem(("channel",), message))
 
@@ -591,18 +661,18 @@ def _text_problems(document: YamlDocument, template: Template) -> list[Problem]:
     for section, text in template.sections():
         analysis = analysed(text)
         if analysis.mistake is not None:
-            problems.append(document.problem((section,), f"cannot be read as a template: {analysis.mistake}"))
+            problems.append(document.problem(section, f"cannot be read as a template: {analysis.mistake}"))
             continue
         for name in analysis.variables:
             if name not in KNOWN_VARIABLES:
                 message = _unknown_variable(template.written(name), name, text)
-                problems.append(document.problem((section,), message))
+                problems.append(document.problem(section, message))
         for fact in analysis.event_facts:
             if fact not in PRODUCT_FACTS:
-                problems.append(document.problem((section,), _not_a_product_fact(fact)))
+                problems.append(document.problem(section, _not_a_product_fact(fact)))
         for used in analysis.filters:
             if used not in environment().filters:
-                problems.append(document.problem((section,), _unknown_filter(used)))
+                problems.append(document.problem(section, _unknown_filter(used)))
     return problems
 
 
@@ -644,6 +714,10 @@ def _bad_locale_name(name: str, suffix: str, locale: str | None) -> str:
     if locale is None:
         return f"{suffix!r} is not a language; name the file {name}.de.yaml or {name}.de-AT.yaml"
     return f"write the language as {locale!r}: name the file {name}.{locale}.yaml"
+
+
+def _read_by_staff_as(channel: MessageChannel) -> str:
+    return "a task for the sales team" if channel == MessageChannel.sales_task else "a note for the shop's staff"
 
 
 def _no_fallback(name: str, locale: str) -> str:

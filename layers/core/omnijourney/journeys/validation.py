@@ -217,6 +217,23 @@ def quiet_hours_hold(config: Path) -> QuietHoursHold | None:
     return QuietHoursHold(tuple(map(str, channels)), frozenset(map(str, categories)))
 
 
+WEBHOOKS_FILE = "webhooks.yaml"
+
+
+def webhook_targets(config: Path) -> frozenset[str] | None:
+    """The names of config/webhooks.yaml's targets, read loosely: its loader is in channels, beside this layer, and
+    channels report that file's own mistakes; none without the file, None when they cannot be read."""
+    path = config / WEBHOOKS_FILE
+    if not path.is_file():
+        return frozenset()
+    try:
+        data = YamlDocument.read(path).data
+    except ConfigError:
+        return None
+    targets = data.get("targets", {}) if isinstance(data, dict) else None
+    return frozenset(map(str, targets)) if isinstance(targets, dict) else None
+
+
 class JourneyChecker:
     def __init__(
         self,
@@ -235,6 +252,7 @@ class JourneyChecker:
         self.templates = templates
         self.stages = stages
         self.quiet_hours = quiet_hours_hold(config_dir())
+        self.targets = webhook_targets(config_dir())
         self.problems: list[Problem] = []
 
     def problem(self, location: Location, message: str) -> None:
@@ -503,6 +521,8 @@ class JourneyChecker:
                 self._check_template(send.without_offer, at, send.channel, offer=None)
             if send.offer is not None:
                 self._check_offer(send.offer, ("steps", index, "send", "offer"), send.channel)
+            if send.target is not None:
+                self._check_target(send.target, ("steps", index, "send", "target"))
 
     def _check_template(self, name: str, at: Location, channel: str, offer: str | None) -> None:
         template = self.templates.templates.get(name)
@@ -522,6 +542,14 @@ class JourneyChecker:
         )
         for message in problems:
             self.problem(at, message)
+
+    def _check_target(self, name: str, at: Location) -> None:
+        """A webhook send's target is one of config/webhooks.yaml's (not judged when that file cannot be read)."""
+        if self.targets is None or name in self.targets:
+            return
+        hint = did_you_mean(name, self.targets)
+        known = f"; it has {', '.join(sorted(self.targets))}" if self.targets and not hint else ""
+        self.problem(at, f"no webhook target {name!r} in {config_file(WEBHOOKS_FILE)}{hint}{known}")
 
     def _check_offer(self, name: str, at: Location, channel: str) -> None:
         if self.offers is None:

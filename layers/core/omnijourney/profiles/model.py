@@ -43,6 +43,10 @@ later cannot bring it back.
   `cancelled` > `placed`), whatever arrives first. Refunds are kept by refund id, counted once,
   and count for their order whenever it arrives, when they are in the order's currency; a refund in
   another currency is kept in `refunds` but does not reduce the order's revenue (reported apart).
+- Deals (a CRM's, HubSpot's) by deal id and their line items by line item id: per property, the value of the
+  latest event that set it (equal stamps: the larger value); a line item is on a deal as its latest association
+  event says. A won deal (`dealstage` `closedwon`, or HubSpot's `hs_is_closed_won`) is a purchase of its line
+  items' SKUs for "already bought"; its amount is revenue in its own currency (`won_deal_revenue`), apart from orders.
 - Stored before stamps were kept (profiles written by earlier versions): traits, the timezone and open
   tickets count as set at the profile's `updated_at`, the latest they can have been set, fixed when the
   profile is loaded (so the same stored profile always gives the same answers).
@@ -65,6 +69,7 @@ comes back after it was dropped (a forgotten ticket or trait key set again has l
 - notes: the newest `MAX_NOTES`; offers: one per offer of config/offers.yaml and customer (`offers.present`
   issues no second), so only merges add more: at most `MAX_OFFERS`, the newest;
 - actions done: the newest `MAX_ACTIONS_DONE` marks by `(at, action_id)` (`_joined_actions_done`);
+- deals: the newest `MAX_DEALS` by their latest stamp, `MAX_DEAL_LINE_ITEMS` line items likewise;
 - `RECENT_EVENTS` event ids.
 """
 
@@ -123,6 +128,11 @@ MAX_NOTES = 10
 MAX_OFFERS = 20
 # Marks of next best actions done: a few times the notes kept, as a mark outlives the note it marked.
 MAX_ACTIONS_DONE = 4 * MAX_NOTES
+MAX_DEALS = 50
+MAX_DEAL_LINE_ITEMS = 200
+# The stage HubSpot's default pipeline closes a won deal in; custom pipelines' stages are ids, and HubSpot's own
+# `hs_is_closed_won` says which of them is won.
+WON_STAGE = "closedwon"
 # Identifiers stored before first-seen times were kept count as oldest.
 BEFORE_ANY_EVENT = datetime.min.replace(tzinfo=UTC)
 UNTIMED = BEFORE_ANY_EVENT + timedelta(days=1)
@@ -380,6 +390,64 @@ class DoneMark(Record):
     at: AwareDatetime
 
 
+class StampedProperties(Record):
+    """A CRM object's properties by the CRM's own names (None: cleared), each with the stamp of the event that set
+    it: the latest wins in any arrival order."""
+
+    properties: dict[str, str | None] = Field(default_factory=dict)
+    properties_set: dict[str, tuple[AwareDatetime, str]] = Field(default_factory=dict)
+
+    @property
+    def latest(self) -> Stamp:
+        return max(self.properties_set.values(), default=(BEFORE_ANY_EVENT, ""))
+
+
+class DealLineItem(StampedProperties):
+    """A product on a deal (HubSpot's line item): `hs_sku`, `name`, `quantity`, `price`."""
+
+    line_item_id: str
+
+    @property
+    def sku(self) -> str | None:
+        return self.properties.get("hs_sku")
+
+
+class Deal(StampedProperties):
+    """A sales deal of the customer's in the CRM, with the line items its latest association events left on it."""
+
+    deal_id: str
+    first_seen: AwareDatetime
+    # Line item id → the stamp of its latest association event, and whether that event left it on the deal.
+    line_items: dict[str, tuple[AwareDatetime, str, bool]] = Field(default_factory=dict)
+
+    @property
+    def stage(self) -> str | None:
+        return self.properties.get("dealstage")
+
+    @property
+    def amount(self) -> Decimal | None:
+        amount = self.properties.get("amount")
+        return Decimal(amount) if amount is not None else None
+
+    @property
+    def currency(self) -> str | None:
+        return self.properties.get("deal_currency_code")
+
+    @property
+    def is_won(self) -> bool:
+        won = self.properties.get("hs_is_closed_won")
+        return won.lower() == "true" if won is not None else self.stage == WON_STAGE
+
+    @property
+    def line_item_ids(self) -> tuple[str, ...]:
+        return tuple(item for item, (_, _, on) in sorted(self.line_items.items()) if on)
+
+    @property
+    def latest(self) -> Stamp:
+        linked = ((at, by) for at, by, _ in self.line_items.values())
+        return max(super().latest, *linked, (self.first_seen, ""))
+
+
 class Profile(Record):
     customer_id: str
     created_at: AwareDatetime
@@ -402,6 +470,9 @@ class Profile(Record):
     # By opened_at: the newest last.
     open_tickets: tuple[OpenTicket, ...] = ()
     solved_tickets: tuple[SolvedTicket, ...] = ()
+    # By first seen, the newest last; their line items by id.
+    deals: tuple[Deal, ...] = ()
+    deal_line_items: tuple[DealLineItem, ...] = ()
     lifecycle_stage: str = ""
     # The event that moved the profile into its stage: a retried event still knows it entered the stage.
     stage_entered_by: str | None = None
@@ -479,8 +550,29 @@ class Profile(Record):
         return [f"{kind.value}#{value}" for kind, values in self.identifiers.items() for value in values]
 
     def ordered_skus(self) -> set[str]:
-        """What the customer bought (for "already bought"): test and voided orders are no purchases."""
-        return {sku for order in self.orders if order.is_purchase for sku in order.skus}
+        """What the customer bought (for "already bought"): test and voided orders are no purchases; a won deal is one
+        of its line items."""
+        return {sku for order in self.orders if order.is_purchase for sku in order.skus} | self.won_deal_skus()
+
+    def won_deal_skus(self) -> set[str]:
+        items = {item.line_item_id: item for item in self.deal_line_items}
+        return {
+            sku
+            for deal in self.deals
+            if deal.is_won
+            for item_id in deal.line_item_ids
+            if item_id in items and (sku := items[item_id].sku)
+        }
+
+    def won_deal_revenue(self) -> dict[str, Decimal]:
+        """What won deals earned, per currency (None: the CRM's company currency, which sets none on its deals): only
+        the shop's currency adds to lifetime value; the others are reported apart."""
+        revenue: dict[str, Decimal] = {}
+        for deal in self.deals:
+            if deal.is_won and deal.amount is not None:
+                currency = deal.currency or ""
+                revenue[currency] = revenue.get(currency, Decimal(0)) + deal.amount
+        return revenue
 
     def consent_status(self, channel: ConsentChannel) -> ConsentStatus:
         consent = self.consent.get(channel)
@@ -595,6 +687,15 @@ def with_identifiers(profile: Profile, identifiers: Iterable[Identifier], at: da
     for identifier in identifiers:
         if identifier.kind not in LINK_ONLY:
             _seen(times, identifier.kind, identifier.value, at)
+    return _with_identifier_times(profile, times)
+
+
+def without_identifiers(profile: Profile, identifiers: Iterable[Identifier]) -> Profile:
+    """The profile that no longer lists `identifiers` (the CRM deleted the record they named)."""
+    gone = {identifier.key for identifier in identifiers}
+    times = _identifier_times(profile)
+    for kind, values in times.items():
+        times[kind] = {value: at for value, at in values.items() if f"{kind.value}#{value}" not in gone}
     return _with_identifier_times(profile, times)
 
 
@@ -939,6 +1040,82 @@ def _joined_offers(offers: Iterable[IssuedOffer]) -> tuple[IssuedOffer, ...]:
     return _newest(by_code.values(), lambda offer: (offer.issued_at, offer.code), MAX_OFFERS)
 
 
+# Deals ---------------------------------------------------------------------------------------------------
+
+_Stamped = TypeVar("_Stamped", bound=StampedProperties)
+
+
+def _joined_properties(one: _Stamped, other: _Stamped) -> _Stamped:
+    """Per property the value of the later stamp (equal stamps, one event told twice or two at one instant: the
+    larger value), so the same whichever side holds which."""
+    properties, stamps = dict(one.properties), dict(one.properties_set)
+    for name, stamp in other.properties_set.items():
+        value = other.properties.get(name)
+        known = stamps.get(name)
+        if known is None or (stamp, value or "") > (known, properties.get(name) or ""):
+            properties[name], stamps[name] = value, stamp
+    return one.model_copy(update={"properties": properties, "properties_set": stamps})
+
+
+def _same_deal(one: Deal, other: Deal) -> Deal:
+    joined = _joined_properties(one, other)
+    line_items = dict(one.line_items)
+    for item, marked in other.line_items.items():
+        line_items[item] = max(line_items.get(item, marked), marked)
+    return joined.model_copy(
+        update={"first_seen": min(one.first_seen, other.first_seen), "line_items": dict(sorted(line_items.items()))}
+    )
+
+
+def _joined_deals(deals: Iterable[Deal]) -> tuple[Deal, ...]:
+    by_id: dict[str, Deal] = {}
+    for deal in deals:
+        known = by_id.get(deal.deal_id)
+        by_id[deal.deal_id] = deal if known is None else _same_deal(known, deal)
+    newest = _newest(by_id.values(), lambda deal: (deal.latest, deal.deal_id), MAX_DEALS)
+    return tuple(sorted(newest, key=lambda deal: (deal.first_seen, deal.deal_id)))
+
+
+def _joined_line_items(items: Iterable[DealLineItem]) -> tuple[DealLineItem, ...]:
+    by_id: dict[str, DealLineItem] = {}
+    for item in items:
+        known = by_id.get(item.line_item_id)
+        by_id[item.line_item_id] = item if known is None else _joined_properties(known, item)
+    newest = _newest(by_id.values(), lambda item: (item.latest, item.line_item_id), MAX_DEAL_LINE_ITEMS)
+    return tuple(sorted(newest, key=lambda item: item.line_item_id))
+
+
+def _deals_update(profile: Profile, event: CanonicalEvent) -> dict[str, Any]:
+    """The event's deal and line item joined into the profile's."""
+    stamp = stamp_of(event.occurred_at, event.event_id)
+    update: dict[str, Any] = {}
+    change = event.deal
+    if change is not None:
+        line_items = {item: (*stamp, True) for item in change.line_items_added}
+        line_items |= {item: (*stamp, False) for item in change.line_items_removed}
+        told = Deal(
+            deal_id=change.deal_id,
+            first_seen=event.occurred_at,
+            properties=dict(change.properties),
+            properties_set=dict.fromkeys(change.properties, stamp),
+            line_items=line_items,
+        )
+        deals = _joined_deals((*profile.deals, told))
+        if deals != profile.deals:
+            update["deals"] = deals
+    item = event.line_item
+    if item is not None:
+        told_item = DealLineItem(
+            line_item_id=item.line_item_id,
+            properties=dict(item.properties),
+            properties_set=dict.fromkeys(item.properties, stamp),
+        )
+        items = _joined_line_items((*profile.deal_line_items, told_item))
+        if items != profile.deal_line_items:
+            update["deal_line_items"] = items
+    return update
+
+
 # Tickets -------------------------------------------------------------------------------------------------
 
 
@@ -1068,6 +1245,7 @@ def apply_event(profile: Profile, event: CanonicalEvent, lifecycle: LifecycleCon
             update["actions_done"] = marks
     if event.ticket is not None:
         update |= _tickets_update(profile, _joined_tickets(_ticket_states(profile), _ticket_of(event)))
+    update |= _deals_update(profile, event)
     changed = profile.model_copy(update=update) if update else profile
     stage = lifecycle.stage_of(changed, at)
     if stage != changed.lifecycle_stage:
@@ -1110,6 +1288,8 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
             "cart": _joined_carts(winner.cart, loser.cart),
             "orders": _joined_orders((*winner.orders, *loser.orders), refunds),
             "refunds": refunds,
+            "deals": _joined_deals((*winner.deals, *loser.deals)),
+            "deal_line_items": _joined_line_items((*winner.deal_line_items, *loser.deal_line_items)),
             **_tickets_update(winner, _joined_tickets(_ticket_states(winner), _ticket_states(loser))),
             "merged_from": tuple(dict.fromkeys((*winner.merged_from, loser.customer_id, *loser.merged_from))),
             "tags": tuple(dict.fromkeys((*winner.tags, *loser.tags))),

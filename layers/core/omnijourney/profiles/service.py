@@ -8,15 +8,24 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any, TypeVar
 
 from omnijourney.events import CanonicalEvent
-from omnijourney.identifiers import Identifier, IdentifierKind, InvalidIdentifier, Refusal, canonical, masked
+from omnijourney.identifiers import (
+    LINK_ONLY,
+    Identifier,
+    IdentifierKind,
+    InvalidIdentifier,
+    Refusal,
+    canonical,
+    masked,
+)
 from omnijourney.platform import clock
 from omnijourney.platform.errors import MalformedPayload, NotFound, Unavailable
 from omnijourney.profiles import store
 from omnijourney.profiles.lifecycle import lifecycle as configured_lifecycle
-from omnijourney.profiles.model import Profile, apply_event, merge_profiles, new_profile
+from omnijourney.profiles.model import Profile, apply_event, merge_profiles, new_profile, without_identifiers
 from omnijourney.profiles.view import name_of, profile_view
 
 MAX_ATTEMPTS = 8
@@ -115,17 +124,38 @@ def amend(customer_id: str, change: Callable[[Profile], Profile]) -> Profile | N
     return _retrying(once, f"profile {customer_id}")
 
 
-def _record_once(event: CanonicalEvent, derive: Derive, remember: Callable[[str], None]) -> ProfileUpdate:
-    lifecycle = configured_lifecycle()
-    keys = identifier_keys(event)
-    owned = store.owners(keys)
-    records = {}
+_LINKING = tuple(f"{kind.value}#" for kind in LINK_ONLY)
+
+
+def _linked(keys: list[str], owned: dict[str, str]) -> dict[str, store.ProfileRecord]:
+    """The live profiles the event's identifiers (`owned`: key → its owner) lead to, by customer id.
+
+    An event that names a person (any key not link-only) links through its link-only keys (a deal, an order) only to
+    a profile that names nobody yet, made by such keys alone: a HubSpot deal associated with two contacts must not
+    merge the two. The deal stays with the profile that had it first."""
+    live: dict[str, store.ProfileRecord] = {}
     for customer_id in dict.fromkeys(owned.values()):
         record = store.load(customer_id)
         if record is not None:
-            records[record.customer_id] = record
-    # Previous ids only link to customers that exist; they are not identifiers of their own.
-    claimable = [identifier.key for identifier in event.identifiers if identifier.key not in owned]
+            live[customer_id] = record
+    people = {live[owner].customer_id for key, owner in owned.items() if not key.startswith(_LINKING) and owner in live}
+    if any(not key.startswith(_LINKING) for key in keys):
+        owned = {
+            key: owner
+            for key, owner in owned.items()
+            if owner in live and (live[owner].customer_id in people or not live[owner].profile.identifiers)
+        }
+    return {live[owner].customer_id: live[owner] for owner in owned.values() if owner in live}
+
+
+def _record_once(event: CanonicalEvent, derive: Derive, remember: Callable[[str], None]) -> ProfileUpdate:
+    lifecycle = configured_lifecycle()
+    keys = identifier_keys(event)
+    everyone = store.owners(keys)
+    records = _linked(keys, everyone)
+    # Previous ids only link to customers that exist; they are not identifiers of their own. A link-only key another
+    # person holds stays theirs.
+    claimable = [identifier.key for identifier in event.identifiers if identifier.key not in everyone]
     if not records:
         profile = derive(
             None, apply_event(new_profile(customer_id_for(event), event.occurred_at), event, lifecycle), event
@@ -160,6 +190,27 @@ def _record_once(event: CanonicalEvent, derive: Derive, remember: Callable[[str]
     )
 
 
+def unlink(identifiers: Collection[Identifier]) -> list[str]:
+    """Unlink identifiers from whoever holds them (the CRM deleted the record they named: a duplicate contact); the
+    customers stay, with everything else they are known by. The customer ids they were unlinked from."""
+    owned = store.owners(identifier.key for identifier in identifiers)
+
+    def once(customer_id: str) -> str | None:
+        record = store.load(customer_id)
+        if record is None:
+            return None
+        keys = [key for key, owner in owned.items() if owner == customer_id]
+        store.unlink(record, without_identifiers(record.profile, identifiers), keys)
+        return record.customer_id
+
+    unlinked = []
+    for owner in dict.fromkeys(owned.values()):
+        customer_id = _retrying(partial(once, owner), f"profile {owner}")
+        if customer_id is not None:
+            unlinked.append(customer_id)
+    return unlinked
+
+
 def find(kind: IdentifierKind, value: str) -> store.ProfileRecord:
     """The customer an identifier belongs to, given in any form it is written in (normalised as events are)."""
     try:
@@ -181,11 +232,14 @@ def get(customer_id: str) -> store.ProfileRecord:
     return record
 
 
-def view_of(record: store.ProfileRecord, with_activity: bool = True) -> dict[str, Any]:
-    """The profile view as of now, with the newest activity across merged ids."""
+def view_of(
+    record: store.ProfileRecord, with_activity: bool = True, pending_messages: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The profile view as of now, with the newest activity across merged ids (and `pending_messages`, the
+    unconfirmed sends app.profile_views reads from the ledger, when given)."""
     profile = record.profile
     activity = store.history([record.customer_id, *profile.merged_from]) if with_activity else None
-    return profile_view(profile, configured_lifecycle(), clock.now(), activity)
+    return profile_view(profile, configured_lifecycle(), clock.now(), activity, pending_messages=pending_messages)
 
 
 class Orphaned(StrEnum):
@@ -232,13 +286,13 @@ def refused_identities() -> list[RefusedIdentity]:
 LOOKUP_KEYS = (IdentifierKind.phone, IdentifierKind.email, IdentifierKind.loyalty_id)
 
 
-def look_up(query: Mapping[str, str]) -> dict[str, Any]:
+def looked_up(query: Mapping[str, str]) -> store.ProfileRecord:
     """`?phone=` | `?email=` | `?loyalty_id=`: exactly one of them."""
     given = [kind for kind in LOOKUP_KEYS if query.get(kind.value)]
     if len(given) != 1:
         names = ", ".join(kind.value for kind in LOOKUP_KEYS)
         raise MalformedPayload(f"give exactly one of {names}", field="query")
-    return view_of(find(given[0], query[given[0].value]))
+    return find(given[0], query[given[0].value])
 
 
 def named(first_name: str, last_name: str) -> dict[str, Any]:

@@ -283,6 +283,16 @@ def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]
             _identity_puts(tx, record.customer_id, new_identifier_keys)
 
 
+def unlink(record: ProfileRecord, profile: Profile, identifier_keys: list[str]) -> None:
+    """In one transaction: the profile without the identifiers, and their identity records gone (each only while it
+    still names this customer)."""
+    record.hold(profile)
+    with classified(), TransactWrite(connection=connection()) as tx:
+        tx.save(record)
+        for key in identifier_keys:
+            tx.delete(IdentityRecord(key), condition=IdentityRecord.customer_id == record.customer_id)
+
+
 def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], new_identifier_keys: list[str]) -> None:
     """In one transaction: the winner takes the merged profile, each loser points at it, identifiers follow."""
     winner.hold(merged)

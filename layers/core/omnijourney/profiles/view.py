@@ -9,7 +9,7 @@ from typing import Any
 from omnijourney.events import ConsentChannel
 from omnijourney.identifiers import LINK_ONLY, IdentifierKind
 from omnijourney.profiles.lifecycle import LifecycleConfig
-from omnijourney.profiles.model import Profile, discount_parts
+from omnijourney.profiles.model import Deal, DealLineItem, Profile, discount_parts
 from omnijourney.profiles.store import HistoryRecord
 
 
@@ -26,6 +26,56 @@ def name_of(profile: Profile) -> dict[str, Any]:
         "first_name": traits.get("first_name") or traits.get("firstName"),
         "last_name": traits.get("last_name") or traits.get("lastName"),
     }
+
+
+# The stage HubSpot's default pipeline closes a lost deal in. A custom pipeline's lost stage is an id, and HubSpot's
+# `hs_is_closed` is not subscribed: such a deal reads as open until it is won (docs/profile-api.md, "Deals").
+LOST_STAGE = "closedlost"
+
+
+def _decimal(value: str | None) -> float | int | None:
+    """A CRM number as the view shows amounts (the HubSpot source keeps numbers as decimal text)."""
+    return _number(Decimal(value)) if value is not None else None
+
+
+def deal_status(deal: Deal) -> str:
+    """open, won or lost."""
+    if deal.is_won:
+        return "won"
+    return "lost" if deal.stage == LOST_STAGE else "open"
+
+
+def _line_item(line_item_id: str, known: dict[str, DealLineItem]) -> dict[str, Any]:
+    """A line item on a deal; one whose properties have not arrived yet is listed by its id alone."""
+    properties = known[line_item_id].properties if line_item_id in known else {}
+    return {
+        "line_item_id": line_item_id,
+        "sku": properties.get("hs_sku"),
+        "name": properties.get("name"),
+        "quantity": _decimal(properties.get("quantity")),
+        "price": _decimal(properties.get("price")),
+    }
+
+
+def deals_of(profile: Profile) -> list[dict[str, Any]]:
+    """The customer's deals in the CRM: open ones first, then the won and lost, each newest (first seen) first."""
+    line_items = {item.line_item_id: item for item in profile.deal_line_items}
+    newest_first = reversed(profile.deals)  # the profile keeps them oldest first
+    deals = sorted(newest_first, key=lambda deal: deal_status(deal) != "open")
+    return [
+        {
+            "deal_id": deal.deal_id,
+            "name": deal.properties.get("dealname"),
+            "stage": deal.stage,
+            "status": deal_status(deal),
+            "amount": _number(deal.amount),
+            "currency": deal.currency,
+            "close_date": deal.properties.get("closedate"),
+            "owner": deal.properties.get("hubspot_owner_id"),
+            "line_items": [_line_item(item, line_items) for item in deal.line_item_ids],
+        }
+        for deal in deals
+    ]
 
 
 # What staff are told of a message the ledger could not confirm (docs/operations.md, "Sends").
@@ -89,6 +139,7 @@ def profile_view(
             }
             for ticket in profile.open_tickets
         ],
+        "deals": deals_of(profile),
         "tags": list(profile.tags),
         # The same code and price whichever channel the customer comes back on.
         "offers": [

@@ -24,8 +24,14 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute,
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from omnijourney.analytics import facts, stream
+from omnijourney.analytics.facts import LedgerOutcome, ShownOffer
 from omnijourney.channels.email import tag_value
 from omnijourney.platform.tables import Table, table_meta
+from omnijourney.profiles import store
+from omnijourney.profiles.model import Profile
+from omnijourney.runtime.consistency import consistency
+from omnijourney.runtime.guards import local_time
 from omnijourney.vocabulary import Category, MessageChannel
 
 RETENTION_DAYS = 400
@@ -244,22 +250,79 @@ def confirm_sent(customer_id: str, message_key_tag: str, provider_id: str) -> Le
     `message_key_tag`: a `pending` entry (the function died or its write failed after the provider answered) or one
     to `retry` (the answer timed out after the provider took it) becomes `sent` with the provider's id, so a retried
     Task does not send it again. Any other status is final and stays. The entry as read (None when the customer has
-    no such entry)."""
+    no such entry).
+
+    A confirmation puts the entry's facts, as the function would have once it marked the entry sent (the same ids:
+    the message `sent`, and the offer its send issued), in a put of its own; a record delivered again finds the entry
+    confirmed by the provider (`sent` with its id and without the text the function writes) and puts them again, as
+    the first delivery's put may have failed."""
     found = next((record for record in entries(customer_id) if tag_value(record.message_key) == message_key_tag), None)
-    if found is None or found.status not in _UNCONFIRMED:
+    if found is None:
+        return None
+    if found.status in _UNCONFIRMED:
+        confirmed: list[Action] = [
+            LedgerRecord.status.set(LedgerStatus.sent.value),
+            LedgerRecord.provider_id.set(provider_id),
+            LedgerRecord.reason.remove(),
+        ]
+        try:
+            found.update(actions=confirmed, condition=LedgerRecord.status.is_in(*_UNCONFIRMED))
+        except UpdateError as error:
+            # The function completed it meanwhile: its outcome stands, and it puts its facts itself.
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return found
+    elif not _confirmed_by_provider(found, provider_id):
         return found
-    confirmed: list[Action] = [
-        LedgerRecord.status.set(LedgerStatus.sent.value),
-        LedgerRecord.provider_id.set(provider_id),
-        LedgerRecord.reason.remove(),
-    ]
-    try:
-        found.update(actions=confirmed, condition=LedgerRecord.status.is_in(*_UNCONFIRMED))
-    except UpdateError as error:
-        # The function completed it meanwhile: its outcome stands.
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    stored = store.load(customer_id)
+    emit_outcome(found, stored.profile if stored else None)
+    stream.flush()  # failing, the record fails: SQS delivers it again, and it puts them again
     return found
+
+
+def _confirmed_by_provider(record: LedgerRecord, provider_id: str) -> bool:
+    """Sent, as the provider's record `provider_id` confirmed it: the function's own mark writes the text too."""
+    return record.status == LedgerStatus.sent and record.provider_id == provider_id and record.text is None
+
+
+def emit_outcome(record: LedgerRecord, profile: Profile | None) -> None:
+    """An entry's outcome as facts (docs/analytics.md): the message, in the customer's timezone as quiet hours read it,
+    and the offer this visit of its step issued. Nothing while it is pending or to retry."""
+    if record.status not in (LedgerStatus.sent, LedgerStatus.suppressed, LedgerStatus.deferred):
+        return
+    offer = json.loads(record.offer) if record.offer else None
+    shown = None
+    if offer is not None:
+        requested = offer.get("requested", offer["offer"])
+        shown = ShownOffer(offer["code"], tuple(offer["skus"]), requested if requested != offer["offer"] else None)
+    outcome = LedgerOutcome(
+        customer_id=record.customer_id,
+        message_key=record.message_key,
+        at=record.at,
+        journey=record.journey,
+        step=record.step,
+        channel=record.channel,
+        category=record.category,
+        template=record.template,
+        status=record.status,
+        reason=record.reason,
+        products=tuple(record.product_list),
+        offer=shown,
+    )
+    timezone = local_time(profile, consistency()).key if profile is not None else None
+    stream.emit(facts.message_fact(outcome, timezone))
+    if offer is not None and _issued_by_visit(record, offer):
+        issued_at, expires_at = (datetime.fromisoformat(offer[key]) for key in ("issued_at", "expires_at"))
+        stream.emit(facts.offer_issued_fact(record.customer_id, offer["code"], offer["skus"], issued_at, expires_at))
+
+
+def _issued_by_visit(record: LedgerRecord, offer: dict[str, Any]) -> bool:
+    """Whether the entry's step issued the offer it presents, in this visit: by its journey, once the step was entered
+    (the visit in its key). Also when an earlier attempt of its Task issued it and failed before the entry was written:
+    the retry presents the live offer, issued seconds before the entry's time, and puts the fact the failed attempt
+    could not (its id is the code)."""
+    entered = datetime.fromisoformat(record.message_key.rsplit("#", 1)[1])
+    return bool(offer.get("issued_by") == record.journey and datetime.fromisoformat(offer["issued_at"]) >= entered)
 
 
 def unconfirmed(customer_ids: Iterable[str]) -> list[LedgerRecord]:

@@ -168,6 +168,7 @@ def variables(profile: Profile, entry: Entry, catalog: ProductCatalog, settings:
         # Empty when unknown: each template says what to write instead, in its language ({{ first_name or 'there' }}).
         "first_name": str(profile.traits.get("first_name") or profile.traits.get("firstName") or ""),
         "last_name": str(profile.traits.get("last_name") or profile.traits.get("lastName") or ""),
+        "customer_id": profile.customer_id,
         "email": emails[-1] if emails else "",
         "phone": phones[-1] if phones else "",
         "cart_items": _items([(item.sku, item.quantity, item.name) for item in cart], catalog),

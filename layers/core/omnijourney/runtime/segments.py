@@ -35,6 +35,7 @@ from omnijourney.runtime.triggers import (
     enter,
     entered_segments,
     one_run_per_journey,
+    stop_again,
     stop_run,
 )
 from omnijourney.vocabulary import Reason
@@ -153,7 +154,7 @@ def evaluate_due_segments() -> Reaction:
             continue
         evaluated = _evaluated(config, stored, now)
         if evaluated.segments != stored.segments:
-            entered = entered_segments(evaluated, f"{ENTERED_ON_DAY}{today.isoformat()}")
+            entered = entered_segments(evaluated, _day_mark(today))
             _after_change(evaluated, entered, today, now, reaction)
         amend(stored.customer_id, _evaluation(config, stored, evaluated, now))
     return reaction
@@ -161,6 +162,12 @@ def evaluate_due_segments() -> Reaction:
 
 def _today(profile: Profile, now: datetime) -> date:
     return now.astimezone(local_time(profile, consistency())).date()
+
+
+def _day_mark(today: date) -> str:
+    """What the evaluation of a customer's local day is called where an event id would be: the segments it put them
+    in, and the runs it ended."""
+    return f"{ENTERED_ON_DAY}{today.isoformat()}"
 
 
 def _evaluation(
@@ -174,7 +181,7 @@ def _evaluation(
 def _evaluated(config: SegmentsConfig, profile: Profile, now: datetime) -> Profile:
     """The profile with the segments time alone moves computed as of today, and their next due day."""
     zone = local_time(profile, consistency())
-    mark = f"{ENTERED_ON_DAY}{_today(profile, now).isoformat()}"
+    mark = _day_mark(_today(profile, now))
 
     @cache
     def read() -> Facts:
@@ -186,18 +193,21 @@ def _evaluated(config: SegmentsConfig, profile: Profile, now: datetime) -> Profi
 
 def _after_change(profile: Profile, entered: set[str], today: date, now: datetime, reaction: Reaction) -> None:
     """A customer's segments changed with time: journeys entered on a segment start, runs whose goal or exit
-    condition now holds end."""
+    condition now holds end. The evaluation of their day is the cause of the ends, as an event is of its own: a retry
+    of a failed evaluation (the profile still unmarked) stops again the executions it ended (`stop_again`)."""
     journeys = published_journeys().journeys
     runs = journey_runs.of_customers((profile.customer_id, *profile.merged_from))
-    for run in one_run_per_journey([run for run in runs if run.running], now, reaction):
+    cause = _day_mark(today)
+    stop_again(runs, cause)
+    for run in one_run_per_journey([run for run in runs if run.running], now, reaction, cause=cause):
         journey = journeys.get(run.journey)
         if journey is None:
             continue
         entry = run.journey_entry
         if journey.goal is not None and journey.goal.when is not None and holds(journey.goal.when, profile, entry):
-            stop_run(run, RunOutcome.goal, Reason.goal_reached, now, reaction, converted_on="profile")
+            stop_run(run, RunOutcome.goal, Reason.goal_reached, now, reaction, converted_on="profile", cause=cause)
         elif any(holds(condition, profile, entry) for condition in journey.policy.exit_conditions):
-            stop_run(run, RunOutcome.exited, Reason.exit_condition, now, reaction)
+            stop_run(run, RunOutcome.exited, Reason.exit_condition, now, reaction, cause=cause)
     for journey in journeys.values():
         if journey.entry.segment not in entered:
             continue

@@ -7,7 +7,6 @@ retries of the same Task find the first outcome and return it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -17,9 +16,10 @@ from pydantic import JsonValue, ValidationError
 from pynamodb.exceptions import UpdateError
 
 from omnijourney.analytics import facts, stream
-from omnijourney.analytics.facts import LedgerOutcome, RunEnd, ShownOffer
+from omnijourney.analytics.facts import RunEnd
 from omnijourney.analytics.stream import FactsNotPut
 from omnijourney.channels import OutgoingMessage, SendFailed, adapter_for
+from omnijourney.channels.targets import reaches_customer
 from omnijourney.events import EventType, OrderState
 from omnijourney.journeys.catalog import journeys as published_journeys
 from omnijourney.journeys.contract import (
@@ -61,7 +61,7 @@ from omnijourney.runtime.ledger import LedgerRecord, LedgerStatus
 from omnijourney.runtime.rendering import Rendered, render
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 from omnijourney.runtime.triggers import drawn_group, journey_of
-from omnijourney.vocabulary import AddressedChannel, Category, Reason, addressed, exited_on, undeliverable
+from omnijourney.vocabulary import NOTED, Category, Reason, exited_on, undeliverable
 
 # Executions that did not succeed end the run so; a succeeded one carries its outcome in its output.
 FINAL_STATUSES = {"FAILED": RunOutcome.failed, "TIMED_OUT": RunOutcome.failed, "ABORTED": RunOutcome.stopped}
@@ -174,7 +174,8 @@ def _sent(profile: Profile, read_id: str, read: list[LedgerRecord], now: datetim
     return [
         guards.Sent(entry.at, entry.journey, int(entry.priority), entry.category)
         for entry in (*read, *others)
-        if entry.status == LedgerStatus.sent and entry.at > horizon
+        # A message to an internal webhook target (a CRM, a warehouse) never reached the customer: not capped.
+        if entry.status == LedgerStatus.sent and entry.at > horizon and reaches_customer(entry.channel, entry.recipient)
     ]
 
 
@@ -190,7 +191,7 @@ def send(task: SendTask) -> SendResult:
     visits = [entry for entry in read if entry.message_key.startswith(step_key)]
     earlier = next((visit for visit in visits if visit.message_key == key), None)
     if earlier is not None and earlier.status != LedgerStatus.retry:
-        _emit_outcome(earlier, _profile(task.customer_id))  # again: the first attempt's put may have failed
+        ledger.emit_outcome(earlier, _profile(task.customer_id))  # again: the first attempt's put may have failed
         return _outcome(earlier)
     run = _run(task)
     if run is not None and not run.running:
@@ -239,10 +240,10 @@ def send(task: SendTask) -> SendResult:
     )
     if not ledger.claim(entry, retrying=earlier is not None):
         claimed = ledger.get(task.customer_id, key)
-        _emit_outcome(claimed, profile)
+        ledger.emit_outcome(claimed, profile)
         return _outcome(claimed)
     if decision.status != "send":
-        _emit_outcome(entry, profile)
+        ledger.emit_outcome(entry, profile)
         return SendResult(outcome=decision.status, reason=decision.reason, defer_seconds=decision.defer_seconds)
     assert profile is not None
     return _deliver(entry, message, profile, task.entry, policy, offer=offer)
@@ -336,10 +337,9 @@ def _deliver(
     except TemplateFailed:
         # Held with a reason, not an error: what failed may quote the profile, and the journey goes on.
         ledger.mark(entry, LedgerStatus.suppressed, Reason.template_failed)
-        _emit_outcome(entry, profile)
+        ledger.emit_outcome(entry, profile)
         return SendResult(outcome="suppressed", reason=Reason.template_failed)
-    channel = addressed(message.channel)
-    if channel is None:
+    if message.channel in NOTED:
         note = Note(channel=message.channel, text=rendered.body, journey=policy.journey, at=entry.at)
         try:
             service.amend(profile.customer_id, lambda current: with_note(current, note))
@@ -352,7 +352,7 @@ def _deliver(
         provider_id = f"note:{profile.customer_id}"
     else:
         try:
-            provider_id = _send_through_channel(entry, message, rendered, to=channel)
+            provider_id = _send_through_channel(entry, message, rendered)
         except SendFailed as failure:
             if failure.retryable:
                 _mark_for_retry(entry, failure.reason)
@@ -360,10 +360,10 @@ def _deliver(
             # A bad address or a rejected message: recorded, and the journey goes on.
             reason = undeliverable(failure.reason)
             ledger.mark(entry, LedgerStatus.suppressed, reason)
-            _emit_outcome(entry, profile)
+            ledger.emit_outcome(entry, profile)
             return SendResult(outcome="suppressed", reason=reason)
     ledger.mark_sent(entry, provider_id, subject=rendered.subject, body=rendered.body)
-    _emit_outcome(entry, profile)
+    ledger.emit_outcome(entry, profile)
     return SendResult(outcome="sent", reason=None)
 
 
@@ -381,52 +381,21 @@ def _mark_for_retry(entry: LedgerRecord, reason: str) -> None:
             return
 
 
-def _emit_outcome(entry: LedgerRecord, profile: Profile | None) -> None:
-    """A ledger entry's outcome as facts (docs/analytics.md): the message, in the customer's timezone as quiet hours
-    read it, and the offer its send issued (issued at the entry's time). Nothing while it is pending or to retry."""
-    if entry.status not in (LedgerStatus.sent, LedgerStatus.suppressed, LedgerStatus.deferred):
-        return
-    offer = json.loads(entry.offer) if entry.offer else None
-    shown = None
-    if offer is not None:
-        requested = offer.get("requested", offer["offer"])
-        shown = ShownOffer(offer["code"], tuple(offer["skus"]), requested if requested != offer["offer"] else None)
-    outcome = LedgerOutcome(
-        customer_id=entry.customer_id,
-        message_key=entry.message_key,
-        at=entry.at,
-        journey=entry.journey,
-        step=entry.step,
-        channel=entry.channel,
-        category=entry.category,
-        template=entry.template,
-        status=entry.status,
-        reason=entry.reason,
-        products=tuple(entry.product_list),
-        offer=shown,
-    )
-    timezone = guards.local_time(profile, consistency()).key if profile is not None else None
-    stream.emit(facts.message_fact(outcome, timezone))
-    if offer is not None and datetime.fromisoformat(offer["issued_at"]) == entry.at:
-        expires_at = datetime.fromisoformat(offer["expires_at"])
-        stream.emit(facts.offer_issued_fact(entry.customer_id, offer["code"], offer["skus"], entry.at, expires_at))
-
-
-def _send_through_channel(entry: LedgerRecord, message: Send, rendered: Rendered, *, to: AddressedChannel) -> str:
+def _send_through_channel(entry: LedgerRecord, message: Send, rendered: Rendered) -> str:
     assert entry.recipient is not None
     outgoing = OutgoingMessage(
         message_key=entry.message_key,
         customer_id=entry.customer_id,
         journey=entry.journey,
         step=entry.step,
-        channel=to,
+        channel=message.channel,
         category=message.category,
         to=entry.recipient,
         subject=rendered.subject,
         body=rendered.body,
         unsubscribe_url=rendered.unsubscribe_url if message.category == Category.marketing else None,
     )
-    return adapter_for(to).send(outgoing)
+    return adapter_for(message.channel).send(outgoing)
 
 
 def plan_wait(task: PlanWaitTask) -> WaitPlan:

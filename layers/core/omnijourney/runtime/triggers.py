@@ -134,10 +134,15 @@ def enter(
 ) -> None:
     """The customer enters the journey with `entry`, unless its audience or re-entry rule refuses (then it is in
     `reaction.skipped`). Safe to repeat: the entry's own run, recorded by an attempt whose StartExecution failed,
-    is started again under its deterministic name."""
-    own_run = execution_name(journey.journey, profile.customer_id, entry.event_id)
-    if any(run.execution == own_run and run.running for run in runs):
+    is started again under its deterministic name; ended meanwhile (a goal, the holdout split), its `run_started`
+    fact is put again, which the failed attempt may not have put."""
+    own_name = execution_name(journey.journey, profile.customer_id, entry.event_id)
+    own_run = next((run for run in runs if run.execution == own_name), None)
+    if own_run is not None and own_run.running:
         _start(journey, profile, entry, now, reaction)
+        return
+    if own_run is not None:
+        _emit_started(journey, own_run.customer_id, own_name, own_run.started_at, own_run.journey_entry)
         return
     refused = _refused(journey, profile, entry, runs, now)
     if refused is None:
@@ -151,7 +156,8 @@ def _audience_now_admits(
 ) -> bool:
     """A segment entry the audience refused is tried again on a later event that changed the profile, while the
     customer is still in the segment and the audience now holds (an anonymous browser who identifies with an email):
-    once, as the run it starts ends the retrying."""
+    once, as the run it starts ends the retrying. Not that run itself: recorded by an attempt of this event whose
+    StartExecution failed, it is started again (`enter`)."""
     profile = update.profile
     segment = journey.entry.segment
     mark = profile.segments.get(segment) if segment is not None else None
@@ -167,10 +173,13 @@ def _audience_now_admits(
         for skip in [journey_runs.skipped(customer_id, journey.journey, entered_by)]
         if skip is not None and skip.reason == SkipReason.audience.value
     ]
+    own_run = execution_name(journey.journey, profile.customer_id, entry.event_id)
     started_since = [
         run
         for run in runs
-        if run.journey == journey.journey and any(run.started_at >= skip.started_at for skip in skipped)
+        if run.journey == journey.journey
+        and run.execution != own_run
+        and any(run.started_at >= skip.started_at for skip in skipped)
     ]
     return bool(skipped) and not started_since
 
@@ -251,12 +260,10 @@ def run_schedule(journey_name: str) -> Reaction:
         if journey.audience is not None and not holds(journey.audience, profile, fired):
             continue
         runs = journey_runs.of_customers((profile.customer_id, *profile.merged_from))
-        refused = _may_enter(journey, runs, now)
-        if refused is None:
-            _start(journey, profile, fired, now, reaction)
-        else:
-            journey_runs.record_skipped(profile.customer_id, fired.event_id, [(journey_name, refused)], now)
-            reaction.skipped.append((journey_name, refused))
+        skipped_before = len(reaction.skipped)
+        # As an event's entry: a retried firing finds the runs it started and puts their `run_started` facts again.
+        enter(journey, profile, fired, runs, now=now, reaction=reaction)
+        journey_runs.record_skipped(profile.customer_id, fired.event_id, reaction.skipped[skipped_before:], now)
     return reaction
 
 
@@ -427,8 +434,11 @@ def _start(journey: Journey, profile: Profile, entry: Entry, now: datetime, reac
         # quarantined, and replaying it once mended starts the run afresh.
         journey_runs.forget(run)
         raise
-    group = run_group(journey, profile.customer_id)
-    stream.emit(
-        facts.run_started_fact(profile.customer_id, journey.journey, name, now, channel=entry.channel, group=group)
-    )
+    _emit_started(journey, profile.customer_id, name, now, entry)
     reaction.started.append(name)
+
+
+def _emit_started(journey: Journey, customer_id: str, execution: str, at: datetime, entry: Entry) -> None:
+    """The run's `run_started` fact (its id is the execution's name: put again, it counts once)."""
+    group = run_group(journey, customer_id)
+    stream.emit(facts.run_started_fact(customer_id, journey.journey, execution, at, channel=entry.channel, group=group))

@@ -19,12 +19,17 @@ _WEBHOOK_MODULES = {
     "shopify": "omnijourney.edge.sources.shopify",
     "twilio": "omnijourney.edge.sources.twilio",
     "zendesk": "omnijourney.edge.sources.zendesk",
+    "hubspot": "omnijourney.edge.sources.hubspot",
 }
 # Sources that reach the profile function through AWS (SES: SNS → the events queue), never over HTTP.
 _AWS_MODULES = {
     "ses": "omnijourney.edge.sources.ses",
 }
-_MODULES = _WEBHOOK_MODULES | _AWS_MODULES
+# Sources read from files or S3 by `omnijourney import` (unsigned: the operator's own exports), never over HTTP.
+_IMPORT_MODULES = {
+    "pinpoint": "omnijourney.edge.sources.pinpoint",
+}
+_MODULES = _WEBHOOK_MODULES | _AWS_MODULES | _IMPORT_MODULES
 
 
 class Source(Protocol):
@@ -59,6 +64,8 @@ def webhook_source(name: str) -> Source:
     """The source behind POST /webhooks/<name>; UnknownSource (404) lists the sources that can be posted."""
     if name in _AWS_MODULES:
         raise UnknownSource(f"{name!r} events arrive through AWS, not as a webhook", field="source")
+    if name in _IMPORT_MODULES:
+        raise UnknownSource(f"{name!r} records are imported (`omnijourney import {name}`), not posted", field="source")
     if name not in _WEBHOOK_MODULES:
         raise UnknownSource(
             f"no webhook source named {name!r}; webhook sources: {', '.join(WEBHOOK_SOURCE_NAMES)}", field="source"

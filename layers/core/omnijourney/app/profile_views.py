@@ -1,0 +1,61 @@
+"""The profile view the HTTP APIs answer with (the profile API's page and lookups, the staff API's page): the profile
+as profiles.view shows it, with the customer's sends no provider has confirmed and the sales tasks journeys created
+for them lately. The ledger is the runtime's, which the profiles package may not read, so the view is put together
+here (docs/operations.md, "Sends"; docs/profile-api.md, "Sales tasks")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from omnijourney.channels.sales_task import OWNER_TRAIT
+from omnijourney.platform import clock
+from omnijourney.profiles import service, store
+from omnijourney.runtime import ledger
+from omnijourney.vocabulary import MessageChannel
+
+# HubSpot's task completion is not subscribed, so whether a task is still open is not known here: the view lists the
+# tasks journeys created within this window, which sales may have done since (HubSpot says).
+SALES_TASKS_WITHIN = timedelta(days=30)
+
+
+def view_of(record: store.ProfileRecord) -> dict[str, Any]:
+    """The view as of now, with the newest activity, the unconfirmed sends and the recent sales tasks across the
+    customer and everyone merged into them (a message sent before a merge stays under the id it was sent to)."""
+    customer_ids = [record.customer_id, *record.profile.merged_from]
+    pending = [entry.as_pending() for entry in ledger.unconfirmed(customer_ids)]
+    view = service.view_of(record, pending_messages=pending)
+    view["sales_tasks"] = sales_tasks(record, customer_ids, clock.now())
+    return view
+
+
+def sales_tasks(record: store.ProfileRecord, customer_ids: list[str], now: datetime) -> list[dict[str, Any]]:
+    """The tasks journeys created in HubSpot for the customer's owner within SALES_TASKS_WITHIN, newest first: each
+    with its journey, step, template, subject (as HubSpot shows it; null where the ledger kept no text) and the
+    contact's owner now, whom the adapter assigned it to unless the contact changed hands since (null: unassigned)."""
+    owner = record.profile.traits.get(OWNER_TRAIT)
+    since = now - SALES_TASKS_WITHIN
+    created = [
+        entry
+        for customer_id in customer_ids
+        for entry in ledger.sent_to(customer_id)
+        if entry.channel == MessageChannel.sales_task and entry.at >= since
+    ]
+    return [
+        {
+            "at": entry.at.isoformat(),
+            "journey": entry.journey,
+            "step": entry.step,
+            "template": entry.template,
+            "subject": json.loads(entry.text)["subject"] if entry.text else None,
+            "owner": str(owner) if owner else None,
+        }
+        for entry in sorted(created, key=lambda entry: (entry.at, entry.message_key), reverse=True)
+    ]
+
+
+def look_up(query: Mapping[str, str]) -> dict[str, Any]:
+    """`?phone=` | `?email=` | `?loyalty_id=`, exactly one of them: the view of the customer found."""
+    return view_of(service.looked_up(query))

@@ -1,0 +1,302 @@
+"""HubSpot's webhook subscriptions: contacts (creation, property change, merge, deletion, GDPR deletion), deals
+(creation, property change, associations with contacts and line items) and line items (property change), in the
+batches HubSpot sends (a JSON array of up to 100 events); docs/sources/hubspot.md says what becomes what.
+
+Signed with X-HubSpot-Signature-v3 = base64 HMAC-SHA256(app secret, method + URI + body + timestamp), the timestamp
+(milliseconds since the epoch) in X-HubSpot-Request-Timestamp; HubSpot's own validation refuses one older than five
+minutes, and so does this (the tolerance in settings). The URI is the one HubSpot called with the characters HubSpot
+decodes before signing decoded (`URI_DECODED`), as its request validation guide says.
+
+Creation events carry only the object's id. Email, phone and names come from the property-change subscriptions
+(HubSpot sends them for the properties a new contact was created with), so the profile function never calls
+HubSpot's API: a contact's events link through its contact id until its email arrives.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from omnijourney.edge.sources.delivery import (
+    Delivery,
+    as_decimal,
+    as_list,
+    as_object,
+    as_text,
+    b64,
+    canonical_event,
+    hmac_digest,
+    load_json,
+    numeric_id,
+    require,
+    require_signature,
+)
+from omnijourney.events import CanonicalEvent, Channel, DealChange, EventType, LineItemChange
+from omnijourney.identifiers import Identifier, IdentifierKind, identifiers_from
+from omnijourney.platform.errors import BadSignature, MalformedPayload
+
+SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
+TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
+# HubSpot POSTs every webhook batch.
+METHOD = "POST"
+# The percent-encoded characters HubSpot decodes in the URI before it signs it (its request validation guide, v3);
+# every other escape stays as it is.
+URI_DECODED = {
+    "%3A": ":",
+    "%2F": "/",
+    "%3F": "?",
+    "%40": "@",
+    "%21": "!",
+    "%24": "$",
+    "%27": "'",
+    "%28": "(",
+    "%29": ")",
+    "%2A": "*",
+    "%2C": ",",
+    "%3B": ";",
+}
+# The generic subscriptions (`object.propertyChange`) name the object by its type id; the legacy ones by name.
+OBJECT_TYPE_IDS = {"0-1": "contact", "0-3": "deal", "0-8": "line_item"}
+# Contact properties that link the contact to what the other channels know.
+CONTACT_EMAIL = "email"
+CONTACT_PHONES = ("phone", "mobilephone")
+# Contact properties kept as traits, by the trait names the other sources use.
+CONTACT_TRAITS = {
+    "firstname": "first_name",
+    "lastname": "last_name",
+    "hubspot_owner_id": "hubspot_owner_id",
+    "lifecyclestage": "hubspot_lifecycle_stage",
+    "company": "company",
+    "jobtitle": "job_title",
+}
+# Deal properties the profile keeps; `hs_is_closed_won` is HubSpot's own verdict where the pipeline's stages are custom.
+DEAL_PROPERTIES = frozenset(
+    {
+        "dealname",
+        "dealstage",
+        "pipeline",
+        "amount",
+        "deal_currency_code",
+        "closedate",
+        "hubspot_owner_id",
+        "hs_is_closed_won",
+    }
+)
+LINE_ITEM_PROPERTIES = frozenset({"hs_sku", "name", "quantity", "price", "hs_product_id"})
+NUMBERS = frozenset({"amount", "quantity", "price"})
+# HubSpot sends a date property's new value as milliseconds since the epoch.
+DATES = frozenset({"closedate"})
+DEAL_TO_CONTACT = frozenset({"DEAL_TO_CONTACT", "CONTACT_TO_DEAL"})
+DEAL_TO_LINE_ITEM = frozenset({"DEAL_TO_LINE_ITEM", "LINE_ITEM_TO_DEAL"})
+
+
+def signed_uri(url: str) -> str:
+    """The URI as HubSpot signs it: the characters of `URI_DECODED` decoded, whatever their case."""
+    parts = url.split("%")
+    decoded = [parts[0]]
+    for part in parts[1:]:
+        escape = f"%{part[:2].upper()}"
+        decoded.append(URI_DECODED[escape] + part[2:] if escape in URI_DECODED else f"%{part}")
+    return "".join(decoded)
+
+
+def _signed_at(value: str | None, now: datetime) -> datetime:
+    if not value:
+        raise BadSignature(f"the {TIMESTAMP_HEADER} header is missing", field=TIMESTAMP_HEADER)
+    if not value.isascii() or not value.isdigit() or len(value) > 15:
+        raise BadSignature(f"the {TIMESTAMP_HEADER} header is not milliseconds since 1970", field=TIMESTAMP_HEADER)
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+class HubSpotSource:
+    name = "hubspot"
+    header = SIGNATURE_HEADER
+
+    def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
+        timestamp = delivery.header(TIMESTAMP_HEADER) or str(int(at.timestamp() * 1000))
+        signed = METHOD.encode() + signed_uri(delivery.url).encode() + delivery.body + timestamp.encode()
+        return {SIGNATURE_HEADER: b64(hmac_digest("sha256", secret, signed)), TIMESTAMP_HEADER: timestamp}
+
+    def verify(self, delivery: Delivery, secret: str, now: datetime, tolerance_seconds: int) -> None:
+        timestamp = delivery.header(TIMESTAMP_HEADER)
+        signed_at = _signed_at(timestamp, now)
+        if abs(now - signed_at) > timedelta(seconds=tolerance_seconds):
+            raise BadSignature(
+                f"the request timestamp {timestamp} is outside the {tolerance_seconds} s window",
+                field=TIMESTAMP_HEADER,
+            )
+        expected = self.sign(delivery, secret, now)[SIGNATURE_HEADER]
+        require_signature(delivery.header(SIGNATURE_HEADER), expected, SIGNATURE_HEADER)
+
+    def parse(self, delivery: Delivery) -> list[CanonicalEvent]:
+        batch = load_json(delivery.body)
+        if not isinstance(batch, list):
+            raise MalformedPayload("the body must be a JSON array of HubSpot events", field="body")
+        events: list[CanonicalEvent] = []
+        for index, item in enumerate(batch):
+            events += _events_of(as_object(item, f"[{index}]"), f"[{index}].", delivery)
+        return events
+
+
+def _events_of(item: dict[str, Any], where: str, delivery: Delivery) -> list[CanonicalEvent]:
+    """The canonical events of one HubSpot event: none for a subscription the profile does not read (acknowledged,
+    so HubSpot does not send the batch again)."""
+    subscription = str(require(item, "subscriptionType", where))
+    kind, _, change = subscription.partition(".")
+    if kind == "object":
+        kind = OBJECT_TYPE_IDS.get(str(item.get("objectTypeId")), "")
+    occurred_at = _occurred_at(require(item, "occurredAt", where), f"{where}occurredAt")
+    object_id = numeric_id(require(item, "objectId", where), f"{where}objectId")
+    # HubSpot's eventId alone is not unique: with the portal, subscription, object, time and property it names one
+    # change, and a retried delivery (a higher attemptNumber) the same one.
+    event_id = ":".join(
+        str(part)
+        for part in (
+            "hubspot",
+            item.get("portalId"),
+            require(item, "eventId", where),
+            subscription,
+            object_id,
+            item.get("occurredAt"),
+            item.get("propertyName") or item.get("associationType") or "",
+        )
+    )
+    fields: dict[str, Any] = {
+        "event_id": event_id,
+        "source": SOURCE.name,
+        "name": subscription,
+        "channel": Channel.crm,
+        "occurred_at": occurred_at,
+        "received_at": delivery.received_at,
+    }
+    if change == "associationChange":
+        found = _association(item, where)
+    elif kind == "contact":
+        found = _contact(item, change, object_id, where)
+    elif kind == "deal":
+        found = _deal(item, change, object_id, where)
+    elif kind == "line_item":
+        found = _line_item(item, change, object_id, where)
+    else:
+        found = None
+    return [] if found is None else [canonical_event(within=where, **fields, **found)]
+
+
+def _occurred_at(value: Any, where: str) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedPayload(f"{where} must be milliseconds since 1970, not {value!r}", field=where)
+    try:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise MalformedPayload(f"{where} {value} is not a time", field=where) from error
+
+
+def _contact_id(value: Any, where: str) -> Identifier:
+    return Identifier(kind=IdentifierKind.hubspot_contact_id, value=numeric_id(value, where))
+
+
+def _contact(item: dict[str, Any], change: str, object_id: str, where: str) -> dict[str, Any] | None:
+    contact = _contact_id(object_id, f"{where}objectId")
+    if change == "creation":
+        return {"type": EventType.identify, "identifiers": [contact]}
+    if change == "deletion":
+        return {"type": EventType.identifier_removed, "identifiers": [contact]}
+    if change == "privacyDeletion":
+        return {"type": EventType.erasure_requested, "identifiers": [contact]}
+    if change == "merge":
+        primary = _contact_id(require(item, "primaryObjectId", where), f"{where}primaryObjectId")
+        merged = [
+            _contact_id(value, f"{where}mergedObjectIds[{index}]")
+            for index, value in enumerate(as_list(require(item, "mergedObjectIds", where), f"{where}mergedObjectIds"))
+        ]
+        created = item.get("newObjectId")
+        new = [_contact_id(created, f"{where}newObjectId")] if created not in (None, "") else []
+        return {"type": EventType.identify, "identifiers": list(dict.fromkeys([primary, contact, *merged, *new]))}
+    if change != "propertyChange":
+        return None
+    name = str(require(item, "propertyName", where))
+    value = as_text(item.get("propertyValue"))
+    if name == CONTACT_EMAIL or name in CONTACT_PHONES:
+        # A cleared or invalid address links nothing (identifiers_from logs the kind and why, never the value).
+        found = identifiers_from(**{"email" if name == CONTACT_EMAIL else "phone": value})
+        return {"type": EventType.identify, "identifiers": [contact, *found]} if found else None
+    if name in CONTACT_TRAITS:
+        return {"type": EventType.identify, "identifiers": [contact], "traits": {CONTACT_TRAITS[name]: value}}
+    return None
+
+
+def _deal(item: dict[str, Any], change: str, object_id: str, where: str) -> dict[str, Any] | None:
+    deal = Identifier(kind=IdentifierKind.hubspot_deal_id, value=object_id)
+    if change == "creation":
+        return {"type": EventType.deal_updated, "identifiers": [deal], "deal": DealChange(deal_id=object_id)}
+    if change != "propertyChange":
+        return None
+    name = str(require(item, "propertyName", where))
+    if name not in DEAL_PROPERTIES:
+        return None
+    value = _property_value(name, item.get("propertyValue"), f"{where}propertyValue")
+    return {
+        "type": EventType.deal_updated,
+        "identifiers": [deal],
+        "deal": DealChange(deal_id=object_id, properties={name: value}),
+    }
+
+
+def _line_item(item: dict[str, Any], change: str, object_id: str, where: str) -> dict[str, Any] | None:
+    if change != "propertyChange":
+        return None
+    name = str(require(item, "propertyName", where))
+    if name not in LINE_ITEM_PROPERTIES:
+        return None
+    value = _property_value(name, item.get("propertyValue"), f"{where}propertyValue")
+    return {
+        "type": EventType.deal_updated,
+        "identifiers": [Identifier(kind=IdentifierKind.hubspot_line_item_id, value=object_id)],
+        "line_item": LineItemChange(line_item_id=object_id, properties={name: value}),
+    }
+
+
+def _association(item: dict[str, Any], where: str) -> dict[str, Any] | None:
+    """A deal associated with a contact (or taken off it), or a line item with a deal. A contact's association
+    removed leaves the deal where it is: the customer still chose it."""
+    association = str(require(item, "associationType", where))
+    removed = item.get("associationRemoved") is True
+    if association not in DEAL_TO_CONTACT | DEAL_TO_LINE_ITEM:
+        return None
+    ends = [numeric_id(require(item, key, where), f"{where}{key}") for key in ("fromObjectId", "toObjectId")]
+    deal_id, other = ends if association.startswith("DEAL_") else ends[::-1]
+    deal = Identifier(kind=IdentifierKind.hubspot_deal_id, value=deal_id)
+    if association in DEAL_TO_CONTACT:
+        if removed:
+            return None
+        contact = Identifier(kind=IdentifierKind.hubspot_contact_id, value=other)
+        return {"type": EventType.deal_updated, "identifiers": [contact, deal], "deal": DealChange(deal_id=deal_id)}
+    line_item = Identifier(kind=IdentifierKind.hubspot_line_item_id, value=other)
+    change = {"line_items_removed" if removed else "line_items_added": (other,)}
+    return {
+        "type": EventType.deal_updated,
+        "identifiers": [deal, line_item],
+        "deal": DealChange(deal_id=deal_id, **change),
+    }
+
+
+def _property_value(name: str, value: Any, where: str) -> str | None:
+    """A deal's or line item's property as the profile keeps it: numbers as decimals, dates as ISO-8601 instants,
+    a currency code in capitals; None when cleared."""
+    text = as_text(value)
+    if text is None:
+        return None
+    if name in NUMBERS:
+        number = as_decimal(text, where)
+        return None if number is None else str(number)
+    if name in DATES:
+        return _occurred_at(int(numeric_id(text, where)), where).isoformat()
+    if name == "deal_currency_code":
+        code = text.strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            raise MalformedPayload(f"{where} must be an ISO 4217 currency code, not {text!r}", field=where)
+        return code
+    return text
+
+
+SOURCE = HubSpotSource()

@@ -1,0 +1,147 @@
+"""HubSpot through the real handlers on moto: contacts link and merge profiles, a GDPR deletion erases the customer,
+a plain deletion only unlinks the contact id, a deal associated with two contacts merges nobody, and a deal won
+holds marketing about what it sold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnijourney.profiles.store import IdentityRecord
+from omnijourney_tools.cli import main
+from tests.conftest import EVENTS, delivery, sample, signed
+from tests.integration.conftest import Harness
+
+EMAIL = "lena.fischer@example.com"
+PHONE = "+4915123456789"
+
+
+def hubspot(harness: Harness, case: str, batch: Any = None) -> None:
+    item = delivery("hubspot", case, body=None if batch is None else json.dumps(batch).encode())
+    status, answer = harness.deliver(signed(item))
+    assert status == 202, answer
+
+
+def contact(object_id: int, event_id: int, **properties: str) -> list[dict[str, Any]]:
+    """HubSpot's property-change events for one contact, one per property."""
+    [template] = sample("hubspot", "contact_creation")
+    return [
+        template
+        | {
+            "eventId": event_id + index,
+            "objectId": object_id,
+            "subscriptionType": "contact.propertyChange",
+            "propertyName": name,
+            "propertyValue": value,
+        }
+        for index, (name, value) in enumerate(properties.items())
+    ]
+
+
+def identifiers(harness: Harness, **query: str) -> dict[str, list[str]]:
+    status, profile = harness.lookup(**query)
+    assert status == 200, profile
+    return {kind: values for kind, values in profile["identifiers"].items() if values}
+
+
+def test_a_hubspot_contact_merge_merges_the_two_profiles(harness: Harness) -> None:
+    hubspot(harness, "contact_property_change", contact(5101, 1, email=EMAIL))
+    hubspot(harness, "contact_property_change", contact(5102, 10, phone=PHONE))
+    assert len(harness.live_profiles()) == 2
+    hubspot(harness, "contact_merge")
+    assert len(harness.live_profiles()) == 1
+    assert identifiers(harness, phone=PHONE) == {
+        "email": [EMAIL],
+        "phone": [PHONE],
+        "hubspot_contact_id": ["5101", "5102"],
+    }
+
+
+def test_a_plain_contact_deletion_only_unlinks_the_hubspot_id(harness: Harness) -> None:
+    hubspot(harness, "contact_property_change", contact(5102, 1, email=EMAIL))
+    hubspot(harness, "contact_deletion")
+    assert identifiers(harness, email=EMAIL) == {"email": [EMAIL]}
+    assert IdentityRecord.count("hubspot_contact_id#5102") == 0
+    # The id links nobody now: a contact HubSpot makes with it later is someone new.
+    hubspot(harness, "contact_creation", [sample("hubspot", "contact_creation")[0] | {"objectId": 5102}])
+    assert len(harness.live_profiles()) == 2
+
+
+def test_a_contact_deletion_nobody_holds_changes_nothing(harness: Harness) -> None:
+    hubspot(harness, "contact_deletion")
+    assert harness.live_profiles() == []
+
+
+def test_a_hubspot_privacy_deletion_erases_the_customer(harness: Harness) -> None:
+    hubspot(harness, "contact_property_change")
+    status, _ = harness.lookup(email=EMAIL)
+    assert status == 200
+    hubspot(harness, "contact_privacy_deletion")
+    assert harness.lookup(email=EMAIL)[0] == 404
+    assert harness.live_profiles() == []
+    assert IdentityRecord.count("hubspot_contact_id#5101") == 0
+
+
+def test_a_deal_shared_by_two_contacts_merges_neither_and_stays_with_the_first(harness: Harness) -> None:
+    hubspot(harness, "contact_property_change", contact(5101, 1, email=EMAIL))
+    hubspot(harness, "contact_property_change", contact(5102, 10, phone=PHONE))
+    for case in ("deal_creation", "deal_property_change", "deal_association_change", "line_item_property_change"):
+        hubspot(harness, case)
+    colleague = sample("hubspot", "deal_association_change")[0] | {"eventId": 77, "toObjectId": 5102}
+    hubspot(harness, "deal_association_change", [colleague])
+    assert len(harness.live_profiles()) == 2
+    lena, colleague_profile = (harness.lookup(email=EMAIL)[1], harness.lookup(phone=PHONE)[1])
+    assert lena["customer_id"] != colleague_profile["customer_id"]
+    assert identifiers(harness, phone=PHONE) == {"phone": [PHONE], "hubspot_contact_id": ["5102"]}
+
+
+# A deal won holds marketing about what it sold --------------------------------------------------------------------
+
+STORY = [
+    {"at": "2026-03-04T09:00:01Z", "source": "segment", "file": "segment/page.json"},
+    {"at": "2026-03-04T09:01:11Z", "source": "segment", "file": "segment/product_added.json"},
+    {"at": "2026-03-04T09:02:01Z", "source": "segment", "file": "segment/identify_app.json"},
+    {"at": "2026-03-04T09:03:01Z", "source": "segment", "file": "segment/checkout_started.json"},
+    {"at": "2026-03-04T09:10:00Z", "source": "hubspot", "file": "hubspot/contact_property_change.json"},
+    {"at": "2026-03-04T09:11:00Z", "source": "hubspot", "file": "hubspot/deal_creation.json"},
+    {"at": "2026-03-04T09:12:00Z", "source": "hubspot", "body": "deal_property_change"},
+    {"at": "2026-03-04T09:13:00Z", "source": "hubspot", "file": "hubspot/deal_association_change.json"},
+    {"at": "2026-03-04T09:14:00Z", "source": "hubspot", "file": "hubspot/line_item_property_change.json"},
+    {"at": "2026-03-05T12:00:00Z", "lookup": {"email": EMAIL}},
+]
+
+
+def story(tmp_path: Path, stage: str) -> dict[str, Any]:
+    """The report of the story, the deal ending in `stage`."""
+    deal = sample("hubspot", "deal_property_change")
+    deal[-1]["propertyValue"] = stage
+    lines = [
+        line | ({"file": str(EVENTS / line["file"])} if "file" in line else {})
+        for line in STORY
+        if line.get("body") is None
+    ]
+    lines.insert(6, {"at": "2026-03-04T09:12:00Z", "source": "hubspot", "body": deal})
+    scenario, report = tmp_path / "deal_won.jsonl", tmp_path / "report.json"
+    scenario.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert main(["simulate", str(scenario), "--report", str(report), "--quiet"]) == 0
+    return dict(json.loads(report.read_text()))
+
+
+def cart_emails(report: dict[str, Any]) -> list[tuple[str, str | None]]:
+    return [(m["status"], m["reason"]) for m in report["messages"] if m["step"] == "cart_email"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "expected"), [("closedwon", ("suppressed", "already_purchased")), ("contractsent", ("sent", None))]
+)
+def test_a_deal_closed_won_stops_the_cart_reminder_for_what_it_sold(
+    tmp_path: Path, stage: str, expected: tuple[str, str | None]
+) -> None:
+    report = story(tmp_path, stage)
+    assert [entry["status"] for entry in report["inputs"]] == [202] * 9
+    assert cart_emails(report) == [expected]
+    [lookup] = report["lookups"]
+    assert lookup["profile"]["identifiers"]["hubspot_contact_id"] == ["5101"]

@@ -1,0 +1,236 @@
+"""`omnijourney import hubspot`: the contacts, line items and deals already in HubSpot, read through its CRM v3 API
+with HubSpot's own client (paged), told as the webhook events HubSpot would have sent for them (creation, each
+property, each association), so they become exactly the canonical events the `hubspot` source makes of webhooks.
+
+A checkpoint (the object type and the `after` cursor of the next page) is saved after every page sent, so an
+interrupted import resumes there; an object sent twice changes nothing, as its events keep their ids. Each event is
+dated at the object's `updatedAt`: a later webhook about it wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from omnijourney.edge.sources.delivery import Delivery
+from omnijourney.edge.sources.hubspot import (
+    CONTACT_EMAIL,
+    CONTACT_PHONES,
+    CONTACT_TRAITS,
+    DATES,
+    DEAL_PROPERTIES,
+    LINE_ITEM_PROPERTIES,
+    SOURCE,
+)
+from omnijourney.events import CanonicalEvent
+from omnijourney_tools.stage_queue import Place, QueueNotFound, SendingStopped, events_queue
+
+# In this order: a deal's line items are known before the deal names them.
+OBJECT_TYPES = ("contacts", "line_items", "deals")
+PROPERTIES = {
+    "contacts": sorted({CONTACT_EMAIL, *CONTACT_PHONES, *CONTACT_TRAITS}),
+    "line_items": sorted(LINE_ITEM_PROPERTIES),
+    "deals": sorted(DEAL_PROPERTIES),
+}
+SUBSCRIPTION = {"contacts": "contact", "line_items": "line_item", "deals": "deal"}
+DEAL_ASSOCIATIONS = {"contacts": "DEAL_TO_CONTACT", "line_items": "DEAL_TO_LINE_ITEM"}
+PAGE_SIZE = 100
+# Not an account: the imported events are told apart from webhooks by it.
+IMPORT_PORTAL = "import"
+
+Batch = list[dict[str, Any]]
+
+
+class ImportRefused(Exception):
+    """The checkpoint belongs to another import: nothing was read or sent."""
+
+
+@dataclass
+class Checkpoint:
+    """Where the next page starts (an object type and HubSpot's `after` cursor), kept in `path`."""
+
+    path: Path
+    target: str
+    object_type: str = OBJECT_TYPES[0]
+    after: str | None = None
+
+    @classmethod
+    def open(cls, path: Path, target: str) -> Checkpoint:
+        if not path.exists():
+            return cls(path, target)
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            object_type, after = str(kept["object_type"]), kept["after"]
+        except (ValueError, KeyError, TypeError):
+            raise ImportRefused(f"{path} is not a checkpoint of this command; move it away to start over") from None
+        if kept.get("target") != target or object_type not in OBJECT_TYPES:
+            raise ImportRefused(f"{path} is the checkpoint of importing into {kept.get('target')}: move it away")
+        return cls(path, target, object_type, after)
+
+    def save(self, object_type: str, after: str | None) -> None:
+        """Through a temporary file and a rename: an interruption leaves the previous checkpoint or this one."""
+        self.object_type, self.after = object_type, after
+        temporary = self.path.with_name(f".{self.path.name}.writing")
+        record = {"target": self.target, "object_type": object_type, "after": after}
+        temporary.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+
+def backfill(client: Any, send: Callable[[Batch], None], checkpoint: Checkpoint, page_size: int = PAGE_SIZE) -> int:
+    """Every contact, line item and deal from where the checkpoint is, a page at a time: each page's webhook events
+    handed to `send`, then the checkpoint moved past it. The number of objects read."""
+    read = 0
+    for object_type in OBJECT_TYPES[OBJECT_TYPES.index(checkpoint.object_type) :]:
+        after = checkpoint.after if object_type == checkpoint.object_type else None
+        for page in _pages(client, object_type, after, page_size):
+            batch = [event for found in page.results for event in webhook_events(object_type, found)]
+            if batch:
+                send(batch)
+            read += len(page.results)
+            if page.paging and page.paging.next:
+                checkpoint.save(object_type, page.paging.next.after)
+        following = OBJECT_TYPES.index(object_type) + 1
+        if following < len(OBJECT_TYPES):
+            checkpoint.save(OBJECT_TYPES[following], None)
+    return read
+
+
+def _pages(client: Any, object_type: str, after: str | None, page_size: int) -> Iterator[Any]:
+    api = getattr(client.crm, object_type).basic_api
+    associations = sorted(DEAL_ASSOCIATIONS) if object_type == "deals" else None
+    while True:
+        page = api.get_page(limit=page_size, after=after, properties=PROPERTIES[object_type], associations=associations)
+        yield page
+        if not (page.paging and page.paging.next):
+            return
+        after = page.paging.next.after
+
+
+def webhook_events(object_type: str, found: Any) -> Batch:
+    """What HubSpot's webhooks would have said of the object: its creation (contacts and deals), each property it
+    has, and (deals) each association with a contact or line item."""
+    at = int(found.updated_at.timestamp() * 1000)
+    kind = SUBSCRIPTION[object_type]
+
+    def event(subscription: str, event_id: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "eventId": f"import-{event_id}",
+            "portalId": IMPORT_PORTAL,
+            "occurredAt": at,
+            "subscriptionType": subscription,
+            "objectId": int(found.id),
+            "changeSource": "IMPORT",
+            **fields,
+        }
+
+    events = [] if kind == "line_item" else [event(f"{kind}.creation", "creation")]
+    for name in PROPERTIES[object_type]:
+        value = (found.properties or {}).get(name)
+        if value not in (None, ""):
+            shown = _as_millis(value) if name in DATES else value
+            events.append(event(f"{kind}.propertyChange", name, propertyName=name, propertyValue=shown))
+    for associated, association in DEAL_ASSOCIATIONS.items() if kind == "deal" else ():
+        for other in _associated(found, associated):
+            events.append(
+                event(
+                    "deal.associationChange",
+                    f"{association}-{other}",
+                    associationType=association,
+                    fromObjectId=int(found.id),
+                    toObjectId=int(other),
+                    associationRemoved=False,
+                )
+            )
+    return events
+
+
+def _associated(found: Any, kind: str) -> list[str]:
+    """The ids associated under `kind` (HubSpot names line items `line items` in some answers)."""
+    associations = found.associations or {}
+    listed = associations.get(kind) or associations.get(kind.replace("_", " "))
+    return [str(item.id) for item in listed.results] if listed else []
+
+
+def _as_millis(value: str) -> str:
+    """A date property as the API gives it (ISO-8601) → as webhooks give it (milliseconds since 1970)."""
+    return str(int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000))
+
+
+def canonical_events(batch: Batch, received_at: datetime) -> list[CanonicalEvent]:
+    """The canonical events the `hubspot` source makes of the batch, as if delivered now."""
+    return SOURCE.parse(Delivery(SOURCE.name, json.dumps(batch).encode(), received_at=received_at))
+
+
+def add_tool(tools: Any) -> None:
+    """Add `hubspot` to the `import` command's tools."""
+    hubspot = tools.add_parser(
+        "hubspot",
+        help="HubSpot's contacts and deals, through its CRM API (docs/sources/hubspot.md)",
+        description="Reads every contact, line item and deal from HubSpot's CRM v3 API with the private app's token "
+        "(HUBSPOT_ACCESS_TOKEN) and sends them as the events HubSpot's webhooks would have sent, paged and "
+        "resumable.",
+    )
+    into = hubspot.add_mutually_exclusive_group(required=True)
+    into.add_argument("--stage", help="send them to this deployed stage's events queue (AWS credentials needed)")
+    into.add_argument("--scenario", type=Path, metavar="OUT.jsonl", help="write them as `hubspot` scenario lines")
+    hubspot.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=Path("hubspot-import.checkpoint"),
+        help="where the next page is kept, to resume after an interruption (default: ./hubspot-import.checkpoint)",
+    )
+    hubspot.add_argument("--host", default="https://api.hubapi.com", help="HubSpot's API (a local fake in tests)")
+
+
+def run(args: argparse.Namespace, now: Callable[[], datetime]) -> int:
+    from hubspot import HubSpot  # lazy: the client is large and only an import needs it
+
+    token = os.environ.get("HUBSPOT_ACCESS_TOKEN")
+    if not token:
+        print("HUBSPOT_ACCESS_TOKEN must hold the private app's access token", file=sys.stderr)
+        return 2
+    target = f"stage {args.stage}" if args.stage else f"scenario {args.scenario}"
+    try:
+        checkpoint = Checkpoint.open(args.checkpoint, target)
+    except ImportRefused as refused:
+        print(refused, file=sys.stderr)
+        return 2
+    client = HubSpot(access_token=token, host=args.host)
+    if args.scenario:
+        with args.scenario.open("a", encoding="utf-8") as scenario:
+            read = backfill(client, lambda batch: scenario.write(scenario_line(batch, now()) + "\n"), checkpoint)
+    else:
+        try:
+            queue = _queue(args.stage)
+            read = backfill(client, lambda batch: queue(canonical_events(batch, now())), checkpoint)
+        except (QueueNotFound, SendingStopped) as stopped:
+            print(f"{stopped}; rerun to resume from {args.checkpoint}", file=sys.stderr)
+            return 1
+    args.checkpoint.unlink(missing_ok=True)
+    print(f"imported {read} HubSpot object(s) into {target}")
+    return 0
+
+
+def scenario_line(batch: Batch, at: datetime) -> str:
+    return json.dumps({"at": at.isoformat(), "source": SOURCE.name, "body": batch})
+
+
+def _queue(stage: str) -> Callable[[list[CanonicalEvent]], None]:
+    """Each page's events to the stage's events queue, all sent before the checkpoint moves past the page."""
+    from omnijourney.edge.ingest import queue_messages
+
+    sender = events_queue(stage)
+
+    def send(events: list[CanonicalEvent]) -> None:
+        for number, message in enumerate(queue_messages(events), start=1):
+            sender.add(Place(f"HubSpot page of {events[0].source} events", number), message)
+        sender.flush()
+
+    return send
