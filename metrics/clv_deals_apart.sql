@@ -1,6 +1,6 @@
 -- Won deals that are no revenue, reported apart: won in the range by a counted customer in another currency than
--- the shop's, or in none (the CRM's company currency, which the deal does not name): by currency (NULL: none), how
--- many and their sum.
+-- the shop's (a deal naming none is in the CRM's company currency, `crm_currency`): by currency, how many and their
+-- sum.
 SELECT
     d.currency,
     count(*) AS deals,

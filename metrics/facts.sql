@@ -230,9 +230,9 @@ deal_book AS (
         d.customer_id,
         d.deal_id,
         d.amount,
-        d.currency,
+        coalesce(d.currency, s.crm_currency) AS currency,
         CASE WHEN d.verdict IS NULL THEN d.stage_at ELSE d.verdict_at END AS won_at,
-        coalesce(d.currency = s.shop_currency, FALSE) AS in_shop_currency
+        coalesce(coalesce(d.currency, s.crm_currency) = s.shop_currency, FALSE) AS in_shop_currency
     FROM (
         SELECT
             customer_id,
@@ -252,8 +252,8 @@ deal_book AS (
 ),
 
 -- What customers earned, and when: each order's revenue when it was placed, and each won deal's amount when it was
--- won where it is in the shop's currency (config/shop.yaml); a deal in another currency, or in none, is no revenue
--- (`clv_deals_apart` reports it apart).
+-- won where it is in the shop's currency (config/shop.yaml; a deal naming none is in `crm_currency`); a deal in
+-- another currency is no revenue (`clv_deals_apart` reports it apart).
 earnings AS (
     SELECT customer_id, placed_at AS earned_at, revenue
     FROM order_book

@@ -13,9 +13,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
 import pytest
@@ -46,6 +48,13 @@ class Served:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    def journeys_now(self) -> datetime:
+        """The journeys' clock, to the second, as a fresh answer dates it (the server catches its clock up before
+        answering): what a sender whose signature carries a timestamp (HubSpot, Zendesk) signs with at --speed."""
+        response = requests.get(f"{self.url}/_local/messages", timeout=30)
+        response.raise_for_status()
+        return parsedate_to_datetime(response.headers["Date"])
 
     def messages(self) -> list[dict[str, Any]]:
         """The message ledger (local-only endpoint)."""
@@ -86,16 +95,13 @@ def servers() -> Iterator[Servers]:
 
 
 @contextmanager
-def served(speed: float, stop: signal.Signals = signal.SIGINT) -> Iterator[Served]:
-    """The server, stopped at the end with `stop` (Ctrl-C is SIGINT; a service manager sends SIGTERM)."""
+def served(speed: float, stop: signal.Signals = signal.SIGINT, options: Sequence[str] = ()) -> Iterator[Served]:
+    """The server, with `options` of `serve`, stopped at the end with `stop` (Ctrl-C is SIGINT; a service manager sends
+    SIGTERM)."""
+    command = [sys.executable, "-m", "omnijourney_tools.cli", "serve", "--port", "0", "--speed", str(speed), *options]
     # Appending: the server's writes land at the end whatever the test's reads move the shared offset to.
     with tempfile.TemporaryFile("a+") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "omnijourney_tools.cli", "serve", "--port", "0", "--speed", str(speed)],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
         try:
             announced = first_line(process, STARTUP_SECONDS)
             address = re.search(r"listening on (http://\S+)", announced)

@@ -1,8 +1,9 @@
 """Issue 21, item 1: a deal closed-won counts for lifetime value when it is in the shop's currency (config/shop.yaml:
 EUR), else it is reported apart (`clv.deals_apart`), in the simulate report and in the scorecard alike.
 
-Lena wins a 1,299 € deal and a 300 deal in no currency; Tom a 500 $ deal (whose older amount, 450, arrives last) and a
-200 € one that is then reopened. Only Lena's 1,299 € is revenue."""
+Lena wins a 1,299 € deal and a 300 deal in no currency (the CRM's company currency: config/shop.yaml's `crm_currency`,
+by default the shop's); Tom a 500 $ deal (whose older amount, 450, arrives last) and a 200 € one that is then
+reopened. Only Lena's 1,599 € are revenue."""
 
 from __future__ import annotations
 
@@ -59,7 +60,6 @@ def deal(deal_id: int, event_id: int, at: datetime, **properties: str) -> list[d
     ]
     association = associated | {
         "eventId": event_id + len(told),
-        "objectId": deal_id,
         "occurredAt": millis(at),
         "fromObjectId": deal_id,
         "toObjectId": DEALS[deal_id],
@@ -110,11 +110,11 @@ def test_won_deals_in_the_shop_currency_are_lifetime_value_and_the_others_apart_
     metrics = report["metrics"]
     by_email = {profile["identifiers"]["email"][0]: profile["customer_id"] for profile in report["profiles"]}
     assert metrics["clv"]["by_customer"] == {
-        by_email["lena.fischer@example.com"]: 1299.0,
+        by_email["lena.fischer@example.com"]: 1599.0,
         by_email["tom.richter@example.com"]: 0.0,
     }
-    assert (metrics["revenue"], metrics["orders"], metrics["clv"]["average"]) == (1299.0, 0, 649.5)
-    assert metrics["clv"]["deals_apart"] == {"count": 2, "by_currency": {"USD": 500.0, "unknown": 300.0}}
+    assert (metrics["revenue"], metrics["orders"], metrics["clv"]["average"]) == (1599.0, 0, 799.5)
+    assert metrics["clv"]["deals_apart"] == {"count": 1, "by_currency": {"USD": 500.0}}
     assert from_the_lake(scorecard) == from_the_report(report)
 
 
@@ -182,6 +182,6 @@ def test_the_scorecard_counts_a_won_deal_by_its_latest_tellings_and_by_when_it_w
     assert day_two["revenue"] == 800.0
     assert day_two["clv"]["deals_apart"] == {"count": 1, "by_currency": {"USD": 250.0}}
     assert main(["metrics", "--lake", str(lake)]) == 0
-    assert "  not counted: 1 won deal in another currency than the shop's, or in none (250.00 USD)." in (
+    assert "  not counted: 1 won deal in another currency than the shop's (250.00 USD)." in (
         capsys.readouterr().out.splitlines()
     )

@@ -5,11 +5,13 @@ holds marketing about what it sold."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from omnijourney.edge.sources.hubspot import TIMESTAMP_HEADER
 from omnijourney.profiles.store import IdentityRecord
 from omnijourney_tools.cli import main
 from tests.conftest import EVENTS, delivery, sample, signed
@@ -96,6 +98,20 @@ def test_a_deal_shared_by_two_contacts_merges_neither_and_stays_with_the_first(h
     lena, colleague_profile = (harness.lookup(email=EMAIL)[1], harness.lookup(phone=PHONE)[1])
     assert lena["customer_id"] != colleague_profile["customer_id"]
     assert identifiers(harness, phone=PHONE) == {"phone": [PHONE], "hubspot_contact_id": ["5102"]}
+
+
+def test_a_request_timestamp_beyond_any_date_is_401_and_changes_nothing(harness: Harness) -> None:
+    item = delivery("hubspot", "contact_property_change")
+    status, answer = harness.deliver(signed(replace(item, headers={TIMESTAMP_HEADER: "999999999999999"})))
+    assert (status, answer["field"]) == (401, TIMESTAMP_HEADER)
+    assert harness.live_profiles() == []
+
+
+def test_a_contact_who_opts_out_of_all_email_in_hubspot_is_unsubscribed(harness: Harness) -> None:
+    hubspot(harness, "contact_property_change", contact(5101, 1, email=EMAIL))
+    hubspot(harness, "contact_property_change", contact(5101, 10, hs_email_optout="true"))
+    status, profile = harness.lookup(email=EMAIL)
+    assert (status, profile["consent"]["email"]) == (200, "unsubscribed"), profile
 
 
 # A deal won holds marketing about what it sold --------------------------------------------------------------------

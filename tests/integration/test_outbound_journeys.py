@@ -13,8 +13,10 @@ import pytest
 from standardwebhooks import Webhook
 
 from omnijourney.channels import use_adapter
+from omnijourney.channels.sales_task import SalesTaskAdapter
 from omnijourney.channels.webhook import WebhookAdapter
 from omnijourney.runtime import ledger
+from omnijourney_tools.chaos.backend import SandboxTimedOut
 from omnijourney_tools.local.hubspot import LocalHubSpot
 from omnijourney_tools.local.webhook_receiver import WebhookReceiver, install, uninstall
 from tests.conftest import RECEIVED_AT, delivery, sample, signed
@@ -150,3 +152,78 @@ def test_the_local_receiver_refuses_a_delivery_whose_signature_is_forged(
     headers = {"webhook-id": "msg_1", "webhook-timestamp": now, "webhook-signature": forged}
     assert receiver.receive("https://orders.example.com/hooks/omnijourney", body, headers) == 401
     assert receiver.deliveries == []
+
+
+class TaskTakenAnswerLost:
+    """HubSpot creates the task, then its answer is lost (a read timeout, a dropped connection, a 504 at its edge)."""
+
+    def __init__(self, hubspot: LocalHubSpot, lost: type[OSError] | int) -> None:
+        self.hubspot, self.lost, self.posts = hubspot, lost, 0
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        self.posts += 1
+        self.hubspot.answer("POST", url, headers, body)
+        if isinstance(self.lost, int):
+            return self.lost
+        raise self.lost
+
+
+@pytest.mark.parametrize("lost", [TimeoutError, ConnectionResetError, 504])
+def test_a_sales_task_hubspot_took_without_answering_is_created_once_and_listed_as_unconfirmed(
+    harness: Harness, outbound: tuple[WebhookReceiver, LocalHubSpot], lost: type[OSError] | int
+) -> None:
+    _, hubspot = outbound
+    taken = TaskTakenAnswerLost(hubspot, lost)
+    use_adapter("sales_task", SalesTaskAdapter(post=taken.post, sleep=lambda _: None))
+    a_known_buyer(harness)
+    leaves_a_large_cart(harness)
+
+    harness.backend.clock.advance_to(RECEIVED_AT + timedelta(hours=3))
+
+    assert (taken.posts, len(hubspot.tasks)) == (1, 1)
+    assert outcomes()["task_for_the_owner"] == ("pending", None)
+    [unconfirmed] = [entry for entry in ledger.every_entry() if entry.step == "task_for_the_owner"]
+    assert unconfirmed.message_key in {entry.message_key for entry in ledger.unconfirmed([unconfirmed.customer_id])}
+
+
+def test_a_sales_task_for_a_contact_merged_away_in_hubspot_goes_to_the_contact_that_remains(
+    harness: Harness, outbound: tuple[WebhookReceiver, LocalHubSpot]
+) -> None:
+    _, hubspot = outbound
+    a_known_buyer(harness)
+    # A newer duplicate of Lena in HubSpot (5999) reached the profile, then the rep merged it into 5101.
+    duplicate = {**sample("hubspot", "contact_property_change")[0], "eventId": 1100, "objectId": 5999}
+    post(harness, "hubspot", "contact_property_change", [duplicate])
+    hubspot.merge("5101", "5999")
+    leaves_a_large_cart(harness)
+
+    harness.backend.clock.advance_to(RECEIVED_AT + timedelta(hours=3))
+
+    [task] = hubspot.tasks
+    assert task.associations == {"contacts": ["5101"]}
+    assert outcomes()["task_for_the_owner"] == ("sent", None)
+
+
+def test_a_webhook_whose_function_died_mid_send_is_sent_by_the_retried_step_once(
+    harness: Harness, outbound: tuple[WebhookReceiver, LocalHubSpot]
+) -> None:
+    receiver, _ = outbound
+
+    class DiesOnce:
+        died = False
+
+        def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+            if not self.died:
+                self.died = True
+                raise SandboxTimedOut("killed while calling the target")
+            return receiver.post(url, body, headers, timeout)
+
+    use_adapter("webhook", WebhookAdapter(post=DiesOnce().post, sleep=lambda _: None))
+    a_known_buyer(harness)
+    leaves_a_large_cart(harness)
+
+    harness.backend.clock.advance_to(RECEIVED_AT + timedelta(hours=3))
+
+    [cart] = receiver.deliveries
+    [entry] = [entry for entry in ledger.every_entry() if entry.step == "quote_for_the_order_desk"]
+    assert (cart.webhook_id, entry.status, receiver.attempts) == (entry.message_key, "sent", 1)

@@ -98,7 +98,10 @@ def test_a_gzipped_export_becomes_one_profile_per_user_with_addresses_consent_an
     assert wang["identifiers"]["phone"] == ["+12065550142"]
     assert wang["consent"] == {"email": "unknown", "sms": "unsubscribed", "push": "unknown"}  # SMS OptOut ALL
     assert mateo["identifiers"]["email"] == ["mateo.jackson@example.net"]  # INACTIVE: kept ...
-    assert mateo["consent"]["email"] == "unsubscribed"  # ... and not reachable
+    assert mateo["consent"]["email"] == "unknown"  # ... and no unsubscribe the customer never made
+    assert "1 INACTIVE email or SMS address(es) kept" in printed.out
+    assert "1 SMS endpoint(s) without an opt-in" in printed.out  # the other opted out
+    assert "Not imported from any endpoint: CohortId," in printed.out  # metrics are imported (traits)
     assert (wang["first_name"], wang["timezone"], wang["locale"]) == ("Wang", "America/Los_Angeles", "en-US")
     assert traits["Wang"]["Interests"] == ["Technology", "Music", "Travel"]
     assert (traits["Mateo"]["Tier"], traits["Mateo"]["city"]) == ("gold", "Berlin")

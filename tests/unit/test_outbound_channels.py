@@ -3,19 +3,27 @@ read with its mistakes at file:line, JSON payload templates, and the guards as a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
 
 from omnijourney.app import config
 from omnijourney.channels import OutgoingMessage, SendFailed
-from omnijourney.channels.https import Pace, attempt
-from omnijourney.channels.targets import OutboundConfig, WebhookTarget
+from omnijourney.channels.https import NotDelivered, Pace, attempt, post_over_https
+from omnijourney.channels.sales_task import SalesTaskAdapter
+from omnijourney.channels.targets import STEP_BUDGET_SECONDS, OutboundConfig, WebhookTarget
 from omnijourney.channels.webhook import WebhookAdapter, signed_headers
 from omnijourney.identifiers import IdentifierKind
 from omnijourney.journeys.language import Send
@@ -171,7 +179,7 @@ def test_a_rate_limited_target_waits_for_its_slot_between_calls() -> None:
     waited: list[float] = []
     pace = Pace(waited.append)
     for _ in range(3):
-        attempt("a", limited, lambda: 204, sleep=waited.append, pace=pace)
+        attempt("a", limited, lambda _: 204, sleep=waited.append, pace=pace, resend_unanswered=True)
     assert len(waited) == 2
     assert all(0 < seconds <= 1.0 for seconds in waited)
 
@@ -286,3 +294,148 @@ def test_no_sales_task_pitches_a_product_the_customer_bought_in_store(targets: P
     pitch = SALES_TASK.model_copy(update={"promotes": ["SHOE-TRAIL-42"]})
     decision = decide(pitch, profile)
     assert (decision.status, decision.reason) == ("suppressed", "already_purchased")
+
+
+def test_a_sales_task_goes_to_the_newest_hubspot_contact_whatever_order_the_profile_learnt_them(targets: Path) -> None:
+    profile = lena(*KNOWN_WITH_CART)
+    for order in (("5101", "5999"), ("5999", "5101")):
+        known = profile.model_copy(update={"identifiers": profile.identifiers | {"hubspot_contact_id": order}})
+        assert decide(SALES_TASK, known).recipient == "5999"
+
+
+class VirtualTime:
+    """A monotonic clock that only the adapter's pauses, waits and calls move."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_rate_limit_wait_that_would_outlast_the_step_ends_it_for_step_functions_to_retry(secret: None) -> None:
+    time = VirtualTime()
+    target = Target(503, 503, 503)
+    calls: list[tuple[float, float]] = []
+
+    def slow_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        calls.append((time.now, timeout))
+        time.sleep(timeout)  # no answer before the attempt's deadline
+        return target.post(url, body, headers, timeout)
+
+    slow = OutboundConfig.model_validate(
+        {
+            "targets": {
+                "order_desk": {
+                    "url": "https://a.example",
+                    "secret": {"ssm": "/s"},
+                    "reaches_customer": False,
+                    "timeout_seconds": 5,
+                    "retries": 2,
+                    "rate_limit_per_second": 0.08,
+                }
+            }
+        }
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("omnijourney.channels.webhook.outbound", lambda: slow)
+        with pytest.raises(SendFailed) as failed:
+            WebhookAdapter(post=slow_post, sleep=time.sleep, now=time).send(message())
+
+    assert failed.value.retryable
+    assert all(start + timeout <= STEP_BUDGET_SECONDS for start, timeout in calls)
+    assert time.now <= STEP_BUDGET_SECONDS
+
+
+class SlowDrip(BaseHTTPRequestHandler):
+    """Answers a header line every 50 ms, for as long as the client listens (at most 20 s)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        with contextlib.suppress(OSError):
+            for _ in range(400):
+                self.wfile.write(b"X-Drip: a\r\n")
+                self.wfile.flush()
+                threading.Event().wait(0.05)
+            self.wfile.write(b"\r\n")
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent."""
+
+
+def test_an_answer_that_drips_in_is_cut_at_the_attempts_timeout() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowDrip)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(TimeoutError):
+            post_over_https(f"http://127.0.0.1:{server.server_address[1]}/hook", b"{}", {}, 0.5)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_target_nobody_listens_at_never_had_the_request() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(NotDelivered):
+        post_over_https(f"http://127.0.0.1:{port}/hook", b"{}", {}, 1)
+
+
+class HubSpotAnswers:
+    """HubSpot's API answering the given statuses in turn (an exception: the answer lost), counting the POSTs."""
+
+    def __init__(self, *answers: int | type[OSError]) -> None:
+        self.answers = list(answers)
+        self.bodies: list[dict[str, Any]] = []
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        self.bodies.append(json.loads(body))
+        answer = self.answers.pop(0)
+        if isinstance(answer, int):
+            return answer
+        raise answer
+
+
+@pytest.fixture
+def hubspot_contact(secret: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lena, HubSpot contact 901, in the profile store."""
+    record = SimpleNamespace(profile=with_hubspot_contact(lena(*KNOWN_WITH_CART)))
+    monkeypatch.setattr("omnijourney.channels.sales_task.store.load", lambda _: record)
+
+
+def task(to: str = "901") -> OutgoingMessage:
+    return replace(message(), channel="sales_task", to=to, subject="Call Lena", body="About the cart")
+
+
+@pytest.mark.parametrize("lost", [TimeoutError, ConnectionResetError, 500, 502, 504])
+def test_a_task_hubspot_may_have_created_is_never_posted_again(
+    hubspot_contact: None, lost: int | type[OSError]
+) -> None:
+    hubspot = HubSpotAnswers(lost, 201, 201)
+    with pytest.raises(SendFailed) as failed:
+        SalesTaskAdapter(post=hubspot.post, sleep=lambda _: None).send(task())
+    assert (failed.value.unconfirmed, failed.value.retryable) == (True, False)
+    assert len(hubspot.bodies) == 1
+
+
+@pytest.mark.parametrize("refused", [429, 408, NotDelivered])
+def test_a_task_hubspot_surely_did_not_take_is_tried_again(hubspot_contact: None, refused: int | type[OSError]) -> None:
+    hubspot = HubSpotAnswers(refused, 201)
+    assert (
+        SalesTaskAdapter(post=hubspot.post, sleep=lambda _: None).send(task()) == f"hubspot-task:{task().message_key}"
+    )
+    assert len(hubspot.bodies) == 2
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_hubspot_token_is_retried_as_configuration_not_the_customers_task_dropped(
+    hubspot_contact: None, status: int
+) -> None:
+    with pytest.raises(SendFailed) as failed:
+        SalesTaskAdapter(post=HubSpotAnswers(status).post, sleep=lambda _: None).send(task())
+    assert (failed.value.reason, failed.value.retryable) == ("hubspot_not_authorized", True)

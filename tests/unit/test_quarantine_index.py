@@ -73,3 +73,24 @@ def test_a_batch_of_many_visitors_is_indexed_by_its_first_ones_only() -> None:
     batch = {"batch": [{"anonymousId": f"visitor-{n}"} for n in range(MAX_INDEXED + 50)]}
 
     assert len(identifier_keys_in(json.dumps(batch).encode())) == MAX_INDEXED
+
+
+def test_a_hubspot_batch_is_indexed_by_every_contact_id_it_names() -> None:
+    [merge] = sample("hubspot", "contact_merge")
+    [to_contact, to_line_item] = sample("hubspot", "deal_association_change")
+    generic_creation = sample("hubspot", "contact_creation")[0] | {
+        "subscriptionType": "object.creation",
+        "objectTypeId": "0-1",
+        "objectId": 5103,
+    }
+    # A contact's side of an association, the contact first; the deal's creation names no contact.
+    contact_side = to_contact | {"associationType": "CONTACT_TO_COMPANY", "fromObjectId": 5104, "toObjectId": 301}
+    # Whatever else is wrong with the batch (here, an event without occurredAt), the contacts are found.
+    broken = merge | {"occurredAt": None, "mergedObjectIds": [5102, 5105], "newObjectId": 5106}
+    batch = [broken, to_contact, to_line_item, generic_creation, contact_side, *sample("hubspot", "deal_creation")]
+
+    keys = identifier_keys_in(json.dumps(batch).encode())
+
+    assert sorted(key for key in keys if key.startswith("hubspot")) == [
+        f"hubspot_contact_id#{contact}" for contact in (5101, 5102, 5103, 5104, 5105, 5106)
+    ]

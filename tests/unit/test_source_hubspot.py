@@ -19,10 +19,10 @@ from omnijourney.app import config
 from omnijourney.edge.sources import get_source
 from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.edge.sources.hubspot import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from omnijourney.events import CanonicalEvent, EventType
+from omnijourney.events import CanonicalEvent, ConsentChannel, ConsentStatus, EventType
 from omnijourney.platform.errors import BadSignature, MalformedPayload
 from omnijourney.profiles.model import Profile, apply_event, new_profile
-from omnijourney_tools.hubspot_import import Batch, Checkpoint, backfill, canonical_events
+from omnijourney_tools.hubspot_import import Batch, Checkpoint, Skipped, backfill, canonical_events
 from omnijourney_tools.local import LOCAL_SECRETS
 from omnijourney_tools.local.hubspot import LocalHubSpot
 from tests.conftest import RECEIVED_AT, delivery, sample, signed
@@ -105,6 +105,14 @@ def test_a_signature_of_four_minutes_ago_is_accepted() -> None:
     HUBSPOT.verify(item, SECRET, RECEIVED_AT, TOLERANCE)
 
 
+def test_a_timestamp_beyond_any_date_is_a_bad_signature_not_a_crash() -> None:
+    item = delivery("hubspot", "contact_creation")
+    beyond = replace(item, headers={TIMESTAMP_HEADER: "999999999999999"})
+    with pytest.raises(BadSignature) as refused:
+        HUBSPOT.verify(signed(beyond), SECRET, RECEIVED_AT, TOLERANCE)
+    assert refused.value.field == TIMESTAMP_HEADER
+
+
 # Each subscription type ------------------------------------------------------------------------------------------
 
 
@@ -173,6 +181,39 @@ def test_associations_link_the_deal_to_its_contact_and_its_line_items() -> None:
     assert to_line_item.deal.line_items_added == ("7101",)
 
 
+def test_associations_as_hubspot_sends_them_name_their_ends_and_no_object() -> None:
+    batch = sample("hubspot", "deal_association_change")
+    assert all("objectId" not in item for item in batch)
+    # HubSpot sends an association's other side as an event of its own, with the same eventId.
+    other_side = batch[0] | {
+        "subscriptionType": "contact.associationChange",
+        "associationType": "CONTACT_TO_DEAL",
+        "fromObjectId": 5101,
+        "toObjectId": 9101,
+    }
+    events = HUBSPOT.parse(body([*batch, other_side]))
+    assert [keys(event) for event in events] == [
+        ["hubspot_contact_id#5101", "hubspot_deal_id#9101"],
+        ["hubspot_deal_id#9101", "hubspot_line_item_id#7101"],
+        ["hubspot_contact_id#5101", "hubspot_deal_id#9101"],
+    ]
+    assert len({event.event_id for event in events}) == 3
+
+
+def test_the_generic_association_subscription_is_read_by_its_object_type_ids() -> None:
+    [to_contact, to_line_item] = sample("hubspot", "deal_association_change")
+    generic = [
+        {key: value for key, value in told.items() if key != "associationType"}
+        | {"subscriptionType": "object.associationChange", "fromObjectTypeId": "0-3", "toObjectTypeId": to_type}
+        | {"associationTypeId": type_id, "associationCategory": "HUBSPOT_DEFINED"}
+        for told, to_type, type_id in ((to_contact, "0-1", 3), (to_line_item, "0-8", 19))
+    ]
+    with_a_company = generic[0] | {"eventId": 4711, "toObjectTypeId": "0-2", "associationTypeId": 5}
+    assert [keys(event) for event in HUBSPOT.parse(body([*generic, with_a_company]))] == [
+        keys(event) for event in parse("deal_association_change")
+    ]
+
+
 def test_a_removed_line_item_association_takes_it_off_the_deal() -> None:
     batch = sample("hubspot", "deal_association_change")
     batch[1] |= {"associationRemoved": True, "eventId": 4711}
@@ -210,6 +251,29 @@ def test_a_malformed_batch_is_refused_naming_the_field(batch: Any, field: str | 
     assert refused.value.field == (field or "[0].occurredAt")
 
 
+def test_an_email_opt_out_in_hubspot_unsubscribes_the_customer_from_email_as_of_then() -> None:
+    opted_out, back_to_default = (
+        contact_property("hs_email_optout", "true"),
+        contact_property("hs_email_optout", "false"),
+    )
+    [unsubscribed] = HUBSPOT.parse(body([opted_out]))
+    assert HUBSPOT.parse(body([back_to_default])) == []
+    [change] = unsubscribed.consent
+    assert (unsubscribed.type, keys(unsubscribed)) == (EventType.consent_changed, ["hubspot_contact_id#5101"])
+    assert (change.channel, change.status, change.at) == (
+        ConsentChannel.email,
+        ConsentStatus.unsubscribed,
+        unsubscribed.occurred_at,
+    )
+    profile = apply_event(profile_after("contact_property_change"), unsubscribed, config.lifecycle())
+    assert profile.consent_status(ConsentChannel.email) == ConsentStatus.unsubscribed
+
+
+def contact_property(name: str, value: str) -> dict[str, Any]:
+    [template, *_] = sample("hubspot", "contact_property_change")
+    return template | {"eventId": 4711, "propertyName": name, "propertyValue": value}
+
+
 def test_a_deal_amount_that_is_not_a_number_is_refused() -> None:
     batch = sample("hubspot", "deal_property_change")
     batch[1]["propertyValue"] = "a lot"
@@ -227,8 +291,7 @@ def test_a_won_deal_is_a_purchase_of_its_line_items_and_revenue_in_its_currency(
     profile = profile_after(*DEAL_STORY)
     [deal] = profile.deals
     assert (deal.stage, deal.amount, deal.currency, deal.line_item_ids) == ("closedwon", 1299, "EUR", ("7101",))
-    assert profile.ordered_skus() == {"SHOE-TRAIL-42"}
-    assert profile.won_deal_revenue() == {"EUR": 1299}
+    assert (profile.ordered_skus(), deal.is_won) == ({"SHOE-TRAIL-42"}, True)
 
 
 def test_an_open_deal_is_no_purchase() -> None:
@@ -237,7 +300,8 @@ def test_an_open_deal_is_no_purchase() -> None:
     profile = profile_after("deal_creation", "deal_association_change", "line_item_property_change")
     for event in HUBSPOT.parse(body(batch)):
         profile = apply_event(profile, event, config.lifecycle())
-    assert (profile.ordered_skus(), profile.won_deal_revenue()) == (set(), {})
+    [deal] = profile.deals
+    assert (profile.ordered_skus(), deal.is_won) == (set(), False)
 
 
 def test_deals_are_the_same_whatever_order_their_events_arrive_in() -> None:
@@ -284,8 +348,8 @@ def test_the_import_backfills_contacts_and_deals_through_hubspots_client_paged(
 ) -> None:
     sent: list[Batch] = []
     client = HubSpot(access_token=crm.token, host=crm.url)
-    read = backfill(client, sent.append, Checkpoint.open(tmp_path / "checkpoint", "test"), page_size=2)
-    assert read == 7
+    done = backfill(client, sent.append, Checkpoint.open(tmp_path / "checkpoint", "test"), page_size=2)
+    assert (done.read, done.skipped) == (7, [])
     # Three pages of contacts, one of line items, one of deals.
     assert crm.requests.count("GET /crm/v3/objects/contacts") == 3
     events = [event for batch in sent for event in canonical_events(batch, RECEIVED_AT)]
@@ -315,6 +379,23 @@ def test_an_interrupted_import_resumes_after_the_last_page_sent(crm: LocalHubSpo
     assert json.loads(checkpoint_file.read_text())["object_type"] == "contacts"
     backfill(client, sent.append, Checkpoint.open(checkpoint_file, "test"), page_size=2)
     assert sent == whole
+
+
+def test_an_object_the_source_cannot_read_is_skipped_and_named_and_the_import_goes_on(
+    crm: LocalHubSpot, tmp_path: Path
+) -> None:
+    crm.add("deals", "9102", {"contacts": ["5102"]}, dealstage="closedwon", amount="a lot")
+    crm.add("deals", "9103", {"contacts": ["5103"]}, dealstage="closedwon", amount="80")
+    crm.add("contacts", "5199", email="opted.out@shop.example", hs_email_optout="true")
+    sent: list[Batch] = []
+    client = HubSpot(access_token=crm.token, host=crm.url)
+    done = backfill(client, sent.append, Checkpoint.open(tmp_path / "checkpoint", "test"), page_size=2)
+    assert done.skipped == [Skipped("deals", "9102", "amount")]
+    assert str(done.skipped[0]) == "HubSpot deals 9102: amount cannot be read (skipped)"
+    deals = {event.deal.deal_id for batch in sent for event in canonical_events(batch, RECEIVED_AT) if event.deal}
+    assert deals == {"9101", "9103"}
+    opted_out = [event for batch in sent for event in canonical_events(batch, RECEIVED_AT) if event.consent]
+    assert [keys(event) for event in opted_out] == [["hubspot_contact_id#5199"]]
 
 
 def test_the_local_hubspot_wants_the_private_apps_token(crm: LocalHubSpot) -> None:

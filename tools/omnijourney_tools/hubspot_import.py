@@ -4,7 +4,9 @@ property, each association), so they become exactly the canonical events the `hu
 
 A checkpoint (the object type and the `after` cursor of the next page) is saved after every page sent, so an
 interrupted import resumes there; an object sent twice changes nothing, as its events keep their ids. Each event is
-dated at the object's `updatedAt`: a later webhook about it wins.
+dated at the object's `updatedAt`: a later webhook about it wins. An object the `hubspot` source cannot read (an
+amount that is not a number, say) is skipped and reported by its type, id and property, never its values, and the
+import goes on: it cannot be read however often it is sent again.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from typing import Any
 from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.edge.sources.hubspot import (
     CONTACT_EMAIL,
+    CONTACT_EMAIL_OPTOUT,
     CONTACT_PHONES,
     CONTACT_TRAITS,
     DATES,
@@ -30,12 +34,13 @@ from omnijourney.edge.sources.hubspot import (
     SOURCE,
 )
 from omnijourney.events import CanonicalEvent
+from omnijourney.platform.errors import MalformedPayload
 from omnijourney_tools.stage_queue import Place, QueueNotFound, SendingStopped, events_queue
 
 # In this order: a deal's line items are known before the deal names them.
 OBJECT_TYPES = ("contacts", "line_items", "deals")
 PROPERTIES = {
-    "contacts": sorted({CONTACT_EMAIL, *CONTACT_PHONES, *CONTACT_TRAITS}),
+    "contacts": sorted({CONTACT_EMAIL, *CONTACT_PHONES, *CONTACT_TRAITS, CONTACT_EMAIL_OPTOUT}),
     "line_items": sorted(LINE_ITEM_PROPERTIES),
     "deals": sorted(DEAL_PROPERTIES),
 }
@@ -44,8 +49,30 @@ DEAL_ASSOCIATIONS = {"contacts": "DEAL_TO_CONTACT", "line_items": "DEAL_TO_LINE_
 PAGE_SIZE = 100
 # Not an account: the imported events are told apart from webhooks by it.
 IMPORT_PORTAL = "import"
+# Where the source's refusal points in a batch: `[3].propertyValue`.
+IN_BATCH = re.compile(r"\[(?P<index>\d+)\]\.(?P<field>.*)")
 
 Batch = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An object the `hubspot` source cannot read: its type, id and the property (or field) at fault."""
+
+    object_type: str
+    object_id: str
+    field: str
+
+    def __str__(self) -> str:
+        return f"HubSpot {self.object_type} {self.object_id}: {self.field} cannot be read (skipped)"
+
+
+@dataclass
+class Backfill:
+    """What an import read: the number of objects, and those skipped."""
+
+    read: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 class ImportRefused(Exception):
@@ -83,23 +110,30 @@ class Checkpoint:
         os.replace(temporary, self.path)
 
 
-def backfill(client: Any, send: Callable[[Batch], None], checkpoint: Checkpoint, page_size: int = PAGE_SIZE) -> int:
+def backfill(
+    client: Any, send: Callable[[Batch], None], checkpoint: Checkpoint, page_size: int = PAGE_SIZE
+) -> Backfill:
     """Every contact, line item and deal from where the checkpoint is, a page at a time: each page's webhook events
-    handed to `send`, then the checkpoint moved past it. The number of objects read."""
-    read = 0
+    handed to `send` (but those of objects the source cannot read, skipped), then the checkpoint moved past it."""
+    done = Backfill()
     for object_type in OBJECT_TYPES[OBJECT_TYPES.index(checkpoint.object_type) :]:
         after = checkpoint.after if object_type == checkpoint.object_type else None
         for page in _pages(client, object_type, after, page_size):
-            batch = [event for found in page.results for event in webhook_events(object_type, found)]
+            batch: Batch = []
+            for found in page.results:
+                try:
+                    batch += readable_events(object_type, found)
+                except MalformedPayload as refused:
+                    done.skipped.append(Skipped(object_type, str(found.id), refused.field or "(the object)"))
             if batch:
                 send(batch)
-            read += len(page.results)
+            done.read += len(page.results)
             if page.paging and page.paging.next:
                 checkpoint.save(object_type, page.paging.next.after)
         following = OBJECT_TYPES.index(object_type) + 1
         if following < len(OBJECT_TYPES):
             checkpoint.save(OBJECT_TYPES[following], None)
-    return read
+    return done
 
 
 def _pages(client: Any, object_type: str, after: str | None, page_size: int) -> Iterator[Any]:
@@ -111,6 +145,20 @@ def _pages(client: Any, object_type: str, after: str | None, page_size: int) -> 
         if not (page.paging and page.paging.next):
             return
         after = page.paging.next.after
+
+
+def readable_events(object_type: str, found: Any) -> Batch:
+    """The object's webhook events, read by the `hubspot` source as they will be when sent; MalformedPayload names
+    the property (or association) at fault, not the event's place in a batch."""
+    events = webhook_events(object_type, found)
+    try:
+        canonical_events(events, found.updated_at)
+    except MalformedPayload as refused:
+        place = IN_BATCH.fullmatch(refused.field or "")
+        told = events[int(place["index"])] if place else {}
+        named = told.get("propertyName") or told.get("associationType") or (place and place["field"]) or refused.field
+        raise MalformedPayload(refused.detail, field=named) from None
+    return events
 
 
 def webhook_events(object_type: str, found: Any) -> Batch:
@@ -125,17 +173,18 @@ def webhook_events(object_type: str, found: Any) -> Batch:
             "portalId": IMPORT_PORTAL,
             "occurredAt": at,
             "subscriptionType": subscription,
-            "objectId": int(found.id),
             "changeSource": "IMPORT",
             **fields,
         }
 
-    events = [] if kind == "line_item" else [event(f"{kind}.creation", "creation")]
+    events = [] if kind == "line_item" else [event(f"{kind}.creation", "creation", objectId=found.id)]
     for name in PROPERTIES[object_type]:
         value = (found.properties or {}).get(name)
         if value not in (None, ""):
-            shown = _as_millis(value) if name in DATES else value
-            events.append(event(f"{kind}.propertyChange", name, propertyName=name, propertyValue=shown))
+            shown = _as_millis(value, name) if name in DATES else value
+            told = event(f"{kind}.propertyChange", name, objectId=found.id, propertyName=name, propertyValue=shown)
+            events.append(told)
+    # An association names its two ends, as HubSpot's own association events do.
     for associated, association in DEAL_ASSOCIATIONS.items() if kind == "deal" else ():
         for other in _associated(found, associated):
             events.append(
@@ -143,8 +192,8 @@ def webhook_events(object_type: str, found: Any) -> Batch:
                     "deal.associationChange",
                     f"{association}-{other}",
                     associationType=association,
-                    fromObjectId=int(found.id),
-                    toObjectId=int(other),
+                    fromObjectId=found.id,
+                    toObjectId=other,
                     associationRemoved=False,
                 )
             )
@@ -158,9 +207,12 @@ def _associated(found: Any, kind: str) -> list[str]:
     return [str(item.id) for item in listed.results] if listed else []
 
 
-def _as_millis(value: str) -> str:
+def _as_millis(value: str, name: str) -> str:
     """A date property as the API gives it (ISO-8601) → as webhooks give it (milliseconds since 1970)."""
-    return str(int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000))
+    try:
+        return str(int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000))
+    except ValueError:
+        raise MalformedPayload(f"{name} is not an ISO-8601 date", field=name) from None
 
 
 def canonical_events(batch: Batch, received_at: datetime) -> list[CanonicalEvent]:
@@ -205,16 +257,19 @@ def run(args: argparse.Namespace, now: Callable[[], datetime]) -> int:
     client = HubSpot(access_token=token, host=args.host)
     if args.scenario:
         with args.scenario.open("a", encoding="utf-8") as scenario:
-            read = backfill(client, lambda batch: scenario.write(scenario_line(batch, now()) + "\n"), checkpoint)
+            done = backfill(client, lambda batch: scenario.write(scenario_line(batch, now()) + "\n"), checkpoint)
     else:
         try:
             queue = _queue(args.stage)
-            read = backfill(client, lambda batch: queue(canonical_events(batch, now())), checkpoint)
+            done = backfill(client, lambda batch: queue(canonical_events(batch, now())), checkpoint)
         except (QueueNotFound, SendingStopped) as stopped:
             print(f"{stopped}; rerun to resume from {args.checkpoint}", file=sys.stderr)
             return 1
     args.checkpoint.unlink(missing_ok=True)
-    print(f"imported {read} HubSpot object(s) into {target}")
+    for skipped in done.skipped:
+        print(skipped, file=sys.stderr)
+    unread = f"; {len(done.skipped)} skipped (listed above: fix them in HubSpot, their webhooks bring them)"
+    print(f"imported {done.read - len(done.skipped)} HubSpot object(s) into {target}{unread if done.skipped else ''}")
     return 0
 
 

@@ -80,12 +80,13 @@ def test_opt_out_all_unsubscribes_that_channel_and_none_changes_no_consent() -> 
     assert consent(opted_out_push) == {ConsentChannel.push: ConsentStatus.unsubscribed}
 
 
-def test_an_inactive_endpoint_keeps_its_address_and_marks_its_channel_unreachable_as_a_hard_bounce_does() -> None:
-    event = event_of(record(4))
+@pytest.mark.parametrize("number", [2, 3, 4])
+def test_an_inactive_endpoint_keeps_its_address_and_changes_no_consent_the_customer_never_gave(number: int) -> None:
+    event = event_of(record(number, EndpointStatus="INACTIVE", OptOut="NONE"))  # an SMS, an APNS and an EMAIL one
 
-    assert identifiers(event)["email"] == "mateo.jackson@example.net"
-    assert consent(event) == {ConsentChannel.email: ConsentStatus.unsubscribed}
-    assert event.consent[0].at == event.occurred_at  # as of the endpoint's last update
+    assert consent(event) == {}
+    if number == 4:
+        assert identifiers(event)["email"] == "mateo.jackson@example.net"
 
 
 def test_a_push_endpoints_token_is_reported_not_taken_for_an_identifier() -> None:

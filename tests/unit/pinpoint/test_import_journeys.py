@@ -172,7 +172,7 @@ def test_what_has_no_equivalent_is_a_decision_saying_what_to_do(folder: Path) ->
         "https://crm.example.com/pinpoint/vip-calls); it is internal (no EndpointTypes of a channel): business "
         "guards only.",
         "activity `w5until` (Wait) until 2026-03-05T09:00:00Z: omnijourney has no wait until a date: this waits 3 "
-        "days from the journey's Schedule.StartTime,",
+        "days, the time from the journey's Schedule.StartTime (when everyone in its segment enters) to the date;",
         "activity `p3holiday` (Wait) until 2026-12-24T09:00:00Z: omnijourney has no wait until a date, and this "
         "journey's participants enter at different times: the path ends here",
         "activity `p7holiday` (EMAIL): not imported: no path from StartActivity (or past a wait until a date) "

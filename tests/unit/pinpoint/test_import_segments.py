@@ -317,3 +317,36 @@ def test_a_group_built_on_an_imported_list_holds_nobody_until_decided(project: P
         "- [ ] SegmentGroups.Groups[0].SourceSegments[0] (segment d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4): no equivalent "
         "(not among the segments imported (an imported list, or one not exported)"
     ) in (project / "pinpoint-import.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("groups", "customer"),
+    [
+        # Not the Berlin iPhone users: Pinpoint reached only those outside that segment.
+        ({"Groups": [{"SourceSegments": [{"Id": "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3"}]}], "Include": "NONE"}, {}),
+        # The Berlin iPhone users or those in Germany.
+        (
+            {
+                "Groups": [
+                    {"SourceSegments": [{"Id": "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3"}]},
+                    {"Dimensions": [{"Location": {"Country": {"Values": ["DE"]}}}]},
+                ],
+                "Include": "ANY",
+            },
+            {"traits": {"country": "DE"}},
+        ),
+    ],
+)
+def test_a_segment_leaving_out_or_standing_in_for_one_that_holds_nobody_holds_nobody_until_decided(
+    project: Path, tmp_path: Path, groups: dict[str, Any], customer: dict[str, Any]
+) -> None:
+    around = tmp_path / "around.json"
+    around.write_text(json.dumps({"Name": "Around Berlin iPhones", "SegmentGroups": groups}))
+
+    assert _import(project, "unmapped.json", around) == 0
+
+    assert "around_berlin_iphones" not in _members(project, _customer(**customer))
+    assert (
+        "- [ ] segment 'around_berlin_iphones': it leaves out or may stand in for berlin_iphone_users, which "
+        "match(es) nobody until a person decides (tag pinpoint_unmapped)"
+    ) in (project / "pinpoint-import.md").read_text(encoding="utf-8")

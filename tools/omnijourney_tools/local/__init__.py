@@ -11,6 +11,7 @@ import importlib.util
 import json
 import logging
 import os
+import sys
 import uuid
 import warnings
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
+
+from aws_lambda_powertools import Logger
 
 from omnijourney.analytics import stream
 from omnijourney.app import config
@@ -70,6 +73,19 @@ def _empty_zip() -> bytes:
     return buffer.getvalue()
 
 
+class _CurrentStdout:
+    """sys.stdout as it is when a line is written. Powertools' logger keeps the stream of the first Logger made in
+    the process, and a process that runs many backends (the tests, the studio) may since have swapped sys.stdout for
+    another and closed it: each line would then fail, and logging prints the failure with the exception being
+    handled, whose message may quote what a customer sent."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def load_handler(name: str) -> ModuleType:
     """functions/<name>/handler.py as a module (the functions are not a package, as in Lambda)."""
     module_name = f"omnijourney_function_{name}"
@@ -78,6 +94,9 @@ def load_handler(name: str) -> ModuleType:
         raise FileNotFoundError(FUNCTIONS_DIR / name / "handler.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    logger = getattr(module, "logger", None)
+    if isinstance(logger, Logger) and isinstance(logger.registered_handler, logging.StreamHandler):
+        logger.registered_handler.setStream(_CurrentStdout())
     return module
 
 
@@ -166,6 +185,9 @@ class LocalBackend:
                 "OMNIJOURNEY_STAGE": stage,
             }
         )
+        # The functions' logger keeps the level of the first backend in the process (Powertools sets it once):
+        # this backend's, as each Lambda reads it.
+        logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"]).setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         # moto logs every error a state raises, even one the state machine catches (a wait_for timing out
         # is the journey's normal path); failures that matter end the execution and reach the ledger.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)

@@ -3,7 +3,8 @@ sales tasks, in `serve` and `simulate`) or, inside `with`, on a loopback port fo
 (`hubspot-api-client`, its host pointed at `url`) in tests.
 
 Contacts (get, search by one property, list paged), deals (list paged, with their contact and line item
-associations), line items (get, list paged) and tasks (create, with associations: `tasks` keeps what was created).
+associations), line items (get, list paged) and tasks (create, with associations: `tasks` keeps what was created; a
+task associated with a contact merged away, `merge`, is refused with a 404, as the contact no longer exists).
 Paging is HubSpot's: `limit` (at most 100) and the `after` cursor of `paging.next`. Every call needs the private app's
 token as a bearer token, as HubSpot does.
 """
@@ -62,6 +63,8 @@ class LocalHubSpot:
         self.token = token
         self.objects: dict[str, dict[str, CrmObject]] = {kind: {} for kind in OBJECT_TYPES}
         self.requests: list[str] = []
+        # Contacts merged into another: gone as objects of their own.
+        self.merged_away: set[str] = set()
         self._lock = threading.Lock()
         # Bound only when served: the local backend answers in process and opens no port.
         self._server: ThreadingHTTPServer | None = None
@@ -99,6 +102,12 @@ class LocalHubSpot:
                 dict(associations or {}),
             )
 
+    def merge(self, primary: str, merged: str) -> None:
+        """HubSpot's merge of contact `merged` into `primary`: `merged` exists no more."""
+        with self._lock:
+            self.objects["contacts"].pop(merged, None)
+            self.merged_away.add(merged)
+
     def answer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         """The status and JSON body HubSpot would answer."""
         parts = urlsplit(url)
@@ -123,7 +132,7 @@ class LocalHubSpot:
             if method == "POST" and rest == ["search"]:
                 return HTTPStatus.OK, self._search(kind, json.loads(body or b"{}"))
             if method == "POST" and kind == "tasks" and not rest:
-                return HTTPStatus.CREATED, self._create_task(json.loads(body or b"{}"))
+                return self._create_task(json.loads(body or b"{}"))
         return _problem(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} {parts.path} is not served here")
 
     def _page(self, kind: str, query: dict[str, str]) -> dict[str, Any]:
@@ -158,16 +167,19 @@ class LocalHubSpot:
         ]
         return {"total": len(found), "results": [item.as_json(request.get("properties"), None) for item in found]}
 
-    def _create_task(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _create_task(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         task_id = str(len(self.objects["tasks"]) + 1)
         contacts = [
             str(association["to"]["id"])
             for association in request.get("associations", [])
             if any(kind.get("associationTypeId") == TASK_TO_CONTACT for kind in association.get("types", []))
         ]
+        gone = [contact for contact in contacts if contact in self.merged_away]
+        if gone:
+            return _problem(HTTPStatus.NOT_FOUND, f"no contacts {', '.join(gone)}")
         task = CrmObject(task_id, dict(request.get("properties", {})), {"contacts": contacts} if contacts else {})
         self.objects["tasks"][task_id] = task
-        return task.as_json(None, None)
+        return HTTPStatus.CREATED, task.as_json(None, None)
 
 
 def _listed(query: dict[str, str], name: str) -> list[str] | None:

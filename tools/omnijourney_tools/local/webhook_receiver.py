@@ -5,8 +5,9 @@ and a local HubSpot for sales tasks (omnijourney_tools.local.hubspot).
 `install` points the journey-step function's `webhook` and `sales_task` adapters at them in process (the local
 backend does, for `simulate`, `serve`, the demo and the tests: deterministic, no sockets; the configured URLs name the
 target, nothing is dialled) and stores the signing secrets and HubSpot's token where config/webhooks.yaml says (SSM
-or Secrets Manager, on moto). `LoopbackReceiver` serves the same receiver on 127.0.0.1 for a real client (e2e tests
-against `omnijourney serve`, a target URL of http://127.0.0.1:<port>/...).
+or Secrets Manager, on moto). `deliver_over_http` then sends the webhooks to the configured URLs for real instead
+(`omnijourney serve --deliver-webhooks`: a developer's own receiver). `LoopbackReceiver` serves the same receiver on
+127.0.0.1 for such a server to dial (e2e tests, a target URL of http://127.0.0.1:<port>/...).
 """
 
 from __future__ import annotations
@@ -42,25 +43,31 @@ class Received:
 
 class WebhookReceiver:
     """Every target of config/webhooks.yaml at once: `answers` are statuses to give before accepting (a target that
-    fails, e.g. [500, 500]); `deliveries` what it took, once per `webhook-id`; `attempts` every call."""
+    fails, e.g. [500, 500]); `deliveries` what it took, once per `webhook-id`; `webhook_ids` the `webhook-id` of
+    every call, in order ("" for a call without one, which verification refuses)."""
 
     def __init__(self, secret: str = LOCAL_WEBHOOK_SECRET) -> None:
         self.secret = secret
         self.answers: list[int] = []
-        self.attempts = 0
+        self.webhook_ids: list[str] = []
         self.deliveries: list[Received] = []
         self._lock = threading.Lock()
 
+    @property
+    def attempts(self) -> int:
+        """How many calls arrived, answered or refused."""
+        return len(self.webhook_ids)
+
     def receive(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        webhook_id = {name.lower(): value for name, value in headers.items()}.get("webhook-id", "")
         with self._lock:
-            self.attempts += 1
+            self.webhook_ids.append(webhook_id)
             if self.answers:
                 return self.answers.pop(0)
             try:
                 payload = Webhook(self.secret).verify(body, headers)
             except WebhookVerificationError:
                 return HTTPStatus.UNAUTHORIZED
-            webhook_id = {name.lower(): value for name, value in headers.items()}["webhook-id"]
             if all(delivery.webhook_id != webhook_id for delivery in self.deliveries):
                 self.deliveries.append(Received(_target_named(url), webhook_id, payload))
             return HTTPStatus.NO_CONTENT
@@ -99,6 +106,13 @@ def install(receiver: WebhookReceiver, hubspot: LocalHubSpot) -> None:
 def uninstall() -> None:
     use_adapter("webhook", None)
     use_adapter("sales_task", None)
+
+
+def deliver_over_http() -> None:
+    """Send webhooks to the URLs of config/webhooks.yaml for real, signed with the secret `install` stored (what
+    `omnijourney serve --deliver-webhooks` does). Retries within a step do not pause: the server runs a step under the
+    lock every request waits for; Step Functions' own backoff, on the journeys' clock, still follows them."""
+    use_adapter("webhook", WebhookAdapter(sleep=_no_pause))
 
 
 def _store(secret: SecretName, value: str) -> None:

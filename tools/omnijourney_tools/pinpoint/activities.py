@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from omnijourney_tools.pinpoint.conditions import (
+    MESSAGE_EVENTS,
+    Event,
     Json,
     all_of,
     duration,
     event_match,
     event_types,
     event_where,
+    message_channel,
     profile_condition,
+    standard_name,
     time_between,
     timestamp,
 )
@@ -97,6 +101,8 @@ class Graph:
         for activity_id in self.activities:
             for at, target in self._targets(activity_id):
                 self._dangling(at, target)
+        self.start = str(start)
+        self._elapsed_at: dict[str, timedelta | None] = {}
         self.order = self._walk(start)
         self.ids: dict[str, str] = {}
         self.taken: set[str] = set()
@@ -201,9 +207,63 @@ class Graph:
         if "WaitUntil" not in wait_time:
             raise self.export.refuse("a wait needs WaitFor (a duration) or WaitUntil (a date)", field=at)
         until = timestamp(self.export, str(wait_time["WaitUntil"]), f"{at}.WaitUntil")
-        if self.everyone_enters_at is None or until <= self.everyone_enters_at:
+        reached = self._reached_at(activity_id)
+        if reached is None or until <= reached:
             return None
-        return time_between(self.everyone_enters_at, until)
+        return time_between(reached, until)
+
+    def _reached_at(self, activity_id: str) -> datetime | None:
+        """When every participant reaches the activity, in a journey everyone enters at once (a segment journey's
+        Schedule.StartTime): the start and the fixed waits on every path there; None when they reach it at different
+        times (they enter at different times, or the paths there wait differently or until an event)."""
+        if self.everyone_enters_at is None:
+            return None
+        elapsed = self._elapsed(activity_id, frozenset())
+        return None if elapsed is None else self.everyone_enters_at + elapsed
+
+    def _elapsed(self, activity_id: str, visiting: frozenset[str]) -> timedelta | None:
+        """The time since entering at which every path reaches the activity, None if it is not one time."""
+        if activity_id in self._elapsed_at:
+            return self._elapsed_at[activity_id]
+        times: set[timedelta | None] = {timedelta(0)} if activity_id == self.start else set()
+        for before in self.activities:
+            if before in visiting or activity_id not in {target for _, target in self._targets(before)}:
+                continue
+            reached = self._elapsed(before, visiting | {activity_id})
+            times.add(None if reached is None else self._left_at(before, activity_id, reached))
+        elapsed = times.pop() if len(times) == 1 else None
+        self._elapsed_at[activity_id] = elapsed
+        return elapsed
+
+    def _left_at(self, activity_id: str, target: str, reached: timedelta) -> timedelta | None:
+        """When participants who reached the activity at `reached` go on to `target`: after its wait (a Wait's, a
+        split's evaluation wait), at once for the others; None when that is when an event happens."""
+        body = self._body(activity_id)
+        kind = self.kinds[activity_id]
+        conditions = (body.get("Condition") or {}).get("Conditions") or [{}]
+        if kind == "ConditionalSplit" and "EventCondition" in conditions[0] and target == body.get("TrueActivity"):
+            return None  # it may wait for the event, and go on when it happens
+        wait_time = body.get("WaitTime") if kind == "Wait" else body.get("EvaluationWaitTime")
+        if not wait_time:
+            return reached
+        if "WaitFor" in wait_time:
+            waited = duration(self.export, str(wait_time["WaitFor"]), self._at(activity_id))
+            return reached + _as_timedelta(waited)
+        if self.everyone_enters_at is None or "WaitUntil" not in wait_time:
+            return None
+        until = timestamp(self.export, str(wait_time["WaitUntil"]), self._at(activity_id))
+        return max(reached, until - self.everyone_enters_at)
+
+    def _until_refused(self, activity_id: str) -> str:
+        """Why a wait until a date at the activity is not one duration, in words."""
+        if self.everyone_enters_at is None:
+            return "this journey's participants enter at different times"
+        if self._elapsed(activity_id, frozenset()) is None:
+            return (
+                "its participants reach this activity at different times (the paths here wait differently, or until "
+                "an event)"
+            )
+        return "the date is past when its participants reach this activity"
 
     # Each activity as steps
 
@@ -265,6 +325,15 @@ class Graph:
             self.reported.decide(
                 f"{part} TemplateVersion {body['TemplateVersion']}",
                 "a journey sends its template file as it is in the repository: import that version of the template",
+            )
+        if kind == "SMS" and category == "marketing":
+            self.reported.decide(
+                part,
+                "a marketing SMS goes only to customers who opted in to SMS (config/consistency.yaml ships "
+                "consent.marketing_needs_opt_in: [sms]), and Pinpoint's endpoints bring none (OptOut NONE is no "
+                "opt-in): it reaches no imported customer until their opt-in comes in as a consent event, a Twilio "
+                "START from the number (docs/sources/twilio.md) or Shopify's sms_marketing_consent subscribed "
+                "(docs/sources/shopify.md); make it transactional if it is one",
             )
         self._template_needed(template, part)
         send = {"channel": SEND_CHANNELS[kind], "template": template, "category": category}
@@ -330,21 +399,23 @@ class Graph:
         if waited is None:
             self.reported.decide(
                 part,
-                "omnijourney has no wait until a date, and this journey's participants enter at different times: "
+                f"omnijourney has no wait until a date, and {self._until_refused(activity_id)}: "
                 "the path ends here (an exit step) and the activities after it are not imported; wait a duration "
                 '(`wait: {days: …}`) or until a time of day (`wait: {until: "09:00"}`) and carry on by hand',
             )
             return Draft({"id": step_id, "exit": f"Pinpoint waited here until {wait_time['WaitUntil']}"}, comment)
         if "WaitUntil" in wait_time and "WaitFor" not in wait_time:
-            self._waits_from_schedule(part, waited)
+            self._waits_from_schedule(part, activity_id, waited)
         return Draft({"id": step_id, "wait": waited}, comment, self.goto(body.get("NextActivity")))
 
-    def _waits_from_schedule(self, part: str, waited: Json) -> None:
+    def _waits_from_schedule(self, part: str, activity_id: str, waited: Json) -> None:
+        before = self._elapsed(activity_id, frozenset()) or timedelta(0)
+        earlier = f", less the {_in_words(before)} the path waits before it" if before else ""
         self.reported.decide(
             part,
-            f"omnijourney has no wait until a date: this waits {in_words(waited)} from the journey's "
-            "Schedule.StartTime, when everyone in its segment enters; a customer who enters later waits as long, past "
-            "the date",
+            f"omnijourney has no wait until a date: this waits {in_words(waited)}, the time from the journey's "
+            f"Schedule.StartTime (when everyone in its segment enters) to the date{earlier}; a customer who enters "
+            "later waits as long, past the date",
         )
 
     def _split_on_conditions(self, activity_id: str, kind: str, body: Json, step_id: str, comment: str) -> list[Draft]:
@@ -361,22 +432,27 @@ class Graph:
                 raise self.export.refuse(
                     f"{operator!r} is not ALL or ANY", field=self._at(activity_id, "Condition.Operator")
                 )
-            if "EventCondition" in conditions[0]:
-                return [self._wait_for_event(activity_id, body, conditions, step_id, comment)]
-            branches = [
-                (f"Condition.Conditions[{n}]", simple, body.get("TrueActivity")) for n, simple in enumerate(conditions)
-            ]
             otherwise = self.goto(body.get("FalseActivity"))
+            if "EventCondition" in conditions[0]:
+                awaited = self._wait_for_event(activity_id, body, conditions, step_id, comment)
+                if awaited is not None:
+                    return [awaited]
+                cases = [{"when": _placeholder(activity_id), "goto": self.goto(body.get("TrueActivity"))}]
+            else:
+                branches = [
+                    (f"Condition.Conditions[{n}]", simple, body.get("TrueActivity"))
+                    for n, simple in enumerate(conditions)
+                ]
+                cases = self._cases(activity_id, kind, branches, all_must_hold=operator == "ALL")
         else:
             if not body.get("Branches"):
                 raise self.export.refuse("a multivariate split needs Branches", field=self._at(activity_id))
-            operator = "ANY"
             branches = [
                 (f"Branches[{n}].Condition", b.get("Condition") or {}, b.get("NextActivity"))
                 for n, b in enumerate(body["Branches"])
             ]
             otherwise = self.goto(body.get("DefaultActivity"))
-        cases = self._cases(activity_id, kind, branches, all_must_hold=operator == "ALL")
+            cases = self._cases(activity_id, kind, branches, all_must_hold=False)
         if any(case["when"] == _placeholder(activity_id) for case in cases):
             comment += "; a case tests a placeholder tag: write its condition (see the report)"
         branch = Draft({"id": step_id, "branch": {"cases": cases, "otherwise": otherwise}}, comment)
@@ -388,11 +464,12 @@ class Graph:
         if waited is None:
             self.reported.decide(
                 f"{part} until {wait_time.get('WaitUntil')}",
-                "omnijourney has no wait until a date: the conditions are evaluated at once; add a wait before them",
+                f"omnijourney has no wait until a date, and {self._until_refused(activity_id)}: the conditions are "
+                "evaluated at once; add a wait before them",
             )
             return [branch]
         if "WaitFor" not in wait_time:
-            self._waits_from_schedule(part, waited)
+            self._waits_from_schedule(part, activity_id, waited)
         checked = _unique(f"{step_id}_check", "check", self.taken)
         wait = Draft({"id": step_id, "wait": waited}, f"{comment} (its EvaluationWaitTime)", checked)
         return [wait, replace(branch, step={**branch.step, "id": checked})]
@@ -435,7 +512,11 @@ class Graph:
 
     def _wait_for_event(
         self, activity_id: str, body: Json, conditions: list[Json], step_id: str, comment: str
-    ) -> Draft:
+    ) -> Draft | None:
+        """A yes/no split on an event as a wait_for it, where that follows Pinpoint: the split waits (its
+        EvaluationWaitTime) for an event of the app, or for the event of the message sent just before it. None where
+        it does not (Pinpoint asks whether the event HAS happened, and a wait_for only sees the next one): the split
+        is then a branch whose Yes case tests a placeholder, reported with what to write there."""
         part = f"activity `{activity_id}` (ConditionalSplit)"
         at = self._at(activity_id, "Condition.Conditions[0].EventCondition")
         event_condition = conditions[0]["EventCondition"]
@@ -447,31 +528,66 @@ class Graph:
         where, left = event_where(self.export, dimensions, f"{at}.Dimensions")
         wait_time = body.get("EvaluationWaitTime") or {}
         timeout = self._wait(wait_time, activity_id, "EvaluationWaitTime") if wait_time else None
-        if timeout is None:
-            raise self.export.refuse(
-                "an event condition becomes a wait for the event: give EvaluationWaitTime.WaitFor, how long to wait "
-                "for it (a wait until a date has no equivalent)",
-                field=self._at(activity_id, "EvaluationWaitTime"),
+        message = event_condition.get("MessageActivity")
+        channel = message_channel(names[0]) if message or names[0].startswith("_") else None
+        placeholder = (
+            f"the Yes case tests the placeholder `tags: [{_placeholder(activity_id)['tags'][0]}]`, which nobody has, "
+            "so everyone takes No until you write its condition there"
+        )
+        if channel is not None and standard_name(names[0]) not in MESSAGE_EVENTS:
+            known = ", ".join(sorted({str(kind) for kind in MESSAGE_EVENTS.values()}))
+            self.reported.decide(
+                part,
+                f"{names[0]} is a message event omnijourney does not receive (it receives {known}, of email): "
+                f"{placeholder}",
             )
+            return None
+        if timeout is None or (message and not self._follows(str(message), activity_id)):
+            self._looks_back(
+                part, name=names[0], event=event, channel=channel, message=str(message or ""), placeholder=placeholder
+            )
+            return None
         if "WaitFor" not in wait_time:
-            self._waits_from_schedule(f"{part} EvaluationWaitTime", timeout)
+            self._waits_from_schedule(f"{part} EvaluationWaitTime", activity_id, timeout)
         problems = [event.caveat, *left] if event.caveat else left
         if len(names) > 1 or len(conditions) > 1:
             problems.append(
                 f"only {names[0]} is waited for: a wait_for waits for one event; the other events and conditions "
                 "are not kept"
             )
+        if message:
+            problems += [
+                f"waits for the customer's next {event.match['event']} of any message, not only of activity "
+                f"`{message}`'s",
+                f"Pinpoint waited the whole {in_words(timeout)} and then sent those who had done it down Yes; here a "
+                f"customer goes on to Yes as soon as it happens (the others at the end of the wait), so the Yes "
+                "path's steps come earlier than in Pinpoint",
+            ]
         for problem in problems:
             self.reported.decide(part, problem)
-        if event_condition.get("MessageActivity"):
-            self.reported.decide(
-                part,
-                f"waits for the customer's next {event.match['event']} of any message, not only of activity "
-                f"`{event_condition['MessageActivity']}`'s",
-            )
         awaited = {**event.match, **({"where": where} if where else {}), "timeout": timeout}
         awaited["on_timeout"] = self.goto(body.get("FalseActivity"))
         return Draft({"id": step_id, "wait_for": awaited}, comment, self.goto(body.get("TrueActivity")))
+
+    def _follows(self, message: str, activity_id: str) -> bool:
+        """The split comes right after the message activity: a wait_for started there sees its events."""
+        return message in self.activities and self._body(message).get("NextActivity") == activity_id
+
+    def _looks_back(
+        self, part: str, *, name: str, event: Event, channel: str | None, message: str, placeholder: str
+    ) -> None:
+        of = f" of the message of activity `{message}`" if message else ""
+        where = f", where: {{channel: {{equals: {channel}}}}}" if channel else ""
+        self.reported.decide(
+            part,
+            f"Pinpoint checks whether the participant has done {name}{of} by the time the split evaluates; a journey "
+            f"condition cannot look back at events, and a wait_for here would only see the next one: {placeholder}, "
+            f"e.g. a segment in config/segments.yaml `when: {{did: {{event: {event.match['event']}"
+            + (f", name: {event.match['name']}" if "name" in event.match else "")
+            + f"{where}, within_days: N}}}}` (N calendar days, today included, from the send"
+            + (": any message's event, not only this one's" if message else "")
+            + ") and `when: {segment: <its name>}` in the case",
+        )
 
     def _random_split(self, activity_id: str, kind: str, body: Json, step_id: str, comment: str) -> Draft:
         at = self._at(activity_id)
@@ -517,6 +633,14 @@ class Graph:
                 f"not in {self.templates}: `omnijourney journeys validate` names it until you import it with "
                 "`omnijourney import pinpoint templates` (or write it)",
             )
+
+
+def _as_timedelta(waited: Json) -> timedelta:
+    return timedelta(days=waited.get("days", 0), hours=waited.get("hours", 0), minutes=waited.get("minutes", 0))
+
+
+def _in_words(elapsed: timedelta) -> str:
+    return in_words(time_between(datetime.min, datetime.min + elapsed))
 
 
 def _placeholder(activity_id: str) -> Json:

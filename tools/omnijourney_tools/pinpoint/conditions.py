@@ -26,6 +26,9 @@ MESSAGE_EVENTS = {
     "email_complaint": EventType.message_complained,
 }
 STANDARD_EVENTS = {**MESSAGE_EVENTS, "monetization_purchase": EventType.order_completed}
+# Pinpoint's message events by channel (`EMAIL_SEND`, `_SMS.FAILURE`, `_push.received`…), the channel of each prefix;
+# only MESSAGE_EVENTS come back to omnijourney (SES feedback).
+MESSAGE_EVENT_CHANNELS = {"email_": "email", "sms_": "sms", "push_": "push", "inapp_": "in_app", "voice_": "voice"}
 # Standard events no source sends under Pinpoint's name, with the nearest event a source does send.
 NEAREST_EVENTS = {
     "session_start": ("Application Opened", "an app session starting"),
@@ -57,6 +60,12 @@ class Converted:
 def standard_name(pinpoint_event: str) -> str:
     """`_email.open` and `EMAIL_OPEN` → `email_open`."""
     return pinpoint_event.strip().lstrip("_").lower().replace(".", "_")
+
+
+def message_channel(pinpoint_event: str) -> str | None:
+    """The channel of a Pinpoint message event (`email` for `EMAIL_OPEN`), None for any other event."""
+    name = standard_name(pinpoint_event)
+    return next((channel for prefix, channel in MESSAGE_EVENT_CHANNELS.items() if name.startswith(prefix)), None)
 
 
 def event_match(pinpoint_event: str) -> Event:
@@ -166,6 +175,14 @@ def profile_condition(export: Export, simple: Mapping[str, Any], at: str, segmen
         for name, metric in dimensions.get("Metrics", {}).items()
     ]
     left = [f"{name}: {why_not}" for name, comparison, why_not in compared if comparison is None]
+    # Attributes, user attributes and metrics are all traits of their own name: two tests of one name are one trait
+    # tested twice, and writing one would drop the other (Pinpoint required both).
+    names = [name for name, _, _ in compared]
+    left += [
+        f"{name} is tested as more than one of Attributes, UserAttributes and Metrics, which are all the trait "
+        f"{name!r} here: write the test the trait should pass"
+        for name in sorted({name for name in names if names.count(name) > 1})
+    ]
     left += [
         f"{key} dimensions have no journey condition"
         for key in ("Behavior", "Demographic", "Location")

@@ -48,7 +48,7 @@ LISTED_BAD_LINES = 100
 PROGRESS_SECONDS = 0.5
 WHOLE_LINE = "(the line)"
 NOT_IMPORTED = (
-    "Not imported from any endpoint: Metrics, CohortId, Demographic (but Timezone and Locale: AppVersion, Make, Model,"
+    "Not imported from any endpoint: CohortId, Demographic (but Timezone and Locale: AppVersion, Make, Model,"
     " ModelVersion, Platform, PlatformVersion), Location.Latitude and Longitude (a precise location is personal data"
     " no journey needs)."
 )
@@ -102,6 +102,8 @@ class FileTally:
     identifiers: int = 0
     opted_out: int = 0
     inactive: int = 0
+    inactive_addresses: int = 0
+    sms_without_opt_in: int = 0
     nobody: int = 0
     push_tokens: Counter[str] = field(default_factory=Counter)
     no_channel: Counter[str] = field(default_factory=Counter)
@@ -119,6 +121,10 @@ class FileTally:
         self.identifiers += endpoint.address is not None
         self.opted_out += endpoint.opted_out
         self.inactive += endpoint.inactive
+        self.inactive_addresses += endpoint.inactive and endpoint.address is not None
+        # Pinpoint's OptOut NONE is no opt-in: marketing SMS needs one (config/consistency.yaml).
+        sms_address = endpoint.channel_type == "SMS" and endpoint.address is not None
+        self.sms_without_opt_in += sms_address and not endpoint.opted_out
         if endpoint.push_token:
             self.push_tokens[endpoint.channel_type] += 1
         elif endpoint.address is None and endpoint.channel_type not in ("EMAIL", "SMS"):
@@ -146,7 +152,7 @@ class FileTally:
         entry.mapped("OptOut ALL", f"{self.opted_out} endpoint(s): unsubscribed on their channel")
         entry.mapped(
             "EndpointStatus INACTIVE",
-            f"{self.inactive} endpoint(s): address kept, channel unsubscribed (as after a hard bounce)",
+            f"{self.inactive} endpoint(s): address kept, no consent change (the customer said nothing)",
         )
         entry.mapped("Demographic.Timezone, Demographic.Locale", "the profile's timezone and locale")
         entry.mapped(
@@ -165,11 +171,22 @@ class FileTally:
                 f"{count} {channel_type} endpoint(s)",
                 "omnijourney has no such channel: their address was not imported (their user and attributes were)",
             )
-        if self.inactive:
+        if self.inactive_addresses:
             entry.decide(
-                f"{self.inactive} INACTIVE endpoint(s)",
-                "their channel is unsubscribed for the whole profile: a user who has another, active address on it"
-                " is unreachable there until they opt in again",
+                f"{self.inactive_addresses} INACTIVE email or SMS address(es) kept",
+                "Pinpoint had stopped sending to them; here they are identifiers like any other (staff find the"
+                " customer by them) and consent is unchanged. Email and SMS go to the address a profile first saw"
+                " most recently (an imported endpoint's EffectiveDate): where an inactive address is newer than the"
+                " customer's active one, messages go to it (and an email hard bounce from it unsubscribes email)."
+                " Leave such endpoints out of the export file if that is not what you want",
+            )
+        if self.sms_without_opt_in:
+            entry.decide(
+                f"{self.sms_without_opt_in} SMS endpoint(s) without an opt-in",
+                "Pinpoint's OptOut NONE is no opt-in, and marketing SMS needs one (config/consistency.yaml"
+                " consent.marketing_needs_opt_in: [sms]): imported PROMOTIONAL SMS reach none of them until their"
+                " opt-in comes in as a consent event: a Twilio START from the number (docs/sources/twilio.md) or"
+                " Shopify's sms_marketing_consent subscribed (docs/sources/shopify.md); transactional SMS go out",
             )
         if self.nobody:
             entry.decide(

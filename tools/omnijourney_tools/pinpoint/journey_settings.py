@@ -63,10 +63,8 @@ def journey_settings(export: Export, reported: ObjectReport, segments: Mapping[s
     if settings:
         fields["settings"] = settings
     _report_the_rest(export, reported)
-    everyone_enters_at = None
-    if "segment" in entry and (body.get("Schedule") or {}).get("StartTime"):
-        everyone_enters_at = timestamp(export, str(body["Schedule"]["StartTime"]), "Schedule.StartTime")
-    return JourneySettings(fields, everyone_enters_at)
+    starts_at = _schedule(export, reported, segment_entry="segment" in entry)
+    return JourneySettings(fields, starts_at if "segment" in entry else None)
 
 
 def _entry(export: Export, reported: ObjectReport, segments: Mapping[str, str]) -> tuple[Json, Json | None]:
@@ -80,15 +78,8 @@ def _entry(export: Export, reported: ObjectReport, segments: Mapping[str, str]) 
     if segment_condition.get("SegmentId"):
         at = "SegmentStartCondition" if segment_start else "EventStartCondition"
         segment_id = str(segment_condition["SegmentId"])
-        name = segments.get(segment_id) or snake_name(f"pinpoint_segment_{segment_id}", fallback="pinpoint_segment")
+        name = _segment_named(segment_id, "entry", reported, segments)
         reported.mapped(f"StartCondition.{at}: segment `{segment_id}`", f"entry: {{segment: {name}}}")
-        if segment_id not in segments:
-            reported.decide(
-                f"segment `{segment_id}`",
-                f"no imported segment has this id, so the entry names the placeholder {name!r} that `journeys "
-                "validate` reports: import the segment with `omnijourney import pinpoint segments`, then import the "
-                "journey again",
-            )
         reported.decide(
             "a segment journey",
             "Pinpoint enters everyone in the segment when the journey starts (and on each refresh); omnijourney enters "
@@ -134,16 +125,25 @@ def _audience(event_start: Mapping[str, Any], reported: ObjectReport, segments: 
     segment_id = event_start.get("SegmentId")
     if not segment_id:
         return None
-    name = segments.get(str(segment_id))
-    if name is None:
-        reported.decide(
-            f"StartCondition.EventStartCondition.SegmentId `{segment_id}`",
-            "only the segment's members entered in Pinpoint; no imported segment has this id, so everyone may enter "
-            "here: import it with `omnijourney import pinpoint segments`, then import the journey again",
-        )
-        return None
+    name = _segment_named(str(segment_id), "audience", reported, segments)
     reported.mapped(f"StartCondition.EventStartCondition.SegmentId `{segment_id}`", f"audience: {{segment: {name}}}")
     return {"segment": name}
+
+
+def _segment_named(segment_id: str, used_as: str, reported: ObjectReport, segments: Mapping[str, str]) -> str:
+    """The segment imported for a Pinpoint segment id; for one not imported, a placeholder name that `journeys
+    validate` reports (never no segment: that would let everyone in)."""
+    name = segments.get(segment_id)
+    if name is not None:
+        return name
+    placeholder = snake_name(f"pinpoint_segment_{segment_id}", fallback="pinpoint_segment")
+    reported.decide(
+        f"segment `{segment_id}`",
+        f"no imported segment has this id, so the {used_as} names the placeholder {placeholder!r} that `journeys "
+        "validate` reports: import the segment with `omnijourney import pinpoint segments`, then import the journey "
+        "again",
+    )
+    return placeholder
 
 
 def _re_entry(export: Export, reported: ObjectReport) -> str | Json:
@@ -171,14 +171,6 @@ def _re_entry(export: Export, reported: ObjectReport) -> str | Json:
 
 def _quiet_hours(export: Export, reported: ObjectReport) -> Json:
     body = export.body
-    if "LocalTime" in body:
-        if body["LocalTime"]:
-            reported.mapped("LocalTime true", "the customer's timezone, which omnijourney always uses")
-        else:
-            reported.decide(
-                "LocalTime false",
-                "Pinpoint placed quiet time and waits in UTC; omnijourney places them in the customer's timezone",
-            )
     quiet = body.get("QuietTime") or {}
     if not quiet:
         if "WaitForQuietTime" in body:
@@ -234,12 +226,6 @@ def _report_the_rest(export: Export, reported: ObjectReport) -> None:
     for key, decision in LIMITS_WITHOUT_EQUIVALENT.items():
         if key in (body.get("Limits") or {}):
             reported.decide(f"Limits.{key} {body['Limits'][key]}", decision)
-    if "Schedule" in body:
-        reported.decide(
-            f"Schedule {_shown(body['Schedule'])}",
-            "a journey runs from when it is deployed until it is removed: deploy and remove it at those times "
-            "(a segment journey's waits until a date are counted from its StartTime)",
-        )
     if "RefreshOnSegmentUpdate" in body:
         reported.mapped(
             f"RefreshOnSegmentUpdate {str(body['RefreshOnSegmentUpdate']).lower()}",
@@ -257,6 +243,48 @@ def _report_the_rest(export: Export, reported: ObjectReport) -> None:
     for key in IDENTITY:
         if key in body:
             reported.mapped(f"{key} {body[key]}", "the file's first comment")
+
+
+def _schedule(export: Export, reported: ObjectReport, *, segment_entry: bool) -> datetime | None:
+    """Report the Schedule (and LocalTime, which says how its times are read); the one instant everyone in a segment
+    journey entered at, when there is one: with LocalTime, Pinpoint started at StartTime's clock time in each
+    participant's own timezone, one instant per timezone."""
+    body = export.body
+    schedule = body.get("Schedule") or {}
+    local_time = bool(body.get("LocalTime"))
+    if "LocalTime" in body and not schedule:
+        reported.mapped(f"LocalTime {str(local_time).lower()}", "no Schedule for it to place (quiet time is local)")
+    if not schedule:
+        return None
+    start = timestamp(export, str(schedule["StartTime"]), "Schedule.StartTime") if schedule.get("StartTime") else None
+    deploy = "a journey runs from when it is deployed until it is removed: deploy and remove it at those times"
+    if local_time and start is not None:
+        first = f" (starting with Schedule.Timezone {schedule['Timezone']})" if schedule.get("Timezone") else ""
+        reported.decide(
+            f"Schedule {_shown(schedule)} with LocalTime true",
+            f"Pinpoint started the journey at {start:%H:%M} on {start:%Y-%m-%d} in each participant's own timezone"
+            f"{first}, one timezone after another, and ended it likewise; {deploy} (at the first timezone's start, "
+            "or hold the first sends with `wait: {until: …}` in the customer's time)"
+            + (
+                "; its participants entered at different instants, so a wait until a date is not one duration"
+                if segment_entry
+                else ""
+            ),
+        )
+        return None
+    if schedule.get("Timezone"):
+        reported.decide(
+            f"Schedule.Timezone {schedule['Timezone']}",
+            "Pinpoint applies it only with LocalTime true, which this journey does not set: the times are read with "
+            "their own offsets",
+        )
+    if "LocalTime" in body:
+        reported.mapped("LocalTime false", "the Schedule's times are the instants written (quiet time is local)")
+    counted = (
+        " (a segment journey's waits until a date are counted from its StartTime)" if segment_entry and start else ""
+    )
+    reported.decide(f"Schedule {_shown(schedule)}", deploy + counted)
+    return start
 
 
 def _enum(export: Export, value: str, shape: str, at: str) -> None:

@@ -81,10 +81,15 @@ def convert(args: argparse.Namespace, report: MigrationReport, outputs: Outputs)
     exports = read_exports(args.files, SEGMENT)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     earlier = imported_block(path, text)
-    names = _names(exports, _configured(path))
+    configured = _configured(path)
+    names = _names(exports, configured)
     definitions: dict[str, dict[str, Any]] = {}
+    reports: dict[str, ObjectReport] = {}
     for export in exports:
-        definitions |= _segment(export, names, report)
+        segment, reported = _segment(export, names, report)
+        definitions |= segment
+        reports |= dict.fromkeys(segment, reported)
+    _inherit_unmapped(definitions, reports, configured)
     outputs.add(path, edited_block(path, text, earlier, definitions), source=str(path), edits_existing=True)
     report.notes.append(
         "Attributes and user attributes are tested as traits of the same name, and the country as the trait "
@@ -118,7 +123,10 @@ def _names(exports: list[Export], configured: SegmentsConfig) -> dict[str, str]:
     return names
 
 
-def _segment(export: Export, names: dict[str, str], report: MigrationReport) -> dict[str, dict[str, Any]]:
+def _segment(
+    export: Export, names: dict[str, str], report: MigrationReport
+) -> tuple[dict[str, dict[str, Any]], ObjectReport]:
+    """The segment's definition and its parts', and its entry in the report."""
     body = export.body
     segment_id = body.get("Id")
     name = names.get(str(segment_id)) if segment_id else None
@@ -126,7 +134,7 @@ def _segment(export: Export, names: dict[str, str], report: MigrationReport) -> 
     reported = report.object("segment", str(body.get("Name") or segment_id or name), export.file)
     if _is_list(export):
         _imported_from_files(export, reported)
-        return {}
+        return {}, reported
     builder = Builder(export, name, names, reported)
     clause = builder.both(
         [
@@ -150,7 +158,36 @@ def _segment(export: Export, names: dict[str, str], report: MigrationReport) -> 
     reported.became = f"segment `{name}` in config/segments.yaml" + (f" (with {parts} part(s))" if parts else "")
     if builder.unmapped:
         reported.became += f", matching nobody until the decisions below are made (it requires tag {UNMAPPED_TAG})"
-    return {name: {"description": description, "when": when}, **builder.parts}
+    return {name: {"description": description, "when": when}, **builder.parts}, reported
+
+
+def _inherit_unmapped(
+    definitions: dict[str, dict[str, Any]], reports: dict[str, ObjectReport], configured: SegmentsConfig
+) -> None:
+    """A segment (or part) that leaves out (`none_of`) or may stand in for (`any_of`) a segment matching nobody
+    until a person decides (it requires UNMAPPED_TAG) requires the tag too: `none_of` a segment nobody is in lets
+    everyone in, and Pinpoint's segment reached only some of them. Repeated until nothing changes: a segment that
+    inherits the tag passes it on to those that name it."""
+    tagged = {name for name, segment in configured.segments.items() if UNMAPPED_TAG in (segment.when.tags or [])}
+    tagged |= {name for name, definition in definitions.items() if UNMAPPED_TAG in definition["when"].get("tags", [])}
+    inheriting = True
+    while inheriting:
+        inheriting = False
+        for name, definition in definitions.items():
+            memberships = definition["when"].get("segments") or {}
+            named = [other for key in ("none_of", "any_of") for other in memberships.get(key, []) if other in tagged]
+            if name in tagged or not named:
+                continue
+            definition["when"]["tags"] = [*definition["when"].get("tags", []), UNMAPPED_TAG]
+            tagged.add(name)
+            inheriting = True
+            reports[name].decide(
+                f"segment {name!r}",
+                f"it leaves out or may stand in for {', '.join(named)}, which match(es) nobody until a person decides "
+                f"(tag {UNMAPPED_TAG}): it would reach customers Pinpoint's segment did not, so it requires the tag "
+                "too and matches nobody, as an import never reaches more customers than Pinpoint did; decide those "
+                f"first, then remove `{UNMAPPED_TAG}` here",
+            )
 
 
 def _is_list(export: Export) -> bool:

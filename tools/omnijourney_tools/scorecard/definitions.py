@@ -48,6 +48,7 @@ class Scope:
     splits_after: Mapping[str, timedelta] = field(default_factory=dict)
     lifecycle: LifecycleConfig = field(default_factory=config.lifecycle)
     currency: str = field(default_factory=lambda: config.shop().currency)
+    crm_currency: str = field(default_factory=lambda: config.shop().deal_currency)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ def _settings(scope: Scope) -> list[exp.CTE]:
         exp.Literal.number(_minute_of_day(scope.quiet_end)).as_("quiet_end_minute"),
         exp.Literal.string(scope.default_timezone).as_("default_timezone"),
         _text(scope.currency).as_("shop_currency"),
+        _text(scope.crm_currency).as_("crm_currency"),
     )
     channels = (
         exp.select("channel").from_(

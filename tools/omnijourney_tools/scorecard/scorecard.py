@@ -32,8 +32,8 @@ class GroupValue:
 
 @dataclass(frozen=True)
 class DealsApart:
-    """Won deals that are not revenue, being in another currency than the shop's or in none: how many, and their
-    amounts by currency (`unknown`: the deal names none)."""
+    """Won deals that are not revenue, being in another currency than the shop's: how many, and their amounts by
+    currency."""
 
     count: int
     by_currency: dict[str, float]
@@ -167,7 +167,7 @@ def _lifts(rows: list[dict[str, Any]], scope: Scope, holdouts: Mapping[str, Hold
 def _deals_apart(rows: list[dict[str, Any]]) -> DealsApart:
     return DealsApart(
         count=sum(row["deals"] for row in rows),
-        by_currency={row["currency"] or "unknown": _money(row["amount"]) for row in rows},
+        by_currency={row["currency"]: _money(row["amount"]) for row in rows},
     )
 
 

@@ -51,13 +51,10 @@ def _deals_apart(card: Scorecard) -> list[str]:
     apart = card.clv.deals_apart
     if not apart.count:
         return []
-    amounts = ", ".join(
-        f"{amount:.2f} {'without a currency' if currency == 'unknown' else currency}"
-        for currency, amount in apart.by_currency.items()
-    )
+    amounts = ", ".join(f"{amount:.2f} {currency}" for currency, amount in apart.by_currency.items())
     return [
-        f"  not counted: {apart.count} won {_plural(apart.count, 'deal')} in another currency than the shop's, or in "
-        f"none ({amounts})."
+        f"  not counted: {apart.count} won {_plural(apart.count, 'deal')} in another currency than the shop's "
+        f"({amounts})."
     ]
 
 

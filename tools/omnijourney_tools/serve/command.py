@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from omnijourney_tools.serve import DEFAULT_HOST, DEFAULT_PORT
@@ -25,12 +27,22 @@ def add_command(commands: Any) -> None:
         help="journeys run this many times faster than real time: at 3600 the abandoned-cart journey's hour passes "
         "in a second (default 1)",
     )
+    serve.add_argument("--config", type=Path, help="config directory (default: the project's config/)")
+    serve.add_argument(
+        "--deliver-webhooks",
+        action="store_true",
+        help="POST the journeys' webhooks to the URLs of config/webhooks.yaml, signed with the local secret it prints "
+        "(default: a receiver in the server takes them)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from omnijourney_tools.serve.server import serve  # lazy: the server loads moto, which `--help` need not
 
-    serve(args.host, args.port, args.speed)
+    if args.config is not None and not args.config.is_dir():
+        print(f"no such folder: {args.config}", file=sys.stderr)
+        return 2
+    serve(args.host, args.port, args.speed, config=args.config, deliver_webhooks=args.deliver_webhooks)
     return 0
 
 

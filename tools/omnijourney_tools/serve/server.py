@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qs
 
@@ -33,7 +34,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
 from omnijourney.platform.settings import get_settings
-from omnijourney_tools.local import LOCAL_SECRETS, LambdaContext, LocalBackend, http_event
+from omnijourney_tools.folders import definitions_from
+from omnijourney_tools.local import LOCAL_SECRETS, LambdaContext, LocalBackend, http_event, webhook_receiver
+from omnijourney_tools.local.webhook_receiver import LOCAL_WEBHOOK_SECRET
 from omnijourney_tools.serve import DEFAULT_HOST, listener, openapi, tracking
 from omnijourney_tools.serve.tracking import LOCAL_WRITE_KEY
 from omnijourney_tools.simulation.runner import live_customer_ids, messages
@@ -291,24 +294,42 @@ def _event(method: str, path: str, query: str, headers: Mapping[str, str], body:
     return event
 
 
-def serve(host: str, port: int, speed: float, out: TextIO = sys.stdout) -> None:
-    """Run until Ctrl-C (or SIGTERM): then stop taking requests, finish those in flight, stop the clock, stop moto."""
-    with LocalBackend() as backend:
+def serve(
+    host: str,
+    port: int,
+    speed: float,
+    out: TextIO = sys.stdout,
+    *,
+    config: Path | None = None,
+    deliver_webhooks: bool = False,
+) -> None:
+    """Run until Ctrl-C (or SIGTERM): then stop taking requests, finish those in flight, stop the clock, stop moto.
+
+    `config`: the definitions' folder (default: the project's config/). `deliver_webhooks`: the journeys' webhooks go
+    over HTTP to the URLs configured, rather than to the receiver in this process."""
+    with definitions_from(config_dir=config), LocalBackend() as backend:
+        if deliver_webhooks:
+            webhook_receiver.deliver_over_http()
         local = LocalServer(backend, speed)
-        announce = partial(_announce, out, speed=speed, started_at=local.now())
+        announce = partial(_announce, out, speed=speed, started_at=local.now(), deliver_webhooks=deliver_webhooks)
         # Its answers carry the journeys' clock as their Date.
         listener.run(serve_app(local), host, port, announce, app_dates_answers=True)
         print("omnijourney serve: stopped", file=out, flush=True)
 
 
-def _announce(out: TextIO, url: str, *, speed: float, started_at: datetime) -> None:
+def _announce(out: TextIO, url: str, *, speed: float, started_at: datetime, deliver_webhooks: bool) -> None:
     secrets = ", ".join(f"{source} {secret}" for source, secret in LOCAL_SECRETS.items())
+    outbound = (
+        "journeys' webhooks are POSTed to the URLs of config/webhooks.yaml, signed (Standard Webhooks) with "
+        f"{LOCAL_WEBHOOK_SECRET}; sales tasks are taken by a local HubSpot"
+        if deliver_webhooks
+        else "journeys' webhooks and sales tasks are taken in this process by a local receiver and a local HubSpot"
+    )
     print(
         f"omnijourney serve: listening on {url} (OpenAPI at {url}{OPENAPI_PATH}, messages at {url}{MESSAGES_PATH})\n"
         f"  journeys run at {speed:g}x real time from {started_at.isoformat()}; the Date header tells their time\n"
         f"  Segment write key {LOCAL_WRITE_KEY}; webhook secrets: {secrets}\n"
-        "  journeys' webhooks and sales tasks are taken in this process by a local receiver and a local HubSpot "
-        f"(each send in {url}{MESSAGES_PATH})\n"
+        f"  {outbound} (each send in {url}{MESSAGES_PATH})\n"
         "  state is in memory (moto) and ends with the server; Ctrl-C stops",
         file=out,
         flush=True,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from omnijourney.app import config
 from omnijourney.events import OrderState
+from omnijourney.journeys.templates import ShopConfig
 from omnijourney.profiles.model import order_revenue
 from omnijourney.runtime.consistency import ConsistencyRules
 from omnijourney.vocabulary import Category, Reason
@@ -28,8 +29,8 @@ def metrics(
     rules: ConsistencyRules,
     erased: dict[str, str],
 ) -> dict[str, Any]:
-    currency = config.shop().currency
-    by_customer = {profile["customer_id"]: earned(profile, currency) for profile in profiles}
+    shop = config.shop()
+    by_customer = {profile["customer_id"]: earned(profile, shop) for profile in profiles}
     revenue = sum(by_customer.values(), Decimal(0))
     final = [message for message in messages if message["status"] != "deferred"]
     sent = [message for message in final if message["status"] == "sent"]
@@ -42,7 +43,7 @@ def metrics(
         "clv": {
             "average": round(float(revenue) / len(profiles), 2) if profiles else 0.0,
             "by_customer": {customer: float(value) for customer, value in by_customer.items()},
-            "deals_apart": deals_apart(profiles, currency),
+            "deals_apart": deals_apart(profiles, shop),
         },
         "cross_channel_conversion_rate": cross_channel_conversion_rate(journeys),
         "consistency_score": round(1 - len(violations) / len(sent), 4) if sent else 1.0,
@@ -67,26 +68,31 @@ def revenue_of(order: dict[str, Any]) -> Decimal:
     return order_revenue(OrderState(order["state"]), Decimal(str(order["total"])), Decimal(str(order["refunded"])))
 
 
-def won_deals(profile: dict[str, Any]) -> list[tuple[str | None, Decimal]]:
-    """Each won deal of a profile view that has an amount: its currency (None: the deal names none) and amount."""
+def won_deals(profile: dict[str, Any], crm_currency: str) -> list[tuple[str, Decimal]]:
+    """Each won deal of a profile view that has an amount: its currency (one naming none is in `crm_currency`, the
+    CRM's company currency) and amount."""
     return [
-        (deal["currency"], Decimal(str(deal["amount"])))
+        (deal["currency"] or crm_currency, Decimal(str(deal["amount"])))
         for deal in profile["deals"]
         if deal["status"] == "won" and deal["amount"] is not None
     ]
 
 
-def earned(profile: dict[str, Any], currency: str) -> Decimal:
-    """A customer's lifetime value to date: what their orders earned, and their won deals in the shop's `currency`."""
+def earned(profile: dict[str, Any], shop: ShopConfig) -> Decimal:
+    """A customer's lifetime value to date: what their orders earned, and their won deals in the shop's currency."""
     orders = sum((revenue_of(order) for order in profile["orders"]), Decimal(0))
-    return orders + sum((amount for told, amount in won_deals(profile) if told == currency), Decimal(0))
+    deals = won_deals(profile, shop.deal_currency)
+    return orders + sum((amount for told, amount in deals if told == shop.currency), Decimal(0))
 
 
-def deals_apart(profiles: list[dict[str, Any]], currency: str) -> dict[str, Any]:
-    """The won deals that are not revenue, in another currency than the shop's or in none (`unknown`): how many, and
-    their amounts by currency."""
+def deals_apart(profiles: list[dict[str, Any]], shop: ShopConfig) -> dict[str, Any]:
+    """The won deals that are not revenue, in another currency than the shop's: how many, and their amounts by
+    currency."""
     apart = [
-        (told or "unknown", amount) for profile in profiles for told, amount in won_deals(profile) if told != currency
+        (told, amount)
+        for profile in profiles
+        for told, amount in won_deals(profile, shop.deal_currency)
+        if told != shop.currency
     ]
     by_currency: dict[str, Decimal] = {}
     for told, amount in apart:

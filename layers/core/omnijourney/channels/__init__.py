@@ -44,13 +44,16 @@ class OutgoingMessage:
 class SendFailed(Exception):
     """The provider refused or could not take the message.
 
-    `reason` is a short snake_case word for the ledger; `retryable` says whether sending again can succeed.
+    `reason` is a short snake_case word for the ledger; `retryable` says whether sending again can succeed;
+    `unconfirmed` that the provider may have taken the message and would take a second one as another (HubSpot's
+    tasks): not sent again, its ledger entry stays `pending`, counted as sent and listed as unconfirmed.
     """
 
-    def __init__(self, reason: str, *, retryable: bool, detail: str = "") -> None:
+    def __init__(self, reason: str, *, retryable: bool, unconfirmed: bool = False, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.retryable = retryable
+        self.unconfirmed = unconfirmed
 
 
 class ChannelAdapter(Protocol):

@@ -29,7 +29,9 @@ WEBHOOKS_FILE = "webhooks.yaml"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # A secret's name may say `{stage}`: one file for every stage.
 _STAGE = "{stage}"
-# What a send may spend calling its target, of the journey-step function's 30 s (infra/stack.py).
+# What a send may spend calling its target, pauses and rate-limit waits included: the journey-step function has 30 s
+# (infra/stack.py; its Tasks in the compiled state machines set no TimeoutSeconds of their own, so Lambda's is the
+# limit), and a function killed mid-send leaves its entry `pending`. The rest is for the ledger, profile and render.
 STEP_BUDGET_SECONDS = 25
 
 
@@ -232,10 +234,19 @@ def reach(channel: MessageChannel, target: str | None, profile: Profile) -> Reac
         configured = outbound().targets.get(target or "")
         return Reach(target, configured.consent_channel if configured else None)
     if channel == MessageChannel.sales_task:
-        contacts = profile.identifiers.get(IdentifierKind.hubspot_contact_id, ())
+        contacts = contacts_to_try(profile)
         tasks = outbound().sales_tasks
-        return Reach(contacts[-1] if contacts else None, tasks.consent_channel if tasks else None)
+        return Reach(contacts[0] if contacts else None, tasks.consent_channel if tasks else None)
     return None
+
+
+def contacts_to_try(profile: Profile) -> list[str]:
+    """The profile's HubSpot contact ids in the order a sales task tries them, each on HubSpot's 404 for the one
+    before: after a merge in HubSpot the profile keeps the merged-away ids too, and nothing in the webhooks says which
+    survived for sure. Newest (highest) id first: a merge that makes a new record gives it the newest id, and the order
+    depends on the ids alone, not on which event arrived first."""
+    contacts = profile.identifiers.get(IdentifierKind.hubspot_contact_id, ())
+    return sorted(contacts, key=lambda contact: (len(contact), contact), reverse=True)
 
 
 def reaches_customer(channel: str, recipient: str | None) -> bool:

@@ -2,8 +2,9 @@
 signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`).
 
 `webhook-id` is the ledger's message key: the same on every attempt and every retried Task, so a target that
-deduplicates on it, as the specification asks, takes the message once. Retries and what counts as refused for good:
-channels.https.
+deduplicates on it, as the specification asks, takes the message once; an attempt it may have taken (no answer) is
+therefore sent again, and so is one a retried Task finds `pending` (runtime.steps). Retries and what counts as refused
+for good: channels.https.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from omnijourney.channels import OutgoingMessage, SendFailed
-from omnijourney.channels.https import Pace, Post, attempt, post_over_https
+from omnijourney.channels.https import Clock, Pace, Post, attempt, post_over_https
 from omnijourney.channels.targets import outbound
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,13 @@ def signed_headers(secret: str, message_id: str, at: datetime, body: str) -> dic
 
 
 class WebhookAdapter:
-    def __init__(self, post: Post = post_over_https, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, post: Post = post_over_https, sleep: Callable[[float], None] = time.sleep, now: Clock = time.monotonic
+    ) -> None:
         self._post = post
         self._sleep = sleep
-        self._pace = Pace(sleep)
+        self._now = now
+        self._pace = Pace(sleep, now)
 
     def send(self, message: OutgoingMessage) -> str:
         name = message.to
@@ -48,10 +52,10 @@ class WebhookAdapter:
         headers = signed_headers(secret, message.message_key, datetime.now(UTC), message.body)
         body = message.body.encode()
 
-        def call() -> int:
-            return self._post(target.url, body, headers, target.timeout_seconds)
+        def call(timeout: float) -> int:
+            return self._post(target.url, body, headers, timeout)
 
-        status = attempt(name, target, call, sleep=self._sleep, pace=self._pace)
+        status = attempt(name, target, call, sleep=self._sleep, pace=self._pace, resend_unanswered=True, now=self._now)
         logger.info("webhook %s delivered to %s: HTTP %d", message.message_key, name, status)
         return f"webhook:{name}:{message.message_key}"
 

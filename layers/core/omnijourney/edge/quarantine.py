@@ -5,8 +5,9 @@ that does not validate, a profile write DynamoDB refuses), so the answer 2xx mea
 Erasure must find a customer's deliveries here, so each is indexed by the identifiers it carries: an empty object
 `by-identifier/<digest of kind#value>/<quarantine key>` per identifier, written before the delivery. What did not
 parse is read as far as it can be (`identifier_keys_in`): every email and phone anywhere in it, Segment's
-anonymousId and userId, a canonical event's identifiers. The digest is a plain SHA-256, as the name index's: the
-index sits beside the raw deliveries it points at and goes with them, so a key would hide nothing they do not show.
+anonymousId and userId, HubSpot's contact ids (`hubspot.contact_ids`), a canonical event's identifiers. The digest
+is a plain SHA-256, as the name index's: the index sits beside the raw deliveries it points at and goes with them, so
+a key would hide nothing they do not show.
 The bucket is versioned: forgetting a delivery deletes every version of it and of its index entries.
 """
 
@@ -21,6 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from omnijourney.edge.sources import hubspot
 from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.identifiers import Identifier, IdentifierKind
 from omnijourney.platform.aws import client
@@ -193,6 +195,8 @@ def _json_candidates(data: Any) -> Iterator[tuple[IdentifierKind | None, str]]:
             if kind in KINDS and isinstance(named, str):  # a canonical event's identifier
                 yield IdentifierKind(kind), named
                 continue
+            if "subscriptionType" in value:  # a HubSpot event
+                yield from ((IdentifierKind.hubspot_contact_id, found) for found in hubspot.contact_ids(value))
             for field, item in value.items():
                 if field in ID_FIELDS and isinstance(item, str):
                     yield ID_FIELDS[field], item

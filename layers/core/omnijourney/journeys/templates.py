@@ -500,6 +500,16 @@ class ShopConfig(ConfigModel):
         default="en", description="the shop's own language: templates without a locale, and customers with none"
     )
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
+    crm_currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="the currency of CRM deals that name none (HubSpot's company currency); default: currency",
+    )
+
+    @property
+    def deal_currency(self) -> str:
+        """What a won deal without a currency of its own is in: HubSpot sets none unless multi-currency is on."""
+        return self.crm_currency or self.currency
 
     @field_validator("locale")
     @classmethod

@@ -46,7 +46,8 @@ later cannot bring it back.
 - Deals (a CRM's, HubSpot's) by deal id and their line items by line item id: per property, the value of the
   latest event that set it (equal stamps: the larger value); a line item is on a deal as its latest association
   event says. A won deal (`dealstage` `closedwon`, or HubSpot's `hs_is_closed_won`) is a purchase of its line
-  items' SKUs for "already bought"; its amount is revenue in its own currency (`won_deal_revenue`), apart from orders.
+  items' SKUs for "already bought"; its amount is revenue in its own currency (a deal naming none: shop.yaml's
+  `crm_currency`), lifetime value when that is the shop's (the report's and the scorecard's), apart from orders.
 - Stored before stamps were kept (profiles written by earlier versions): traits, the timezone and open
   tickets count as set at the profile's `updated_at`, the latest they can have been set, fixed when the
   profile is loaded (so the same stored profile always gives the same answers).
@@ -563,16 +564,6 @@ class Profile(Record):
             for item_id in deal.line_item_ids
             if item_id in items and (sku := items[item_id].sku)
         }
-
-    def won_deal_revenue(self) -> dict[str, Decimal]:
-        """What won deals earned, per currency (None: the CRM's company currency, which sets none on its deals): only
-        the shop's currency adds to lifetime value; the others are reported apart."""
-        revenue: dict[str, Decimal] = {}
-        for deal in self.deals:
-            if deal.is_won and deal.amount is not None:
-                currency = deal.currency or ""
-                revenue[currency] = revenue.get(currency, Decimal(0)) + deal.amount
-        return revenue
 
     def consent_status(self, channel: ConsentChannel) -> ConsentStatus:
         consent = self.consent.get(channel)

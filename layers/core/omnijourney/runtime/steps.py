@@ -7,6 +7,7 @@ retries of the same Task find the first outcome and return it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -61,7 +62,7 @@ from omnijourney.runtime.ledger import LedgerRecord, LedgerStatus
 from omnijourney.runtime.rendering import Rendered, render
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 from omnijourney.runtime.triggers import drawn_group, journey_of
-from omnijourney.vocabulary import NOTED, Category, Reason, exited_on, undeliverable
+from omnijourney.vocabulary import NOTED, Category, MessageChannel, Reason, exited_on, undeliverable
 
 # Executions that did not succeed end the run so; a succeeded one carries its outcome in its output.
 FINAL_STATUSES = {"FAILED": RunOutcome.failed, "TIMED_OUT": RunOutcome.failed, "ABORTED": RunOutcome.stopped}
@@ -190,6 +191,8 @@ def send(task: SendTask) -> SendResult:
     read = ledger.entries(task.customer_id, None if marketing else step_key)
     visits = [entry for entry in read if entry.message_key.startswith(step_key)]
     earlier = next((visit for visit in visits if visit.message_key == key), None)
+    if earlier is not None and _resent_as_is(earlier):
+        return _deliver_again(earlier, message, task.entry, policy)
     if earlier is not None and earlier.status != LedgerStatus.retry:
         ledger.emit_outcome(earlier, _profile(task.customer_id))  # again: the first attempt's put may have failed
         return _outcome(earlier)
@@ -354,6 +357,10 @@ def _deliver(
         try:
             provider_id = _send_through_channel(entry, message, rendered)
         except SendFailed as failure:
+            if failure.unconfirmed:
+                # The provider may have it and would take it again as another (a HubSpot task): left `pending`, counted
+                # as sent and listed as unconfirmed, never sent twice (docs/operations.md, "Sends").
+                return SendResult(outcome="sent", reason=None)
             if failure.retryable:
                 _mark_for_retry(entry, failure.reason)
                 raise Retryable(failure.reason) from failure
@@ -365,6 +372,25 @@ def _deliver(
     ledger.mark_sent(entry, provider_id, subject=rendered.subject, body=rendered.body)
     ledger.emit_outcome(entry, profile)
     return SendResult(outcome="sent", reason=None)
+
+
+def _resent_as_is(entry: LedgerRecord) -> bool:
+    """A webhook a killed attempt left `pending` is sent again by the retried Task, as decided then: its `webhook-id` is
+    the entry's key, so a receiver that deduplicates, as Standard Webhooks asks, takes it once; every other channel's
+    `pending` entry counts as sent (_outcome)."""
+    return entry.status == LedgerStatus.pending and entry.channel == MessageChannel.webhook
+
+
+def _deliver_again(entry: LedgerRecord, message: Send, journey_entry: Entry, policy: Policy) -> SendResult:
+    profile = _profile(entry.customer_id)
+    if profile is None:  # erased since: nothing to render, nobody to tell
+        return SendResult(outcome="sent", reason=None)
+    # The entry keeps the offer as shown, with the one the step asked for beside it.
+    shown = (
+        {name: value for name, value in json.loads(entry.offer).items() if name != "requested"} if entry.offer else None
+    )
+    offer = IssuedOffer.model_validate(shown) if shown else None
+    return _deliver(entry, message, profile, journey_entry, policy, offer=offer)
 
 
 def _mark_for_retry(entry: LedgerRecord, reason: str) -> None:

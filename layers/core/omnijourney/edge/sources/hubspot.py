@@ -10,6 +10,11 @@ decodes before signing decoded (`URI_DECODED`), as its request validation guide 
 Creation events carry only the object's id. Email, phone and names come from the property-change subscriptions
 (HubSpot sends them for the properties a new contact was created with), so the profile function never calls
 HubSpot's API: a contact's events link through its contact id until its email arrives.
+
+Association changes name their two ends (`fromObjectId`, `toObjectId`) and no `objectId`; the generic
+`object.associationChange` names their types by id (`fromObjectTypeId`, `toObjectTypeId`) instead of an
+`associationType`. A batch is read whole: one event that cannot be read is a 400 naming it, and the body is
+quarantined for replay as every source's is (the ingest quarantines deliveries, not events).
 """
 
 from __future__ import annotations
@@ -31,7 +36,16 @@ from omnijourney.edge.sources.delivery import (
     require,
     require_signature,
 )
-from omnijourney.events import CanonicalEvent, Channel, DealChange, EventType, LineItemChange
+from omnijourney.events import (
+    CanonicalEvent,
+    Channel,
+    ConsentChange,
+    ConsentChannel,
+    ConsentStatus,
+    DealChange,
+    EventType,
+    LineItemChange,
+)
 from omnijourney.identifiers import Identifier, IdentifierKind, identifiers_from
 from omnijourney.platform.errors import BadSignature, MalformedPayload
 
@@ -60,6 +74,9 @@ OBJECT_TYPE_IDS = {"0-1": "contact", "0-3": "deal", "0-8": "line_item"}
 # Contact properties that link the contact to what the other channels know.
 CONTACT_EMAIL = "email"
 CONTACT_PHONES = ("phone", "mobilephone")
+# "Unsubscribed from all email": true is the contact's own opt-out of every email. False is also every contact's
+# default, so it is no opt-in and changes nothing: an opt-out stands until a channel records the customer's consent.
+CONTACT_EMAIL_OPTOUT = "hs_email_optout"
 # Contact properties kept as traits, by the trait names the other sources use.
 CONTACT_TRAITS = {
     "firstname": "first_name",
@@ -86,8 +103,16 @@ LINE_ITEM_PROPERTIES = frozenset({"hs_sku", "name", "quantity", "price", "hs_pro
 NUMBERS = frozenset({"amount", "quantity", "price"})
 # HubSpot sends a date property's new value as milliseconds since the epoch.
 DATES = frozenset({"closedate"})
-DEAL_TO_CONTACT = frozenset({"DEAL_TO_CONTACT", "CONTACT_TO_DEAL"})
-DEAL_TO_LINE_ITEM = frozenset({"DEAL_TO_LINE_ITEM", "LINE_ITEM_TO_DEAL"})
+# A legacy association type: the two ends' objects, the `fromObjectId` end first.
+ASSOCIATION_TYPES = {
+    "DEAL_TO_CONTACT": ("deal", "contact"),
+    "CONTACT_TO_DEAL": ("contact", "deal"),
+    "DEAL_TO_LINE_ITEM": ("deal", "line_item"),
+    "LINE_ITEM_TO_DEAL": ("line_item", "deal"),
+}
+READ_ASSOCIATIONS = frozenset(ASSOCIATION_TYPES.values())
+# An association's two ends, each with its `…TypeId` in the generic subscription.
+ASSOCIATION_ENDS = ("fromObject", "toObject")
 
 
 def signed_uri(url: str) -> str:
@@ -103,9 +128,13 @@ def signed_uri(url: str) -> str:
 def _signed_at(value: str | None, now: datetime) -> datetime:
     if not value:
         raise BadSignature(f"the {TIMESTAMP_HEADER} header is missing", field=TIMESTAMP_HEADER)
+    not_a_time = BadSignature(f"the {TIMESTAMP_HEADER} header is not milliseconds since 1970", field=TIMESTAMP_HEADER)
     if not value.isascii() or not value.isdigit() or len(value) > 15:
-        raise BadSignature(f"the {TIMESTAMP_HEADER} header is not milliseconds since 1970", field=TIMESTAMP_HEADER)
-    return datetime.fromtimestamp(int(value) / 1000, UTC)
+        raise not_a_time
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    except (OverflowError, OSError, ValueError):  # digits beyond the last year Python can hold
+        raise not_a_time from None
 
 
 class HubSpotSource:
@@ -146,9 +175,16 @@ def _events_of(item: dict[str, Any], where: str, delivery: Delivery) -> list[Can
     if kind == "object":
         kind = OBJECT_TYPE_IDS.get(str(item.get("objectTypeId")), "")
     occurred_at = _occurred_at(require(item, "occurredAt", where), f"{where}occurredAt")
-    object_id = numeric_id(require(item, "objectId", where), f"{where}objectId")
-    # HubSpot's eventId alone is not unique: with the portal, subscription, object, time and property it names one
-    # change, and a retried delivery (a higher attemptNumber) the same one.
+    association = change == "associationChange"
+    # An association names its two ends and no object of its own.
+    ends = (
+        [numeric_id(require(item, f"{end}Id", where), f"{where}{end}Id") for end in ASSOCIATION_ENDS]
+        if association
+        else []
+    )
+    object_id = "-".join(ends) if association else numeric_id(require(item, "objectId", where), f"{where}objectId")
+    # HubSpot's eventId alone is not unique: with the portal, subscription, object, time and property (or
+    # association type) it names one change, and a retried delivery (a higher attemptNumber) the same one.
     event_id = ":".join(
         str(part)
         for part in (
@@ -158,7 +194,7 @@ def _events_of(item: dict[str, Any], where: str, delivery: Delivery) -> list[Can
             subscription,
             object_id,
             item.get("occurredAt"),
-            item.get("propertyName") or item.get("associationType") or "",
+            item.get("propertyName") or item.get("associationType") or item.get("associationTypeId") or "",
         )
     )
     fields: dict[str, Any] = {
@@ -169,10 +205,10 @@ def _events_of(item: dict[str, Any], where: str, delivery: Delivery) -> list[Can
         "occurred_at": occurred_at,
         "received_at": delivery.received_at,
     }
-    if change == "associationChange":
-        found = _association(item, where)
+    if association:
+        found = _association(item, ends)
     elif kind == "contact":
-        found = _contact(item, change, object_id, where)
+        found = _contact(item, change, object_id, occurred_at, where)
     elif kind == "deal":
         found = _deal(item, change, object_id, where)
     elif kind == "line_item":
@@ -195,7 +231,9 @@ def _contact_id(value: Any, where: str) -> Identifier:
     return Identifier(kind=IdentifierKind.hubspot_contact_id, value=numeric_id(value, where))
 
 
-def _contact(item: dict[str, Any], change: str, object_id: str, where: str) -> dict[str, Any] | None:
+def _contact(
+    item: dict[str, Any], change: str, object_id: str, occurred_at: datetime, where: str
+) -> dict[str, Any] | None:
     contact = _contact_id(object_id, f"{where}objectId")
     if change == "creation":
         return {"type": EventType.identify, "identifiers": [contact]}
@@ -222,6 +260,10 @@ def _contact(item: dict[str, Any], change: str, object_id: str, where: str) -> d
         return {"type": EventType.identify, "identifiers": [contact, *found]} if found else None
     if name in CONTACT_TRAITS:
         return {"type": EventType.identify, "identifiers": [contact], "traits": {CONTACT_TRAITS[name]: value}}
+    if name == CONTACT_EMAIL_OPTOUT and (value or "").strip().lower() == "true":
+        # The contact's own opt-out, as of when HubSpot recorded it: an older consent arriving later cannot undo it.
+        opt_out = ConsentChange(channel=ConsentChannel.email, status=ConsentStatus.unsubscribed, at=occurred_at)
+        return {"type": EventType.consent_changed, "identifiers": [contact], "consent": (opt_out,)}
     return None
 
 
@@ -256,17 +298,18 @@ def _line_item(item: dict[str, Any], change: str, object_id: str, where: str) ->
     }
 
 
-def _association(item: dict[str, Any], where: str) -> dict[str, Any] | None:
-    """A deal associated with a contact (or taken off it), or a line item with a deal. A contact's association
-    removed leaves the deal where it is: the customer still chose it."""
-    association = str(require(item, "associationType", where))
-    removed = item.get("associationRemoved") is True
-    if association not in DEAL_TO_CONTACT | DEAL_TO_LINE_ITEM:
+def _association(item: dict[str, Any], ids: list[str]) -> dict[str, Any] | None:
+    """A deal associated with a contact (or taken off it), or a line item with a deal, `ids` its ends' object ids.
+    A contact's association removed leaves the deal where it is: the customer still chose it."""
+    ends = _association_ends(item)
+    if ends is None:
         return None
-    ends = [numeric_id(require(item, key, where), f"{where}{key}") for key in ("fromObjectId", "toObjectId")]
-    deal_id, other = ends if association.startswith("DEAL_") else ends[::-1]
+    removed = item.get("associationRemoved") is True
+    deal_first = ends[0] == "deal"
+    deal_id, other = ids if deal_first else ids[::-1]
+    associate = ends[1] if deal_first else ends[0]
     deal = Identifier(kind=IdentifierKind.hubspot_deal_id, value=deal_id)
-    if association in DEAL_TO_CONTACT:
+    if associate == "contact":
         if removed:
             return None
         contact = Identifier(kind=IdentifierKind.hubspot_contact_id, value=other)
@@ -278,6 +321,39 @@ def _association(item: dict[str, Any], where: str) -> dict[str, Any] | None:
         "identifiers": [deal, line_item],
         "deal": DealChange(deal_id=deal_id, **change),
     }
+
+
+def _association_ends(item: dict[str, Any]) -> tuple[str, str] | None:
+    """The objects at the `fromObjectId` and `toObjectId` ends of an association the profile reads (a deal and a
+    contact or line item), from the legacy `associationType` or the generic event's type ids; None for others."""
+    named = item.get("associationType")
+    if named is not None:
+        return ASSOCIATION_TYPES.get(str(named))
+    first, second = (OBJECT_TYPE_IDS.get(str(item.get(f"{end}TypeId")), "") for end in ASSOCIATION_ENDS)
+    return (first, second) if (first, second) in READ_ASSOCIATIONS else None
+
+
+def contact_ids(item: dict[str, Any]) -> list[str]:
+    """What names a HubSpot contact in one event, read without judging the rest of it (the quarantine indexes a
+    batch that did not parse by it): a contact event's `objectId`, a merge's `primaryObjectId`, `mergedObjectIds`
+    and `newObjectId`, and the contact end of any association."""
+    kind, _, change = str(item.get("subscriptionType", "")).partition(".")
+    if change == "associationChange":
+        # A legacy type names its ends ("CONTACT_TO_DEAL"), the generic event their type ids.
+        named = str(item.get("associationType", "")).split("_TO_")
+        found = [
+            item.get(f"{end}Id")
+            for index, end in enumerate(ASSOCIATION_ENDS)
+            if OBJECT_TYPE_IDS.get(str(item.get(f"{end}TypeId"))) == "contact"
+            or (len(named) == len(ASSOCIATION_ENDS) and named[index] == "CONTACT")
+        ]
+    elif (OBJECT_TYPE_IDS.get(str(item.get("objectTypeId"))) if kind == "object" else kind) == "contact":
+        merged = item.get("mergedObjectIds")
+        found = [item.get(key) for key in ("objectId", "primaryObjectId", "newObjectId")]
+        found += merged if isinstance(merged, list) else []
+    else:
+        found = []
+    return [str(value) for value in found if isinstance(value, int | str) and not isinstance(value, bool)]
 
 
 def _property_value(name: str, value: Any, where: str) -> str | None:

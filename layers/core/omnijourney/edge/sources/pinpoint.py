@@ -8,8 +8,12 @@ and consent then apply in the profile function as for any source:
   endpoints of one user become one profile, and the app's later Segment calls (same user id) find it;
 - EMAIL and SMS endpoints → the email and phone identifiers (a phone without `+` read in `Location.Country`);
 - `OptOut: ALL` → unsubscribed on that channel; `NONE` changes nothing (it is not an opt-in);
-- `EndpointStatus: INACTIVE` → the identifier is kept and the channel marked unsubscribed, as an SES hard bounce
-  marks an address that cannot be reached: the profile keeps reachability per channel, not per address;
+- `EndpointStatus: INACTIVE` (Pinpoint found the address or token unusable) → the identifier is kept and no consent
+  changes: consent is the customer's word for the whole channel, and an unsubscribe would hold their other addresses
+  (and push after a reinstall) for what they never said. The email and SMS channels send to the profile's address
+  first seen most recently (`address_for`: an imported endpoint is seen at its EffectiveDate), so an inactive
+  address newer than the customer's active one is where their messages go (a hard bounce from it then unsubscribes
+  email); the import reports how many inactive addresses it kept;
 - push endpoints carry a device token, which is not what the push channel sends to (an SNS platform endpoint ARN,
   the `push_endpoint_arn` trait): only their consent comes over, and the import reports the tokens;
 - VOICE, IN_APP and CUSTOM endpoints: no omnijourney channel; only their user and attributes come over;
@@ -95,7 +99,7 @@ def read_endpoint(record: Any, received_at: datetime) -> Endpoint:
         return Endpoint(channel_type, None, opted_out=opted_out, inactive=inactive)
     dated = body.get("EffectiveDate") or body.get("CreationDate")
     updated_at = as_timestamp(dated, "EffectiveDate" if body.get("EffectiveDate") else "CreationDate", received_at)
-    unsubscribed = _consent_channel(channel_type) if opted_out or inactive else None
+    unsubscribed = _consent_channel(channel_type) if opted_out else None
     event = canonical_event(
         event_id=f"pinpoint:{_version_digest(body)}",
         source=SOURCE.name,
