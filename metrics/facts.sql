@@ -208,7 +208,8 @@ counted_orders AS (
 -- Each won deal with an amount, on the profile that holds it: its value joined from its tellings as the profile
 -- joins them (profiles/model.py, "Deals"), per property the latest telling (by the event's time, then its id's
 -- digest; a cleared property has none). Won by HubSpot's `hs_is_closed_won` where told, else by the stage
--- `closedwon`, since the telling that decided it. Its amount is in its own currency (NULL: the CRM's company currency).
+-- `closedwon`, since the telling that decided it; a deal deleted in the CRM (its latest `archived` telling "true")
+-- is none. Its amount is in its own currency (NULL: the CRM's company currency).
 deal_tellings AS (
     SELECT
         customer_id,
@@ -242,13 +243,15 @@ deal_book AS (
             max(CASE WHEN deal_property = 'hs_is_closed_won' THEN lower(status) END) AS verdict,
             max(CASE WHEN deal_property = 'hs_is_closed_won' THEN occurred_at END) AS verdict_at,
             max(CASE WHEN deal_property = 'dealstage' THEN status END) AS stage,
-            max(CASE WHEN deal_property = 'dealstage' THEN occurred_at END) AS stage_at
+            max(CASE WHEN deal_property = 'dealstage' THEN occurred_at END) AS stage_at,
+            max(CASE WHEN deal_property = 'archived' THEN lower(status) END) AS archived
         FROM deal_tellings
         WHERE recency = 1
         GROUP BY customer_id, deal_id
     ) AS d
     CROSS JOIN settings AS s
     WHERE d.amount IS NOT NULL AND coalesce(d.verdict = 'true', d.stage = 'closedwon', FALSE)
+      AND coalesce(d.archived, 'false') <> 'true'
 ),
 
 -- What customers earned, and when: each order's revenue when it was placed, and each won deal's amount when it was

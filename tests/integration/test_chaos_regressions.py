@@ -22,8 +22,8 @@ from omnijourney.journeys import contract
 from omnijourney.journeys.contract import Entry
 from omnijourney.platform import aws
 from omnijourney.platform.tables import connection
-from omnijourney.runtime import ledger, runs, steps
-from omnijourney.runtime.ledger import LedgerStatus
+from omnijourney.runtime import ledger, ledger_records, runs, steps
+from omnijourney.runtime.ledger_records import LedgerStatus
 from omnijourney_tools.chaos.faults import FaultInjector, FaultKind, FaultPlan
 from omnijourney_tools.chaos.outcome import Outcome
 from omnijourney_tools.chaos.run import play_under
@@ -56,7 +56,7 @@ def test_a_throttled_claim_raises_instead_of_saying_another_attempt_claimed_it(h
         ledger.claim(welcome_entry(), retrying=False)
 
     assert faults.escaped == {FaultKind.throttled: 1}
-    assert list(ledger.every_entry()) == []
+    assert list(ledger_records.every_entry()) == []
     # The next attempt claims it; one after that finds it claimed.
     assert ledger.claim(welcome_entry(), retrying=False) is True
     assert ledger.claim(welcome_entry(), retrying=False) is False
@@ -226,7 +226,7 @@ def test_a_refused_email_whose_retry_mark_was_throttled_is_sent_by_the_retried_t
     marked = ledger.mark
     throttled: list[str] = []
 
-    def throttled_once(record: ledger.LedgerRecord, status: LedgerStatus, reason: str) -> None:
+    def throttled_once(record: ledger_records.LedgerRecord, status: LedgerStatus, reason: str) -> None:
         if not throttled:
             throttled.append(record.message_key)
             raise UpdateError(

@@ -15,7 +15,7 @@ from omnijourney.events import correlation_id_of
 from omnijourney.journeys.contract import ExecutionInput
 from omnijourney.platform import aws
 from omnijourney.platform.settings import get_settings
-from omnijourney.runtime import ledger, runs
+from omnijourney.runtime import ledger_records, runs
 from omnijourney.runtime.triggers import execution_arn
 from tests.conftest import delivery, sample, signed
 from tests.integration.conftest import Harness
@@ -71,7 +71,7 @@ def test_one_shopify_delivery_is_followed_by_its_correlation_id_to_the_ledger(
     execution_input = ExecutionInput.model_validate_json(described["input"])
     assert execution_input.entry is not None
     assert execution_input.entry.correlation_id == correlation_id
-    [welcome] = list(ledger.every_entry())
+    [welcome] = list(ledger_records.every_entry())
     assert welcome.correlation_id == correlation_id
 
 
@@ -89,7 +89,7 @@ def test_a_send_task_whose_entry_has_no_correlation_id_writes_one_derived_from_t
     """An execution started before entries carried the id: its ledger entry gets the event's own."""
     harness.deliver(signed(delivery("shopify", "customers_create")))
     harness.backend.clock.settle()
-    [welcome] = list(ledger.every_entry())
+    [welcome] = list(ledger_records.every_entry())
     execution, step, _ = welcome.message_key.split("#")
     [run] = list(runs.every_run())
     old_entry = {key: value for key, value in run.entry_data.items() if key != "correlation_id"}
@@ -105,5 +105,7 @@ def test_a_send_task_whose_entry_has_no_correlation_id_writes_one_derived_from_t
         "visit": "2026-03-09T09:00:00.000Z",
     }
     harness.backend.journey_step(task)
-    [again] = [entry for entry in ledger.every_entry() if entry.message_key.endswith("2026-03-09T09:00:00.000Z")]
+    [again] = [
+        entry for entry in ledger_records.every_entry() if entry.message_key.endswith("2026-03-09T09:00:00.000Z")
+    ]
     assert again.correlation_id == correlation_id_of("shopify", [old_entry["event_id"]])

@@ -91,21 +91,23 @@ def deliveries() -> list[tuple[datetime, list[dict[str, Any]]]]:
     ]
 
 
-def write_scenario(path: Path) -> Path:
-    lines = [{"at": at.isoformat(), "source": "hubspot", "body": body} for at, body in deliveries()]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    return path
+def simulated(
+    folder: Path, capsys: pytest.CaptureFixture[str], deliveries: list[tuple[datetime, list[dict[str, Any]]]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The HubSpot deliveries simulated with a lake: the report, and the scorecard computed from the lake."""
+    scenario, report_file, lake = folder / "deals.jsonl", folder / "report.json", folder / "lake"
+    lines = [{"at": at.isoformat(), "source": "hubspot", "body": body} for at, body in deliveries]
+    scenario.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    assert main(["simulate", str(scenario), "--quiet", "--report", str(report_file), "--lake", str(lake)]) == 0
+    capsys.readouterr()
+    scorecard = metrics_json(capsys, "--lake", str(lake), "--to", START.date().isoformat())
+    return json.loads(report_file.read_text()), scorecard
 
 
 def test_won_deals_in_the_shop_currency_are_lifetime_value_and_the_others_apart_in_report_and_scorecard(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scenario, report_file, lake = write_scenario(tmp_path / "deals.jsonl"), tmp_path / "report.json", tmp_path / "lake"
-
-    assert main(["simulate", str(scenario), "--quiet", "--report", str(report_file), "--lake", str(lake)]) == 0
-    capsys.readouterr()
-    scorecard = metrics_json(capsys, "--lake", str(lake), "--to", START.date().isoformat())
-    report = json.loads(report_file.read_text())
+    report, scorecard = simulated(tmp_path, capsys, deliveries())
 
     metrics = report["metrics"]
     by_email = {profile["identifiers"]["email"][0]: profile["customer_id"] for profile in report["profiles"]}

@@ -18,8 +18,8 @@ from omnijourney.analytics.facts import Fact, FactKind
 from omnijourney.analytics.stream import FactsNotPut
 from omnijourney.platform import aws
 from omnijourney.profiles import store
-from omnijourney.runtime import ledger, runs
-from omnijourney.runtime.ledger import LedgerStatus
+from omnijourney.runtime import ledger, ledger_records, runs
+from omnijourney.runtime.ledger_records import LedgerStatus
 from omnijourney_tools.lake import records_in
 from omnijourney_tools.local import LocalBackend
 from tests.conftest import RECEIVED_AT, delivery, signed
@@ -132,7 +132,7 @@ def test_a_send_ses_confirms_is_in_the_lake_as_sent_under_the_id_of_a_send_the_f
     ses_publishes(harness, "send")
 
     assert flush.lost == 1
-    assert ledger.get(pending.customer_id, pending.message_key).status == LedgerStatus.sent
+    assert ledger_records.get(pending.customer_id, pending.message_key).status == LedgerStatus.sent
     # The id the function's own mark would have given it (docs/analytics.md: customer, entry key, status).
     marked = Fact(FactKind.message, pending.at, pending.customer_id, (pending.customer_id, pending.message_key, "sent"))
     sent = facts_of(harness.backend, FactKind.message, execution=pending.message_key.split("#", 1)[0])
@@ -160,7 +160,7 @@ def test_an_offer_issued_by_a_task_that_failed_before_its_ledger_entry_is_in_the
     issued = facts_of(harness.backend, FactKind.offer_issued, offer_code=offer["code"])
     assert len({row["fact_id"] for row in issued}) == 1
     assert {row["occurred_at"] for row in issued} == {millis(datetime.fromisoformat(offer["issued_at"]))}
-    [cart_email] = [entry for entry in ledger.every_entry() if entry.step == "cart_email"]
+    [cart_email] = [entry for entry in ledger_records.every_entry() if entry.step == "cart_email"]
     assert cart_email.at > datetime.fromisoformat(offer["issued_at"])  # the entry is the retry's
 
 

@@ -19,7 +19,7 @@ from omnijourney.journeys.language import Journey
 from omnijourney.platform import aws
 from omnijourney.runtime import ledger as message_ledger
 from omnijourney.runtime import runs as journey_runs
-from omnijourney.runtime.ledger import LedgerRecord
+from omnijourney.runtime.ledger_records import LedgerRecord
 from omnijourney.runtime.runs import JourneyRunRecord
 from omnijourney_tools.local import ACCOUNT, REGION
 from tests.conftest import RECEIVED_AT, delivery, signed

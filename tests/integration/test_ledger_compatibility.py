@@ -8,8 +8,8 @@ from typing import Any
 
 from omnijourney.platform import aws
 from omnijourney.platform.settings import get_settings
-from omnijourney.runtime import ledger
-from omnijourney.runtime.ledger import LedgerStatus
+from omnijourney.runtime import ledger, ledger_records
+from omnijourney.runtime.ledger_records import LedgerStatus
 from tests.conftest import RECEIVED_AT
 from tests.integration.conftest import Harness
 
@@ -56,14 +56,14 @@ def _send_task() -> dict[str, Any]:
 
 def test_a_deferral_stored_in_the_old_shape_reads_with_its_seconds(harness: Harness) -> None:
     aws.client("dynamodb").put_item(TableName=get_settings().ledger_table, Item=_old_deferred_item())
-    entry = ledger.get(CUSTOMER, KEY)
+    entry = ledger_records.get(CUSTOMER, KEY)
     assert (entry.status, entry.defer_seconds, entry.deferred_for) == (LedgerStatus.deferred, None, 3600)
     # A retry of the Task that wrote it answers with the stored deferral, as it did before the rename.
     answer = harness.backend.journey_step(_send_task())
     assert (answer["outcome"], answer["defer_seconds"]) == ("deferred", 3600)
 
 
-def _welcome_entry(status: LedgerStatus, **fields: Any) -> ledger.LedgerRecord:
+def _welcome_entry(status: LedgerStatus, **fields: Any) -> ledger_records.LedgerRecord:
     return ledger.entry(
         CUSTOMER,
         KEY,
@@ -92,8 +92,10 @@ def test_a_new_deferral_writes_its_seconds_to_their_own_attribute(harness: Harne
     assert stored["defer_seconds"] == {"N": "5400"}
     assert "provider_id" not in stored
     assert stored["status"] == {"S": "deferred"}
-    assert stored["expires_at"] == {"N": str(int((RECEIVED_AT + timedelta(days=ledger.RETENTION_DAYS)).timestamp()))}
-    assert ledger.get(CUSTOMER, KEY).deferred_for == 5400
+    assert stored["expires_at"] == {
+        "N": str(int((RECEIVED_AT + timedelta(days=ledger_records.RETENTION_DAYS)).timestamp()))
+    }
+    assert ledger_records.get(CUSTOMER, KEY).deferred_for == 5400
 
 
 def test_a_message_sent_while_its_customer_was_being_erased_keeps_no_text(harness: Harness) -> None:
@@ -102,7 +104,7 @@ def test_a_message_sent_while_its_customer_was_being_erased_keeps_no_text(harnes
     assert ledger.claim(entry, retrying=False)
     ledger.forget_recipients_and_texts([CUSTOMER])
     ledger.mark_sent(entry, "ses-1", subject="Welcome, Lena", body="Hi Lena")
-    stored = ledger.get(CUSTOMER, KEY)
+    stored = ledger_records.get(CUSTOMER, KEY)
     assert (stored.status, stored.provider_id, stored.recipient, stored.text) == (
         LedgerStatus.sent,
         "ses-1",

@@ -15,7 +15,7 @@ from standardwebhooks import Webhook
 from omnijourney.channels import use_adapter
 from omnijourney.channels.sales_task import SalesTaskAdapter
 from omnijourney.channels.webhook import WebhookAdapter
-from omnijourney.runtime import ledger
+from omnijourney.runtime import ledger_records
 from omnijourney_tools.chaos.backend import SandboxTimedOut
 from omnijourney_tools.local.hubspot import LocalHubSpot
 from omnijourney_tools.local.webhook_receiver import WebhookReceiver, install, uninstall
@@ -61,7 +61,7 @@ def leaves_a_large_cart(harness: Harness) -> None:
 def outcomes() -> dict[str, tuple[str, str | None]]:
     return {
         entry.step: (entry.status, entry.reason)
-        for entry in ledger.every_entry()
+        for entry in ledger_records.every_entry()
         if entry.journey == "b2b_cart_to_sales"
     }
 
@@ -120,7 +120,7 @@ def test_a_step_retried_after_timeouts_delivers_the_webhook_once_under_one_id(
 
     assert receiver.attempts == 4
     [cart] = receiver.deliveries
-    [entry] = [entry for entry in ledger.every_entry() if entry.step == "quote_for_the_order_desk"]
+    [entry] = [entry for entry in ledger_records.every_entry() if entry.step == "quote_for_the_order_desk"]
     assert (cart.webhook_id, entry.status) == (entry.message_key, "sent")
 
 
@@ -182,8 +182,10 @@ def test_a_sales_task_hubspot_took_without_answering_is_created_once_and_listed_
 
     assert (taken.posts, len(hubspot.tasks)) == (1, 1)
     assert outcomes()["task_for_the_owner"] == ("pending", None)
-    [unconfirmed] = [entry for entry in ledger.every_entry() if entry.step == "task_for_the_owner"]
-    assert unconfirmed.message_key in {entry.message_key for entry in ledger.unconfirmed([unconfirmed.customer_id])}
+    [unconfirmed] = [entry for entry in ledger_records.every_entry() if entry.step == "task_for_the_owner"]
+    assert unconfirmed.message_key in {
+        entry.message_key for entry in ledger_records.unconfirmed([unconfirmed.customer_id])
+    }
 
 
 def test_a_sales_task_for_a_contact_merged_away_in_hubspot_goes_to_the_contact_that_remains(
@@ -225,5 +227,5 @@ def test_a_webhook_whose_function_died_mid_send_is_sent_by_the_retried_step_once
     harness.backend.clock.advance_to(RECEIVED_AT + timedelta(hours=3))
 
     [cart] = receiver.deliveries
-    [entry] = [entry for entry in ledger.every_entry() if entry.step == "quote_for_the_order_desk"]
+    [entry] = [entry for entry in ledger_records.every_entry() if entry.step == "quote_for_the_order_desk"]
     assert (cart.webhook_id, entry.status, receiver.attempts) == (entry.message_key, "sent", 1)

@@ -16,8 +16,8 @@ from omnijourney.edge.sources.ses import SendReceipt, send_receipt
 from omnijourney.platform import aws
 from omnijourney.platform.settings import get_settings
 from omnijourney.profiles.view import UNCONFIRMED
-from omnijourney.runtime import ledger
-from omnijourney.runtime.ledger import LedgerStatus
+from omnijourney.runtime import ledger_records
+from omnijourney.runtime.ledger_records import LedgerStatus
 from omnijourney_tools.chaos.backend import ChaosBackend
 from omnijourney_tools.chaos.crashes import CrashPoint
 from omnijourney_tools.chaos.faults import FaultPlan
@@ -68,13 +68,13 @@ def test_an_email_the_function_died_after_sending_is_listed_for_staff_until_ses_
         harness = Harness(backend)
         with backend.send_records.held():  # SES publishes within seconds, not at once
             lena = welcome_sent(backend)
-            [claimed] = [entry for entry in ledger.entries(lena) if entry.step == "welcome"]
+            [claimed] = [entry for entry in ledger_records.entries(lena) if entry.step == "welcome"]
             unconfirmed = pages(harness, lena)
 
         backend.drain()  # SES's Send record of the welcome email, through SNS and the events queue
 
         confirmed = pages(harness, lena)
-        entry = ledger.get(lena, claimed.message_key)
+        entry = ledger_records.get(lena, claimed.message_key)
 
     for page in unconfirmed.values():
         assert page["pending_messages"] == [WELCOME | {"at": claimed.at.isoformat(), "note": UNCONFIRMED}]
@@ -92,7 +92,7 @@ def test_in_a_simulation_the_send_record_completes_the_entry_the_function_left_p
     crash = (CrashPoint.between_send_and_ledger,)
     with emails.install(), ChaosBackend(FaultPlan(rate=0), crash, stage="test", start=SHOES[0].at) as backend:
         Simulation(backend).run(SHOES)
-        entries = list(ledger.every_entry())
+        entries = list(ledger_records.every_entry())
         accepted = zip(emails.emails, ses_backends[ACCOUNT][REGION].sent_messages, strict=True)
         ses_ids = {email["message_key"]: message.id for email, message in accepted}
 

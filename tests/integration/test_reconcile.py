@@ -13,8 +13,8 @@ import pytest
 from omnijourney.app import config
 from omnijourney.channels.email import tag_value
 from omnijourney.profiles.view import UNCONFIRMED, profile_view
-from omnijourney.runtime import ledger
-from omnijourney.runtime.ledger import LedgerRecord, LedgerStatus
+from omnijourney.runtime import ledger, ledger_records
+from omnijourney.runtime.ledger_records import LedgerRecord, LedgerStatus
 from omnijourney.vocabulary import Category, MessageChannel
 from tests.conftest import RECEIVED_AT, lena, sample
 from tests.integration.conftest import Harness
@@ -66,7 +66,7 @@ def test_an_ses_send_record_confirms_the_pending_entry_its_tags_name(harness: Ha
 
     ses_publishes(harness, "send")
 
-    entry = ledger.get("cus_lena", KEY)
+    entry = ledger_records.get("cus_lena", KEY)
     assert (entry.status, entry.provider_id, entry.reason) == (LedgerStatus.sent, SES_MESSAGE_ID, None)
 
 
@@ -75,17 +75,17 @@ def test_a_delivery_confirms_a_pending_entry_too(harness: Harness) -> None:
 
     ses_publishes(harness, "delivery")
 
-    assert ledger.get("cus_lena", KEY).status == LedgerStatus.sent
+    assert ledger_records.get("cus_lena", KEY).status == LedgerStatus.sent
 
 
 def test_a_delivery_after_the_entry_was_sent_changes_nothing(harness: Harness) -> None:
     entry = claimed()
     ledger.mark_sent(entry, "ses-id-the-function-recorded", subject="Willkommen", body="Hallo Lena")
-    before = ledger.get("cus_lena", KEY)
+    before = ledger_records.get("cus_lena", KEY)
 
     ses_publishes(harness, "delivery")
 
-    after = ledger.get("cus_lena", KEY)
+    after = ledger_records.get("cus_lena", KEY)
     assert after.as_report() == before.as_report()
     assert after.provider_id == "ses-id-the-function-recorded"
 
@@ -95,7 +95,7 @@ def test_a_final_status_is_never_downgraded_or_upgraded_by_a_record(harness: Har
 
     ses_publishes(harness, "send")
 
-    assert ledger.get("cus_lena", KEY).status == LedgerStatus.suppressed
+    assert ledger_records.get("cus_lena", KEY).status == LedgerStatus.suppressed
 
 
 def test_an_email_ses_took_before_its_answer_timed_out_is_not_sent_again_once_confirmed(harness: Harness) -> None:
@@ -104,13 +104,13 @@ def test_an_email_ses_took_before_its_answer_timed_out_is_not_sent_again_once_co
 
     ses_publishes(harness, "send")
 
-    assert ledger.get("cus_lena", KEY).status == LedgerStatus.sent
+    assert ledger_records.get("cus_lena", KEY).status == LedgerStatus.sent
     # The retried Task's claim (allowed over `retry` only) finds the entry sent: it sends nothing.
     assert ledger.claim(claimed_again(), retrying=True) is False
 
 
 def claimed_again() -> LedgerRecord:
-    record = ledger.get("cus_lena", KEY)
+    record = ledger_records.get("cus_lena", KEY)
     record.status = LedgerStatus.pending.value
     return record
 
@@ -121,7 +121,7 @@ def test_a_failure_marked_after_ses_confirmed_the_send_does_not_undo_it(harness:
 
     ledger.mark(entry, LedgerStatus.retry, "timeout")
 
-    assert ledger.get("cus_lena", KEY).status == LedgerStatus.sent
+    assert ledger_records.get("cus_lena", KEY).status == LedgerStatus.sent
 
 
 def test_a_record_naming_no_entry_is_acknowledged_and_logged_without_the_address(
@@ -132,7 +132,7 @@ def test_a_record_naming_no_entry_is_acknowledged_and_logged_without_the_address
 
     ses_publishes(harness, "send", message_key="another_run#welcome#2026-03-04T10:30:00+00:00")
 
-    assert ledger.get("cus_lena", KEY).status == LedgerStatus.pending
+    assert ledger_records.get("cus_lena", KEY).status == LedgerStatus.pending
     [warning] = [record for record in caplog.records if record.levelno == logging.WARNING]
     assert warning.getMessage() == "SES Send record names no ledger entry"
     assert warning.ses_message_id == SES_MESSAGE_ID  # type: ignore[attr-defined]
@@ -144,7 +144,7 @@ def test_unconfirmed_sends_are_listed_for_staff_and_counted_once(harness: Harnes
     confirmed = claimed(key=f"{KEY}-confirmed")
     ledger.mark_sent(confirmed, "ses-1", subject="Willkommen", body="Hallo Lena")
 
-    pending = [entry.as_pending() for entry in ledger.unconfirmed(["cus_lena"])]
+    pending = [entry.as_pending() for entry in ledger_records.unconfirmed(["cus_lena"])]
     view = profile_view(lena(), config.lifecycle(), RECEIVED_AT, pending_messages=pending)
 
     assert view["pending_messages"] == [

@@ -16,7 +16,7 @@ from pynamodb.exceptions import QueryError
 from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.platform import aws
 from omnijourney.profiles import store
-from omnijourney.runtime import ledger, runs
+from omnijourney.runtime import ledger_records, runs
 from omnijourney.runtime.runs import JourneyRunRecord
 from omnijourney.runtime.triggers import execution_arn
 from tests.conftest import RECEIVED_AT, delivery, sample, signed
@@ -200,5 +200,5 @@ def test_a_redelivered_merge_stops_the_second_run_of_a_journey(
     assert (stopped.outcome, stopped.reason) == ("stopped", "merged")
     # Nothing opened in three days: one reminder, from the run that goes on.
     harness.backend.clock.advance_to(RECEIVED_AT + timedelta(days=5))
-    reminders = [entry for entry in ledger.every_entry() if entry.step == "resend_welcome"]
+    reminders = [entry for entry in ledger_records.every_entry() if entry.step == "resend_welcome"]
     assert [entry.message_key.split("#")[0] for entry in reminders if entry.status == "sent"] == [kept.execution]

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from omnijourney.runtime import ledger
+from omnijourney.runtime import ledger_records
 from omnijourney_tools.local import LocalBackend
 from omnijourney_tools.local.hubspot import LocalHubSpot
 from omnijourney_tools.local.webhook_receiver import WebhookReceiver, install, uninstall
@@ -101,7 +101,7 @@ def deals_and_a_sales_task(harness: Harness) -> str:
 def test_staff_see_the_open_deal_first_with_its_line_items_and_the_task_a_journey_created_for_the_owner() -> None:
     with sales_backend() as harness:
         lena = deals_and_a_sales_task(harness)
-        [task] = [entry for entry in ledger.entries(lena) if entry.channel == "sales_task"]
+        [task] = [entry for entry in ledger_records.entries(lena) if entry.channel == "sales_task"]
         answers = [staff(harness, "GET", f"/staff/customers/{lena}"), harness.profile(lena)]
 
     assert task.status == "sent"
@@ -123,7 +123,7 @@ def test_staff_see_the_open_deal_first_with_its_line_items_and_the_task_a_journe
 def test_a_sales_task_is_listed_for_30_days_and_the_deals_stay() -> None:
     with sales_backend() as harness:
         lena = deals_and_a_sales_task(harness)
-        [task] = [entry for entry in ledger.entries(lena) if entry.channel == "sales_task"]
+        [task] = [entry for entry in ledger_records.entries(lena) if entry.channel == "sales_task"]
         harness.backend.clock.advance_to(task.at + timedelta(days=30))
         _, on_the_30th_day = staff(harness, "GET", f"/staff/customers/{lena}")
         harness.backend.clock.advance_to(task.at + timedelta(days=30, minutes=1))

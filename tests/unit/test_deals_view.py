@@ -92,3 +92,13 @@ def test_a_deals_status_is_hubspots_verdict_or_its_default_pipelines_stage(
     deal = Deal(deal_id="9101", first_seen=datetime(2026, 3, 4, tzinfo=UTC), properties=dict(properties))
 
     assert deal_status(deal) == status
+
+
+def test_a_deal_deleted_in_hubspot_is_not_shown() -> None:
+    duplicate = deal_told(9102, 2100, dealname="Duplicate", dealstage="closedwon")
+    deletion = duplicate[0] | {"eventId": 2200, "subscriptionType": "deal.deletion", "changeFlag": "DELETED"}
+    profile = told(lena(*SAMPLE_DEAL), [*duplicate, deletion | {"occurredAt": duplicate[-1]["occurredAt"] + 1}])
+
+    deals = profile_view(profile, config.lifecycle(), RECEIVED_AT)["deals"]
+
+    assert [deal["deal_id"] for deal in deals] == ["9101"]

@@ -48,6 +48,10 @@ LINK_ONLY = frozenset(
     {IdentifierKind.shopify_order_id, IdentifierKind.hubspot_deal_id, IdentifierKind.hubspot_line_item_id}
 )
 
+# A CRM's own ids for its records, which its GDPR deletion names (HubSpot's `contact.privacyDeletion`): erasing one
+# leaves a tombstone, and an event naming it afterwards (a retry, a redrive, a replay) is dropped (app.removals).
+CRM_RECORD_IDS = frozenset({IdentifierKind.hubspot_contact_id})
+
 DEFAULT_PHONE_REGION = "DE"
 # An identifier is a key of the identity table and travels in every event: far below DynamoDB's 2 KB key limit.
 MAX_IDENTIFIER_LENGTH = 256

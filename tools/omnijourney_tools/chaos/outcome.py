@@ -23,8 +23,8 @@ from unittest import mock
 
 from moto.sesv2.responses import SESV2Response
 
-from omnijourney.runtime import ledger
-from omnijourney.runtime.ledger import LedgerStatus
+from omnijourney.runtime import ledger_records
+from omnijourney.runtime.ledger_records import LedgerStatus
 from omnijourney_tools.local import ACCOUNT, REGION, LocalBackend
 from omnijourney_tools.simulation.runner import Findings
 
@@ -74,7 +74,7 @@ class Outcome:
 
 
 def outcome_of(findings: Findings, backend: LocalBackend, emailed: list[dict[str, Any]]) -> Outcome:
-    entries = list(ledger.every_entry())
+    entries = list(ledger_records.every_entry())
     steps = {entry.message_key: _step_of(entry.message_key) for entry in entries}
     codes = {json.loads(entry.offer)["code"] for entry in entries if entry.offer}
     return Outcome(
@@ -104,7 +104,7 @@ def outcome_of(findings: Findings, backend: LocalBackend, emailed: list[dict[str
     )
 
 
-def accepted_messages(entries: list[ledger.LedgerRecord], emailed: list[dict[str, Any]]) -> Counter[Accepted]:
+def accepted_messages(entries: list[ledger_records.LedgerRecord], emailed: list[dict[str, Any]]) -> Counter[Accepted]:
     """Every message the providers took: emails by the ledger key they carry as a tag, texts and pushes by the ledger
     entry that holds their provider message id, or a text by the pending entry to its number (a send the ledger never
     recorded has none)."""

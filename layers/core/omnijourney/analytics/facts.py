@@ -142,12 +142,14 @@ def ticket_fact(event: CanonicalEvent, customer_id: str) -> Fact:
 
 # The CRM's deal properties a deal's value is joined from (metrics/facts.sql's `deal_book`, by the profile's rules),
 # each → the column its value goes in: the amount, its currency, and the two that say whether it is won (HubSpot's
-# `hs_is_closed_won` where told, else the stage `closedwon`). A stage is a pipeline stage's id, never free text.
+# `hs_is_closed_won` where told, else the stage `closedwon`), and `archived` ("true": deleted in the CRM, a tombstone
+# that makes it no deal at all). A stage is a pipeline stage's id, never free text.
 DEAL_VALUE: Final = {
     "amount": "amount",
     "deal_currency_code": "currency",
     "dealstage": "status",
     "hs_is_closed_won": "status",
+    "archived": "status",
 }
 
 

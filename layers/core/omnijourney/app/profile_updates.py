@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from omnijourney.analytics import facts, stream
 from omnijourney.analytics.facts import Fact
 from omnijourney.events import SCHEMA, CanonicalEvent, EventType, correlation_id_of
+from omnijourney.identifiers import CRM_RECORD_IDS
 from omnijourney.platform import clock
 from omnijourney.platform.errors import MalformedPayload, OmnijourneyError
 from omnijourney.platform.settings import get_settings
@@ -171,6 +172,11 @@ def _idempotent_record() -> Callable[..., dict[str, Any]]:
             from omnijourney.app.removals import removed  # lazy: only a CRM's deletion needs it
 
             return removed(event)
+        if any(identifier.kind in CRM_RECORD_IDS for identifier in event.identifiers):
+            from omnijourney.app.removals import dropped  # lazy: only an event naming a CRM's record may be dropped
+
+            if (outcome := dropped(event)) is not None:
+                return outcome
         from omnijourney.profiles.service import (
             record_event,  # lazy: profiles and pynamodb load on the first record, not at cold start
         )

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from omnijourney.channels.sales_task import OWNER_TRAIT
 from omnijourney.platform import clock
 from omnijourney.profiles import service, store
-from omnijourney.runtime import ledger
+from omnijourney.profiles.model import OWNER_TRAIT
+from omnijourney.runtime import ledger_records
 from omnijourney.vocabulary import MessageChannel
 
 # HubSpot's task completion is not subscribed, so whether a task is still open is not known here: the view lists the
@@ -25,7 +25,7 @@ def view_of(record: store.ProfileRecord) -> dict[str, Any]:
     """The view as of now, with the newest activity, the unconfirmed sends and the recent sales tasks across the
     customer and everyone merged into them (a message sent before a merge stays under the id it was sent to)."""
     customer_ids = [record.customer_id, *record.profile.merged_from]
-    pending = [entry.as_pending() for entry in ledger.unconfirmed(customer_ids)]
+    pending = [entry.as_pending() for entry in ledger_records.unconfirmed(customer_ids)]
     view = service.view_of(record, pending_messages=pending)
     view["sales_tasks"] = sales_tasks(record, customer_ids, clock.now())
     return view
@@ -40,7 +40,7 @@ def sales_tasks(record: store.ProfileRecord, customer_ids: list[str], now: datet
     created = [
         entry
         for customer_id in customer_ids
-        for entry in ledger.sent_to(customer_id)
+        for entry in ledger_records.sent_to(customer_id)
         if entry.channel == MessageChannel.sales_task and entry.at >= since
     ]
     return [

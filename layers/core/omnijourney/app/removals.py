@@ -1,6 +1,7 @@
 """What a CRM's deletions do to the customers they name: a GDPR deletion (HubSpot's `contact.privacyDeletion`)
-erases them as `DELETE /profiles/{id}` does; a plain deletion (a rep removing a duplicate contact) only unlinks the
-deleted record's id, and the customer stays with everything else they are known by."""
+erases them as `DELETE /profiles/{id}` does, and leaves a tombstone of the record's id that drops the events naming it
+later, in whatever order they come; a plain deletion (a rep removing a duplicate contact) only unlinks the deleted
+record's id, and the customer stays with everything else they are known by (docs/operations.md, "Erasure")."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from typing import Any
 
 from omnijourney.app.erasure import erase_customer
 from omnijourney.events import CanonicalEvent, EventType
+from omnijourney.identifiers import CRM_RECORD_IDS
+from omnijourney.platform import clock
 from omnijourney.profiles import service, store
+
+# The outcome's `dropped` for an event naming an erased record's id (the profile function counts and logs it).
+DROPPED_AS_ERASED = "names_erased_record"
 
 
 def removed(event: CanonicalEvent) -> dict[str, Any]:
@@ -16,13 +22,45 @@ def removed(event: CanonicalEvent) -> dict[str, Any]:
     but by an erasure's own stop). An identifier nobody holds changes nothing."""
     if event.type is EventType.identifier_removed:
         customer_ids = service.unlink(event.identifiers)
-        outcome: dict[str, Any] = {"unlinked": customer_ids}
-    else:
-        owners = store.owners(identifier.key for identifier in event.identifiers)
-        live = {record.customer_id for owner in owners.values() if (record := store.load(owner)) is not None}
-        customer_ids = sorted(live)
-        outcome = {"erased": [erased for customer_id in customer_ids for erased in erase_customer(customer_id)]}
-    return outcome | {
+        return _outcome(customer_ids, unlinked=customer_ids)
+    customer_ids, erased = _erase(event)
+    return _outcome(customer_ids, erased=erased)
+
+
+def dropped(event: CanonicalEvent) -> dict[str, Any] | None:
+    """The outcome of an event that names an erased CRM record (it arrived after the erasure: a retry, a redrive, a
+    replay), which is recorded nowhere; None for one that names none."""
+    if not store.tombstones(identifier.key for identifier in event.identifiers if identifier.kind in CRM_RECORD_IDS):
+        return None
+    return _outcome([], dropped=DROPPED_AS_ERASED)
+
+
+def _erase(event: CanonicalEvent) -> tuple[list[str], list[str]]:
+    """Erase whoever the request's identifiers name, linked or unlinked since; the live customer ids found and every
+    id erased with them."""
+    from omnijourney.edge import quarantine  # lazy: as app.erasure's
+
+    keys = [identifier.key for identifier in event.identifiers]
+    found = store.owners([*keys, *map(store.unlinked_key, keys)]).values()
+    unfinished = {
+        customer_id for tombstone in store.tombstones(keys).values() for customer_id in tombstone.erasing or ()
+    }
+    erasing = sorted({*found, *unfinished})
+    now = clock.now()
+    # Before anything goes: a retry after a failure part way (the identities gone, the profile not yet) still knows
+    # whom to erase, and from now on no event naming the record is recorded.
+    store.entomb(keys, erasing, now)
+    live = sorted({record.customer_id for customer_id in erasing if (record := store.load(customer_id)) is not None})
+    erased = [erased_id for customer_id in live for erased_id in erase_customer(customer_id)]
+    # Deliveries naming the record that linked nobody yet (the erasure came first) or that nobody else names now.
+    quarantine.erase_carrying(keys)
+    # Done: the tombstone no longer names the customers.
+    store.entomb(keys, (), now)
+    return live, erased
+
+
+def _outcome(customer_ids: list[str], **what: Any) -> dict[str, Any]:
+    return what | {
         "customer_id": customer_ids[0] if customer_ids else None,
         "changed": bool(customer_ids),
         "merged": [],

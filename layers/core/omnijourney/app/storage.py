@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from omnijourney.platform.tables import Table, setting_of
 from omnijourney.profiles.store import HistoryRecord, IdempotencyRecord, IdentityRecord, ProfileRecord
-from omnijourney.runtime.ledger import LedgerRecord
+from omnijourney.runtime.ledger_records import LedgerRecord
 from omnijourney.runtime.runs import JourneyRunRecord
 
 _MODELS: tuple[type[Table], ...] = (
@@ -26,6 +26,8 @@ TTL_ATTRIBUTES = {
     "idempotency_table": "expiration",
     "ledger_table": "expires_at",
     "journey_runs_table": "expires_at",
+    # Only erasure tombstones of CRM ids carry one (app/removals.py): identities themselves never expire.
+    "identities_table": "expires_at",
 }
 
 

@@ -28,12 +28,11 @@ from omnijourney.channels.https import Clock, Pace, Post, attempt, post_over_htt
 from omnijourney.channels.targets import contacts_to_try, outbound
 from omnijourney.platform import clock
 from omnijourney.profiles import store
-from omnijourney.profiles.model import Profile
+from omnijourney.profiles.model import OWNER_TRAIT, Profile
 
 logger = logging.getLogger(__name__)
 
 TASKS_PATH = "/crm/v3/objects/tasks"
-OWNER_TRAIT = "hubspot_owner_id"
 # HubSpot's own association type of a task to a contact (HUBSPOT_DEFINED).
 TASK_TO_CONTACT = 204
 # HubSpot's answers that mean the configuration, not this task: an expired or revoked token, a missing scope.

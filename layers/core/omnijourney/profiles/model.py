@@ -48,6 +48,9 @@ later cannot bring it back.
   event says. A won deal (`dealstage` `closedwon`, or HubSpot's `hs_is_closed_won`) is a purchase of its line
   items' SKUs for "already bought"; its amount is revenue in its own currency (a deal naming none: shop.yaml's
   `crm_currency`), lifetime value when that is the shop's (the report's and the scorecard's), apart from orders.
+  A deleted deal or line item is a tombstone: `archived` (the CRM API's name for a deleted object) set "true" at
+  the deletion's stamp and "false" by a restore, so an older event arriving later does not bring it back; an
+  archived deal is neither won nor a purchase, an archived line item sells nothing.
 - Stored before stamps were kept (profiles written by earlier versions): traits, the timezone and open
   tickets count as set at the profile's `updated_at`, the latest they can have been set, fixed when the
   profile is loaded (so the same stored profile always gives the same answers).
@@ -134,6 +137,8 @@ MAX_DEAL_LINE_ITEMS = 200
 # The stage HubSpot's default pipeline closes a won deal in; custom pipelines' stages are ids, and HubSpot's own
 # `hs_is_closed_won` says which of them is won.
 WON_STAGE = "closedwon"
+# The property a deletion (true) or a restore (false) sets on a deal or line item, stamped like any other.
+ARCHIVED = "archived"
 # Identifiers stored before first-seen times were kept count as oldest.
 BEFORE_ANY_EVENT = datetime.min.replace(tzinfo=UTC)
 UNTIMED = BEFORE_ANY_EVENT + timedelta(days=1)
@@ -402,6 +407,11 @@ class StampedProperties(Record):
     def latest(self) -> Stamp:
         return max(self.properties_set.values(), default=(BEFORE_ANY_EVENT, ""))
 
+    @property
+    def is_archived(self) -> bool:
+        """Deleted in the CRM (and not restored since)."""
+        return (self.properties.get(ARCHIVED) or "").lower() == "true"
+
 
 class DealLineItem(StampedProperties):
     """A product on a deal (HubSpot's line item): `hs_sku`, `name`, `quantity`, `price`."""
@@ -411,6 +421,10 @@ class DealLineItem(StampedProperties):
     @property
     def sku(self) -> str | None:
         return self.properties.get("hs_sku")
+
+
+# The trait naming the customer's owner in the CRM (HubSpot's contact owner): who gets a journey's sales tasks.
+OWNER_TRAIT = "hubspot_owner_id"
 
 
 class Deal(StampedProperties):
@@ -436,6 +450,8 @@ class Deal(StampedProperties):
 
     @property
     def is_won(self) -> bool:
+        if self.is_archived:
+            return False
         won = self.properties.get("hs_is_closed_won")
         return won.lower() == "true" if won is not None else self.stage == WON_STAGE
 
@@ -562,7 +578,7 @@ class Profile(Record):
             for deal in self.deals
             if deal.is_won
             for item_id in deal.line_item_ids
-            if item_id in items and (sku := items[item_id].sku)
+            if item_id in items and not items[item_id].is_archived and (sku := items[item_id].sku)
         }
 
     def consent_status(self, channel: ConsentChannel) -> ConsentStatus:

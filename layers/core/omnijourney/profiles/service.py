@@ -192,23 +192,24 @@ def _record_once(event: CanonicalEvent, derive: Derive, remember: Callable[[str]
 
 def unlink(identifiers: Collection[Identifier]) -> list[str]:
     """Unlink identifiers from whoever holds them (the CRM deleted the record they named: a duplicate contact); the
-    customers stay, with everything else they are known by. The customer ids they were unlinked from."""
-    owned = store.owners(identifier.key for identifier in identifiers)
+    customers stay, with everything else they are known by, and each identifier stays as an alias that only an erasure
+    naming it reads (store.unlinked_key). The customer ids they were unlinked from."""
+    keys = [identifier.key for identifier in identifiers]
 
-    def once(customer_id: str) -> str | None:
-        record = store.load(customer_id)
-        if record is None:
+    def once(owner: str) -> str | None:
+        # Read again on each attempt: a merge meanwhile re-points the identity to the survivor.
+        owned = {key: held_by for key, held_by in store.owners(keys).items() if held_by == owner}
+        record = store.load(owner)
+        if record is None or not owned:
             return None
-        keys = [key for key, owner in owned.items() if owner == customer_id]
-        store.unlink(record, without_identifiers(record.profile, identifiers), keys)
+        store.unlink(record, without_identifiers(record.profile, identifiers), owned)
         return record.customer_id
 
-    unlinked = []
-    for owner in dict.fromkeys(owned.values()):
-        customer_id = _retrying(partial(once, owner), f"profile {owner}")
-        if customer_id is not None:
-            unlinked.append(customer_id)
-    return unlinked
+    # A customer's own id and one merged into it may both hold some: one customer, listed once.
+    unlinked = {
+        _retrying(partial(once, owner), f"profile {owner}") for owner in dict.fromkeys(store.owners(keys).values())
+    }
+    return sorted(customer_id for customer_id in unlinked if customer_id is not None)
 
 
 def find(kind: IdentifierKind, value: str) -> store.ProfileRecord:
@@ -266,8 +267,11 @@ def refused_identities() -> list[RefusedIdentity]:
     """Every identity the rules in force refuse, or normalise to another key (both stored before the rules were), by
     customer: the profiles to review."""
     found = []
+    kinds = {kind.value for kind in IdentifierKind}
     for identity in store.IdentityRecord.scan():
         kind, _, value = identity.identifier.partition("#")
+        if kind not in kinds:  # an unlinked identifier's alias or an erased one's tombstone: it links nobody
+            continue
         reason: Refusal | Orphaned
         try:
             if canonical(IdentifierKind(kind), value) == value:

@@ -1,8 +1,9 @@
 """Where profiles live: pynamodb models (the one definition of each table) and the reads and writes on them.
 
-Tables: profiles (one item per customer, optimistic locking by `version`), identities (identifier →
-customer), history (a bounded, expiring event trail per customer) and idempotency (Powertools' records);
-each is a platform.tables.Table, bound to the table its setting names on first use.
+Tables: profiles (one item per customer, optimistic locking by `version`), identities (identifier → customer; also
+an unlinked identifier's alias and an erased one's tombstone), history (a bounded, expiring event trail per customer)
+and idempotency (Powertools' records); each is a platform.tables.Table, bound to the table its setting names on first
+use.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.transactions import TransactWrite
@@ -30,6 +31,11 @@ from omnijourney.profiles.model import Profile
 HISTORY_READ_LIMIT = 50
 # Whatever else a transaction holds, identities are written in chunks that fit DynamoDB's 100 actions.
 TRANSACTION_ACTIONS = 100
+# How long an erased identifier's tombstone drops the events naming it: longer than the latest such an event can come
+# (HubSpot retries for a day; the queue keeps a message 4 days, the DLQ 14, the quarantine a delivery 30).
+TOMBSTONE_RETENTION = timedelta(days=60)
+# A tombstone's owner: no customer id, so erasing a customer (by the by-customer index) never finds and deletes it.
+TOMBSTONE_OWNER = "erased"
 
 
 class ProfilesByName(GlobalSecondaryIndex["ProfileRecord"]):  # type: ignore[no-untyped-call]  # pynamodb's hook
@@ -113,11 +119,30 @@ class IdentitiesOfCustomer(GlobalSecondaryIndex["IdentityRecord"]):  # type: ign
 
 
 class IdentityRecord(Table):
+    """An identifier → its customer (`email#lena@example.com`); an unlinked identifier's alias
+    (`unlinked#hubspot_contact_id#5102` → the customer it was unlinked from: an erasure naming it still finds them,
+    nothing else reads it); or an erased identifier's tombstone (`erased#<SHA-256 of the identifier key>`)."""
+
     Meta = table_meta("identities_table")
 
     identifier = UnicodeAttribute(hash_key=True)
     customer_id = UnicodeAttribute()
     by_customer = IdentitiesOfCustomer()
+    # A tombstone's: the customer ids its erasure has still to erase (a retry finishes them); none once it is done.
+    erasing = UnicodeSetAttribute(null=True)
+    # A tombstone's: when it expires (TOMBSTONE_RETENTION after the erasure).
+    expires_at = TTLAttribute(null=True)
+
+
+def unlinked_key(identifier_key: str) -> str:
+    """The alias an unlinked identifier leaves with its customer: it finds them for an erasure, and links nobody
+    (events are recorded under `kind#value` keys only)."""
+    return f"unlinked#{identifier_key}"
+
+
+def tombstone_key(identifier_key: str) -> str:
+    """An erased identifier's tombstone: a digest of the key, never the value."""
+    return f"erased#{hashlib.sha256(identifier_key.encode()).hexdigest()}"
 
 
 class HistoryRecord(Table):
@@ -283,14 +308,37 @@ def save(record: ProfileRecord, profile: Profile, new_identifier_keys: list[str]
             _identity_puts(tx, record.customer_id, new_identifier_keys)
 
 
-def unlink(record: ProfileRecord, profile: Profile, identifier_keys: list[str]) -> None:
-    """In one transaction: the profile without the identifiers, and their identity records gone (each only while it
-    still names this customer)."""
+def unlink(record: ProfileRecord, profile: Profile, owned: dict[str, str]) -> None:
+    """In one transaction: the profile without the identifiers (`owned`: key → the customer id its identity was read
+    naming, this customer's or one merged into it), their identity records gone (each only while it still names that
+    id), and each one's alias with this customer."""
     record.hold(profile)
     with classified(), TransactWrite(connection=connection()) as tx:
         tx.save(record)
+        for key, owner in owned.items():
+            tx.delete(IdentityRecord(key), condition=IdentityRecord.customer_id == owner)
+            tx.save(IdentityRecord(unlinked_key(key), customer_id=record.customer_id))
+
+
+def tombstones(identifier_keys: Iterable[str]) -> dict[str, IdentityRecord]:
+    """identifier key → its tombstone, for those erased."""
+    wanted = {tombstone_key(key): key for key in identifier_keys}
+    if not wanted:
+        return {}
+    with classified():
+        return {wanted[record.identifier]: record for record in IdentityRecord.batch_get(list(wanted))}
+
+
+def entomb(identifier_keys: Iterable[str], erasing: Collection[str], erased_at: datetime) -> None:
+    """A tombstone for each identifier, naming the customer ids its erasure has still to erase (none: done)."""
+    expires_at = erased_at + TOMBSTONE_RETENTION
+    with classified(), IdentityRecord.batch_write() as tombstoned:
         for key in identifier_keys:
-            tx.delete(IdentityRecord(key), condition=IdentityRecord.customer_id == record.customer_id)
+            tombstoned.save(
+                IdentityRecord(
+                    tombstone_key(key), customer_id=TOMBSTONE_OWNER, erasing=set(erasing) or None, expires_at=expires_at
+                )
+            )
 
 
 def merge(winner: ProfileRecord, merged: Profile, losers: list[ProfileRecord], new_identifier_keys: list[str]) -> None:

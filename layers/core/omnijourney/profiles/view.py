@@ -58,9 +58,10 @@ def _line_item(line_item_id: str, known: dict[str, DealLineItem]) -> dict[str, A
 
 
 def deals_of(profile: Profile) -> list[dict[str, Any]]:
-    """The customer's deals in the CRM: open ones first, then the won and lost, each newest (first seen) first."""
+    """The customer's deals in the CRM: open ones first, then the won and lost, each newest (first seen) first; a deal
+    deleted in the CRM is not shown."""
     line_items = {item.line_item_id: item for item in profile.deal_line_items}
-    newest_first = reversed(profile.deals)  # the profile keeps them oldest first
+    newest_first = [deal for deal in reversed(profile.deals) if not deal.is_archived]  # kept oldest first
     deals = sorted(newest_first, key=lambda deal: deal_status(deal) != "open")
     return [
         {

@@ -1,4 +1,5 @@
-"""The message ledger: its pynamodb model and every read and write of it.
+"""The message ledger: every write of it, and the reads that go with them (its records and plain reads:
+runtime.ledger_records).
 
 One item per (execution, step, visit): the entry is claimed (`pending`) before the provider is called and completed
 after, so a retried Task finds the first outcome. An entry the function never completed (it died, or the write
@@ -15,135 +16,30 @@ reads as deferred for those seconds (`LedgerRecord.deferred_for`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from omnijourney.analytics import facts, stream
 from omnijourney.analytics.facts import LedgerOutcome, ShownOffer
 from omnijourney.channels.email import tag_value
-from omnijourney.platform.tables import Table, table_meta
 from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile
 from omnijourney.runtime.consistency import consistency
 from omnijourney.runtime.guards import local_time
+from omnijourney.runtime.ledger_records import (
+    CONFIRM_WITHIN,
+    RETENTION_DAYS,
+    UNCONFIRMED,
+    LedgerRecord,
+    LedgerStatus,
+    entries,
+    every_entry,
+)
 from omnijourney.vocabulary import Category, MessageChannel
-
-RETENTION_DAYS = 400
-# SES publishes a Send record within seconds of taking a message, a Delivery within minutes: an entry still `pending`
-# this long after it was claimed is counted as unconfirmed.
-CONFIRM_WITHIN = timedelta(minutes=30)
-
-
-class LedgerStatus(StrEnum):
-    """pending (claimed, being sent) → sent | suppressed | deferred; retry after a retryable provider failure."""
-
-    pending = "pending"
-    sent = "sent"
-    suppressed = "suppressed"
-    deferred = "deferred"
-    retry = "retry"
-
-
-# What a provider's record of an accepted message completes: an entry the function left unfinished.
-_UNCONFIRMED = (LedgerStatus.pending.value, LedgerStatus.retry.value)
-
-
-class LedgerRecord(Table):
-    """Every send and every suppression, one item per (execution, step, visit) so retries write it once."""
-
-    Meta = table_meta("ledger_table")
-
-    customer_id = UnicodeAttribute(hash_key=True)
-    # `<execution>#<step>#<visit>`: a step's visits sit together.
-    message_key = UnicodeAttribute(range_key=True)
-    at = UTCDateTimeAttribute()
-    journey = UnicodeAttribute()
-    step = UnicodeAttribute()
-    priority = NumberAttribute()
-    channel = UnicodeAttribute()
-    category = UnicodeAttribute()
-    template = UnicodeAttribute()
-    # The offer the message presented, {offer, code, discount, ...}: one code on every channel.
-    offer = UnicodeAttribute(null=True)
-    # The offer the step asked for but did not show, and why, {offer, reason}: its `without_offer` template went.
-    offer_withheld = UnicodeAttribute(null=True)
-    recipient = UnicodeAttribute(null=True)
-    # What the customer read, {subject, body} (subject null but for email), set when it went out: personal, so
-    # never logged nor passed to Step Functions, and scrubbed on erasure with the recipient.
-    text = UnicodeAttribute(null=True)
-    products = UnicodeAttribute(default="[]")
-    status = UnicodeAttribute()  # a LedgerStatus
-    reason = UnicodeAttribute(null=True)
-    # The provider's id of the message that went out (SES, SNS, `note:<customer>` for a note).
-    provider_id = UnicodeAttribute(null=True)
-    # A deferred entry's seconds until the step is tried again.
-    defer_seconds = NumberAttribute(null=True)
-    # The delivery that started the run (events.correlation_id_of): logs and traces are searched by it. Entries
-    # written before it existed have none.
-    correlation_id = UnicodeAttribute(null=True)
-    expires_at = TTLAttribute(null=True)
-
-    @property
-    def product_list(self) -> list[str]:
-        return list(json.loads(self.products))
-
-    @property
-    def deferred_for(self) -> int:
-        """A deferred entry's seconds; one written before `defer_seconds` existed kept them in `provider_id`."""
-        if self.defer_seconds is not None:
-            return int(self.defer_seconds)
-        return int(self.provider_id or 1)
-
-    def as_report(self) -> dict[str, Any]:
-        return {
-            "at": self.at.isoformat(),
-            "customer_id": self.customer_id,
-            "execution": self.message_key.split("#", 1)[0],
-            "journey": self.journey,
-            "step": self.step,
-            "channel": self.channel,
-            "category": self.category,
-            "template": self.template,
-            "to": self.recipient,
-            "products": self.product_list,
-            "status": self.status,
-            "reason": self.reason,
-            "offer": _presented(self.offer),
-            "offer_withheld": json.loads(self.offer_withheld) if self.offer_withheld else None,
-            "text": json.loads(self.text) if self.text else None,
-        }
-
-    def as_pending(self) -> dict[str, Any]:
-        """An unconfirmed send as staff see it on the profile: when, where, which journey (no address, no text)."""
-        return {
-            "at": self.at.isoformat(),
-            "channel": self.channel,
-            "journey": self.journey,
-            "step": self.step,
-            "template": self.template,
-        }
-
-
-def _presented(offer: str | None) -> dict[str, Any] | None:
-    if offer is None:
-        return None
-    issued = json.loads(offer)
-    presented = {
-        "offer": issued["offer"],
-        "code": issued["code"],
-        "discount": issued["discount"],
-        "skus": issued["skus"],
-    }
-    # The step asked for another offer: the customer's live one was shown instead of issuing a second.
-    return presented | (
-        {"instead_of": issued["requested"]} if issued.get("requested", issued["offer"]) != issued["offer"] else {}
-    )
 
 
 def entry(
@@ -187,21 +83,6 @@ def entry(
         correlation_id=correlation_id,
         expires_at=at + timedelta(days=RETENTION_DAYS),
     )
-
-
-def entries(customer_id: str, key_prefix: str | None = None) -> list[LedgerRecord]:
-    """A customer's entries, or only those whose message key starts with `key_prefix` (one step's visits)."""
-    condition = LedgerRecord.message_key.startswith(key_prefix) if key_prefix is not None else None
-    return list(LedgerRecord.query(customer_id, condition))
-
-
-def sent_to(customer_id: str) -> Iterator[LedgerRecord]:
-    """The messages that went out to one customer id (what frequency caps count)."""
-    return LedgerRecord.query(customer_id, filter_condition=LedgerRecord.status == LedgerStatus.sent.value)
-
-
-def get(customer_id: str, message_key: str) -> LedgerRecord:
-    return LedgerRecord.get(customer_id, message_key)
 
 
 def claim(record: LedgerRecord, retrying: bool) -> bool:
@@ -259,14 +140,14 @@ def confirm_sent(customer_id: str, message_key_tag: str, provider_id: str) -> Le
     found = next((record for record in entries(customer_id) if tag_value(record.message_key) == message_key_tag), None)
     if found is None:
         return None
-    if found.status in _UNCONFIRMED:
+    if found.status in UNCONFIRMED:
         confirmed: list[Action] = [
             LedgerRecord.status.set(LedgerStatus.sent.value),
             LedgerRecord.provider_id.set(provider_id),
             LedgerRecord.reason.remove(),
         ]
         try:
-            found.update(actions=confirmed, condition=LedgerRecord.status.is_in(*_UNCONFIRMED))
+            found.update(actions=confirmed, condition=LedgerRecord.status.is_in(*UNCONFIRMED))
         except UpdateError as error:
             # The function completed it meanwhile: its outcome stands, and it puts its facts itself.
             if error.cause_response_code != "ConditionalCheckFailedException":
@@ -325,17 +206,6 @@ def _issued_by_visit(record: LedgerRecord, offer: dict[str, Any]) -> bool:
     return bool(offer.get("issued_by") == record.journey and datetime.fromisoformat(offer["issued_at"]) >= entered)
 
 
-def unconfirmed(customer_ids: Iterable[str]) -> list[LedgerRecord]:
-    """The customers' entries still `pending`: messages that may or may not have reached them (staff see them)."""
-    return [
-        record
-        for customer_id in customer_ids
-        for record in LedgerRecord.query(
-            customer_id, filter_condition=LedgerRecord.status == LedgerStatus.pending.value
-        )
-    ]
-
-
 def newly_unconfirmed(now: datetime) -> int:
     """Entries claimed in the hour that ended CONFIRM_WITHIN before `now` and still `pending`: the hourly schedule
     counts each once (the `MessagesUnreconciled` metric). A scan with a filter: its cost grows with the ledger."""
@@ -354,11 +224,6 @@ def forget_recipients_and_texts(customer_ids: Iterable[str]) -> None:
         for record in LedgerRecord.query(customer_id):
             if record.recipient is not None or record.text is not None:
                 record.update(actions=[LedgerRecord.recipient.remove(), LedgerRecord.text.remove()])
-
-
-def every_entry() -> Iterator[LedgerRecord]:
-    """The whole ledger, in the table's order (a scan: for the simulation and tests, never on a function's path)."""
-    return LedgerRecord.scan()
 
 
 def report() -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from omnijourney.platform import clock
 from omnijourney.profiles import store
 from omnijourney.profiles.model import Profile
 from omnijourney.profiles.service import amend
-from omnijourney.runtime import ledger
+from omnijourney.runtime import ledger_records
 from omnijourney.runtime import runs as journey_runs
 from omnijourney.runtime.conditions import Facts, Happened, Membership, holds, matches, occurred, segments_now
 from omnijourney.runtime.consistency import consistency
@@ -118,7 +118,7 @@ def _facts(
             history.append(occurred(recording, profile))
     last_message = None
     if config.read_messages(names):
-        last_message = max((sent.at for each in customer_ids for sent in ledger.sent_to(each)), default=None)
+        last_message = max((sent.at for each in customer_ids for sent in ledger_records.sent_to(each)), default=None)
     return Facts(now=now, zone=zone, history=tuple(history), last_message_at=last_message)
 
 

@@ -55,10 +55,10 @@ from omnijourney.platform import aws, clock
 from omnijourney.platform.settings import get_settings
 from omnijourney.profiles import service, store
 from omnijourney.profiles.model import IssuedOffer, Note, Profile, with_note, with_traits
-from omnijourney.runtime import guards, ledger, runs
+from omnijourney.runtime import guards, ledger, ledger_records, runs
 from omnijourney.runtime.conditions import Happened, holds
 from omnijourney.runtime.consistency import consistency, products
-from omnijourney.runtime.ledger import LedgerRecord, LedgerStatus
+from omnijourney.runtime.ledger_records import LedgerRecord, LedgerStatus
 from omnijourney.runtime.rendering import Rendered, render
 from omnijourney.runtime.runs import JourneyRunRecord, RunOutcome
 from omnijourney.runtime.triggers import drawn_group, journey_of
@@ -170,7 +170,7 @@ def _sent(profile: Profile, read_id: str, read: list[LedgerRecord], now: datetim
         entry
         for customer_id in (profile.customer_id, *profile.merged_from)
         if customer_id != read_id
-        for entry in ledger.sent_to(customer_id)
+        for entry in ledger_records.sent_to(customer_id)
     ]
     return [
         guards.Sent(entry.at, entry.journey, int(entry.priority), entry.category)
@@ -188,7 +188,7 @@ def send(task: SendTask) -> SendResult:
     marketing = message.category == Category.marketing
     # One read of the ledger for this step's visits so far (a retry finds its entry; since when a ticket holds it)
     # and, for marketing, for what was sent within the caps' window: the customer's whole ledger, or the step's.
-    read = ledger.entries(task.customer_id, None if marketing else step_key)
+    read = ledger_records.entries(task.customer_id, None if marketing else step_key)
     visits = [entry for entry in read if entry.message_key.startswith(step_key)]
     earlier = next((visit for visit in visits if visit.message_key == key), None)
     if earlier is not None and _resent_as_is(earlier):
@@ -242,7 +242,7 @@ def send(task: SendTask) -> SendResult:
         correlation_id=task.entry.correlation,
     )
     if not ledger.claim(entry, retrying=earlier is not None):
-        claimed = ledger.get(task.customer_id, key)
+        claimed = ledger_records.get(task.customer_id, key)
         ledger.emit_outcome(claimed, profile)
         return _outcome(claimed)
     if decision.status != "send":

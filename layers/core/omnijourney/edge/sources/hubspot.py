@@ -1,5 +1,6 @@
 """HubSpot's webhook subscriptions: contacts (creation, property change, merge, deletion, GDPR deletion), deals
-(creation, property change, associations with contacts and line items) and line items (property change), in the
+(creation, property change, deletion, restore, associations with contacts and line items) and line items (property
+change, deletion, restore), in the
 batches HubSpot sends (a JSON array of up to 100 events); docs/sources/hubspot.md says what becomes what.
 
 Signed with X-HubSpot-Signature-v3 = base64 HMAC-SHA256(app secret, method + URI + body + timestamp), the timestamp
@@ -103,6 +104,11 @@ LINE_ITEM_PROPERTIES = frozenset({"hs_sku", "name", "quantity", "price", "hs_pro
 NUMBERS = frozenset({"amount", "quantity", "price"})
 # HubSpot sends a date property's new value as milliseconds since the epoch.
 DATES = frozenset({"closedate"})
+# A deal's or line item's deletion and restore, as the value of the property that says it is deleted (the CRM API's
+# `archived`, read by profiles/model.py): stamped like any property, so a deletion is a tombstone that an older event
+# arriving later cannot undo.
+ARCHIVED = "archived"
+ARCHIVING = {"deletion": "true", "restore": "false"}
 # A legacy association type: the two ends' objects, the `fromObjectId` end first.
 ASSOCIATION_TYPES = {
     "DEAL_TO_CONTACT": ("deal", "contact"),
@@ -271,6 +277,13 @@ def _deal(item: dict[str, Any], change: str, object_id: str, where: str) -> dict
     deal = Identifier(kind=IdentifierKind.hubspot_deal_id, value=object_id)
     if change == "creation":
         return {"type": EventType.deal_updated, "identifiers": [deal], "deal": DealChange(deal_id=object_id)}
+    if change in ARCHIVING:
+        properties = {ARCHIVED: ARCHIVING[change]}
+        return {
+            "type": EventType.deal_updated,
+            "identifiers": [deal],
+            "deal": DealChange(deal_id=object_id, properties=properties),
+        }
     if change != "propertyChange":
         return None
     name = str(require(item, "propertyName", where))
@@ -285,16 +298,17 @@ def _deal(item: dict[str, Any], change: str, object_id: str, where: str) -> dict
 
 
 def _line_item(item: dict[str, Any], change: str, object_id: str, where: str) -> dict[str, Any] | None:
-    if change != "propertyChange":
+    properties: dict[str, str | None]
+    if change in ARCHIVING:
+        properties = {ARCHIVED: ARCHIVING[change]}
+    elif change == "propertyChange" and (name := str(require(item, "propertyName", where))) in LINE_ITEM_PROPERTIES:
+        properties = {name: _property_value(name, item.get("propertyValue"), f"{where}propertyValue")}
+    else:
         return None
-    name = str(require(item, "propertyName", where))
-    if name not in LINE_ITEM_PROPERTIES:
-        return None
-    value = _property_value(name, item.get("propertyValue"), f"{where}propertyValue")
     return {
         "type": EventType.deal_updated,
         "identifiers": [Identifier(kind=IdentifierKind.hubspot_line_item_id, value=object_id)],
-        "line_item": LineItemChange(line_item_id=object_id, properties={name: value}),
+        "line_item": LineItemChange(line_item_id=object_id, properties=properties),
     }
 
 
