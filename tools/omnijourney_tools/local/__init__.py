@@ -41,6 +41,7 @@ from omnijourney_tools.local.lambdas import route_lambdas
 from omnijourney_tools.local.moto_shortcuts import moto_shortcuts
 from omnijourney_tools.local.ses_events import SEND, SendRecords
 from omnijourney_tools.local.virtual_time import VirtualClock
+from omnijourney_tools.stage_queue import events_queue_name
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -222,12 +223,12 @@ class LocalBackend:
         for setting, name in names.items():
             os.environ[f"OMNIJOURNEY_{setting.upper()}"] = name
         sqs = aws.client("sqs")
-        dlq_url = sqs.create_queue(QueueName=f"omnijourney-{stage}-events-dlq")["QueueUrl"]
+        dlq_url = sqs.create_queue(QueueName=f"{events_queue_name(stage)}-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
-        self.queue_url = sqs.create_queue(
-            QueueName=f"omnijourney-{stage}-events", Attributes={"RedrivePolicy": redrive}
-        )["QueueUrl"]
+        self.queue_url = sqs.create_queue(QueueName=events_queue_name(stage), Attributes={"RedrivePolicy": redrive})[
+            "QueueUrl"
+        ]
         self.queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]

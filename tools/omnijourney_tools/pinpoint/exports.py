@@ -55,6 +55,14 @@ class Export:
     def refuse(self, detail: str, *, field: str | None = None) -> ImportRefused:
         return ImportRefused(self.file, detail, record=self.record, field=field)
 
+    def enum_value(self, value: Any, shape: str, field: str) -> str:
+        """`value` if it is one of the service model's values for `shape` (botocore does not check them), else
+        refused naming the field."""
+        allowed: list[str] = pinpoint_model().shape_for(shape).enum
+        if value not in allowed:
+            raise self.refuse(f"{value!r} is not one of Pinpoint's {shape} values: {', '.join(allowed)}", field=field)
+        return str(value)
+
 
 JOURNEY = ExportKind(
     noun="journey",

@@ -14,7 +14,7 @@ from typing import Any
 
 from omnijourney.platform.configfile import TIME_OF_DAY
 from omnijourney_tools.pinpoint.conditions import Json, duration, event_match, event_types, event_where, timestamp
-from omnijourney_tools.pinpoint.exports import Export, pinpoint_model
+from omnijourney_tools.pinpoint.exports import Export
 from omnijourney_tools.pinpoint.names import snake_name
 from omnijourney_tools.pinpoint.report import ObjectReport
 
@@ -97,7 +97,7 @@ def _entry(export: Export, reported: ObjectReport, segments: Mapping[str, str]) 
 def _event_entry(export: Export, reported: ObjectReport, event_start: Mapping[str, Any]) -> Json:
     at = "StartCondition.EventStartCondition.EventFilter"
     event_filter = event_start["EventFilter"]
-    _enum(export, event_filter["FilterType"], "FilterType", f"{at}.FilterType")
+    export.enum_value(event_filter["FilterType"], "FilterType", f"{at}.FilterType")
     dimensions = event_filter["Dimensions"]
     if "EventType" not in dimensions:
         raise export.refuse("names no event type: a journey starts on named events", field=f"{at}.Dimensions")
@@ -233,7 +233,7 @@ def _report_the_rest(export: Export, reported: ObjectReport) -> None:
         )
     state = body.get("State")
     if state is not None:
-        _enum(export, state, "State", "State")
+        export.enum_value(state, "State", "State")
         if state == "ACTIVE":
             reported.mapped("State ACTIVE", "imported; it runs once deployed")
         else:
@@ -285,12 +285,6 @@ def _schedule(export: Export, reported: ObjectReport, *, segment_entry: bool) ->
     )
     reported.decide(f"Schedule {_shown(schedule)}", deploy + counted)
     return start
-
-
-def _enum(export: Export, value: str, shape: str, at: str) -> None:
-    allowed = pinpoint_model().shape_for(shape).enum
-    if value not in allowed:
-        raise export.refuse(f"{value!r} is not one of Pinpoint's values: {', '.join(allowed)}", field=at)
 
 
 def _shown(value: Any, limit: int = 120) -> str:

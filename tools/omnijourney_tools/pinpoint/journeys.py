@@ -19,7 +19,7 @@ from omnijourney_tools.pinpoint.exports import JOURNEY, Export, ImportRefused, r
 from omnijourney_tools.pinpoint.journey_settings import IDENTITY, journey_settings
 from omnijourney_tools.pinpoint.journey_steps import Draft, in_order
 from omnijourney_tools.pinpoint.names import imported_segments
-from omnijourney_tools.pinpoint.outputs import IMPORTED_MARK, Outputs
+from omnijourney_tools.pinpoint.outputs import IMPORTED_MARK, Outputs, written_by_an_import
 from omnijourney_tools.pinpoint.report import MigrationReport
 from omnijourney_tools.pinpoint.webhook_parts import payload_template, with_targets
 
@@ -59,12 +59,8 @@ def _add_webhook_parts(converted: list[ImportedJourney], webhooks: Path, templat
     for journey in converted:
         for template, payload in journey.payloads.items():
             path = templates / f"{template}.yaml"
-            if path not in outputs.paths and not (path.exists() and not _imported(path)):
+            if path not in outputs.paths and not (path.exists() and not written_by_an_import(path)):
                 outputs.add(path, payload_template(journey.name, payload), source=str(journey.export.file))
-
-
-def _imported(path: Path) -> bool:
-    return path.read_text(encoding="utf-8").startswith(IMPORTED_MARK)
 
 
 def _imported_segments(config: Path) -> dict[str, str]:

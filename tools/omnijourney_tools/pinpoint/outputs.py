@@ -24,7 +24,7 @@ class Outputs:
         --force), except when `edits_existing` (the importer merged its part into that file's own text)."""
         if path in self._files:
             raise ImportRefused(source, f"two objects would both be written to {path}; rename one in Pinpoint's export")
-        if path.exists() and not (edits_existing or self._replace_any or _imported(path)):
+        if path.exists() and not (edits_existing or self._replace_any or written_by_an_import(path)):
             raise ImportRefused(
                 source, f"{path} exists and was not written by an import; move it away or pass --force to replace it"
             )
@@ -49,6 +49,7 @@ class Outputs:
         return written
 
 
-def _imported(path: Path) -> bool:
+def written_by_an_import(path: Path) -> bool:
+    """Whether an import wrote the file at `path` (its first line is IMPORTED_MARK)."""
     with path.open(encoding="utf-8", errors="replace") as file:
         return file.readline().startswith(IMPORTED_MARK)

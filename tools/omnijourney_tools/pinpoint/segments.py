@@ -24,7 +24,7 @@ from omnijourney.edge.sources.pinpoint import LOCATION_TRAITS
 from omnijourney.events import ConsentChannel, EventType
 from omnijourney.journeys.segments import SEGMENTS_FILE, SegmentsConfig, load_segments
 from omnijourney.platform.configfile import ConfigError
-from omnijourney_tools.pinpoint.exports import SEGMENT, Export, ImportRefused, pinpoint_model, read_exports
+from omnijourney_tools.pinpoint.exports import SEGMENT, Export, ImportRefused, read_exports
 from omnijourney_tools.pinpoint.names import imported_segments, segment_description, snake_name
 from omnijourney_tools.pinpoint.outputs import Outputs
 from omnijourney_tools.pinpoint.report import MigrationReport, ObjectReport
@@ -191,7 +191,7 @@ def _inherit_unmapped(
 
 
 def _is_list(export: Export) -> bool:
-    kind = _enum(export, export.body.get("SegmentType", "DIMENSIONAL"), "SegmentType", "SegmentType")
+    kind = export.enum_value(export.body.get("SegmentType", "DIMENSIONAL"), "SegmentType", "SegmentType")
     return kind == "IMPORT" or bool(export.body.get("ImportDefinition"))
 
 
@@ -342,7 +342,7 @@ class Builder:
             "ANY": self.either,
             "NONE": self.neither,
         }
-        return combine[_enum(self.export, how, "Include", path)](clauses)
+        return combine[self.export.enum_value(how, "Include", path)](clauses)
 
     def reference(self, reference: dict[str, Any], path: str) -> Clause:
         segment_id = str(reference["Id"])
@@ -382,7 +382,9 @@ class Builder:
         return self.both(clauses)
 
     def attribute(self, name: str, dimension: dict[str, Any], path: str) -> Clause:
-        kind = _enum(self.export, dimension.get("AttributeType", "INCLUSIVE"), "AttributeType", f"{path}.AttributeType")
+        kind = self.export.enum_value(
+            dimension.get("AttributeType", "INCLUSIVE"), "AttributeType", f"{path}.AttributeType"
+        )
         values = [str(value) for value in dimension["Values"]]
         if kind in ("INCLUSIVE", "EXCLUSIVE"):
             clause = self._one_of(name, values)
@@ -431,9 +433,11 @@ class Builder:
         return clause
 
     def channel(self, dimension: dict[str, Any], path: str) -> Clause:
-        kind = _enum(self.export, dimension.get("DimensionType", "INCLUSIVE"), "DimensionType", f"{path}.DimensionType")
+        kind = self.export.enum_value(
+            dimension.get("DimensionType", "INCLUSIVE"), "DimensionType", f"{path}.DimensionType"
+        )
         for index, value in enumerate(dimension["Values"]):
-            _enum(self.export, value, "ChannelType", f"{path}.Values[{index}]")
+            self.export.enum_value(value, "ChannelType", f"{path}.Values[{index}]")
         channels = list(dict.fromkeys(CHANNELS[value] for value in dimension["Values"] if value in CHANNELS))
         others = [value for value in dimension["Values"] if value not in CHANNELS]
         if others and kind == "INCLUSIVE":
@@ -455,15 +459,17 @@ class Builder:
         return result
 
     def country(self, dimension: dict[str, Any], path: str) -> Clause:
-        kind = _enum(self.export, dimension.get("DimensionType", "INCLUSIVE"), "DimensionType", f"{path}.DimensionType")
+        kind = self.export.enum_value(
+            dimension.get("DimensionType", "INCLUSIVE"), "DimensionType", f"{path}.DimensionType"
+        )
         clause = self._one_of(COUNTRY_TRAIT, [str(value) for value in dimension["Values"]])
         result = clause if kind == "INCLUSIVE" else self.neither([clause])
         self.reported.mapped(f"{path} ({kind} {', '.join(dimension['Values'])})", result.holds)
         return result
 
     def recency(self, recency: dict[str, Any], path: str) -> Clause:
-        active = _enum(self.export, recency["RecencyType"], "RecencyType", f"{path}.RecencyType") == "ACTIVE"
-        duration = _enum(self.export, recency["Duration"], "Duration", f"{path}.Duration")
+        active = self.export.enum_value(recency["RecencyType"], "RecencyType", f"{path}.RecencyType") == "ACTIVE"
+        duration = self.export.enum_value(recency["Duration"], "Duration", f"{path}.Duration")
         days = RECENCY_DAYS[duration]
         test = {"event": ACTIVITY.value, "within_days": days}
         did = "did" if active else "did_not"
@@ -485,11 +491,3 @@ class Builder:
             f"no equivalent ({why}); until you replace `tags: [{UNMAPPED_TAG}]` in segment {self.name!r} with a test "
             "of your own, it matches nobody",
         )
-
-
-def _enum(export: Export, value: Any, shape: str, path: str) -> str:
-    """`value` if it is one of the service model's values for `shape` (botocore does not check them), else refused."""
-    allowed: list[str] = pinpoint_model().shape_for(shape).enum
-    if value not in allowed:
-        raise export.refuse(f"{value!r} is not one of Pinpoint's {shape} values: {', '.join(allowed)}", field=path)
-    return str(value)

@@ -85,7 +85,8 @@ class SalesTaskAdapter:
                 )
             except SendFailed as failure:
                 if failure.reason == _NO_SUCH_CONTACT:
-                    logger.info("HubSpot has no contact %s (merged away?): trying the customer's next", contact)
+                    # The message's key, not the contact id: that names the customer.
+                    logger.info("HubSpot has no contact for %s (merged away?): trying the next", message.message_key)
                     continue
                 if failure.reason in _NOT_AUTHORIZED:
                     # An operator's to put right, not a crash: logged without a traceback.

@@ -5,7 +5,7 @@ profile and staff APIs load it on a cold start to list a customer's unconfirmed 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -139,17 +139,6 @@ def sent_to(customer_id: str) -> Iterator[LedgerRecord]:
 
 def get(customer_id: str, message_key: str) -> LedgerRecord:
     return LedgerRecord.get(customer_id, message_key)
-
-
-def unconfirmed(customer_ids: Iterable[str]) -> list[LedgerRecord]:
-    """The customers' entries still `pending`: messages that may or may not have reached them (staff see them)."""
-    return [
-        record
-        for customer_id in customer_ids
-        for record in LedgerRecord.query(
-            customer_id, filter_condition=LedgerRecord.status == LedgerStatus.pending.value
-        )
-    ]
 
 
 def every_entry() -> Iterator[LedgerRecord]:
