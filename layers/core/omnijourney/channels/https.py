@@ -126,6 +126,19 @@ class Pace:
             self._sleep(slot - now)
 
 
+class HttpsAdapter:
+    """What an adapter that POSTs over HTTPS is given: how to post, sleep and read the clock (tests give fakes), and
+    its pace (one per adapter: per process, as Lambda keeps it)."""
+
+    def __init__(
+        self, post: Post = post_over_https, sleep: Callable[[float], None] = time.sleep, now: Clock = time.monotonic
+    ) -> None:
+        self._post = post
+        self._sleep = sleep
+        self._now = now
+        self._pace = Pace(sleep, now)
+
+
 def attempt(
     name: str,
     delivery: Delivery,

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable
 from datetime import timedelta
 
 from omnijourney.channels import OutgoingMessage, SendFailed
-from omnijourney.channels.https import Clock, Pace, Post, attempt, post_over_https
+from omnijourney.channels.https import HttpsAdapter, attempt
 from omnijourney.channels.targets import contacts_to_try, outbound
 from omnijourney.platform import clock
 from omnijourney.profiles import store
@@ -55,15 +53,7 @@ def task_request(message: OutgoingMessage, owner: str | None, due_in_days: int, 
     return {"properties": properties, "associations": [{"to": {"id": contact}, "types": [association]}]}
 
 
-class SalesTaskAdapter:
-    def __init__(
-        self, post: Post = post_over_https, sleep: Callable[[float], None] = time.sleep, now: Clock = time.monotonic
-    ) -> None:
-        self._post = post
-        self._sleep = sleep
-        self._now = now
-        self._pace = Pace(sleep, now)
-
+class SalesTaskAdapter(HttpsAdapter):
     def send(self, message: OutgoingMessage) -> str:
         tasks = outbound().sales_tasks
         if tasks is None:

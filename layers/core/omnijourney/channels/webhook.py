@@ -10,12 +10,10 @@ for good: channels.https.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from omnijourney.channels import OutgoingMessage, SendFailed
-from omnijourney.channels.https import Clock, Pace, Post, attempt, post_over_https
+from omnijourney.channels.https import HttpsAdapter, attempt
 from omnijourney.channels.targets import outbound
 
 logger = logging.getLogger(__name__)
@@ -33,15 +31,7 @@ def signed_headers(secret: str, message_id: str, at: datetime, body: str) -> dic
     }
 
 
-class WebhookAdapter:
-    def __init__(
-        self, post: Post = post_over_https, sleep: Callable[[float], None] = time.sleep, now: Clock = time.monotonic
-    ) -> None:
-        self._post = post
-        self._sleep = sleep
-        self._now = now
-        self._pace = Pace(sleep, now)
-
+class WebhookAdapter(HttpsAdapter):
     def send(self, message: OutgoingMessage) -> str:
         name = message.to
         target = outbound().targets.get(name)
