@@ -205,11 +205,13 @@ counted_orders AS (
       AND (s.range_end IS NULL OR b.placed_at < s.range_end)
 ),
 
--- Each won deal with an amount, on the profile that holds it: its value joined from its tellings as the profile
--- joins them (profiles/model.py, "Deals"), per property the latest telling (by the event's time, then its id's
--- digest; a cleared property has none). Won by HubSpot's `hs_is_closed_won` where told, else by the stage
--- `closedwon`, since the telling that decided it; a deal deleted in the CRM (its latest `archived` telling "true")
--- is none. Its amount is in its own currency (NULL: the CRM's company currency).
+-- Each won deal with an amount, once, for the customer whose value it is: its value joined from its tellings on
+-- each customer's copy as the profile joins them (profiles/model.py, "Deals"), per property the latest telling (by
+-- the event's time, then its id's digest; a cleared property has none). Won by HubSpot's `hs_is_closed_won` where
+-- told, else by the stage `closedwon`, since the telling that decided it; a deal deleted in the CRM (its latest
+-- `archived` telling "true") is none. Of the customers it is on now (their latest `associated` telling "true"), not
+-- erased, the one associated with it first, then by customer id, as the report credits it. Its amount is in its own
+-- currency (NULL: the CRM's company currency).
 deal_tellings AS (
     SELECT
         customer_id,
@@ -236,21 +238,30 @@ deal_book AS (
         coalesce(coalesce(d.currency, s.crm_currency) = s.shop_currency, FALSE) AS in_shop_currency
     FROM (
         SELECT
-            customer_id,
-            deal_id,
-            max(CASE WHEN deal_property = 'amount' THEN amount END) AS amount,
-            max(CASE WHEN deal_property = 'deal_currency_code' THEN currency END) AS currency,
-            max(CASE WHEN deal_property = 'hs_is_closed_won' THEN lower(status) END) AS verdict,
-            max(CASE WHEN deal_property = 'hs_is_closed_won' THEN occurred_at END) AS verdict_at,
-            max(CASE WHEN deal_property = 'dealstage' THEN status END) AS stage,
-            max(CASE WHEN deal_property = 'dealstage' THEN occurred_at END) AS stage_at,
-            max(CASE WHEN deal_property = 'archived' THEN lower(status) END) AS archived
-        FROM deal_tellings
-        WHERE recency = 1
-        GROUP BY customer_id, deal_id
+            copies.*,
+            row_number() OVER (PARTITION BY copies.deal_id ORDER BY copies.associated_at, copies.customer_id) AS credit
+        FROM (
+            SELECT
+                customer_id,
+                deal_id,
+                max(CASE WHEN deal_property = 'amount' THEN amount END) AS amount,
+                max(CASE WHEN deal_property = 'deal_currency_code' THEN currency END) AS currency,
+                max(CASE WHEN deal_property = 'hs_is_closed_won' THEN lower(status) END) AS verdict,
+                max(CASE WHEN deal_property = 'hs_is_closed_won' THEN occurred_at END) AS verdict_at,
+                max(CASE WHEN deal_property = 'dealstage' THEN status END) AS stage,
+                max(CASE WHEN deal_property = 'dealstage' THEN occurred_at END) AS stage_at,
+                max(CASE WHEN deal_property = 'archived' THEN lower(status) END) AS archived,
+                max(CASE WHEN deal_property = 'associated' THEN lower(status) END) AS associated,
+                max(CASE WHEN deal_property = 'associated' THEN occurred_at END) AS associated_at
+            FROM deal_tellings
+            WHERE recency = 1
+            GROUP BY customer_id, deal_id
+        ) AS copies
+        LEFT JOIN erased_customers AS e ON e.customer_id = copies.customer_id
+        WHERE copies.associated = 'true' AND e.customer_id IS NULL
     ) AS d
     CROSS JOIN settings AS s
-    WHERE d.amount IS NOT NULL AND coalesce(d.verdict = 'true', d.stage = 'closedwon', FALSE)
+    WHERE d.credit = 1 AND d.amount IS NOT NULL AND coalesce(d.verdict = 'true', d.stage = 'closedwon', FALSE)
       AND coalesce(d.archived, 'false') <> 'true'
 ),
 
@@ -264,6 +275,17 @@ earnings AS (
     SELECT customer_id, won_at, amount
     FROM deal_book
     WHERE in_shop_currency
+),
+
+-- What the counted customers earned in the range, as counted_orders are their orders in it (after `earnings`, which
+-- it reads).
+counted_earnings AS (
+    SELECT e.*
+    FROM earnings AS e
+    JOIN counted_customers AS c ON c.customer_id = e.customer_id
+    CROSS JOIN settings AS s
+    WHERE (s.range_start IS NULL OR e.earned_at >= s.range_start)
+      AND (s.range_end IS NULL OR e.earned_at < s.range_end)
 )
 
 SELECT * FROM scoped_facts

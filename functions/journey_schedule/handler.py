@@ -8,12 +8,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from omnijourney.analytics.stream import flush
 from omnijourney.platform import clock
 from omnijourney.platform.tracing import function_tracer
-from omnijourney.runtime.ledger import newly_unconfirmed
-from omnijourney.runtime.segments import evaluate_due_segments
-from omnijourney.runtime.triggers import run_schedule
 
 logger = Logger()
 metrics = Metrics()
@@ -24,6 +20,12 @@ tracer = function_tracer()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # lazy: the journey runtime (its stores, the journeys, the facts) loads on the first turn, not at cold start
+    from omnijourney.analytics.stream import flush
+    from omnijourney.runtime.ledger import newly_unconfirmed
+    from omnijourney.runtime.segments import evaluate_due_segments
+    from omnijourney.runtime.triggers import run_schedule
+
     answer: dict[str, Any]
     if "segments" in event:
         reaction = evaluate_due_segments()

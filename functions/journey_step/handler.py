@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import JsonValue
 
 from omnijourney.platform.tracing import CORRELATION_ANNOTATION, function_tracer
-from omnijourney.runtime.steps import execution_finished, perform
 
 logger = Logger()
 metrics = Metrics()
@@ -26,6 +25,9 @@ def follow(correlation_id: str) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, JsonValue]:
+    # lazy: the journey runtime (its stores, the journeys, the channels) loads on the first Task, not at cold start
+    from omnijourney.runtime.steps import execution_finished, perform
+
     if event.get("detail-type") == "Step Functions Execution Status Change":
         return execution_finished(event["detail"], follow=follow)
     result = perform(event, follow=follow)

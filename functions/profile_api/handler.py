@@ -8,12 +8,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from omnijourney.app import profile_views
-from omnijourney.app.erasure import erase_customer
 from omnijourney.app.next_best_actions import mark_done
 from omnijourney.edge.bodies import ActionDone, Erased, NamedCustomers, ProfileView
 from omnijourney.edge.http import answer_doc, json_answer, problem_docs, problem_responses
 from omnijourney.platform.tracing import function_tracer
-from omnijourney.profiles import service
 
 logger = Logger()
 tracer = function_tracer()
@@ -60,7 +58,7 @@ def look_up_by_name(
     first_name: Annotated[str, Query(description="Case and accents do not matter")],
     last_name: Annotated[str, Query(description="Case and accents do not matter")],
 ) -> Response[str]:
-    return json_answer(service.named(first_name, last_name))
+    return json_answer(profile_views.named(first_name, last_name))
 
 
 @app.post(
@@ -88,7 +86,7 @@ def action_done(customer_id: str, action_id: str) -> Response[str]:
     responses={200: PROFILE, **problem_docs({404: "No such customer"})},
 )
 def get_profile(customer_id: str) -> Response[str]:
-    return json_answer(profile_views.view_of(service.get(customer_id)))
+    return json_answer(profile_views.customer(customer_id))
 
 
 @app.delete(
@@ -98,6 +96,8 @@ def get_profile(customer_id: str) -> Response[str]:
     responses={200: answer_doc("Erased", Erased), **problem_docs({404: "No such customer"})},
 )
 def erase(customer_id: str) -> Response[str]:
+    from omnijourney.app.erasure import erase_customer  # lazy: what an erasure reaches loads on the first one
+
     erased = erase_customer(customer_id)
     logger.info("customer erased", customer_ids=erased)
     return json_answer({"erased": erased})

@@ -16,7 +16,6 @@ from omnijourney.app.next_best_actions import mark_done
 from omnijourney.edge.bodies import ActionDone, NamedCustomers, ProfileView, StaffSearch
 from omnijourney.edge.http import answer_doc, json_answer, problem_docs, problem_responses, uncached, unreadable_json
 from omnijourney.platform.tracing import function_tracer
-from omnijourney.profiles import service
 
 logger = Logger()
 tracer = function_tracer()
@@ -39,7 +38,7 @@ problem_responses(app)
     },
 )
 def search(wanted: Annotated[StaffSearch, Body()]) -> Response[str]:
-    return json_answer(service.search(wanted.model_dump()))
+    return json_answer(profile_views.search(wanted.model_dump()))
 
 
 @app.get(
@@ -52,7 +51,7 @@ def search(wanted: Annotated[StaffSearch, Body()]) -> Response[str]:
     },
 )
 def customer(customer_id: str) -> Response[str]:
-    return json_answer(profile_views.view_of(service.get(customer_id)))
+    return json_answer(profile_views.customer(customer_id))
 
 
 @app.post(

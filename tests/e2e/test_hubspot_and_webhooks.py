@@ -126,6 +126,8 @@ def test_a_contact_and_its_won_deal_signed_by_hubspots_client_are_on_the_profile
                     "price": 129.9,
                 }
             ],
+            # When the deal's association with the contact was told (the CRM story's association event).
+            "associated_at": "2026-03-04T10:29:18+00:00",
         }
     ]
 

@@ -137,7 +137,10 @@ def told(deal_id: str, customer: str, at: datetime, **properties: str | None) ->
         received_at=at,
         deal=DealChange(deal_id=deal_id, properties=properties),
     )
-    written = [facts.event_fact(change, customer, known=True), *facts.deal_facts(change, customer)]
+    tellings = [facts.DealTelling(name, value, at, change.event_id) for name, value in properties.items()]
+    # The customer's association with the deal, as every copy of theirs tells it.
+    tellings.append(facts.DealTelling(facts.ASSOCIATED, "true", DAY, f"hubspot:{deal_id}:associated"))
+    written = [facts.event_fact(change, customer, known=True), *facts.deal_facts(customer, deal_id, tellings)]
     return [json.loads(fact.record(), parse_float=Decimal) | {"occurred_at": at} for fact in written]
 
 
@@ -187,3 +190,45 @@ def test_the_scorecard_counts_a_won_deal_by_its_latest_tellings_and_by_when_it_w
     assert "  not counted: 1 won deal in another currency than the shop's (250.00 USD)." in (
         capsys.readouterr().out.splitlines()
     )
+
+
+def associated(deal_id: int, contact_id: int, event_id: int, at: datetime, *, removed: bool = False) -> dict[str, Any]:
+    [association, _] = sample("hubspot", "deal_association_change")
+    return association | {
+        "eventId": event_id,
+        "occurredAt": millis(at),
+        "fromObjectId": deal_id,
+        "toObjectId": contact_id,
+        "associationRemoved": removed,
+    }
+
+
+@pytest.mark.parametrize("lena_taken_off", [False, True])
+def test_a_deal_shared_by_two_contacts_counts_once_for_the_one_associated_first_in_report_and_scorecard(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lena_taken_off: bool
+) -> None:
+    at = START
+    shared = [
+        deliveries()[0],
+        # Tom's association is delivered first, but happened a minute after Lena's.
+        (at + timedelta(minutes=4), [associated(9101, TOM, 70, at + timedelta(minutes=1))]),
+        (
+            at + timedelta(minutes=5),
+            deal(9101, 10, at, amount="1299.00", deal_currency_code="EUR", dealstage="closedwon"),
+        ),
+    ]
+    if lena_taken_off:
+        shared.append(
+            (at + timedelta(minutes=6), [associated(9101, LENA, 71, at + timedelta(minutes=2), removed=True)])
+        )
+
+    report, scorecard = simulated(tmp_path, capsys, shared)
+
+    by_email = {profile["identifiers"]["email"][0]: profile["customer_id"] for profile in report["profiles"]}
+    credited, other = ("tom.richter", "lena.fischer") if lena_taken_off else ("lena.fischer", "tom.richter")
+    assert report["metrics"]["clv"]["by_customer"] == {
+        by_email[f"{credited}@example.com"]: 1299.0,
+        by_email[f"{other}@example.com"]: 0.0,
+    }
+    assert report["metrics"]["revenue"] == 1299.0
+    assert from_the_lake(scorecard) == from_the_report(report)

@@ -1,6 +1,7 @@
 """Every shipped scenario's simulate report, byte for byte, against tests/golden/<scenario>.json; and the scorecard of
 the lake the same run wrote, against the report's metrics (issue 18's "done when", tests/integration/
-test_scorecard_equality.py): one simulation per scenario serves both.
+test_scorecard_equality.py): one simulation per scenario serves both, and the scenario tests (the session's shared
+runs of tests/integration/test_scenarios.py).
 
 A refactor proves it changed nothing by passing this unchanged. A change meant to change behaviour runs
 `make golden` (which sets OMNIJOURNEY_WRITE_GOLDEN=1 for this file) and commits the new reports with it, saying
@@ -18,7 +19,7 @@ import pytest
 
 from omnijourney_tools.cli import main
 from omnijourney_tools.simulation.scenario import read
-from tests.integration.test_scenarios import RUNS, SCENARIOS
+from tests.integration.test_scenarios import RUNS, SCENARIOS, report_file, scenario_lake
 from tests.integration.test_scorecard_equality import from_the_lake, from_the_report
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -35,11 +36,10 @@ def test_every_shipped_scenario_has_a_golden_report() -> None:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_the_report_is_the_golden_one_and_the_lake_gives_its_metrics(
-    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    name: str, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scenario, report, lake = SCENARIOS / f"{name}.jsonl", tmp_path / "report.json", tmp_path / "lake"
-    journeys = ["--journeys", str(RUNS[name].journeys)] if RUNS[name].journeys else []
-    assert main(["simulate", str(scenario), "--quiet", "--report", str(report), "--lake", str(lake), *journeys]) == 0
+    scenario = SCENARIOS / f"{name}.jsonl"
+    report, lake = report_file(tmp_path_factory, name), scenario_lake(tmp_path_factory, name)
     # The report stages its profiles at the scenario's last line, the scorecard at the end of that line's day (no
     # shipped scenario has a 90- or 180-day mark in between).
     last_day = read(scenario)[-1].at.astimezone(UTC).date()

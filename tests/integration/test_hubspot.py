@@ -1,6 +1,6 @@
 """HubSpot through the real handlers on moto: contacts link and merge profiles, a GDPR deletion erases the customer,
-a plain deletion only unlinks the contact id, a deal associated with two contacts merges nobody, and a deal won
-holds marketing about what it sold."""
+a plain deletion only unlinks the contact id, a deal associated with two contacts is on both (in any order) and
+merges nobody, a rep's correction takes it off, and a deal won holds marketing about what it sold."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from omnijourney.edge.sources.hubspot import TIMESTAMP_HEADER
+from omnijourney.profiles import store
 from omnijourney.profiles.store import IdentityRecord
 from omnijourney_tools.cli import main
 from tests.conftest import EVENTS, delivery, sample, signed
@@ -87,17 +88,62 @@ def test_a_hubspot_privacy_deletion_erases_the_customer(harness: Harness) -> Non
     assert IdentityRecord.count("hubspot_contact_id#5101") == 0
 
 
-def test_a_deal_shared_by_two_contacts_merges_neither_and_stays_with_the_first(harness: Harness) -> None:
+# The deal's own events name only the deal or its line item; Lena (5101) is associated first, her colleague (5102)
+# at 09:29:20; the two deliveries are sent in either order.
+DEAL_EVENTS = ("deal_creation", "deal_property_change", "deal_association_change", "line_item_property_change")
+
+
+def associated(contact_id: int, event_id: int, *, removed: bool = False, at: int = 1772620160000) -> list[Any]:
+    [to_contact, _] = sample("hubspot", "deal_association_change")
+    return [
+        to_contact | {"eventId": event_id, "toObjectId": contact_id, "occurredAt": at, "associationRemoved": removed}
+    ]
+
+
+def deals(harness: Harness, **query: str) -> list[tuple[str, str, list[str | None]]]:
+    status, profile = harness.lookup(**query)
+    assert status == 200, profile
+    return [
+        (deal["deal_id"], deal["status"], [item["sku"] for item in deal["line_items"]]) for deal in profile["deals"]
+    ]
+
+
+@pytest.mark.parametrize("order", ["deal_first", "colleague_first"])
+def test_a_deal_shared_by_two_contacts_is_on_both_whatever_the_order_and_merges_neither(
+    harness: Harness, order: str
+) -> None:
     hubspot(harness, "contact_property_change", contact(5101, 1, email=EMAIL))
     hubspot(harness, "contact_property_change", contact(5102, 10, phone=PHONE))
-    for case in ("deal_creation", "deal_property_change", "deal_association_change", "line_item_property_change"):
-        hubspot(harness, case)
-    colleague = sample("hubspot", "deal_association_change")[0] | {"eventId": 77, "toObjectId": 5102}
-    hubspot(harness, "deal_association_change", [colleague])
+    colleague = [lambda: hubspot(harness, "deal_association_change", associated(5102, 77))]
+    the_deal = [lambda case=case: hubspot(harness, case) for case in DEAL_EVENTS]
+    for deliver in [*the_deal, *colleague] if order == "deal_first" else [*colleague, *the_deal]:
+        deliver()
+
+    won = [("9101", "won", ["SHOE-TRAIL-42"])]
+    assert deals(harness, email=EMAIL) == deals(harness, phone=PHONE) == won
     assert len(harness.live_profiles()) == 2
-    lena, colleague_profile = (harness.lookup(email=EMAIL)[1], harness.lookup(phone=PHONE)[1])
-    assert lena["customer_id"] != colleague_profile["customer_id"]
+    # The deal's holder is nobody: no scheduled journey's audience or segments' turn reads it.
+    assert len(list(store.live_profiles())) == 2
     assert identifiers(harness, phone=PHONE) == {"phone": [PHONE], "hubspot_contact_id": ["5102"]}
+
+
+def test_a_deal_taken_off_a_contact_is_theirs_no_more_and_an_older_association_does_not_bring_it_back(
+    harness: Harness,
+) -> None:
+    hubspot(harness, "contact_property_change", contact(5101, 1, email=EMAIL))
+    hubspot(harness, "contact_property_change", contact(5102, 10, phone=PHONE))
+    for case in DEAL_EVENTS:
+        hubspot(harness, case)
+    hubspot(harness, "deal_association_change", associated(5102, 77))
+    assert deals(harness, phone=PHONE) == [("9101", "won", ["SHOE-TRAIL-42"])]
+
+    # The rep's correction, then the original association delivered again late.
+    hubspot(harness, "deal_association_change", associated(5102, 78, removed=True, at=1772620170000))
+    hubspot(harness, "deal_association_change", associated(5102, 77))
+
+    assert deals(harness, phone=PHONE) == []
+    # Still Lena's.
+    assert deals(harness, email=EMAIL) == [("9101", "won", ["SHOE-TRAIL-42"])]
 
 
 def test_a_request_timestamp_beyond_any_date_is_401_and_changes_nothing(harness: Harness) -> None:
@@ -161,3 +207,17 @@ def test_a_deal_closed_won_stops_the_cart_reminder_for_what_it_sold(
     assert cart_emails(report) == [expected]
     [lookup] = report["lookups"]
     assert lookup["profile"]["identifiers"]["hubspot_contact_id"] == ["5101"]
+
+
+def test_an_erased_contact_leaves_no_trace_on_the_deals_holder(harness: Harness) -> None:
+    from omnijourney.profiles.store import ProfileRecord
+
+    hubspot(harness, "contact_property_change", contact(5101, 1, email=EMAIL))
+    for case in DEAL_EVENTS:
+        hubspot(harness, case)
+    hubspot(harness, "contact_privacy_deletion")
+
+    [holder] = [record.profile for record in ProfileRecord.scan() if not record.merged_into]
+    assert holder.is_crm_holder
+    assert [deal.contacts for deal in holder.deals] == [{}]
+    assert "5101" not in holder.model_dump_json()

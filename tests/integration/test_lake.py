@@ -19,6 +19,7 @@ from omnijourney_tools.local import LocalBackend
 from omnijourney_tools.simulation.runner import Simulation
 from omnijourney_tools.simulation.scenario import read
 from tests.conftest import EVENTS, ROOT
+from tests.integration.test_scenarios import report_file, scenario_lake
 
 SCENARIOS = ROOT / "scenarios"
 DOCUMENTED_TYPES = {
@@ -29,6 +30,11 @@ DOCUMENTED_TYPES = {
     "bigint": "BIGINT",
     "boolean": "BOOLEAN",
 }
+
+
+def shared(factory: pytest.TempPathFactory, name: str) -> tuple[dict[str, Any], duckdb.DuckDBPyRelation]:
+    """A shipped scenario's report and lake, from the session's shared run (tests/integration/test_scenarios.py)."""
+    return json.loads(report_file(factory, name).read_text()), facts_in(scenario_lake(factory, name))
 
 
 def simulated(scenario: str, folder: Path) -> tuple[dict[str, Any], duckdb.DuckDBPyRelation]:
@@ -49,7 +55,7 @@ def rows(relation: duckdb.DuckDBPyRelation, where: str = "TRUE") -> list[dict[st
 
 @pytest.fixture(scope="module")
 def shoes(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], duckdb.DuckDBPyRelation]:
-    return simulated("shoes.jsonl", tmp_path_factory.mktemp("shoes"))
+    return shared(tmp_path_factory, "shoes")
 
 
 def documented_columns() -> dict[str, str]:
@@ -114,8 +120,8 @@ def test_the_shoes_story_is_in_the_facts(shoes: Any) -> None:
     assert {row["status"] for row in rows(facts, "kind = 'ticket'")} == {"opened", "solved"}
 
 
-def test_a_redelivered_event_adds_no_second_event_fact(tmp_path: Path) -> None:
-    report, facts = simulated("duplicate_webhooks.jsonl", tmp_path)
+def test_a_redelivered_event_adds_no_second_event_fact(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report, facts = shared(tmp_path_factory, "duplicate_webhooks")
     events = rows(facts, "kind = 'event'")
     assert len({row["fact_id"] for row in events}) == len({row["event_id"] for row in events})
     assert len({row["event_id"] for row in events}) == report["metrics"]["events"]
@@ -140,8 +146,8 @@ def test_a_status_change_delivered_again_puts_its_run_ended_fact_again_under_the
     assert len({row["fact_id"] for row in ended}) == 1
 
 
-def test_an_erased_customer_s_identifiers_are_nowhere_in_the_lake(tmp_path: Path) -> None:
-    report, facts = simulated("erased_customer_gets_nothing.jsonl", tmp_path)
+def test_an_erased_customer_s_identifiers_are_nowhere_in_the_lake(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report, facts = shared(tmp_path_factory, "erased_customer_gets_nothing")
     before = report["lookups"][0]["profile"]
     customer = json.loads((EVENTS / "shopify" / "customers_create.json").read_text())
     address = customer["default_address"]

@@ -1,13 +1,17 @@
 """The ledger's items as DynamoDB holds them: a deferral written before `defer_seconds` had its own attribute (its
-seconds in `provider_id`) still reads as deferred for those seconds, and a new one writes `defer_seconds`."""
+seconds in `provider_id`) still reads as deferred for those seconds, and a new one writes `defer_seconds`; an entry's
+offer reads back as shown, with the one asked for when another (entries written before that was kept name none)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from omnijourney.platform import aws
 from omnijourney.platform.settings import get_settings
+from omnijourney.profiles.model import IssuedOffer
 from omnijourney.runtime import ledger, ledger_records
 from omnijourney.runtime.ledger_records import LedgerStatus
 from tests.conftest import RECEIVED_AT
@@ -17,6 +21,16 @@ CUSTOMER = "cus_compat"
 EXECUTION = "welcome_series-compat-0000000000000000"
 VISIT = "2025-03-01T08:00:00.000Z"
 KEY = f"{EXECUTION}#welcome#{VISIT}"
+WELCOME_OFFER = IssuedOffer(
+    offer="welcome_gift",
+    code="WELCOME-7K2QX9",
+    discount="10%",
+    skus=("SHOE-TRAIL-42",),
+    issued_at=RECEIVED_AT,
+    expires_at=RECEIVED_AT + timedelta(days=14),
+    issued_by="welcome_series",
+)
+SHOWN = {"offer": "welcome_gift", "code": "WELCOME-7K2QX9", "discount": "10%", "skus": ["SHOE-TRAIL-42"]}
 
 
 def _old_deferred_item() -> dict[str, Any]:
@@ -63,7 +77,9 @@ def test_a_deferral_stored_in_the_old_shape_reads_with_its_seconds(harness: Harn
     assert (answer["outcome"], answer["defer_seconds"]) == ("deferred", 3600)
 
 
-def _welcome_entry(status: LedgerStatus, **fields: Any) -> ledger_records.LedgerRecord:
+def _welcome_entry(
+    status: LedgerStatus, offer: dict[str, Any] | None = None, **fields: Any
+) -> ledger_records.LedgerRecord:
     return ledger.entry(
         CUSTOMER,
         KEY,
@@ -74,7 +90,7 @@ def _welcome_entry(status: LedgerStatus, **fields: Any) -> ledger_records.Ledger
         channel="email",
         category="marketing",
         template="welcome_email",
-        offer=None,
+        offer=offer,
         offer_withheld=None,
         recipient="lena.fischer@example.com",
         products=(),
@@ -111,3 +127,26 @@ def test_a_message_sent_while_its_customer_was_being_erased_keeps_no_text(harnes
         None,
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("requested", "reported"),
+    [
+        ({"requested": "welcome_gift"}, SHOWN),
+        # The step asked for another offer on the same shoes: the customer's live one was shown instead of a second.
+        ({"requested": "spring_shoes"}, SHOWN | {"instead_of": "spring_shoes"}),
+        # Written before entries kept the offer asked for.
+        ({}, SHOWN),
+    ],
+)
+def test_an_entry_reads_back_the_offer_it_showed_and_the_one_asked_for_if_another(
+    harness: Harness, requested: dict[str, str], reported: dict[str, Any]
+) -> None:
+    shown = WELCOME_OFFER.model_dump(mode="json") | requested
+    assert ledger.claim(_welcome_entry(LedgerStatus.sent, offer=shown, reason=None), retrying=False)
+    stored = ledger_records.get(CUSTOMER, KEY)
+    assert stored.as_report()["offer"] == reported
+    # A send delivered again presents the very offer it showed.
+    presented = stored.presented_offer
+    assert presented is not None
+    assert IssuedOffer.model_validate(presented.issued) == WELCOME_OFFER

@@ -23,6 +23,7 @@ from omnijourney_tools.simulation import scenario
 from omnijourney_tools.simulation.runner import Findings, Simulation
 from omnijourney_tools.stage_queue import QueueSender, events_queue_name
 from tests.conftest import RECEIVED_AT, ROOT
+from tests.integration.events_queue import queued_events
 
 EXPORT = ROOT / "tests" / "fixtures" / "pinpoint" / "endpoints" / "export.jsonl"
 # A journey that starts at every identify (re_entry: always): an endpoint applied twice would start it twice.
@@ -147,15 +148,6 @@ def endpoint_records(count: int) -> list[str]:
     return found
 
 
-def queued_event_ids(queue_url: str) -> list[str]:
-    found = []
-    while True:
-        answer = aws.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600)
-        if not answer.get("Messages"):
-            return found
-        found += [json.loads(message["Body"])["event_id"] for message in answer["Messages"]]
-
-
 class PowerCut(BaseException):
     """The machine stops mid-import."""
 
@@ -188,7 +180,7 @@ def test_an_import_to_a_stage_interrupted_and_run_again_sends_every_record_exact
 
         assert f"resuming after {export}:10" in capsys.readouterr().err
         assert not checkpoint.exists()
-        sent = queued_event_ids(backend.queue_url)
+        sent = [event.event_id for event in queued_events(backend.queue_url)]
     assert len(sent) == 25
     assert len(set(sent)) == 25
     assert backend.queue_url.endswith(events_queue_name("test"))

@@ -77,3 +77,14 @@ def test_a_replayed_delivery_leaves_no_version_and_no_index_entry(harness: Harne
     replay(body["quarantine_id"], fixed)
 
     assert stored_versions() == []
+
+
+def test_a_hubspot_batch_that_does_not_parse_is_indexed_by_the_contacts_it_names(harness: Harness) -> None:
+    [merge] = sample("hubspot", "contact_merge")
+    broken = [merge | {"occurredAt": None}]
+    status, body = harness.post(signed(delivery("hubspot", "contact_merge", body=json.dumps(broken).encode())))
+    assert status == 400, body
+
+    for contact in (5101, 5102):
+        entry = f"{INDEX_PREFIX}{index_digest(f'hubspot_contact_id#{contact}')}/{body['quarantine_id']}"
+        assert entry in stored_versions()

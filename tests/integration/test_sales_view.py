@@ -30,6 +30,7 @@ KIT = {
     "line_items": [
         {"line_item_id": "7101", "sku": "SHOE-TRAIL-42", "name": "Trail Runner 42", "quantity": 10, "price": 129.9}
     ],
+    "associated_at": "2026-03-04T10:29:18+00:00",
 }
 JACKETS = {
     "deal_id": "9102",
@@ -41,6 +42,7 @@ JACKETS = {
     "close_date": None,
     "owner": "83712",
     "line_items": [],
+    "associated_at": "2026-03-04T10:29:18+00:00",
 }
 
 

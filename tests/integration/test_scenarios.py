@@ -6,7 +6,8 @@ marketer or store would see in the report: messages with their status and reason
 lookups, input statuses and profiles, and the independent audit's `consistency_violations`.
 
 Reports are shared between pytest-xdist workers: each run is made once per session, by the first worker
-that needs it; a worker that needs a report another is making runs the ones nobody has started yet.
+that needs it; a worker that needs a report another is making runs the ones nobody has started yet. Each run
+also writes its analytics lake (`--lake`), which the golden reports and the scorecard's tests read.
 """
 
 from __future__ import annotations
@@ -119,7 +120,15 @@ def _run(folder: Path, name: str) -> None:
             scenario = folder / f"{name}.jsonl"
             scenario.write_text("".join(json.dumps(line) + "\n" for line in run.lines(folder)))
         partial = folder / f"{name}.partial"
-        arguments = ["simulate", str(scenario), "--report", str(partial)]
+        arguments = [
+            "simulate",
+            str(scenario),
+            "--quiet",
+            "--report",
+            str(partial),
+            "--lake",
+            str(lake_folder(folder, name)),
+        ]
         assert main([*arguments, *(["--journeys", str(run.journeys)] if run.journeys else [])]) == 0
         partial.replace(folder / f"{name}.json")
     except BaseException:
@@ -161,6 +170,15 @@ def report_file(factory: pytest.TempPathFactory, name: str) -> Path:
         else:
             clock.sleep(0.1)
     return report
+
+
+def lake_folder(folder: Path, name: str) -> Path:
+    return folder / f"{name}.lake"
+
+
+def scenario_lake(factory: pytest.TempPathFactory, name: str) -> Path:
+    """The analytics lake the run `name` wrote (see scenario_report)."""
+    return lake_folder(report_file(factory, name).parent, name)
 
 
 def scenario_lines(name: str) -> dict[int, Line]:

@@ -9,6 +9,7 @@ import pytest
 
 from omnijourney_tools.cli import main
 from tests.conftest import ROOT
+from tests.integration.test_scenarios import report_file
 
 SHOES = ROOT / "scenarios" / "shoes.jsonl"
 PHONE = "+4915123456789"
@@ -16,9 +17,8 @@ PHONE = "+4915123456789"
 
 @pytest.fixture(scope="module")
 def shoes_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
-    path = tmp_path_factory.mktemp("report") / "shoes.json"
-    assert main(["simulate", str(SHOES), "--report", str(path)]) == 0
-    text = path.read_text()
+    # The session's shared run (tests/integration/test_scenarios.py).
+    text = report_file(tmp_path_factory, "shoes").read_text()
     return text, json.loads(text)
 
 
@@ -114,11 +114,7 @@ def test_the_story_breaks_no_consistency_rule(shoes_report: tuple[str, dict]) ->
     assert report["metrics"]["consistency_violations"] == []
 
 
-def test_the_same_scenario_gives_the_same_report_byte_for_byte(shoes_report: tuple[str, dict], tmp_path: Path) -> None:
-    text, _ = shoes_report
-    again = tmp_path / "again.json"
-    assert main(["simulate", str(SHOES), "--report", str(again)]) == 0
-    assert again.read_text() == text
+# The same scenario gives the same report byte for byte: tests/integration/test_golden_reports.py.
 
 
 def write(tmp_path: Path, *lines: str) -> Path:

@@ -1,5 +1,5 @@
-"""The `deal` facts (docs/analytics.md): what a HubSpot deal event told of the deal's value, one fact per property,
-and nothing of its name or any other free text."""
+"""The `deal` facts (docs/analytics.md): what HubSpot deal events told of the deal's value, one fact per property on
+each customer's copy of the deal, and nothing of its name or any other free text."""
 
 from __future__ import annotations
 
@@ -17,8 +17,18 @@ def deal_events() -> list[CanonicalEvent]:
     return get_source("hubspot").parse(delivery("hubspot", "deal_property_change"))
 
 
+def deal_facts(event: CanonicalEvent, customer_id: str = "cus_lena") -> list[facts.Fact]:
+    """The facts of a copy of the deal that holds what the event told."""
+    assert event.deal is not None
+    told = [
+        facts.DealTelling(name, value, event.occurred_at, event.event_id)
+        for name, value in event.deal.properties.items()
+    ]
+    return facts.deal_facts(customer_id, event.deal.deal_id, told)
+
+
 def records(event: CanonicalEvent) -> list[dict[str, object]]:
-    return [json.loads(fact.record(), parse_float=Decimal) for fact in facts.deal_facts(event, "cus_lena")]
+    return [json.loads(fact.record(), parse_float=Decimal) for fact in deal_facts(event)]
 
 
 def test_a_deal_event_tells_the_amount_currency_and_stage_and_nothing_else() -> None:
@@ -33,7 +43,7 @@ def test_a_deal_event_tells_the_amount_currency_and_stage_and_nothing_else() -> 
         ("deal", "9101", "cus_lena", "2026-03-04")
     }
     # The deal's name, its owner and its close date are no part of its value: none reaches the lake.
-    everything = b"".join(fact.record() for event in deal_events() for fact in facts.deal_facts(event, "cus_lena"))
+    everything = b"".join(fact.record() for event in deal_events() for fact in deal_facts(event))
     assert b"Trail running kit" not in everything
     assert b"83712" not in everything
 
@@ -49,10 +59,13 @@ def test_a_cleared_amount_is_told_without_a_value() -> None:
     assert "amount" not in record
 
 
-def test_each_telling_is_its_own_fact_and_a_redelivered_one_the_same() -> None:
-    [amount, currency, stage] = [fact for event in deal_events() for fact in facts.deal_facts(event, "cus_lena")]
-    again = [fact for event in deal_events() for fact in facts.deal_facts(event, "cus_other")]
+def test_each_telling_is_its_own_fact_per_customer_and_written_again_the_same() -> None:
+    [amount, currency, stage] = [fact for event in deal_events() for fact in deal_facts(event)]
+    again = [fact for event in deal_events() for fact in deal_facts(event)]
+    colleague = [fact for event in deal_events() for fact in deal_facts(event, "cus_colleague")]
 
     assert len({amount.fact_id, currency.fact_id, stage.fact_id}) == 3
     assert [fact.fact_id for fact in again] == [amount.fact_id, currency.fact_id, stage.fact_id]
+    # The colleague's copy of the deal is theirs: the lake keeps both, and the metrics count the deal once.
+    assert not {fact.fact_id for fact in colleague} & {amount.fact_id, currency.fact_id, stage.fact_id}
     assert json.loads(stage.record())["event_id"] == event_digest(deal_events()[-1].event_id)

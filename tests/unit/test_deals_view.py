@@ -54,6 +54,7 @@ def test_a_won_deal_lists_its_line_item_by_id_until_the_line_items_properties_ar
         "close_date": "2026-03-04T10:29:16+00:00",
         "owner": "83712",
         "line_items": [{"line_item_id": "7101", "sku": None, "name": None, "quantity": None, "price": None}],
+        "associated_at": "2026-03-04T10:29:18+00:00",
     }
 
 

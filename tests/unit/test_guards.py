@@ -170,6 +170,20 @@ def test_a_lower_priority_journey_waits_for_a_higher_priority_ones_message() -> 
     assert decide(email, profile, policy=win_back, sent=cart_email_sent).reason == "outranked"
 
 
+def test_a_marketing_note_for_the_store_counts_in_the_caps_and_waits_where_a_journey_quiets_the_store() -> None:
+    profile = lena(*KNOWN_WITH_CART)
+    note = Send(channel="in_store", template="cross_sell_store_note", category="marketing", promotes="cart")
+    assert (decide(note, profile).status, decide(note, profile).recipient) == ("send", profile.customer_id)
+    earlier = [guards.Sent(AFTERNOON_IN_BERLIN - timedelta(days=n), "win_back", 30, "marketing") for n in range(1, 5)]
+    assert decide(note, profile, sent=earlier).reason == "frequency_cap"
+    settings = ABANDONED_CART.settings.model_copy(
+        update={"quiet_hours": QuietHours(start="21:00", end="09:00", channels=[MessageChannel.in_store])}
+    )
+    policy = ABANDONED_CART.model_copy(update={"settings": settings})
+    night = decide(note, profile, now=EVENING_IN_BERLIN, policy=policy)
+    assert (night.status, night.reason) == ("deferred", "quiet_hours")
+
+
 @pytest.mark.parametrize(
     ("now", "until", "days", "expected"),
     [

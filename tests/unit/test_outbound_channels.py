@@ -52,13 +52,16 @@ targets:
   chat_gateway:
     url: https://chat.example.com/send
     secret: {secrets_manager: "omnijourney/{stage}/webhook-targets/chat_gateway"}
-    reaches_customer: true
     consent_channel: sms
+  warehouse:
+    url: https://wms.example.com/hooks
+    secret: {ssm: "/omnijourney/{stage}/webhook-targets/warehouse"}
 sales_tasks:
   token: {ssm: "/omnijourney/{stage}/hubspot/private-app-token"}
   consent_channel: email
 """
 ORDER_DESK = Send(channel="webhook", target="order_desk", template="order_desk_cart", category="marketing")
+WAREHOUSE = ORDER_DESK.model_copy(update={"target": "warehouse"})
 CHAT = Send(channel="webhook", target="chat_gateway", template="chat_cart", category="marketing", promotes="cart")
 SALES_TASK = Send(channel="sales_task", template="b2b_cart_sales_task", category="marketing", promotes="cart")
 FOUR_MARKETING_MESSAGES = [guards.Sent(AFTERNOON_IN_BERLIN - timedelta(days=1), "win_back", 10, "marketing")] * 4
@@ -66,7 +69,8 @@ FOUR_MARKETING_MESSAGES = [guards.Sent(AFTERNOON_IN_BERLIN - timedelta(days=1), 
 
 @pytest.fixture
 def targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The shipped config/ with an internal target, one that reaches the customer by SMS, and sales tasks."""
+    """The shipped config/ with two internal targets (one says so, one names no consent channel), one that reaches the
+    customer by SMS (as its consent channel says), and sales tasks."""
     folder = tmp_path / "config"
     shutil.copytree(ROOT / "config", folder)
     (folder / "webhooks.yaml").write_text(TARGETS)
@@ -193,6 +197,17 @@ def test_a_rate_limited_target_waits_for_its_slot_between_calls() -> None:
             "consent_channel: sms",
         ),
         (
+            "targets:\n  crm:\n    url: https://crm.example.com\n    secret: {ssm: /s}\n    reaches_customer: false\n"
+            "    consent_channel: sms\n",
+            2,
+            "needs no consent_channel",
+        ),
+        (
+            "sales_tasks:\n  token: {ssm: /s}\n",
+            1,
+            "consent_channel: sms",
+        ),
+        (
             "targets:\n  crm:\n    url: http://crm.example.com/hook\n    secret: {ssm: /s}\n"
             "    reaches_customer: false\n",
             3,
@@ -258,9 +273,12 @@ def with_hubspot_contact(profile: Profile) -> Profile:
     return profile.model_copy(update={"identifiers": identifiers})
 
 
-def test_an_internal_target_is_sent_at_night_without_sms_consent_and_past_the_caps(targets: Path) -> None:
-    decision = decide(ORDER_DESK, lena(*KNOWN_WITH_CART), now=EVENING_IN_BERLIN, sent=FOUR_MARKETING_MESSAGES)
-    assert (decision.status, decision.recipient) == ("send", "order_desk")
+@pytest.mark.parametrize("internal", [ORDER_DESK, WAREHOUSE])
+def test_an_internal_target_is_sent_at_night_without_sms_consent_and_past_the_caps(
+    targets: Path, internal: Send
+) -> None:
+    decision = decide(internal, lena(*KNOWN_WITH_CART), now=EVENING_IN_BERLIN, sent=FOUR_MARKETING_MESSAGES)
+    assert (decision.status, decision.recipient) == ("send", internal.target)
 
 
 def test_a_target_that_reaches_the_customer_by_sms_needs_their_sms_opt_in(targets: Path) -> None:

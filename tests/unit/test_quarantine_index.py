@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from omnijourney.edge.quarantine import MAX_INDEXED, identifier_keys_in
+from omnijourney.edge.sources import get_source
 from omnijourney.events import CanonicalEvent
 from tests.conftest import sample
 
@@ -89,7 +90,7 @@ def test_a_hubspot_batch_is_indexed_by_every_contact_id_it_names() -> None:
     broken = merge | {"occurredAt": None, "mergedObjectIds": [5102, 5105], "newObjectId": 5106}
     batch = [broken, to_contact, to_line_item, generic_creation, contact_side, *sample("hubspot", "deal_creation")]
 
-    keys = identifier_keys_in(json.dumps(batch).encode())
+    keys = identifier_keys_in(json.dumps(batch).encode(), get_source("hubspot"))
 
     assert sorted(key for key in keys if key.startswith("hubspot")) == [
         f"hubspot_contact_id#{contact}" for contact in (5101, 5102, 5103, 5104, 5105, 5106)

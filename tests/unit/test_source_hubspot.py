@@ -5,7 +5,7 @@ the local HubSpot, resumed after an interruption."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -22,9 +22,18 @@ from omnijourney.edge.sources.hubspot import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from omnijourney.events import CanonicalEvent, ConsentChannel, ConsentStatus, EventType
 from omnijourney.platform.errors import BadSignature, MalformedPayload
 from omnijourney.profiles.model import Profile, apply_event, new_profile
-from omnijourney_tools.hubspot_import import Batch, Checkpoint, Skipped, backfill, canonical_events
+from omnijourney_tools.hubspot_import import (
+    Backfill,
+    NextPage,
+    PageOfEvents,
+    Skipped,
+    backfill,
+    canonical_events,
+    open_checkpoint,
+)
 from omnijourney_tools.local import LOCAL_SECRETS
 from omnijourney_tools.local.hubspot import LocalHubSpot
+from omnijourney_tools.stage_queue import CheckpointRefused
 from tests.conftest import RECEIVED_AT, delivery, sample, signed
 
 HUBSPOT = get_source("hubspot")
@@ -343,16 +352,23 @@ class Interrupted(Exception):
     pass
 
 
+def import_pages(crm: LocalHubSpot, checkpoint: Path, send: Callable[[PageOfEvents], None]) -> Backfill:
+    """`omnijourney import hubspot`'s backfill, two objects a page, read at RECEIVED_AT."""
+    client = HubSpot(access_token=crm.token, host=crm.url)
+    return backfill(client, send, open_checkpoint(checkpoint, "stage test"), lambda: RECEIVED_AT, page_size=2)
+
+
 def test_the_import_backfills_contacts_and_deals_through_hubspots_client_paged(
     crm: LocalHubSpot, tmp_path: Path
 ) -> None:
-    sent: list[Batch] = []
-    client = HubSpot(access_token=crm.token, host=crm.url)
-    done = backfill(client, sent.append, Checkpoint.open(tmp_path / "checkpoint", "test"), page_size=2)
+    sent: list[PageOfEvents] = []
+    done = import_pages(crm, tmp_path / "checkpoint", sent.append)
     assert (done.read, done.skipped) == (7, [])
     # Three pages of contacts, one of line items, one of deals.
     assert crm.requests.count("GET /crm/v3/objects/contacts") == 3
-    events = [event for batch in sent for event in canonical_events(batch, RECEIVED_AT)]
+    # A stage is sent the events a scenario's line of the page makes.
+    assert all(page.events == canonical_events(page.told, page.read_at) for page in sent)
+    events = [event for page in sent for event in page.events]
     profile = new_profile("cus_kim", RECEIVED_AT)
     for event in events:
         if "hubspot_contact_id#5101" in keys(event) or not any(k.startswith("hubspot_contact") for k in keys(event)):
@@ -362,23 +378,31 @@ def test_the_import_backfills_contacts_and_deals_through_hubspots_client_paged(
 
 
 def test_an_interrupted_import_resumes_after_the_last_page_sent(crm: LocalHubSpot, tmp_path: Path) -> None:
-    client = HubSpot(access_token=crm.token, host=crm.url)
-    whole: list[Batch] = []
-    backfill(client, whole.append, Checkpoint.open(tmp_path / "whole", "test"), page_size=2)
+    whole: list[PageOfEvents] = []
+    import_pages(crm, tmp_path / "whole", whole.append)
 
     checkpoint_file = tmp_path / "checkpoint"
-    sent: list[Batch] = []
+    sent: list[PageOfEvents] = []
 
-    def fails_on_the_second_page(batch: Batch) -> None:
+    def fails_on_the_second_page(page: PageOfEvents) -> None:
         if len(sent) == 1:
             raise Interrupted
-        sent.append(batch)
+        sent.append(page)
 
     with pytest.raises(Interrupted):
-        backfill(client, fails_on_the_second_page, Checkpoint.open(checkpoint_file, "test"), page_size=2)
+        import_pages(crm, checkpoint_file, fails_on_the_second_page)
     assert json.loads(checkpoint_file.read_text())["object_type"] == "contacts"
-    backfill(client, sent.append, Checkpoint.open(checkpoint_file, "test"), page_size=2)
+    import_pages(crm, checkpoint_file, sent.append)
     assert sent == whole
+
+
+def test_the_checkpoint_of_an_import_into_another_stage_is_refused(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "checkpoint"
+    open_checkpoint(checkpoint, "stage prod").save(NextPage("deals", "after-4"))
+
+    with pytest.raises(CheckpointRefused, match="HubSpot into stage prod"):
+        open_checkpoint(checkpoint, "stage test")
+    assert open_checkpoint(checkpoint, "stage prod").place == NextPage("deals", "after-4")
 
 
 def test_an_object_the_source_cannot_read_is_skipped_and_named_and_the_import_goes_on(
@@ -387,14 +411,13 @@ def test_an_object_the_source_cannot_read_is_skipped_and_named_and_the_import_go
     crm.add("deals", "9102", {"contacts": ["5102"]}, dealstage="closedwon", amount="a lot")
     crm.add("deals", "9103", {"contacts": ["5103"]}, dealstage="closedwon", amount="80")
     crm.add("contacts", "5199", email="opted.out@shop.example", hs_email_optout="true")
-    sent: list[Batch] = []
-    client = HubSpot(access_token=crm.token, host=crm.url)
-    done = backfill(client, sent.append, Checkpoint.open(tmp_path / "checkpoint", "test"), page_size=2)
+    sent: list[PageOfEvents] = []
+    done = import_pages(crm, tmp_path / "checkpoint", sent.append)
     assert done.skipped == [Skipped("deals", "9102", "amount")]
     assert str(done.skipped[0]) == "HubSpot deals 9102: amount cannot be read (skipped)"
-    deals = {event.deal.deal_id for batch in sent for event in canonical_events(batch, RECEIVED_AT) if event.deal}
+    deals = {event.deal.deal_id for page in sent for event in page.events if event.deal}
     assert deals == {"9101", "9103"}
-    opted_out = [event for batch in sent for event in canonical_events(batch, RECEIVED_AT) if event.consent]
+    opted_out = [event for page in sent for event in page.events if event.consent]
     assert [keys(event) for event in opted_out] == [["hubspot_contact_id#5199"]]
 
 

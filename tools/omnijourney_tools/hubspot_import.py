@@ -16,7 +16,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +35,8 @@ from omnijourney.edge.sources.hubspot import (
 )
 from omnijourney.events import CanonicalEvent
 from omnijourney.platform.errors import MalformedPayload
-from omnijourney_tools.stage_queue import Place, QueueNotFound, SendingStopped, events_queue
+from omnijourney_tools import stage_queue
+from omnijourney_tools.stage_queue import Checkpoint, CheckpointRefused
 
 # In this order: a deal's line items are known before the deal names them.
 OBJECT_TYPES = ("contacts", "line_items", "deals")
@@ -75,64 +76,69 @@ class Backfill:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-class ImportRefused(Exception):
-    """The checkpoint belongs to another import: nothing was read or sent."""
+@dataclass(frozen=True)
+class NextPage:
+    """Where the next page starts, as the checkpoint keeps it: an object type and HubSpot's `after` cursor (None: the
+    type's first page)."""
 
-
-@dataclass
-class Checkpoint:
-    """Where the next page starts (an object type and HubSpot's `after` cursor), kept in `path`."""
-
-    path: Path
-    target: str
-    object_type: str = OBJECT_TYPES[0]
+    object_type: str
     after: str | None = None
 
     @classmethod
-    def open(cls, path: Path, target: str) -> Checkpoint:
-        if not path.exists():
-            return cls(path, target)
-        try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
-            object_type, after = str(kept["object_type"]), kept["after"]
-        except (ValueError, KeyError, TypeError):
-            raise ImportRefused(f"{path} is not a checkpoint of this command; move it away to start over") from None
-        if kept.get("target") != target or object_type not in OBJECT_TYPES:
-            raise ImportRefused(f"{path} is the checkpoint of importing into {kept.get('target')}: move it away")
-        return cls(path, target, object_type, after)
+    def from_checkpoint(cls, fields: Mapping[str, Any]) -> NextPage:
+        object_type = str(fields["object_type"])
+        if object_type not in OBJECT_TYPES:
+            raise ValueError(object_type)
+        return cls(object_type, fields["after"])
 
-    def save(self, object_type: str, after: str | None) -> None:
-        """Through a temporary file and a rename: an interruption leaves the previous checkpoint or this one."""
-        self.object_type, self.after = object_type, after
-        temporary = self.path.with_name(f".{self.path.name}.writing")
-        record = {"target": self.target, "object_type": object_type, "after": after}
-        temporary.write_text(json.dumps(record), encoding="utf-8")
-        os.replace(temporary, self.path)
+
+@dataclass(frozen=True)
+class PageOfEvents:
+    """One page's objects as HubSpot's webhooks would have told them (`told`, a batch the `hubspot` source reads), the
+    canonical events the source made of them, and when it read them."""
+
+    told: Batch
+    events: list[CanonicalEvent]
+    read_at: datetime
+
+
+def open_checkpoint(path: Path, target: str) -> Checkpoint[NextPage]:
+    """The checkpoint of importing into `target` ("stage prod"); CheckpointRefused if `path` is another's."""
+    return Checkpoint.open(path, f"HubSpot into {target}", NextPage.from_checkpoint)
 
 
 def backfill(
-    client: Any, send: Callable[[Batch], None], checkpoint: Checkpoint, page_size: int = PAGE_SIZE
+    client: Any,
+    send: Callable[[PageOfEvents], None],
+    checkpoint: Checkpoint[NextPage],
+    now: Callable[[], datetime],
+    page_size: int = PAGE_SIZE,
 ) -> Backfill:
     """Every contact, line item and deal from where the checkpoint is, a page at a time: each page's webhook events
-    handed to `send` (but those of objects the source cannot read, skipped), then the checkpoint moved past it."""
+    and their canonical events, read once at `now()`, handed to `send` (but those of objects the source cannot read,
+    skipped), then the checkpoint moved past it."""
     done = Backfill()
-    for object_type in OBJECT_TYPES[OBJECT_TYPES.index(checkpoint.object_type) :]:
-        after = checkpoint.after if object_type == checkpoint.object_type else None
+    start = checkpoint.place or NextPage(OBJECT_TYPES[0])
+    for object_type in OBJECT_TYPES[OBJECT_TYPES.index(start.object_type) :]:
+        after = start.after if object_type == start.object_type else None
         for page in _pages(client, object_type, after, page_size):
-            batch: Batch = []
+            read = PageOfEvents([], [], now())
             for found in page.results:
                 try:
-                    batch += readable_events(object_type, found)
+                    told, events = readable_events(object_type, found, read.read_at)
                 except MalformedPayload as refused:
                     done.skipped.append(Skipped(object_type, str(found.id), refused.field or "(the object)"))
-            if batch:
-                send(batch)
+                    continue
+                read.told.extend(told)
+                read.events.extend(events)
+            if read.told:
+                send(read)
             done.read += len(page.results)
             if page.paging and page.paging.next:
-                checkpoint.save(object_type, page.paging.next.after)
+                checkpoint.save(NextPage(object_type, page.paging.next.after))
         following = OBJECT_TYPES.index(object_type) + 1
         if following < len(OBJECT_TYPES):
-            checkpoint.save(OBJECT_TYPES[following], None)
+            checkpoint.save(NextPage(OBJECT_TYPES[following]))
     return done
 
 
@@ -147,18 +153,17 @@ def _pages(client: Any, object_type: str, after: str | None, page_size: int) -> 
         after = page.paging.next.after
 
 
-def readable_events(object_type: str, found: Any) -> Batch:
-    """The object's webhook events, read by the `hubspot` source as they will be when sent; MalformedPayload names
-    the property (or association) at fault, not the event's place in a batch."""
+def readable_events(object_type: str, found: Any, received_at: datetime) -> tuple[Batch, list[CanonicalEvent]]:
+    """The object's webhook events and the canonical events the `hubspot` source makes of them, received at
+    `received_at`; MalformedPayload names the property (or association) at fault, not the event's place in a batch."""
     events = webhook_events(object_type, found)
     try:
-        canonical_events(events, found.updated_at)
+        return events, canonical_events(events, received_at)
     except MalformedPayload as refused:
         place = IN_BATCH.fullmatch(refused.field or "")
         told = events[int(place["index"])] if place else {}
         named = told.get("propertyName") or told.get("associationType") or (place and place["field"]) or refused.field
         raise MalformedPayload(refused.detail, field=named) from None
-    return events
 
 
 def webhook_events(object_type: str, found: Any) -> Batch:
@@ -250,19 +255,19 @@ def run(args: argparse.Namespace, now: Callable[[], datetime]) -> int:
         return 2
     target = f"stage {args.stage}" if args.stage else f"scenario {args.scenario}"
     try:
-        checkpoint = Checkpoint.open(args.checkpoint, target)
-    except ImportRefused as refused:
+        checkpoint = open_checkpoint(args.checkpoint, target)
+    except CheckpointRefused as refused:
         print(refused, file=sys.stderr)
         return 2
     client = HubSpot(access_token=token, host=args.host)
     if args.scenario:
         with args.scenario.open("a", encoding="utf-8") as scenario:
-            done = backfill(client, lambda batch: scenario.write(scenario_line(batch, now()) + "\n"), checkpoint)
+            done = backfill(client, lambda page: scenario.write(scenario_line(page) + "\n"), checkpoint, now)
     else:
         try:
             queue = _queue(args.stage)
-            done = backfill(client, lambda batch: queue(canonical_events(batch, now())), checkpoint)
-        except (QueueNotFound, SendingStopped) as stopped:
+            done = backfill(client, lambda page: queue(page.events), checkpoint, now)
+        except (stage_queue.QueueNotFound, stage_queue.SendingStopped) as stopped:
             print(f"{stopped}; rerun to resume from {args.checkpoint}", file=sys.stderr)
             return 1
     args.checkpoint.unlink(missing_ok=True)
@@ -273,19 +278,19 @@ def run(args: argparse.Namespace, now: Callable[[], datetime]) -> int:
     return 0
 
 
-def scenario_line(batch: Batch, at: datetime) -> str:
-    return json.dumps({"at": at.isoformat(), "source": SOURCE.name, "body": batch})
+def scenario_line(page: PageOfEvents) -> str:
+    return json.dumps({"at": page.read_at.isoformat(), "source": SOURCE.name, "body": page.told})
 
 
 def _queue(stage: str) -> Callable[[list[CanonicalEvent]], None]:
     """Each page's events to the stage's events queue, all sent before the checkpoint moves past the page."""
     from omnijourney.edge.ingest import queue_messages
 
-    sender = events_queue(stage)
+    sender = stage_queue.events_queue(stage)
 
     def send(events: list[CanonicalEvent]) -> None:
         for number, message in enumerate(queue_messages(events), start=1):
-            sender.add(Place(f"HubSpot page of {events[0].source} events", number), message)
+            sender.add(stage_queue.Place(f"HubSpot page of {events[0].source} events", number), message)
         sender.flush()
 
     return send

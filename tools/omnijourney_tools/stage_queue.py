@@ -1,18 +1,26 @@
 """Sending canonical events to a deployed stage's events queue from a workstation (the imports): SendMessageBatch of
 at most 10 messages and 256 KiB, each entry SQS fails retried with backoff, a message SQS refuses for good reported,
-and after every batch a hook (an import's checkpoint) told how far it got."""
+and after every batch a hook (an import's checkpoint) told how far it got. The imports' checkpoint is here too."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from omnijourney.edge.ingest import SQS_BATCH, SQS_MAX_BYTES
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 SEND_ATTEMPTS = 5
 FIRST_RETRY_SECONDS = 0.2
+# An import's place in what it reads: a dataclass of JSON values (a Place; HubSpot's object type and page cursor).
+ImportPlace = TypeVar("ImportPlace", bound="DataclassInstance")
 
 
 def events_queue_name(stage: str) -> str:
@@ -26,6 +34,59 @@ class Place:
 
     object: str
     line: int
+
+    @classmethod
+    def from_checkpoint(cls, fields: Mapping[str, Any]) -> Place:
+        return cls(str(fields["object"]), int(fields["line"]))
+
+
+class CheckpointRefused(Exception):
+    """The checkpoint file is another import's, or no checkpoint at all: nothing was read or sent."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.detail = detail
+
+
+@dataclass
+class Checkpoint(Generic[ImportPlace]):
+    """Where an interrupted import resumes: the place it got to when it opened (`place`; None: the start), kept in
+    `path` as one JSON object with the import it belongs to, in words (`of`: "export.json into stage test"), so that
+    only a rerun of that import resumes from it."""
+
+    path: Path
+    of: str
+    place: ImportPlace | None = None
+
+    @classmethod
+    def open(
+        cls, path: Path, of: str, read_place: Callable[[Mapping[str, Any]], ImportPlace]
+    ) -> Checkpoint[ImportPlace]:
+        """The checkpoint in `path` (a new one if there is none); `read_place` reads the import's place from its
+        fields (KeyError, TypeError or ValueError: not a checkpoint of this command)."""
+        if not path.exists():
+            return cls(path, of)
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            owner = kept["import"]
+            place = read_place(kept) if owner == of else None
+        except (ValueError, KeyError, TypeError):
+            raise CheckpointRefused(path, "is not a checkpoint of this command; move it away to start over") from None
+        if owner != of:
+            raise CheckpointRefused(
+                path, f"is the checkpoint of importing {owner}: move it away, or give another --checkpoint"
+            )
+        return cls(path, of, place)
+
+    def save(self, place: ImportPlace) -> None:
+        """Through a temporary file and a rename: an interruption leaves the previous checkpoint or this one."""
+        temporary = self.path.with_name(f".{self.path.name}.writing")
+        temporary.write_text(json.dumps({"import": self.of, **asdict(place)}), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 class SendingStopped(Exception):

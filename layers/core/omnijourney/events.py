@@ -172,12 +172,15 @@ class Ticket(Model):
 
 class DealChange(Model):
     """What one CRM event says of a deal: the properties it set, by the CRM's own names (HubSpot's `dealstage`,
-    `amount`...; None: cleared), and line items it associated with the deal or took off it."""
+    `amount`...; None: cleared), the line items it associated with the deal or took off it, and the contacts (by the
+    CRM's contact id) likewise."""
 
     deal_id: str
     properties: dict[str, str | None] = Field(default_factory=dict)
     line_items_added: tuple[str, ...] = ()
     line_items_removed: tuple[str, ...] = ()
+    contacts_added: tuple[str, ...] = ()
+    contacts_removed: tuple[str, ...] = ()
 
 
 class LineItemChange(Model):

@@ -42,11 +42,15 @@ class IdentifierKind(StrEnum):
 
 # Kinds that only link events to their customer (a refund names nothing but its order): claimed in the identity
 # index, never listed on the profile, as they are not a way anyone knows the customer. An event that names a person
-# (any other kind) links through them only to a profile that names nobody yet (profiles.service): a deal associated
-# with two contacts must not merge the two.
+# (any other kind) links through them only to a profile that names nobody yet (profiles.service): a record shared by
+# two people must not merge them.
 LINK_ONLY = frozenset(
     {IdentifierKind.shopify_order_id, IdentifierKind.hubspot_deal_id, IdentifierKind.hubspot_line_item_id}
 )
+
+# A CRM's records shared by its contacts (a deal, its line items): their events name only the record, so a profile
+# that names nobody, their holder, keeps them, and each contact associated with the deal a copy (app.crm_deals).
+SHARED_CRM_RECORDS = frozenset({IdentifierKind.hubspot_deal_id, IdentifierKind.hubspot_line_item_id})
 
 # A CRM's own ids for its records, which its GDPR deletion names (HubSpot's `contact.privacyDeletion`): erasing one
 # leaves a tombstone, and an event naming it afterwards (a retry, a redrive, a replay) is dropped (app.removals).

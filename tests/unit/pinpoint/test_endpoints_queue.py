@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from omnijourney_tools.pinpoint.endpoint_queue import Checkpoint
-from omnijourney_tools.pinpoint.exports import ImportRefused
-from omnijourney_tools.stage_queue import Place, QueueSender, SendingStopped
+from omnijourney_tools.stage_queue import Checkpoint, CheckpointRefused, Place, QueueSender, SendingStopped
+
+IMPORT = "export.json into stage test"
 
 
 class FlakySqs:
@@ -34,7 +34,7 @@ class FlakySqs:
         return {"Successful": [], "Failed": failed}
 
 
-def sender(sqs: FlakySqs, checkpoint: Checkpoint | None = None, refused: list[str] | None = None) -> QueueSender:
+def sender(sqs: FlakySqs, checkpoint: Checkpoint[Place] | None = None, refused: list[str] | None = None) -> QueueSender:
     return QueueSender(
         sqs,
         "https://sqs.example/omnijourney-test-events",
@@ -85,7 +85,7 @@ def test_a_queue_that_keeps_failing_stops_the_import_with_the_checkpoint_before_
     tmp_path: Path,
 ) -> None:
     sqs = FlakySqs(lambda attempt, body: "ServiceUnavailable" if attempt > 1 else None)
-    checkpoint = Checkpoint.open(tmp_path / "import.checkpoint", "export.json", "test")
+    checkpoint = Checkpoint.open(tmp_path / "import.checkpoint", IMPORT, Place.from_checkpoint)
     queue = sender(sqs, checkpoint)
 
     with pytest.raises(SendingStopped, match=r"5 times, the first from export.json:11"):
@@ -93,14 +93,14 @@ def test_a_queue_that_keeps_failing_stops_the_import_with_the_checkpoint_before_
 
     kept = json.loads((tmp_path / "import.checkpoint").read_text())
     assert (kept["object"], kept["line"]) == ("export.json", 10)
-    assert Checkpoint.open(tmp_path / "import.checkpoint", "export.json", "test").resume_after == Place(
+    assert Checkpoint.open(tmp_path / "import.checkpoint", IMPORT, Place.from_checkpoint).place == Place(
         "export.json", 10
     )
 
 
 def test_a_checkpoint_of_another_import_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "import.checkpoint"
-    Checkpoint(path, "export.json", "prod").save(Place("export.json", 3))
+    Checkpoint[Place](path, "export.json into stage prod").save(Place("export.json", 3))
 
-    with pytest.raises(ImportRefused, match="into stage prod"):
-        Checkpoint.open(path, "export.json", "test")
+    with pytest.raises(CheckpointRefused, match="into stage prod"):
+        Checkpoint.open(path, IMPORT, Place.from_checkpoint)

@@ -10,7 +10,7 @@ every skipped line, as `simulate` lists the inputs it rejected). Messages name f
 - `--scenario OUT.jsonl` writes one `pinpoint` line per endpoint (`at` is its last update, kept in non-decreasing
   order), through a temporary file renamed at the end: an interrupted import leaves no partial file, and a rerun
   starts over (converting is local and fast; bench/pinpoint.py measures it).
-- `--stage S` sends each endpoint's event to that stage's events queue (endpoint_queue.py), with a checkpoint of
+- `--stage S` sends each endpoint's event to that stage's events queue (stage_queue.py), with a checkpoint of
   the last record sent, so a rerun resumes after it and says so; the checkpoint is removed when the import completes.
 """
 
@@ -36,11 +36,18 @@ from omnijourney.events import EARLIEST
 from omnijourney.platform import clock
 from omnijourney.platform.errors import OmnijourneyError
 from omnijourney_tools.pinpoint.endpoint_files import ExportObject, export_objects
-from omnijourney_tools.pinpoint.endpoint_queue import Checkpoint
 from omnijourney_tools.pinpoint.exports import ImportRefused, shape_problem
 from omnijourney_tools.pinpoint.outputs import Outputs
 from omnijourney_tools.pinpoint.report import MigrationReport
-from omnijourney_tools.stage_queue import Place, QueueNotFound, SendingStopped, events_queue, events_queue_name
+from omnijourney_tools.stage_queue import (
+    Checkpoint,
+    CheckpointRefused,
+    Place,
+    QueueNotFound,
+    SendingStopped,
+    events_queue,
+    events_queue_name,
+)
 
 SOURCE_NAME = "pinpoint"
 SHAPE = "EndpointResponse"
@@ -219,7 +226,7 @@ def convert(args: argparse.Namespace, report: MigrationReport, outputs: Outputs)
     destination: Destination
     if args.stage is not None:
         destination = _StageQueue(source, args.stage, args.checkpoint, tallies)
-        resume_after = destination.checkpoint.resume_after
+        resume_after = destination.checkpoint.place
     else:
         destination = _ScenarioFile(args.scenario, replace_any=args.force)
         resume_after = None
@@ -284,7 +291,12 @@ class _StageQueue:
     """--stage: each endpoint's event to the stage's events queue, with the checkpoint."""
 
     def __init__(self, source: str, stage: str, checkpoint: Path | None, tallies: dict[str, FileTally]) -> None:
-        self.checkpoint = Checkpoint.open(checkpoint or _default_checkpoint(source), source, stage)
+        try:
+            self.checkpoint = Checkpoint.open(
+                checkpoint or _default_checkpoint(source), f"{source} into stage {stage}", Place.from_checkpoint
+            )
+        except CheckpointRefused as refused:
+            raise ImportRefused(refused.path, refused.detail) from None
         self.queue_name = events_queue_name(stage)
         try:
             self.sender = events_queue(

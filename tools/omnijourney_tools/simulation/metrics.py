@@ -30,7 +30,8 @@ def metrics(
     erased: dict[str, str],
 ) -> dict[str, Any]:
     shop = config.shop()
-    by_customer = {profile["customer_id"]: earned(profile, shop) for profile in profiles}
+    credited = credited_deals(profiles)
+    by_customer = {profile["customer_id"]: earned(profile, shop, credited) for profile in profiles}
     revenue = sum(by_customer.values(), Decimal(0))
     final = [message for message in messages if message["status"] != "deferred"]
     sent = [message for message in final if message["status"] == "sent"]
@@ -43,7 +44,7 @@ def metrics(
         "clv": {
             "average": round(float(revenue) / len(profiles), 2) if profiles else 0.0,
             "by_customer": {customer: float(value) for customer, value in by_customer.items()},
-            "deals_apart": deals_apart(profiles, shop),
+            "deals_apart": deals_apart(profiles, shop, credited),
         },
         "cross_channel_conversion_rate": cross_channel_conversion_rate(journeys),
         "consistency_score": round(1 - len(violations) / len(sent), 4) if sent else 1.0,
@@ -68,30 +69,43 @@ def revenue_of(order: dict[str, Any]) -> Decimal:
     return order_revenue(OrderState(order["state"]), Decimal(str(order["total"])), Decimal(str(order["refunded"])))
 
 
-def won_deals(profile: dict[str, Any], crm_currency: str) -> list[tuple[str, Decimal]]:
-    """Each won deal of a profile view that has an amount: its currency (one naming none is in `crm_currency`, the
-    CRM's company currency) and amount."""
+def credited_deals(profiles: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(customer id, deal id) of each deal's one customer whose value it is: of those the deal is on (a deal may have
+    several contacts), the one associated with it first, then by customer id (metrics/facts.sql's `deal_book`)."""
+    first: dict[str, tuple[str, str]] = {}
+    for profile in profiles:
+        for deal in profile["deals"]:
+            claim = (deal["associated_at"], profile["customer_id"])
+            first[deal["deal_id"]] = min(first.get(deal["deal_id"], claim), claim)
+    return {(customer_id, deal_id) for deal_id, (_, customer_id) in first.items()}
+
+
+def won_deals(profile: dict[str, Any], crm_currency: str, credited: set[tuple[str, str]]) -> list[tuple[str, Decimal]]:
+    """Each won deal of a profile view that has an amount and is credited to the customer: its currency (one naming
+    none is in `crm_currency`, the CRM's company currency) and amount."""
     return [
         (deal["currency"] or crm_currency, Decimal(str(deal["amount"])))
         for deal in profile["deals"]
-        if deal["status"] == "won" and deal["amount"] is not None
+        if deal["status"] == "won"
+        and deal["amount"] is not None
+        and (profile["customer_id"], deal["deal_id"]) in credited
     ]
 
 
-def earned(profile: dict[str, Any], shop: ShopConfig) -> Decimal:
+def earned(profile: dict[str, Any], shop: ShopConfig, credited: set[tuple[str, str]]) -> Decimal:
     """A customer's lifetime value to date: what their orders earned, and their won deals in the shop's currency."""
     orders = sum((revenue_of(order) for order in profile["orders"]), Decimal(0))
-    deals = won_deals(profile, shop.deal_currency)
+    deals = won_deals(profile, shop.deal_currency, credited)
     return orders + sum((amount for told, amount in deals if told == shop.currency), Decimal(0))
 
 
-def deals_apart(profiles: list[dict[str, Any]], shop: ShopConfig) -> dict[str, Any]:
+def deals_apart(profiles: list[dict[str, Any]], shop: ShopConfig, credited: set[tuple[str, str]]) -> dict[str, Any]:
     """The won deals that are not revenue, in another currency than the shop's: how many, and their amounts by
     currency."""
     apart = [
         (told, amount)
         for profile in profiles
-        for told, amount in won_deals(profile, shop.deal_currency)
+        for told, amount in won_deals(profile, shop.deal_currency, credited)
         if told != shop.currency
     ]
     by_currency: dict[str, Decimal] = {}

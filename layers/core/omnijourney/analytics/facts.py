@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from omnijourney.analytics.columns import COLUMNS
 from omnijourney.events import CanonicalEvent, EventType, event_digest
@@ -140,40 +140,52 @@ def ticket_fact(event: CanonicalEvent, customer_id: str) -> Fact:
     return Fact(FactKind.ticket, event.occurred_at, customer_id, (event.event_id,), columns)
 
 
+# The property a customer's association with a deal is told as ("true": the deal is theirs), stamped by the
+# association event that decided it.
+ASSOCIATED: Final = "associated"
 # The CRM's deal properties a deal's value is joined from (metrics/facts.sql's `deal_book`, by the profile's rules),
 # each → the column its value goes in: the amount, its currency, and the two that say whether it is won (HubSpot's
-# `hs_is_closed_won` where told, else the stage `closedwon`), and `archived` ("true": deleted in the CRM, a tombstone
-# that makes it no deal at all). A stage is a pipeline stage's id, never free text.
+# `hs_is_closed_won` where told, else the stage `closedwon`), `archived` ("true": deleted in the CRM, a tombstone
+# that makes it no deal at all), and the customer's association with it. A stage is a pipeline stage's id, never
+# free text.
 DEAL_VALUE: Final = {
     "amount": "amount",
     "deal_currency_code": "currency",
     "dealstage": "status",
     "hs_is_closed_won": "status",
     "archived": "status",
+    ASSOCIATED: "status",
 }
 
 
-def deal_facts(event: CanonicalEvent, customer_id: str) -> list[Fact]:
-    """One fact per property of the deal's value the event told (a cleared one with no value): what it told, not the
-    deal as joined so far, so the metrics can join a deal's tellings as the profile does, per property by the latest,
-    in whatever order they arrived."""
-    deal = event.deal
-    assert deal is not None
+class DealTelling(NamedTuple):
+    """What one CRM event told of a deal's property: its value (None: cleared), when, and the event's id."""
+
+    name: str
+    value: str | None
+    at: datetime
+    event_id: str
+
+
+def deal_facts(customer_id: str, deal_id: str, tellings: Iterable[DealTelling]) -> list[Fact]:
+    """One fact per telling of the deal's value on the customer's copy of the deal (each as its event told it, not
+    as joined so far), so the metrics join a deal's tellings as the profile does, per property by the latest, in
+    whatever order they arrived; written again as the copy is, the same facts."""
     return [
         Fact(
             FactKind.deal,
-            event.occurred_at,
+            telling.at,
             customer_id,
-            (event.event_id, name),
+            (customer_id, deal_id, telling.name, telling.event_id),
             {
-                "event_id": event_digest(event.event_id),
-                "deal_id": deal.deal_id,
-                "deal_property": name,
-                column: Decimal(value) if column == "amount" and value is not None else value,
+                "event_id": event_digest(telling.event_id),
+                "deal_id": deal_id,
+                "deal_property": telling.name,
+                column: Decimal(telling.value) if column == "amount" and telling.value is not None else telling.value,
             },
         )
-        for name, value in sorted(deal.properties.items())
-        if (column := DEAL_VALUE.get(name)) is not None
+        for telling in sorted(tellings)
+        if (column := DEAL_VALUE.get(telling.name)) is not None
     ]
 
 

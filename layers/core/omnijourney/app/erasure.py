@@ -9,23 +9,31 @@ docs/operations.md ("What erasure removes") lists what remains and why.
 from __future__ import annotations
 
 from omnijourney.analytics import facts, stream
+from omnijourney.app.crm_deals import forget_contacts
 from omnijourney.platform import clock
 from omnijourney.profiles import service, store
 from omnijourney.vocabulary import Reason
 
 
 def erase_customer(customer_id: str) -> list[str]:
-    """Erase the customer (and everyone merged into them); the customer ids erased."""
+    """Erase the customer `customer_id` names (and everyone merged into them); the customer ids erased. NotFound for
+    nobody."""
+    # A put that failed after an earlier erasure's delete left its facts collected here: its retry, which finds no
+    # customer any more, puts them (docs/analytics.md, "How facts are written").
+    stream.flush()
+    return erase_profile(service.get(customer_id))
+
+
+def erase_profile(record: store.ProfileRecord) -> list[str]:
+    """Erase the customer of a live profile as just loaded (and everyone merged into them); the customer ids
+    erased."""
     from omnijourney.edge import quarantine  # lazy: only an erasure reads the quarantine bucket's index
 
     # lazy: the journey runtime loads on an erasure, not at the profile API's cold start
     from omnijourney.runtime import ledger, runs
     from omnijourney.runtime.triggers import stop_runs  # lazy: as above: only an erasure stops runs
 
-    # A put that failed after an earlier erasure's delete left its facts collected here: its retry, which finds no
-    # customer any more, puts them (docs/analytics.md, "How facts are written").
-    stream.flush()
-    record = service.get(customer_id)
+    stream.flush()  # as erase_customer's: what an earlier erasure collected goes first
     customer_ids = [record.customer_id, *record.profile.merged_from]
     their_runs = runs.of_customers(customer_ids)
     stop_runs(their_runs, runs.RunOutcome.stopped, Reason.customer_erased, clock.now())
@@ -33,6 +41,8 @@ def erase_customer(customer_id: str) -> list[str]:
     runs.forget_entries(their_runs)
     runs.forget_skipped(customer_ids)
     ledger.forget_recipients_and_texts(customer_ids)
+    # Before the profile goes, which lists their deals.
+    forget_contacts(record.profile)
     # Found by their identifiers, so before the identities go.
     quarantine.erase_carrying(store.all_identities(customer_ids, record.profile.identifier_keys))
     erased = store.erase(record)

@@ -6,12 +6,10 @@ for the event and the guards all see it; the profile then lists the action no mo
 
 from __future__ import annotations
 
-from omnijourney.edge.ingest import enqueue
 from omnijourney.events import CanonicalEvent, Channel, EventType
 from omnijourney.identifiers import Identifier, IdentifierKind
 from omnijourney.platform import clock
 from omnijourney.platform.errors import NotFound
-from omnijourney.profiles import service
 
 SOURCE = "staff"
 # Where the note was meant to be acted on is where the customer was met.
@@ -34,6 +32,10 @@ def mark_done(customer_id: str, action_id: str, *, staff: str | None = None) -> 
     nothing queued) for an unknown customer or an action they do not have. The event's id is the action's, so marking
     it twice (two clicks, a retried request) records it once; an action already done queues nothing and answers the
     same id. `staff` is who did it, as the sign-in's opaque subject (never an email): the event's `staff` property."""
+    # lazy: pynamodb and the queue's settings load on the first request, not at an API's cold start
+    from omnijourney.edge.ingest import enqueue
+    from omnijourney.profiles import service
+
     profile = service.get(customer_id).profile
     event_id = f"{SOURCE}:done:{profile.customer_id}:{action_id}"
     if action_id in profile.done_action_ids:

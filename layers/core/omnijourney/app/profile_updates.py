@@ -18,12 +18,13 @@ from pydantic import ValidationError
 from omnijourney.analytics import facts, stream
 from omnijourney.analytics.facts import Fact
 from omnijourney.events import SCHEMA, CanonicalEvent, EventType, correlation_id_of
-from omnijourney.identifiers import CRM_RECORD_IDS
+from omnijourney.identifiers import SHARED_CRM_RECORDS
 from omnijourney.platform import clock
 from omnijourney.platform.errors import MalformedPayload, OmnijourneyError
 from omnijourney.platform.settings import get_settings
 
 if TYPE_CHECKING:
+    from omnijourney.profiles.model import Profile
     from omnijourney.profiles.service import ProfileUpdate
 
 # A CRM's deletions (app.removals): they erase or unlink customers rather than record anything on a profile.
@@ -132,10 +133,78 @@ def recorded_facts(event: CanonicalEvent, update: ProfileUpdate) -> list[Fact]:
     if event.ticket is not None:
         found.append(facts.ticket_fact(event, customer_id))
     if event.deal is not None:
-        found += facts.deal_facts(event, customer_id)
+        found += deal_facts(customer_id, profile, event.deal.deal_id)
     retried = not update.changed and event.event_id in profile.recent_events
     merged = profile.merged_from if retried else update.absorbed
     return found + facts.merge_facts(customer_id, merged, event.occurred_at)
+
+
+def deal_facts(customer_id: str, profile: Profile, deal_id: str) -> list[Fact]:
+    """The customer's copy of the deal as the facts tell it: each property of its value as its latest event told it,
+    and the customer's association with it (by their own contact ids)."""
+    deal = next((deal for deal in profile.deals if deal.deal_id == deal_id), None)
+    if deal is None:  # one of the oldest deals, beyond the profile's bound
+        return []
+    tellings = [
+        facts.DealTelling(name, deal.properties.get(name), at, event_id)
+        for name, (at, event_id) in deal.properties_set.items()
+    ]
+    association = profile.association_with(deal)
+    if association is not None:
+        at, event_id, on = association
+        tellings.append(facts.DealTelling(facts.ASSOCIATED, str(on).lower(), at, event_id))
+    return facts.deal_facts(customer_id, deal_id, tellings)
+
+
+def recorded_on_profile(event: CanonicalEvent, joined: Callable[[Profile], Profile] | None = None) -> dict[str, Any]:
+    """Record the event on its customer's profile (with what `joined` adds to it in the same write), emit its facts
+    and let the journeys react; the outcome."""
+    from omnijourney.profiles.service import (
+        record_event,  # lazy: profiles and pynamodb load on the first record, not at cold start
+    )
+    from omnijourney.runtime.segments import (  # lazy: the journey runtime loads on the first record
+        history_properties,
+        with_segments,
+    )
+    from omnijourney.runtime.triggers import react  # lazy: as above
+
+    def derive(before: Profile | None, after: Profile, event: CanonicalEvent) -> Profile:
+        # Segment membership is written with the event's own change.
+        return with_segments(before, joined(after) if joined else after, event)
+
+    # The history keeps what segments count.
+    update = record_event(event, derive, history_properties(event))
+    stream.emit(*recorded_facts(event, update))
+    journeys = react(event, update)
+    return {"customer_id": update.customer_id, "changed": update.changed, "merged": update.merged} | journeys.as_dict()
+
+
+def recorded_on_deal(event: CanonicalEvent) -> list[dict[str, Any]]:
+    """A CRM deal's event on its holder, then on the contacts it names, and the deal's copy on its other contacts
+    (app.crm_deals); the outcomes of the contacts it names."""
+    from omnijourney.app.crm_deals import shared  # lazy: only a CRM's deal events are shared
+
+    deal = shared(event)
+    outcomes = [recorded_on_profile(told, deal.joined) for told in deal.told]
+    copies = deal.copied_to_others()
+    if event.deal is not None:
+        stream.emit(*(fact for copy in copies for fact in deal_facts(copy.customer_id, copy, event.deal.deal_id)))
+    return outcomes
+
+
+def outcome_of(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """One event's outcome over the profiles it was recorded on (a deal's contacts; usually one): the first
+    customer, and what happened on any."""
+    if len(outcomes) == 1:
+        return outcomes[0]
+    joined: dict[str, Any] = {
+        "customer_id": outcomes[0]["customer_id"] if outcomes else None,
+        "customer_ids": [outcome["customer_id"] for outcome in outcomes],
+        "changed": any(outcome["changed"] for outcome in outcomes),
+    }
+    for key in ("merged", "started", "resumed", "stopped", "skipped"):
+        joined[key] = [value for outcome in outcomes for value in outcome[key]]
+    return joined
 
 
 def register_context(context: Any) -> None:
@@ -172,30 +241,19 @@ def _idempotent_record() -> Callable[..., dict[str, Any]]:
             from omnijourney.app.removals import removed  # lazy: only a CRM's deletion needs it
 
             return removed(event)
-        if any(identifier.kind in CRM_RECORD_IDS for identifier in event.identifiers):
-            from omnijourney.app.removals import dropped  # lazy: only an event naming a CRM's record may be dropped
+        from omnijourney.profiles.service import NamesErasedRecord  # lazy: as recorded_on_profile's
 
-            if (outcome := dropped(event)) is not None:
-                return outcome
-        from omnijourney.profiles.service import (
-            record_event,  # lazy: profiles and pynamodb load on the first record, not at cold start
-        )
-        from omnijourney.runtime.segments import (  # lazy: the journey runtime loads on the first record
-            history_properties,
-            with_segments,
-        )
-        from omnijourney.runtime.triggers import react  # lazy: as above
+        try:
+            if any(identifier.kind in SHARED_CRM_RECORDS for identifier in event.identifiers):
+                outcomes = recorded_on_deal(event)
+            else:
+                outcomes = [recorded_on_profile(event)]
+        except NamesErasedRecord:
+            from omnijourney.app.removals import dropped_as_erased  # lazy: only a GDPR erasure's tombstone drops
 
-        # Segment membership is written with the event's own change; the history keeps what segments count.
-        update = record_event(event, with_segments, history_properties(event))
-        stream.emit(*recorded_facts(event, update))
-        journeys = react(event, update)
+            return dropped_as_erased()
         # Inside the idempotent unit: a failed put fails the event, and its retry writes the facts again.
         stream.flush()
-        return {
-            "customer_id": update.customer_id,
-            "changed": update.changed,
-            "merged": update.merged,
-        } | journeys.as_dict()
+        return outcome_of(outcomes)
 
     return recorded  # type: ignore[no-any-return]

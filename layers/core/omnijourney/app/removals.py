@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnijourney.app.erasure import erase_customer
+from omnijourney.app.erasure import erase_profile
 from omnijourney.events import CanonicalEvent, EventType
-from omnijourney.identifiers import CRM_RECORD_IDS
 from omnijourney.platform import clock
 from omnijourney.profiles import service, store
 
@@ -27,11 +26,8 @@ def removed(event: CanonicalEvent) -> dict[str, Any]:
     return _outcome(customer_ids, erased=erased)
 
 
-def dropped(event: CanonicalEvent) -> dict[str, Any] | None:
-    """The outcome of an event that names an erased CRM record (it arrived after the erasure: a retry, a redrive, a
-    replay), which is recorded nowhere; None for one that names none."""
-    if not store.tombstones(identifier.key for identifier in event.identifiers if identifier.kind in CRM_RECORD_IDS):
-        return None
+def dropped_as_erased() -> dict[str, Any]:
+    """The outcome of an event recorded nowhere: it names an erased CRM record (profiles.service.NamesErasedRecord)."""
     return _outcome([], dropped=DROPPED_AS_ERASED)
 
 
@@ -50,8 +46,10 @@ def _erase(event: CanonicalEvent) -> tuple[list[str], list[str]]:
     # Before anything goes: a retry after a failure part way (the identities gone, the profile not yet) still knows
     # whom to erase, and from now on no event naming the record is recorded.
     store.entomb(keys, erasing, now)
-    live = sorted({record.customer_id for customer_id in erasing if (record := store.load(customer_id)) is not None})
-    erased = [erased_id for customer_id in live for erased_id in erase_customer(customer_id)]
+    # Each live profile loaded once, whichever of the ids (merged ones too) led to it.
+    records = {record.customer_id: record for customer_id in erasing if (record := store.load(customer_id)) is not None}
+    live = sorted(records)
+    erased = [erased_id for customer_id in live for erased_id in erase_profile(records[customer_id])]
     # Deliveries naming the record that linked nobody yet (the erasure came first) or that nobody else names now.
     quarantine.erase_carrying(keys)
     # Done: the tombstone no longer names the customers.

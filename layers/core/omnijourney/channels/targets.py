@@ -1,10 +1,11 @@
-"""Where the outbound channels deliver, and how their messages meet the customer: config/webhooks.yaml.
+"""Where each channel's messages go, and how they meet the customer; the outbound targets: config/webhooks.yaml.
 
-A `channel: webhook` send goes to a named target (a CRM, a warehouse, a messaging provider the shop reaches
-customers through); a `channel: sales_task` send becomes a task in HubSpot for the contact's owner. Each declares
-whether it reaches the customer. One that does is held as a message on its `consent_channel` is: that channel's
-consent and quiet hours, and the frequency caps (it counts towards them too). An internal one (a CRM, a warehouse)
-is held by the business guards only: already bought, open ticket.
+A message goes to the profile's address on its channel; a note (store, call centre) onto the profile. A `channel:
+webhook` send goes to a named target (a CRM, a warehouse, a messaging provider the shop reaches customers through); a
+`channel: sales_task` send becomes a task in HubSpot for the contact's owner. A target with a `consent_channel`
+reaches the customer and is held as a message on that channel is: its consent and quiet hours, and the frequency caps
+(it counts towards them too). One without (a CRM, a warehouse) is internal, held by the business guards only: already
+bought, open ticket.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from omnijourney.identifiers import IdentifierKind
 from omnijourney.platform.configfile import SNAKE_CASE, ConfigModel, config_dir, load, with_examples
 from omnijourney.platform.settings import get_settings
 from omnijourney.profiles.model import Profile
-from omnijourney.vocabulary import AddressedChannel, MessageChannel
+from omnijourney.vocabulary import OUTBOUND, AddressedChannel, MessageChannel, addressed
 
 WEBHOOKS_FILE = "webhooks.yaml"
+PUSH_ENDPOINT_TRAIT = "push_endpoint_arn"
 # Loopback may be plain HTTP (the local receiver); anything else carries customers' data, so HTTPS only.
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # A secret's name may say `{stage}`: one file for every stage.
@@ -115,12 +117,13 @@ class Delivery(ConfigModel):
     rate_limit_per_second: float | None = Field(
         default=None, gt=0, description="at most this many calls a second from each running function"
     )
-    reaches_customer: bool = Field(
-        description="true: consent, quiet hours and caps apply, as on consent_channel; false (a CRM, a warehouse): "
-        "only already-bought and open-ticket hold it"
-    )
     consent_channel: AddressedChannel | None = Field(
-        default=None, description="whose consent and quiet hours a target that reaches the customer follows"
+        default=None,
+        description="the target reaches the customer: this channel's consent and quiet hours hold it, and the caps "
+        "count it; none for an internal target (a CRM, a warehouse), which only already-bought and open-ticket hold",
+    )
+    reaches_customer: bool | None = Field(
+        default=None, description="optional, what consent_channel says in words: true with one, false without"
     )
 
     @property
@@ -139,12 +142,13 @@ class Delivery(ConfigModel):
         return self
 
     @model_validator(mode="after")
-    def _consent_when_reaching(self) -> Self:
+    def _reach_as_consent_says(self) -> Self:
+        # consent_channel decides whether the target reaches the customer; reaches_customer, written, must agree.
         if self.reaches_customer and self.consent_channel is None:
             raise ValueError(
                 "a target that reaches the customer says whose consent it follows, e.g. consent_channel: sms"
             )
-        if not self.reaches_customer and self.consent_channel is not None:
+        if self.reaches_customer is False and self.consent_channel is not None:
             raise ValueError("an internal target (reaches_customer: false) needs no consent_channel: remove it")
         return self
 
@@ -187,8 +191,8 @@ class SalesTasks(Delivery):
 
     api_url: str = Field(default="https://api.hubapi.com", description="HubSpot's API")
     token: SecretName = Field(description="the private app's access token (scope crm.objects.contacts.write)")
-    # A rep's call or email reaches the customer.
-    reaches_customer: bool = True
+    # A rep's call or email reaches the customer: the file names whose consent holds it (or says it does not reach).
+    reaches_customer: bool | None = True
     due_in_days: int = Field(default=1, ge=0, le=30, description="the task is due this many days after it is made")
 
     @field_validator("api_url")
@@ -221,23 +225,49 @@ def outbound() -> OutboundConfig:
 
 @dataclass(frozen=True)
 class Reach:
-    """How an outbound send meets the customer, as the guards weigh it."""
+    """How a send meets the customer, as the guards weigh it."""
 
-    recipient: str | None  # what the ledger records as its `to`: the target's name, the HubSpot contact id
-    consent: AddressedChannel | None  # whose consent and quiet hours hold it; None: internal, no caps either
+    # What the ledger records as its `to`: an address, the customer id (a note), a target's name, a HubSpot contact id.
+    recipient: str | None
+    # The channel whose consent and quiet hours hold the send and whose caps count it: a message's or note's own, the
+    # consent_channel of a target that reaches the customer; None for an internal target (business guards only).
+    held_as: MessageChannel | None
+
+    @property
+    def consent(self) -> AddressedChannel | None:
+        """Whose consent holds the send (a note's: nobody's)."""
+        return addressed(self.held_as) if self.held_as is not None else None
+
+    @property
+    def reaches_customer(self) -> bool:
+        return self.held_as is not None
 
 
-def reach(channel: MessageChannel, target: str | None, profile: Profile) -> Reach | None:
-    """The reach of a send on an outbound channel (None for any other channel). A target no longer configured is
-    taken as reaching nobody: its adapter refuses the send for good."""
+def reach(channel: MessageChannel, target: str | None, profile: Profile) -> Reach:
+    """How a send on `channel` (to `target`, a webhook's) meets the customer. A target no longer configured is taken
+    as reaching nobody: its adapter refuses the send for good."""
+    if channel not in OUTBOUND:
+        return Reach(address_for(profile, channel), channel)
     if channel == MessageChannel.webhook:
-        configured = outbound().targets.get(target or "")
-        return Reach(target, configured.consent_channel if configured else None)
-    if channel == MessageChannel.sales_task:
+        recipient = target
+    else:
         contacts = contacts_to_try(profile)
-        tasks = outbound().sales_tasks
-        return Reach(contacts[0] if contacts else None, tasks.consent_channel if tasks else None)
-    return None
+        recipient = contacts[0] if contacts else None
+    configured = _delivery(channel, target)
+    consent = configured.consent_channel if configured is not None else None
+    return Reach(recipient, MessageChannel(consent.value) if consent is not None else None)
+
+
+def address_for(profile: Profile, channel: str) -> str | None:
+    """Where a message on `channel` goes: the newest address the profile has for it."""
+    kinds = {"email": IdentifierKind.email, "sms": IdentifierKind.phone}
+    if channel in kinds:
+        values = profile.identifiers.get(kinds[channel], ())
+        return values[-1] if values else None
+    if channel == "push":
+        endpoint = profile.traits.get(PUSH_ENDPOINT_TRAIT)
+        return str(endpoint) if endpoint else None
+    return profile.customer_id  # in-store and call-center notes go onto the profile itself
 
 
 def contacts_to_try(profile: Profile) -> list[str]:
@@ -252,9 +282,14 @@ def contacts_to_try(profile: Profile) -> list[str]:
 def reaches_customer(channel: str, recipient: str | None) -> bool:
     """Whether a ledger entry on `channel` to `recipient` reached the customer (the caps count it): every message
     but one to an internal target. A target since removed from the file counts, as the cautious reading."""
-    configured: Delivery | None = None
+    configured = _delivery(channel, recipient)
+    return configured is None or configured.consent_channel is not None
+
+
+def _delivery(channel: str, target: str | None) -> Delivery | None:
+    """The configuration of an outbound send (None for another channel, or a target not in the file)."""
     if channel == MessageChannel.webhook:
-        configured = outbound().targets.get(recipient or "")
-    elif channel == MessageChannel.sales_task:
-        configured = outbound().sales_tasks
-    return configured is None or configured.reaches_customer
+        return outbound().targets.get(target or "")
+    if channel == MessageChannel.sales_task:
+        return outbound().sales_tasks
+    return None

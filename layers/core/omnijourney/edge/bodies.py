@@ -139,6 +139,9 @@ class Deal(Body):
     close_date: str | None
     owner: str | None = Field(description="The deal owner's HubSpot id (hubspot_owner_id)")
     line_items: list[DealLineItem]
+    associated_at: str | None = Field(
+        description="When the deal was associated with the customer (its amount counts for who has it longest)"
+    )
 
 
 class SalesTask(Body):

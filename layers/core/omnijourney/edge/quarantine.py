@@ -5,9 +5,9 @@ that does not validate, a profile write DynamoDB refuses), so the answer 2xx mea
 Erasure must find a customer's deliveries here, so each is indexed by the identifiers it carries: an empty object
 `by-identifier/<digest of kind#value>/<quarantine key>` per identifier, written before the delivery. What did not
 parse is read as far as it can be (`identifier_keys_in`): every email and phone anywhere in it, Segment's
-anonymousId and userId, HubSpot's contact ids (`hubspot.contact_ids`), a canonical event's identifiers. The digest
-is a plain SHA-256, as the name index's: the index sits beside the raw deliveries it points at and goes with them, so
-a key would hide nothing they do not show.
+anonymousId and userId, the ids its source names customers by in its own way (the source's `customer_ids_in`), a
+canonical event's identifiers. The digest is a plain SHA-256, as the name index's: the index sits beside the raw
+deliveries it points at and goes with them, so a key would hide nothing they do not show.
 The bucket is versioned: forgetting a delivery deletes every version of it and of its index entries.
 """
 
@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from omnijourney.edge.sources import hubspot
+from omnijourney.edge.sources import NamesCustomersByOwnIds, Source, get_source
 from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.identifiers import Identifier, IdentifierKind
 from omnijourney.platform.aws import client
@@ -59,7 +59,7 @@ def quarantine(delivery: Delivery, error: OmnijourneyError) -> str:
         "body_base64": base64.b64encode(delivery.body).decode(),
         "error": {"title": error.title, "detail": error.detail, "field": error.field},
     }
-    _put(key, record, identifier_keys_in(delivery.body))
+    _put(key, record, identifier_keys_in(delivery.body, get_source(delivery.source)))
     return key
 
 
@@ -77,11 +77,13 @@ def quarantine_event(message: str, error: OmnijourneyError, at: datetime) -> str
     return key
 
 
-def identifier_keys_in(body: bytes) -> list[str]:
+def identifier_keys_in(body: bytes, source: Source | None = None) -> list[str]:
     """The identity keys (`email#lena@example.com`) a body carries, read as far as it can be: JSON or a form if it is
-    one, else its text; only valid identifiers, at most MAX_INDEXED."""
+    one, else its text, and the ids `source` names customers by in its own way; only valid identifiers, at most
+    MAX_INDEXED."""
+    candidates = _candidates(body, source if isinstance(source, NamesCustomersByOwnIds) else None)
     found = dict.fromkeys(
-        identifier.key for identifier in (_identifier(kind, value) for kind, value in _candidates(body)) if identifier
+        identifier.key for identifier in (_identifier(kind, value) for kind, value in candidates) if identifier
     )
     return list(found)[:MAX_INDEXED]
 
@@ -171,7 +173,7 @@ def _delete_every_version(keys: set[str]) -> None:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + DELETE_BATCH], "Quiet": True})
 
 
-def _candidates(body: bytes) -> Iterator[tuple[IdentifierKind | None, str]]:
+def _candidates(body: bytes, source: NamesCustomersByOwnIds | None) -> Iterator[tuple[IdentifierKind | None, str]]:
     """(kind, value) pairs worth trying as identifiers; None: whichever an email or phone it may be."""
     text = body.decode(errors="replace")
     try:
@@ -181,10 +183,10 @@ def _candidates(body: bytes) -> Iterator[tuple[IdentifierKind | None, str]]:
         values = [value for _, value in parse_qsl(text)] + EMAIL_LIKE.findall(text) + PHONE_LIKE.findall(text)
         yield from ((None, value) for value in values[:MAX_CANDIDATES])
         return
-    yield from _json_candidates(data)
+    yield from _json_candidates(data, source)
 
 
-def _json_candidates(data: Any) -> Iterator[tuple[IdentifierKind | None, str]]:
+def _json_candidates(data: Any, source: NamesCustomersByOwnIds | None) -> Iterator[tuple[IdentifierKind | None, str]]:
     """Walked with a stack, not recursion: a body is quarantined for nesting too deep, among other reasons."""
     stack, read = [data], 0
     while stack and read < MAX_CANDIDATES:
@@ -195,8 +197,8 @@ def _json_candidates(data: Any) -> Iterator[tuple[IdentifierKind | None, str]]:
             if kind in KINDS and isinstance(named, str):  # a canonical event's identifier
                 yield IdentifierKind(kind), named
                 continue
-            if "subscriptionType" in value:  # a HubSpot event
-                yield from ((IdentifierKind.hubspot_contact_id, found) for found in hubspot.contact_ids(value))
+            if source is not None:
+                yield from source.customer_ids_in(value)
             for field, item in value.items():
                 if field in ID_FIELDS and isinstance(item, str):
                     yield ID_FIELDS[field], item

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-
-_RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+if TYPE_CHECKING:
+    import boto3
 
 
 @lru_cache(maxsize=1)
 def session() -> boto3.session.Session:
     """One session per process: each new one re-reads botocore's endpoint and service data (~0.1 s)."""
+    import boto3  # lazy: boto3 is a cold start of its own; it loads on the first AWS client, not at import
+
     return boto3.session.Session()
 
 
 @cache
 def client(service: str) -> Any:
     """One client per service and process; created on first use."""
-    return session().client(service, config=_RETRIES)
+    from botocore.config import Config  # lazy: as boto3 in session()
+
+    retries = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+    return session().client(service, config=retries)
 
 
 # AWS's codes for "not now": throttling and its own failures, as DynamoDB, Step Functions, SES and SNS name them

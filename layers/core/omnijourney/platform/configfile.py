@@ -21,8 +21,6 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BaseModel, ConfigDict, JsonValue, ValidationError
 from pydantic.config import JsonDict
 
-from omnijourney.platform.settings import get_settings
-
 if TYPE_CHECKING:
     import yaml
 
@@ -842,6 +840,9 @@ _REPOSITORY_JOURNEYS = Path(__file__).resolve().parents[4] / "journeys"
 
 def config_dir() -> Path:
     """Where config/*.yaml live: each part of the domain loads its own file from here."""
+    # lazy: pydantic-settings is a tenth of a handler's cold start; settings load when a file is first read
+    from omnijourney.platform.settings import get_settings
+
     configured = get_settings().config_dir
     return Path(configured) if configured else _REPOSITORY_CONFIG
 
@@ -854,5 +855,7 @@ def config_file(name: str) -> str:
 
 
 def journeys_dir() -> Path:
+    from omnijourney.platform.settings import get_settings  # lazy: as in config_dir
+
     configured = get_settings().journeys_dir
     return Path(configured) if configured else _REPOSITORY_JOURNEYS

@@ -51,6 +51,12 @@ later cannot bring it back.
   A deleted deal or line item is a tombstone: `archived` (the CRM API's name for a deleted object) set "true" at
   the deletion's stamp and "false" by a restore, so an older event arriving later does not bring it back; an
   archived deal is neither won nor a purchase, an archived line item sells nothing.
+  A deal is shared by its contacts: a deal's own events name only the deal (or its line items), so a profile that
+  names nobody, the deal's holder, records them, and every contact the deal was ever associated with gets a copy of
+  the holder's deals and line items (app/crm_deals.py). Each contact's association with the deal is stamped like a
+  line item's; a deal is a customer's (shown, a purchase, revenue) while the latest association event among the
+  customer's own contact ids left it on, so a rep's correction takes it off. Its amount counts once: for the
+  customer associated with it earliest (then by customer id) among those it is on, in the report as in the SQL.
 - Stored before stamps were kept (profiles written by earlier versions): traits, the timezone and open
   tickets count as set at the profile's `updated_at`, the latest they can have been set, fixed when the
   profile is loaded (so the same stored profile always gives the same answers).
@@ -73,7 +79,8 @@ comes back after it was dropped (a forgotten ticket or trait key set again has l
 - notes: the newest `MAX_NOTES`; offers: one per offer of config/offers.yaml and customer (`offers.present`
   issues no second), so only merges add more: at most `MAX_OFFERS`, the newest;
 - actions done: the newest `MAX_ACTIONS_DONE` marks by `(at, action_id)` (`_joined_actions_done`);
-- deals: the newest `MAX_DEALS` by their latest stamp, `MAX_DEAL_LINE_ITEMS` line items likewise;
+- deals: the newest `MAX_DEALS` by their latest stamp, `MAX_DEAL_LINE_ITEMS` line items likewise, and per deal the
+  `MAX_DEAL_CONTACTS` contacts with the latest association events;
 - `RECENT_EVENTS` event ids.
 """
 
@@ -134,6 +141,8 @@ MAX_OFFERS = 20
 MAX_ACTIONS_DONE = 4 * MAX_NOTES
 MAX_DEALS = 50
 MAX_DEAL_LINE_ITEMS = 200
+# Contacts per deal, the latest association events kept: a deal's buying committee, not a mailing list.
+MAX_DEAL_CONTACTS = 20
 # The stage HubSpot's default pipeline closes a won deal in; custom pipelines' stages are ids, and HubSpot's own
 # `hs_is_closed_won` says which of them is won.
 WON_STAGE = "closedwon"
@@ -427,13 +436,19 @@ class DealLineItem(StampedProperties):
 OWNER_TRAIT = "hubspot_owner_id"
 
 
+# The stamp of an association's latest event, and whether that event left the two associated.
+Association = tuple[AwareDatetime, str, bool]
+
+
 class Deal(StampedProperties):
-    """A sales deal of the customer's in the CRM, with the line items its latest association events left on it."""
+    """A sales deal in the CRM, with the line items and the contacts its latest association events left on it."""
 
     deal_id: str
     first_seen: AwareDatetime
-    # Line item id → the stamp of its latest association event, and whether that event left it on the deal.
-    line_items: dict[str, tuple[AwareDatetime, str, bool]] = Field(default_factory=dict)
+    # Line item id → its association with the deal.
+    line_items: dict[str, Association] = Field(default_factory=dict)
+    # The CRM's contact id → its association with the deal.
+    contacts: dict[str, Association] = Field(default_factory=dict)
 
     @property
     def stage(self) -> str | None:
@@ -461,8 +476,12 @@ class Deal(StampedProperties):
 
     @property
     def latest(self) -> Stamp:
-        linked = ((at, by) for at, by, _ in self.line_items.values())
+        linked = ((at, by) for at, by, _ in (*self.line_items.values(), *self.contacts.values()))
         return max(super().latest, *linked, (self.first_seen, ""))
+
+    def association(self, contact_ids: Iterable[str]) -> Association | None:
+        """The latest association event among these contacts (a customer's own ids): whether the deal is theirs."""
+        return max((self.contacts[contact] for contact in contact_ids if contact in self.contacts), default=None)
 
 
 class Profile(Record):
@@ -571,11 +590,25 @@ class Profile(Record):
         of its line items."""
         return {sku for order in self.orders if order.is_purchase for sku in order.skus} | self.won_deal_skus()
 
+    @property
+    def is_crm_holder(self) -> bool:
+        """A CRM deal's holder (app.crm_deals): it keeps deals and line items and names nobody."""
+        return not self.identifiers and bool(self.deals or self.deal_line_items)
+
+    @property
+    def own_deals(self) -> tuple[Deal, ...]:
+        """The deals the customer is associated with now (a holder's deals are nobody's: it names no contact)."""
+        return tuple(deal for deal in self.deals if (association := self.association_with(deal)) and association[2])
+
+    def association_with(self, deal: Deal) -> Association | None:
+        """The latest association event between the deal and any of the customer's own contact ids."""
+        return deal.association(self.identifiers.get(IdentifierKind.hubspot_contact_id, ()))
+
     def won_deal_skus(self) -> set[str]:
         items = {item.line_item_id: item for item in self.deal_line_items}
         return {
             sku
-            for deal in self.deals
+            for deal in self.own_deals
             if deal.is_won
             for item_id in deal.line_item_ids
             if item_id in items and not items[item_id].is_archived and (sku := items[item_id].sku)
@@ -1055,22 +1088,34 @@ _Stamped = TypeVar("_Stamped", bound=StampedProperties)
 def _joined_properties(one: _Stamped, other: _Stamped) -> _Stamped:
     """Per property the value of the later stamp (equal stamps, one event told twice or two at one instant: the
     larger value), so the same whichever side holds which."""
-    properties, stamps = dict(one.properties), dict(one.properties_set)
-    for name, stamp in other.properties_set.items():
-        value = other.properties.get(name)
-        known = stamps.get(name)
-        if known is None or (stamp, value or "") > (known, properties.get(name) or ""):
-            properties[name], stamps[name] = value, stamp
-    return one.model_copy(update={"properties": properties, "properties_set": stamps})
+    joined = _joined_per_key(_told(one), _told(other), lambda told: (told[0], told[1] or ""), lambda later, *_: later)
+    properties = {name: value for name, (_, value) in joined.items()}
+    return one.model_copy(update={"properties": properties, "properties_set": {n: s for n, (s, _) in joined.items()}})
+
+
+def _told(record: StampedProperties) -> dict[str, tuple[Stamp, str | None]]:
+    """Per property its stamp and value."""
+    return {name: (stamp, record.properties.get(name)) for name, stamp in record.properties_set.items()}
+
+
+def _joined_associations(one: dict[str, Association], other: dict[str, Association]) -> dict[str, Association]:
+    """Per associated id the latest association event (equal stamps: on wins), the same whichever side holds which."""
+    return dict(sorted(_joined_per_key(one, other, lambda association: association, lambda later, *_: later).items()))
+
+
+def _latest_associations(associations: dict[str, Association], count: int) -> dict[str, Association]:
+    kept = sorted(associations.items(), key=lambda pair: (pair[1], pair[0]), reverse=True)[:count]
+    return dict(sorted(kept))
 
 
 def _same_deal(one: Deal, other: Deal) -> Deal:
     joined = _joined_properties(one, other)
-    line_items = dict(one.line_items)
-    for item, marked in other.line_items.items():
-        line_items[item] = max(line_items.get(item, marked), marked)
     return joined.model_copy(
-        update={"first_seen": min(one.first_seen, other.first_seen), "line_items": dict(sorted(line_items.items()))}
+        update={
+            "first_seen": min(one.first_seen, other.first_seen),
+            "line_items": _joined_associations(one.line_items, other.line_items),
+            "contacts": _latest_associations(_joined_associations(one.contacts, other.contacts), MAX_DEAL_CONTACTS),
+        }
     )
 
 
@@ -1098,14 +1143,13 @@ def _deals_update(profile: Profile, event: CanonicalEvent) -> dict[str, Any]:
     update: dict[str, Any] = {}
     change = event.deal
     if change is not None:
-        line_items = {item: (*stamp, True) for item in change.line_items_added}
-        line_items |= {item: (*stamp, False) for item in change.line_items_removed}
         told = Deal(
             deal_id=change.deal_id,
             first_seen=event.occurred_at,
             properties=dict(change.properties),
             properties_set=dict.fromkeys(change.properties, stamp),
-            line_items=line_items,
+            line_items=_associations(change.line_items_added, change.line_items_removed, stamp),
+            contacts=_associations(change.contacts_added, change.contacts_removed, stamp),
         )
         deals = _joined_deals((*profile.deals, told))
         if deals != profile.deals:
@@ -1121,6 +1165,34 @@ def _deals_update(profile: Profile, event: CanonicalEvent) -> dict[str, Any]:
         if items != profile.deal_line_items:
             update["deal_line_items"] = items
     return update
+
+
+def _associations(added: Iterable[str], removed: Iterable[str], stamp: Stamp) -> dict[str, Association]:
+    return {key: (*stamp, True) for key in added} | {key: (*stamp, False) for key in removed}
+
+
+def with_holders_deals(profile: Profile, holder: Profile) -> Profile:
+    """The profile with a copy of the holder's deals that name any of its contact ids, on or off (the holder keeps
+    a deal's events: its events name only the deal), and of their line items."""
+    contact_ids = profile.identifiers.get(IdentifierKind.hubspot_contact_id, ())
+    shared = [deal for deal in holder.deals if deal.association(contact_ids) is not None]
+    item_ids = {item for deal in shared for item in deal.line_items}
+    items = [item for item in holder.deal_line_items if item.line_item_id in item_ids]
+    deals = _joined_deals((*profile.deals, *shared))
+    line_items = _joined_line_items((*profile.deal_line_items, *items))
+    if (deals, line_items) == (profile.deals, profile.deal_line_items):
+        return profile
+    return profile.model_copy(update={"deals": deals, "deal_line_items": line_items})
+
+
+def without_deal_contacts(holder: Profile, contact_ids: Iterable[str]) -> Profile:
+    """The holder's deals with no trace of these contacts (erased: their ids go everywhere)."""
+    gone = set(contact_ids)
+    deals = tuple(
+        deal.model_copy(update={"contacts": {key: value for key, value in deal.contacts.items() if key not in gone}})
+        for deal in holder.deals
+    )
+    return holder if deals == holder.deals else holder.model_copy(update={"deals": deals})
 
 
 # Tickets -------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from omnijourney.events import CanonicalEvent
 from omnijourney.identifiers import (
+    CRM_RECORD_IDS,
     LINK_ONLY,
     Identifier,
     IdentifierKind,
@@ -55,6 +56,10 @@ class ProfileUpdate:
         return self.previous_stage != self.profile.lifecycle_stage or self.profile.stage_entered_by == self.event_id
 
 
+class NamesErasedRecord(Exception):
+    """The event names a CRM record erased for a GDPR request (its tombstone: app.removals): recorded nowhere."""
+
+
 def customer_id_for(event: CanonicalEvent) -> str:
     return f"cus_{uuid.uuid5(CUSTOMER_NAMESPACE, event.event_id).hex[:20]}"
 
@@ -94,7 +99,9 @@ def record_event(
     event: CanonicalEvent, derive: Derive = _as_applied, keep_properties: Collection[str] = ()
 ) -> ProfileUpdate:
     """Apply the event to its customer's profile (and what `derive` adds, in the same write), retrying when a
-    concurrent writer got there first; its history entry keeps the properties in `keep_properties`.
+    concurrent writer got there first; its history entry keeps the properties in `keep_properties`. An event naming
+    a CRM record erased for a GDPR request is recorded nowhere (NamesErasedRecord), checked in the same read as its
+    identifiers' owners.
 
     The history entry is written before the profile: an event processed at the same time for the same customer
     then either sees it, or loses the profile write to this one and, computing again, sees it (segments count
@@ -130,9 +137,9 @@ _LINKING = tuple(f"{kind.value}#" for kind in LINK_ONLY)
 def _linked(keys: list[str], owned: dict[str, str]) -> dict[str, store.ProfileRecord]:
     """The live profiles the event's identifiers (`owned`: key → its owner) lead to, by customer id.
 
-    An event that names a person (any key not link-only) links through its link-only keys (a deal, an order) only to
-    a profile that names nobody yet, made by such keys alone: a HubSpot deal associated with two contacts must not
-    merge the two. The deal stays with the profile that had it first."""
+    An event that names a person (any key not link-only) links through its link-only keys (an order) only to a
+    profile that names nobody yet, made by such keys alone: a record shared by two people must not merge them (a
+    HubSpot deal's events never name a person with the deal: app.crm_deals keeps them apart)."""
     live: dict[str, store.ProfileRecord] = {}
     for customer_id in dict.fromkeys(owned.values()):
         record = store.load(customer_id)
@@ -151,7 +158,10 @@ def _linked(keys: list[str], owned: dict[str, str]) -> dict[str, store.ProfileRe
 def _record_once(event: CanonicalEvent, derive: Derive, remember: Callable[[str], None]) -> ProfileUpdate:
     lifecycle = configured_lifecycle()
     keys = identifier_keys(event)
-    everyone = store.owners(keys)
+    erasable = [identifier.key for identifier in event.identifiers if identifier.kind in CRM_RECORD_IDS]
+    everyone, erased = store.owners_unless_erased(keys, erasable)
+    if erased:
+        raise NamesErasedRecord(f"{len(erased)} of the event's identifiers erased")
     records = _linked(keys, everyone)
     # Previous ids only link to customers that exist; they are not identifiers of their own. A link-only key another
     # person holds stays theirs.

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
@@ -236,11 +236,26 @@ def classified(refused: type[Refused] = Refused) -> Iterator[None]:
 
 def owners(identifier_keys: Iterable[str]) -> dict[str, str]:
     """identifier key → customer id, for those that are known."""
+    return owners_unless_erased(identifier_keys, ()).owners
+
+
+class Owners(NamedTuple):
+    owners: dict[str, str]  # identifier key → customer id, for those that are known
+    erased: list[str]  # those of the keys asked about that have a tombstone
+
+
+def owners_unless_erased(identifier_keys: Iterable[str], erasable: Iterable[str]) -> Owners:
+    """The owners of `identifier_keys`, and which of `erasable` were erased: one read of the identities table."""
     keys = list(dict.fromkeys(identifier_keys))
-    if not keys:
-        return {}
+    tombstoned = {tombstone_key(key): key for key in erasable}
+    if not keys and not tombstoned:
+        return Owners({}, [])
     with classified():
-        return {record.identifier: record.customer_id for record in IdentityRecord.batch_get(keys)}
+        found = list(IdentityRecord.batch_get(list(dict.fromkeys([*keys, *tombstoned]))))
+    return Owners(
+        {record.identifier: record.customer_id for record in found if record.identifier not in tombstoned},
+        sorted(tombstoned[record.identifier] for record in found if record.identifier in tombstoned),
+    )
 
 
 def load(customer_id: str) -> ProfileRecord | None:
@@ -274,9 +289,11 @@ def named(first_name: str, last_name: str) -> list[ProfileRecord]:
 
 
 def live_profiles() -> Iterator[Profile]:
-    """Every live profile (not merged away), in the table's order: one scan, for a scheduled journey's audience."""
+    """Every live customer's profile (not merged away, nor a CRM deal's holder, which is nobody), in the table's
+    order: one scan, for a scheduled journey's audience and the segments' daily turn."""
     for record in ProfileRecord.scan(ProfileRecord.merged_into.does_not_exist()):
-        yield record.profile
+        if not record.profile.is_crm_holder:
+            yield record.profile
 
 
 def _identity_puts(tx: TransactWrite, customer_id: str, new_keys: Iterable[str], repoint: Iterable[str] = ()) -> None:

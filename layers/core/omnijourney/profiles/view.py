@@ -57,11 +57,16 @@ def _line_item(line_item_id: str, known: dict[str, DealLineItem]) -> dict[str, A
     }
 
 
+def _associated_at(profile: Profile, deal: Deal) -> str | None:
+    association = profile.association_with(deal)
+    return association[0].isoformat() if association else None
+
+
 def deals_of(profile: Profile) -> list[dict[str, Any]]:
     """The customer's deals in the CRM: open ones first, then the won and lost, each newest (first seen) first; a deal
     deleted in the CRM is not shown."""
     line_items = {item.line_item_id: item for item in profile.deal_line_items}
-    newest_first = [deal for deal in reversed(profile.deals) if not deal.is_archived]  # kept oldest first
+    newest_first = [deal for deal in reversed(profile.own_deals) if not deal.is_archived]  # kept oldest first
     deals = sorted(newest_first, key=lambda deal: deal_status(deal) != "open")
     return [
         {
@@ -74,6 +79,8 @@ def deals_of(profile: Profile) -> list[dict[str, Any]]:
             "close_date": deal.properties.get("closedate"),
             "owner": deal.properties.get("hubspot_owner_id"),
             "line_items": [_line_item(item, line_items) for item in deal.line_item_ids],
+            # Since when the deal is the customer's: its amount counts for whoever has it longest (the report's CLV).
+            "associated_at": _associated_at(profile, deal),
         }
         for deal in deals
     ]

@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import JsonValue
 
+from omnijourney.channels.targets import address_for
 from omnijourney.events import CanonicalEvent, ConsentChannel, ConsentStatus, EventType, OrderState
-from omnijourney.identifiers import IdentifierKind
 from omnijourney.journeys.contract import Entry, EntryKeeps, entry_of
 from omnijourney.journeys.language import (
     Comparison,
@@ -43,7 +43,6 @@ from omnijourney.profiles.model import Profile
 from omnijourney.runtime.consistency import ConsistencyRules, consistency
 from omnijourney.vocabulary import Category, Reason
 
-PUSH_ENDPOINT_TRAIT = "push_endpoint_arn"
 # A date trait: "1990-03-14" (a time after it is ignored) or "--03-14", a day of the year without one (ISO 8601).
 DATE_TRAIT = re.compile(r"^(?:(\d{4})|-)-(\d{2})-(\d{2})")
 
@@ -122,18 +121,6 @@ def goal_event(goal: Goal, entry: Entry, happened: Iterable[Happened]) -> str | 
         if wanted <= {str(sku) for sku in (skus if isinstance(skus, list) else [])}:
             return str(each.fields.get("channel") or "unknown")
     return None
-
-
-def address_for(profile: Profile, channel: str) -> str | None:
-    """Where a message on `channel` goes: the newest address the profile has for it."""
-    kinds = {"email": IdentifierKind.email, "sms": IdentifierKind.phone}
-    if channel in kinds:
-        values = profile.identifiers.get(kinds[channel], ())
-        return values[-1] if values else None
-    if channel == "push":
-        endpoint = profile.traits.get(PUSH_ENDPOINT_TRAIT)
-        return str(endpoint) if endpoint else None
-    return profile.customer_id  # in-store and call-center notes go onto the profile itself
 
 
 def consent_refusal(

@@ -14,20 +14,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from omnijourney.channels.targets import reach
+from omnijourney.channels.targets import Reach, reach
 from omnijourney.journeys.contract import Entry
 from omnijourney.journeys.language import Goal, Policy, QuietHours, Send
 from omnijourney.profiles.model import Profile
-from omnijourney.runtime.conditions import (
-    Happened,
-    address_for,
-    consent_refusal,
-    goal_event,
-    holds,
-    matches,
-)
+from omnijourney.runtime.conditions import Happened, consent_refusal, goal_event, holds, matches
 from omnijourney.runtime.consistency import ConsistencyRules, ProductCatalog
-from omnijourney.vocabulary import AddressedChannel, Category, ComposedReason, Reason, addressed, exited_on
+from omnijourney.vocabulary import Category, ComposedReason, Reason, exited_on
 
 Status = Literal["send", "suppressed", "deferred", "goal", "exited"]
 
@@ -134,12 +127,12 @@ def decide(
             return Decision("exited", exited_on(match.event))
     if any(holds(condition, profile, entry) for condition in journey.exit_conditions):
         return Decision("exited", Reason.exit_condition)
-    # A webhook or a sales task reaches the customer as its target says: on its consent channel, or not at all.
-    outbound = reach(send.channel, send.target, profile)
-    recipient = outbound.recipient if outbound else address_for(profile, send.channel)
-    consented_on = outbound.consent if outbound else addressed(send.channel)
+    # Every channel as its reach says: a message or a note as itself, a webhook or a sales task as its target's
+    # consent channel, an internal target's by the business guards alone.
+    reached = reach(send.channel, send.target, profile)
+    recipient = reached.recipient
     products = promoted_products(send, profile, catalog)
-    held = _held(send, profile, products, recipient, rules, consented_on=consented_on)
+    held = _held(send, profile, products, reached, rules)
     if held:
         return Decision("suppressed", held, recipient, products)
     if send.category in rules.open_ticket.holds and profile.open_tickets:
@@ -150,14 +143,13 @@ def decide(
     window = journey.settings.quiet_hours
     own = window if isinstance(window, QuietHours) else None
     quiet_channels = own.channels if own is not None and own.channels is not None else rules.quiet_hours.channels
-    at_night_on = consented_on if outbound else send.channel
-    if window is not False and send.category in rules.quiet_hours.categories and at_night_on in quiet_channels:
+    if window is not False and send.category in rules.quiet_hours.categories and reached.held_as in quiet_channels:
         hours = own or rules.quiet_hours
         wait = seconds_until_daytime(now, local_time(profile, rules), hours.start, hours.end)
         if wait:
             return Decision("deferred", Reason.quiet_hours, recipient, products, wait)
     # An internal target (a CRM, a warehouse) is neither held by the caps nor counted in them.
-    if send.category == Category.marketing and (outbound is None or outbound.consent is not None):
+    if send.category == Category.marketing and reached.reaches_customer:
         limited = _over_cap(journey, sent, rules, now)
         if limited:
             return Decision("suppressed", limited, recipient, products)
@@ -165,17 +157,11 @@ def decide(
 
 
 def _held(
-    send: Send,
-    profile: Profile,
-    products: tuple[str, ...],
-    recipient: str | None,
-    rules: ConsistencyRules,
-    *,
-    consented_on: AddressedChannel | None,
+    send: Send, profile: Profile, products: tuple[str, ...], reached: Reach, rules: ConsistencyRules
 ) -> Reason | None:
-    if recipient is None:
+    if reached.recipient is None:
         return Reason.no_address
-    refused = consent_refusal(profile, consented_on, send.category, rules) if consented_on is not None else None
+    refused = consent_refusal(profile, reached.consent, send.category, rules) if reached.consent is not None else None
     if refused is not None:
         return refused
     if _names_a_bought_product(send, products, profile, rules):

@@ -34,6 +34,7 @@ from omnijourney.runtime.ledger_records import (
     CONFIRM_WITHIN,
     RETENTION_DAYS,
     UNCONFIRMED,
+    LedgerOffer,
     LedgerRecord,
     LedgerStatus,
     entries,
@@ -171,11 +172,10 @@ def emit_outcome(record: LedgerRecord, profile: Profile | None) -> None:
     and the offer this visit of its step issued. Nothing while it is pending or to retry."""
     if record.status not in (LedgerStatus.sent, LedgerStatus.suppressed, LedgerStatus.deferred):
         return
-    offer = json.loads(record.offer) if record.offer else None
-    shown = None
-    if offer is not None:
-        requested = offer.get("requested", offer["offer"])
-        shown = ShownOffer(offer["code"], tuple(offer["skus"]), requested if requested != offer["offer"] else None)
+    offer = record.presented_offer
+    shown = (
+        ShownOffer(offer.issued["code"], tuple(offer.issued["skus"]), offer.instead_of) if offer is not None else None
+    )
     outcome = LedgerOutcome(
         customer_id=record.customer_id,
         message_key=record.message_key,
@@ -193,17 +193,19 @@ def emit_outcome(record: LedgerRecord, profile: Profile | None) -> None:
     timezone = local_time(profile, consistency()).key if profile is not None else None
     stream.emit(facts.message_fact(outcome, timezone))
     if offer is not None and _issued_by_visit(record, offer):
-        issued_at, expires_at = (datetime.fromisoformat(offer[key]) for key in ("issued_at", "expires_at"))
-        stream.emit(facts.offer_issued_fact(record.customer_id, offer["code"], offer["skus"], issued_at, expires_at))
+        issued = offer.issued
+        issued_at, expires_at = (datetime.fromisoformat(issued[key]) for key in ("issued_at", "expires_at"))
+        stream.emit(facts.offer_issued_fact(record.customer_id, issued["code"], issued["skus"], issued_at, expires_at))
 
 
-def _issued_by_visit(record: LedgerRecord, offer: dict[str, Any]) -> bool:
+def _issued_by_visit(record: LedgerRecord, offer: LedgerOffer) -> bool:
     """Whether the entry's step issued the offer it presents, in this visit: by its journey, once the step was entered
     (the visit in its key). Also when an earlier attempt of its Task issued it and failed before the entry was written:
     the retry presents the live offer, issued seconds before the entry's time, and puts the fact the failed attempt
     could not (its id is the code)."""
     entered = datetime.fromisoformat(record.message_key.rsplit("#", 1)[1])
-    return bool(offer.get("issued_by") == record.journey and datetime.fromisoformat(offer["issued_at"]) >= entered)
+    issued = offer.issued
+    return bool(issued.get("issued_by") == record.journey and datetime.fromisoformat(issued["issued_at"]) >= entered)
 
 
 def newly_unconfirmed(now: datetime) -> int:

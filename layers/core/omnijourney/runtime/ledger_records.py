@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -32,6 +33,20 @@ class LedgerStatus(StrEnum):
 
 # What a provider's record of an accepted message completes: an entry the function left unfinished.
 UNCONFIRMED = (LedgerStatus.pending.value, LedgerStatus.retry.value)
+
+
+@dataclass(frozen=True)
+class LedgerOffer:
+    """The offer an entry's message presented, decoded from its `offer` column."""
+
+    # The customer's offer as it stood when shown (profiles.model.IssuedOffer, as JSON).
+    issued: dict[str, Any]
+    # The offer the step asked for, when the customer's live one was shown instead of issuing a second.
+    instead_of: str | None
+
+    def as_report(self) -> dict[str, Any]:
+        presented = {key: self.issued[key] for key in ("offer", "code", "discount", "skus")}
+        return presented | ({"instead_of": self.instead_of} if self.instead_of is not None else {})
 
 
 class LedgerRecord(Table):
@@ -70,6 +85,16 @@ class LedgerRecord(Table):
     expires_at = TTLAttribute(null=True)
 
     @property
+    def presented_offer(self) -> LedgerOffer | None:
+        """The `offer` column, decoded once for every reader: the offer as shown, and the one the step asked for
+        when that was another (an entry written before the column kept it names none)."""
+        if self.offer is None:
+            return None
+        issued = json.loads(self.offer)
+        requested = issued.pop("requested", issued["offer"])
+        return LedgerOffer(issued, requested if requested != issued["offer"] else None)
+
+    @property
     def product_list(self) -> list[str]:
         return list(json.loads(self.products))
 
@@ -94,7 +119,7 @@ class LedgerRecord(Table):
             "products": self.product_list,
             "status": self.status,
             "reason": self.reason,
-            "offer": _presented(self.offer),
+            "offer": offer.as_report() if (offer := self.presented_offer) is not None else None,
             "offer_withheld": json.loads(self.offer_withheld) if self.offer_withheld else None,
             "text": json.loads(self.text) if self.text else None,
         }
@@ -108,22 +133,6 @@ class LedgerRecord(Table):
             "step": self.step,
             "template": self.template,
         }
-
-
-def _presented(offer: str | None) -> dict[str, Any] | None:
-    if offer is None:
-        return None
-    issued = json.loads(offer)
-    presented = {
-        "offer": issued["offer"],
-        "code": issued["code"],
-        "discount": issued["discount"],
-        "skus": issued["skus"],
-    }
-    # The step asked for another offer: the customer's live one was shown instead of issuing a second.
-    return presented | (
-        {"instead_of": issued["requested"]} if issued.get("requested", issued["offer"]) != issued["offer"] else {}
-    )
 
 
 def entries(customer_id: str, key_prefix: str | None = None) -> list[LedgerRecord]:

@@ -7,7 +7,6 @@ retries of the same Task find the first outcome and return it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -385,11 +384,8 @@ def _deliver_again(entry: LedgerRecord, message: Send, journey_entry: Entry, pol
     profile = _profile(entry.customer_id)
     if profile is None:  # erased since: nothing to render, nobody to tell
         return SendResult(outcome="sent", reason=None)
-    # The entry keeps the offer as shown, with the one the step asked for beside it.
-    shown = (
-        {name: value for name, value in json.loads(entry.offer).items() if name != "requested"} if entry.offer else None
-    )
-    offer = IssuedOffer.model_validate(shown) if shown else None
+    shown = entry.presented_offer
+    offer = IssuedOffer.model_validate(shown.issued) if shown is not None else None
     return _deliver(entry, message, profile, journey_entry, policy, offer=offer)
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from omnijourney.edge.sources.delivery import Delivery
 from omnijourney.events import CanonicalEvent
+from omnijourney.identifiers import IdentifierKind
 from omnijourney.platform.errors import UnknownSource
 
 # Sources that call POST /webhooks/<name>, signed with a secret of their own.
@@ -45,6 +46,16 @@ class Source(Protocol):
 
     def parse(self, delivery: Delivery) -> list[CanonicalEvent]:
         """The canonical events in a verified delivery; MalformedPayload names the field at fault."""
+        ...
+
+
+@runtime_checkable
+class NamesCustomersByOwnIds(Protocol):
+    """A source whose events name customers by ids of its own, at places no generic reading finds (HubSpot's contact
+    ids): the quarantine indexes a delivery of it that did not parse by what this finds in each of its JSON objects."""
+
+    def customer_ids_in(self, item: dict[str, Any]) -> list[tuple[IdentifierKind, str]]:
+        """The (kind, value) ids naming customers in one JSON object of a body, read without judging the rest."""
         ...
 
 

@@ -54,6 +54,17 @@ def require_signature(given: str | None, expected: str, header: str) -> None:
         raise BadSignature(f"the {header} header does not match the body", field=header)
 
 
+class UnsignedSource:
+    """A source whose records nothing signs, as they never arrive over HTTP: signing adds no header and verifying
+    checks nothing. Each subclass says why its records can be trusted."""
+
+    def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
+        return {}
+
+    def verify(self, delivery: Delivery, secret: str, now: datetime, tolerance_seconds: int) -> None:
+        """Nothing to check."""
+
+
 def load_json(body: bytes) -> Any:
     """The JSON value of a body. Nesting deeper than MAX_JSON_DEPTH is refused before the parser recurses into it,
     and so are the constants NaN and Infinity (not JSON) and lone surrogates (no text can hold one)."""

@@ -147,6 +147,9 @@ class HubSpotSource:
     name = "hubspot"
     header = SIGNATURE_HEADER
 
+    def customer_ids_in(self, item: dict[str, Any]) -> list[tuple[IdentifierKind, str]]:
+        return [(IdentifierKind.hubspot_contact_id, found) for found in contact_ids(item)]
+
     def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
         timestamp = delivery.header(TIMESTAMP_HEADER) or str(int(at.timestamp() * 1000))
         signed = METHOD.encode() + signed_uri(delivery.url).encode() + delivery.body + timestamp.encode()
@@ -313,8 +316,8 @@ def _line_item(item: dict[str, Any], change: str, object_id: str, where: str) ->
 
 
 def _association(item: dict[str, Any], ids: list[str]) -> dict[str, Any] | None:
-    """A deal associated with a contact (or taken off it), or a line item with a deal, `ids` its ends' object ids.
-    A contact's association removed leaves the deal where it is: the customer still chose it."""
+    """A deal associated with a contact or a line item, or taken off it (a rep's correction), `ids` its ends' object
+    ids."""
     ends = _association_ends(item)
     if ends is None:
         return None
@@ -324,15 +327,14 @@ def _association(item: dict[str, Any], ids: list[str]) -> dict[str, Any] | None:
     associate = ends[1] if deal_first else ends[0]
     deal = Identifier(kind=IdentifierKind.hubspot_deal_id, value=deal_id)
     if associate == "contact":
-        if removed:
-            return None
-        contact = Identifier(kind=IdentifierKind.hubspot_contact_id, value=other)
-        return {"type": EventType.deal_updated, "identifiers": [contact, deal], "deal": DealChange(deal_id=deal_id)}
-    line_item = Identifier(kind=IdentifierKind.hubspot_line_item_id, value=other)
-    change = {"line_items_removed" if removed else "line_items_added": (other,)}
+        identifiers = [Identifier(kind=IdentifierKind.hubspot_contact_id, value=other), deal]
+        change = {"contacts_removed" if removed else "contacts_added": (other,)}
+    else:
+        identifiers = [deal, Identifier(kind=IdentifierKind.hubspot_line_item_id, value=other)]
+        change = {"line_items_removed" if removed else "line_items_added": (other,)}
     return {
         "type": EventType.deal_updated,
-        "identifiers": [deal, line_item],
+        "identifiers": identifiers,
         "deal": DealChange(deal_id=deal_id, **change),
     }
 

@@ -34,7 +34,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from omnijourney.edge.sources.delivery import Delivery, as_object, as_text, as_timestamp, canonical_event, load_json
+from omnijourney.edge.sources.delivery import (
+    Delivery,
+    UnsignedSource,
+    as_object,
+    as_text,
+    as_timestamp,
+    canonical_event,
+    load_json,
+)
 from omnijourney.events import (
     CanonicalEvent,
     Channel,
@@ -222,14 +230,10 @@ def _version_digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(version.encode()).hexdigest()[:40]
 
 
-class PinpointSource:
+class PinpointSource(UnsignedSource):
+    """Unsigned: records come from the operator's own export, never over HTTP."""
+
     name = "pinpoint"
-
-    def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
-        return {}
-
-    def verify(self, delivery: Delivery, secret: str, now: datetime, tolerance_seconds: int) -> None:
-        """Nothing to check: records come from the operator's own export, never over HTTP."""
 
     def parse(self, delivery: Delivery) -> list[CanonicalEvent]:
         event = read_endpoint(load_json(delivery.body), delivery.received_at).event

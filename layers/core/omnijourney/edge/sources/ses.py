@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import getaddresses
 from typing import Any
 
 from omnijourney.edge.sources.delivery import (
     Delivery,
+    UnsignedSource,
     as_list,
     as_object,
     as_text,
@@ -86,14 +86,10 @@ def send_receipt(body: bytes) -> SendReceipt | None:
     return SendReceipt(kind, str(require(mail, "messageId", "mail.")), str(customer_ids[0]), str(message_keys[0]))
 
 
-class SesSource:
+class SesSource(UnsignedSource):
+    """Unsigned: only the SNS topic can write to the queue."""
+
     name = "ses"
-
-    def sign(self, delivery: Delivery, secret: str, at: datetime) -> dict[str, str]:
-        return {}
-
-    def verify(self, delivery: Delivery, secret: str, now: datetime, tolerance_seconds: int) -> None:
-        """Nothing to check: only the SNS topic can write to the queue."""
 
     def parse(self, delivery: Delivery) -> list[CanonicalEvent]:
         record = _record(delivery.body)
