@@ -210,7 +210,7 @@ counted_orders AS (
 -- the event's time, then its id's digest; a cleared property has none). Won by HubSpot's `hs_is_closed_won` where
 -- told, else by the stage `closedwon`, since the telling that decided it; a deal deleted in the CRM (its latest
 -- `archived` telling "true") is none. Of the customers it is on now (their latest `associated` telling "true"), not
--- erased, the one associated with it first, then by customer id, as the report credits it. Its amount is in its own
+-- erased, the one whose association is the oldest, then by customer id, as the report credits it. Its amount is in its own
 -- currency (NULL: the CRM's company currency).
 deal_tellings AS (
     SELECT

@@ -66,9 +66,7 @@ class Harness:
         from omnijourney.profiles.store import ProfileRecord
 
         # A CRM deal's holder names nobody and is nobody's: not a customer (app.crm_deals).
-        return [
-            record for record in ProfileRecord.scan() if not record.merged_into and not record.profile.is_crm_holder
-        ]
+        return [record for record in ProfileRecord.scan() if not record.merged_into and not record.profile.crm_holder]
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 
 from omnijourney.analytics import facts
 from omnijourney.events import CanonicalEvent, Channel, DealChange, EventType
+from omnijourney.profiles.model import stamp_of
 from omnijourney_tools.cli import main
 from tests.conftest import sample
 from tests.integration.test_scorecard import metrics_json, write_lake
@@ -137,9 +138,9 @@ def told(deal_id: str, customer: str, at: datetime, **properties: str | None) ->
         received_at=at,
         deal=DealChange(deal_id=deal_id, properties=properties),
     )
-    tellings = [facts.DealTelling(name, value, at, change.event_id) for name, value in properties.items()]
+    tellings = [facts.DealTelling(name, value, *stamp_of(at, change.event_id)) for name, value in properties.items()]
     # The customer's association with the deal, as every copy of theirs tells it.
-    tellings.append(facts.DealTelling(facts.ASSOCIATED, "true", DAY, f"hubspot:{deal_id}:associated"))
+    tellings.append(facts.DealTelling(facts.ASSOCIATED, "true", *stamp_of(DAY, f"hubspot:{deal_id}:associated")))
     written = [facts.event_fact(change, customer, known=True), *facts.deal_facts(customer, deal_id, tellings)]
     return [json.loads(fact.record(), parse_float=Decimal) | {"occurred_at": at} for fact in written]
 
@@ -203,9 +204,9 @@ def associated(deal_id: int, contact_id: int, event_id: int, at: datetime, *, re
     }
 
 
-@pytest.mark.parametrize("lena_taken_off", [False, True])
+@pytest.mark.parametrize("lena_taken_off", [None, "association_removed", "contact_deleted"])
 def test_a_deal_shared_by_two_contacts_counts_once_for_the_one_associated_first_in_report_and_scorecard(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], lena_taken_off: bool
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lena_taken_off: str | None
 ) -> None:
     at = START
     shared = [
@@ -217,10 +218,13 @@ def test_a_deal_shared_by_two_contacts_counts_once_for_the_one_associated_first_
             deal(9101, 10, at, amount="1299.00", deal_currency_code="EUR", dealstage="closedwon"),
         ),
     ]
-    if lena_taken_off:
-        shared.append(
-            (at + timedelta(minutes=6), [associated(9101, LENA, 71, at + timedelta(minutes=2), removed=True)])
-        )
+    if lena_taken_off == "association_removed":
+        removal = associated(9101, LENA, 71, at + timedelta(minutes=2), removed=True)
+        shared.append((at + timedelta(minutes=6), [removal]))
+    elif lena_taken_off == "contact_deleted":  # her HubSpot contact, a duplicate: she keeps her email, not the deal
+        [deletion] = sample("hubspot", "contact_deletion")
+        deleted = deletion | {"eventId": 72, "objectId": LENA, "occurredAt": millis(at + timedelta(minutes=2))}
+        shared.append((at + timedelta(minutes=6), [deleted]))
 
     report, scorecard = simulated(tmp_path, capsys, shared)
 

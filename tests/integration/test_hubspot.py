@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from omnijourney.edge.sources.hubspot import TIMESTAMP_HEADER
-from omnijourney.profiles import store
+from omnijourney.identifiers import IdentifierKind
+from omnijourney.profiles import service, store
 from omnijourney.profiles.store import IdentityRecord
 from omnijourney_tools.cli import main
 from tests.conftest import EVENTS, delivery, sample, signed
@@ -209,15 +210,52 @@ def test_a_deal_closed_won_stops_the_cart_reminder_for_what_it_sold(
     assert lookup["profile"]["identifiers"]["hubspot_contact_id"] == ["5101"]
 
 
-def test_an_erased_contact_leaves_no_trace_on_the_deals_holder(harness: Harness) -> None:
+def test_an_erased_contact_leaves_no_trace_on_the_deals_holder_nor_on_its_other_contacts(harness: Harness) -> None:
     from omnijourney.profiles.store import ProfileRecord
 
     hubspot(harness, "contact_property_change", contact(5101, 1, email=EMAIL))
+    hubspot(harness, "contact_property_change", contact(5102, 10, phone=PHONE))
     for case in DEAL_EVENTS:
         hubspot(harness, case)
+    hubspot(harness, "deal_association_change", associated(5102, 77))
     hubspot(harness, "contact_privacy_deletion")
 
-    [holder] = [record.profile for record in ProfileRecord.scan() if not record.merged_into]
-    assert holder.is_crm_holder
-    assert [deal.contacts for deal in holder.deals] == [{}]
-    assert "5101" not in holder.model_dump_json()
+    stored = [record.profile for record in ProfileRecord.scan() if not record.merged_into]
+    [holder] = [profile for profile in stored if profile.crm_holder]
+    assert [sorted(deal.contacts) for deal in holder.deals] == [["5102"]]
+    assert all("5101" not in profile.model_dump_json() for profile in stored)
+    assert deals(harness, phone=PHONE) == [("9101", "won", ["SHOE-TRAIL-42"])]
+
+
+def test_a_contact_taken_off_a_deal_after_its_deletion_is_not_made_again(harness: Harness) -> None:
+    hubspot(harness, "contact_property_change", contact(5102, 10, phone=PHONE))
+    for case in DEAL_EVENTS:
+        hubspot(harness, case)
+    hubspot(harness, "deal_association_change", associated(5102, 77))
+    hubspot(harness, "contact_deletion")  # 5102, a duplicate the rep removes
+
+    hubspot(harness, "deal_association_change", associated(5102, 78, removed=True, at=1772620170000))
+
+    # Lena (made by the deal's own association) and the phone's customer, who no longer has the deal.
+    assert len(harness.live_profiles()) == 2
+    assert deals(harness, phone=PHONE) == []
+
+
+def test_a_contact_made_by_an_association_gets_the_change_another_event_made_meanwhile(harness: Harness) -> None:
+    from omnijourney.app.crm_deals import shared
+    from omnijourney.app.profile_updates import recorded_on_profile
+    from omnijourney.edge.sources import get_source
+
+    hubspot(harness, "deal_creation")
+    [tom_associated] = get_source("hubspot").parse(
+        delivery("hubspot", "deal_association_change", body=json.dumps(associated(5102, 77)).encode())
+    )
+    # Tom's association is on the holder, his profile not made yet, when the deal is won: that event finds no Tom.
+    deal = shared(tom_associated)
+    hubspot(harness, "deal_property_change")
+    for told in deal.told:
+        recorded_on_profile(told, deal.joined)
+    deal.copied()
+
+    [tom] = service.find(IdentifierKind.hubspot_contact_id, "5102").profile.own_deals
+    assert (tom.stage, tom.is_won) == ("closedwon", True)

@@ -13,6 +13,7 @@ from omnijourney.app import config
 from omnijourney.edge.sources import get_source
 from omnijourney.events import CanonicalEvent
 from omnijourney.profiles.model import (
+    MAX_DEAL_CONTACTS,
     Profile,
     apply_event,
     new_profile,
@@ -47,7 +48,7 @@ def holder(*associations: CanonicalEvent) -> Profile:
     [_, to_line_item] = sample("hubspot", "deal_association_change")
     won = parsed([*(item for case in WON for item in sample("hubspot", case)), to_line_item])
     held = [event.model_copy(update={"identifiers": event.identifiers[1:]}) for event in associations]
-    return told([*won, *held])
+    return told([*won, *held]).model_copy(update={"crm_holder": True})
 
 
 def copied(events: list[CanonicalEvent]) -> Profile:
@@ -89,9 +90,32 @@ def test_a_customer_with_two_of_the_deals_contacts_has_it_as_their_latest_associ
 
 def test_a_holder_names_nobody_and_forgets_an_erased_contact() -> None:
     held = holder(*parsed([association(5101, 1, 1772620200000), association(5102, 2, 1772620200000)]))
-    assert held.is_crm_holder
+    assert held.crm_holder
     assert held.own_deals == ()
 
     forgotten = without_deal_contacts(held, ["5101"])
 
     assert [sorted(deal.contacts) for deal in forgotten.deals] == [["5102"]]
+
+
+def test_a_contacts_copy_holds_its_own_association_only() -> None:
+    at = 1772620200000
+    events = parsed([association(5101, 1, at), association(5102, 2, at + 10)])
+    lena = copied(events[:1])
+    lena = with_holders_deals(lena, holder(*events))
+
+    assert [sorted(deal.contacts) for deal in lena.deals] == [["5101"]]
+
+
+def test_a_holder_with_too_many_contacts_drops_those_taken_off_then_the_earliest_associated() -> None:
+    at = 1772620200000
+    on = [association(6000 + n, n, at + n) for n in range(MAX_DEAL_CONTACTS)]
+    taken_off = association(5101, 900, at + 5000, removed=True)
+    newcomer = association(5102, 901, at + 6000)
+
+    [deal] = holder(*parsed([*on, taken_off, newcomer])).deals
+
+    assert len(deal.contacts) == MAX_DEAL_CONTACTS
+    # The contact taken off went, and the earliest of those still on, for the newcomer.
+    assert ("5101" in deal.contacts, "6000" in deal.contacts) == (False, False)
+    assert {"5102", str(6000 + MAX_DEAL_CONTACTS - 1)} <= set(deal.contacts)

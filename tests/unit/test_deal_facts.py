@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from omnijourney.analytics import facts
 from omnijourney.edge.sources import get_source
-from omnijourney.events import CanonicalEvent, event_digest
+from omnijourney.events import CanonicalEvent
+from omnijourney.profiles.model import digest, stamp_of
 from tests.conftest import delivery
 
 
@@ -21,7 +22,7 @@ def deal_facts(event: CanonicalEvent, customer_id: str = "cus_lena") -> list[fac
     """The facts of a copy of the deal that holds what the event told."""
     assert event.deal is not None
     told = [
-        facts.DealTelling(name, value, event.occurred_at, event.event_id)
+        facts.DealTelling(name, value, *stamp_of(event.occurred_at, event.event_id))
         for name, value in event.deal.properties.items()
     ]
     return facts.deal_facts(customer_id, event.deal.deal_id, told)
@@ -68,4 +69,5 @@ def test_each_telling_is_its_own_fact_per_customer_and_written_again_the_same() 
     assert [fact.fact_id for fact in again] == [amount.fact_id, currency.fact_id, stage.fact_id]
     # The colleague's copy of the deal is theirs: the lake keeps both, and the metrics count the deal once.
     assert not {fact.fact_id for fact in colleague} & {amount.fact_id, currency.fact_id, stage.fact_id}
-    assert json.loads(stage.record())["event_id"] == event_digest(deal_events()[-1].event_id)
+    # The profile's stamp of the event that told it: the lake breaks ties as the profile does.
+    assert json.loads(stage.record())["event_id"] == digest(deal_events()[-1].event_id)

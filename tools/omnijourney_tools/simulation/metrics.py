@@ -71,7 +71,8 @@ def revenue_of(order: dict[str, Any]) -> Decimal:
 
 def credited_deals(profiles: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """(customer id, deal id) of each deal's one customer whose value it is: of those the deal is on (a deal may have
-    several contacts), the one associated with it first, then by customer id (metrics/facts.sql's `deal_book`)."""
+    several contacts), the one whose current association is the oldest, then by customer id (metrics/facts.sql's
+    `deal_book`)."""
     first: dict[str, tuple[str, str]] = {}
     for profile in profiles:
         for deal in profile["deals"]:

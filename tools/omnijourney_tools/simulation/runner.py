@@ -197,9 +197,7 @@ def delivery_of(line: DeliveryLine) -> Delivery:
 def live_profiles() -> list[ProfileRecord]:
     """Every live customer's record (not merged away, nor a CRM deal's holder), by customer id."""
 
-    live = [
-        record for record in store.ProfileRecord.scan() if not record.merged_into and not record.profile.is_crm_holder
-    ]
+    live = [record for record in store.ProfileRecord.scan() if not record.merged_into and not record.profile.crm_holder]
     return sorted(live, key=lambda record: record.customer_id)
 
 

@@ -159,7 +159,8 @@ DEAL_VALUE: Final = {
 
 
 class DealTelling(NamedTuple):
-    """What one CRM event told of a deal's property: its value (None: cleared), when, and the event's id."""
+    """What one CRM event told of a deal's property: its value (None: cleared), when, and a digest of the event's id
+    (the profile's stamp)."""
 
     name: str
     value: str | None
@@ -178,7 +179,8 @@ def deal_facts(customer_id: str, deal_id: str, tellings: Iterable[DealTelling]) 
             customer_id,
             (customer_id, deal_id, telling.name, telling.event_id),
             {
-                "event_id": event_digest(telling.event_id),
+                # Already a digest (the stamp's, profiles/model.py): ties are broken as the profile breaks them.
+                "event_id": telling.event_id,
                 "deal_id": deal_id,
                 "deal_property": telling.name,
                 column: Decimal(telling.value) if column == "amount" and telling.value is not None else telling.value,

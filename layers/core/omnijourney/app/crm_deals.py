@@ -2,27 +2,37 @@
 
 A deal's own events (its stage, amount, line items, deletion) name only the deal or its line items, and a deal may
 have several contacts (a buying committee), each its own customer. So a profile that names nobody, the deal's
-holder, records every event naming a deal or line item, and then each contact the deal was ever associated with
-(on or taken off since) gets a copy of the holder's deals: in whatever order the events come, every contact's copy
-ends up the holder's, and the latest association event among a customer's own contact ids says
-whether the deal is theirs. The holder is nobody's profile: no segments, journeys or facts (its deals count through
-its contacts' copies). An association is the contact's event (their history, facts and journeys); the deal's own
-events are the deal's, joined into each contact's copy.
+holder (`crm_holder`), records every event naming a deal or line item, and then each contact the deal was ever
+associated with (on or taken off since) gets a copy of the holder's deals with its own associations: in whatever
+order the events come, every contact's copy ends up the holder's, and the latest association event among a
+customer's own contact ids says whether the deal is theirs. The holder is nobody's profile: no segments, journeys or
+facts (its deals count through its contacts' copies). An association adding a contact is the contact's event (their
+history, facts and journeys); the deal's own events, and a contact taken off, are the deal's, joined into each
+contact's copy.
 
-Written holder first: an event that changes the deal meanwhile writes the holder after this one, and copies the
-holder with both changes to every contact; so each contact converges to the holder whichever order they are written
-in. A contact named only by the holder's deals (not by the event) gets a copy only while a profile holds it: a contact
-deleted in the CRM (unlinked) or erased is not brought back by its deal's next event.
+Written holder first, then the contacts the event adds, then the copies from the holder read again: an event that
+changes the deal meanwhile writes the holder after this one and copies it to every contact it finds, and a contact
+this event made after that event looked gets the change from the holder read again; so each contact converges to the
+holder whichever order they are written in. A contact gets a copy only while a profile holds it and is made only by
+an association adding it: a contact deleted in the CRM (unlinked) or erased is not brought back by its deal's events.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omnijourney.analytics import facts
+from omnijourney.analytics.facts import Fact
 from omnijourney.events import CanonicalEvent, DealChange, event_digest
 from omnijourney.identifiers import SHARED_CRM_RECORDS, Identifier, IdentifierKind
 from omnijourney.profiles import service, store
-from omnijourney.profiles.model import Profile, with_holders_deals, without_deal_contacts
+from omnijourney.profiles.model import (
+    Profile,
+    as_crm_holder,
+    stamp_of,
+    with_holders_deals,
+    without_deal_contacts,
+)
 
 # The holder's copy of an event is known by a digest of the event's id: its own id, so a holder and a contact created
 # by one event get different customer ids, and one that names no contact (an association's id names both ends), so
@@ -32,39 +42,53 @@ HOLDER_EVENT_PREFIX = "holder:"
 
 @dataclass(frozen=True)
 class SharedDeal:
-    """A deal's event recorded on its holder: what to record on each contact it names (an association), and the
-    customers holding its other contacts, whose copy of the deal follows the holder's."""
+    """A deal's event recorded on its holder, and what to record on each contact it associates with the deal."""
 
+    event: CanonicalEvent
     holder: Profile
     told: list[CanonicalEvent]
-    others: list[str]
 
     def joined(self, profile: Profile) -> Profile:
         """The profile with its copy of the holder's deals."""
         return with_holders_deals(profile, self.holder)
 
-    def copied_to_others(self) -> list[Profile]:
-        """Each other contact's profile with its copy of the holder's deals (none for a customer gone since)."""
-        return [profile for customer_id in self.others if (profile := service.amend(customer_id, self.joined))]
+    def copied(self) -> list[Profile]:
+        """Each profile holding a contact of the deals the event changed, with its copy of the holder's deals as
+        they are now: read again after the contacts the event told were recorded, so a contact made by it meanwhile
+        misses no change another event made to the holder (that event looked for the contact before it existed)."""
+        record = store.load(self.holder.customer_id)
+        holder = record.profile if record is not None else self.holder
+        contacts = _contacts_of(holder, self.event)
+        customers = sorted(set(store.owners(_contact_key(contact) for contact in contacts).values()))
+        return [
+            profile
+            for customer_id in customers
+            if (profile := service.amend(customer_id, lambda profile: with_holders_deals(profile, holder)))
+        ]
 
 
 def shared(event: CanonicalEvent) -> SharedDeal:
-    """Record a deal's event on its holder. An event naming a contact (an association) is theirs, recorded on their
-    profile like any event; the deal's own events are the deal's, in each contact's copy of it but not their
-    activity: so what a customer's history and facts count does not depend on when they were associated."""
+    """Record a deal's event on its holder. An association adding a contact is theirs, recorded on their profile
+    like any event (made for a contact not seen yet); the deal's own events, and a contact taken off, are the deal's:
+    in each contact's copy of it, not in their activity, so what a customer's history and facts count does not
+    depend on when they were associated."""
+    named = [
+        identifier.value for identifier in event.identifiers if identifier.kind is IdentifierKind.hubspot_contact_id
+    ]
+    keys = {contact: _contact_key(contact) for contact in named}
+    # One read: whether a contact it names was erased for a GDPR request (then the event is recorded nowhere, the
+    # holder included), or deleted in the CRM (then no profile is made for it again).
+    found = store.owners_unless_erased((store.unlinked_key(key) for key in keys.values()), keys.values())
+    if found.erased:
+        raise service.NamesErasedRecord("the event names an erased contact")
     held = event.model_copy(
         update={
             "event_id": f"{HOLDER_EVENT_PREFIX}{event_digest(event.event_id)}",
             "identifiers": [identifier for identifier in event.identifiers if identifier.kind in SHARED_CRM_RECORDS],
         }
     )
-    named = [
-        identifier.value for identifier in event.identifiers if identifier.kind is IdentifierKind.hubspot_contact_id
-    ]
-    # An association naming a contact erased for a GDPR request is recorded nowhere, the holder included.
-    if store.owners_unless_erased((), (_contact_key(contact) for contact in named)).erased:
-        raise service.NamesErasedRecord("the event names an erased contact")
-    holder = service.record_event(held).profile
+    holder = service.record_event(held, as_crm_holder).profile
+    added = event.deal.contacts_added if event.deal is not None else ()
     # The deal as the holder knows it is all a contact is told of it (the deal's id alone says which deal changed):
     # one source of stamps, so a contact's copy is the same whenever they were associated.
     deal = DealChange(deal_id=event.deal.deal_id) if event.deal is not None else None
@@ -77,8 +101,39 @@ def shared(event: CanonicalEvent) -> SharedDeal:
             }
         )
         for contact in named
+        if contact in added and store.unlinked_key(keys[contact]) not in found.owners
     ]
-    return SharedDeal(holder, told, _holders_of(_contacts_of(holder, event), exclude=named))
+    return SharedDeal(event, holder, told)
+
+
+def deal_facts(profile: Profile, deal_id: str) -> list[Fact]:
+    """The customer's copy of the deal as the facts tell it: each property of its value as its latest event told it,
+    and the customer's association with it (by their own contact ids)."""
+    deal = next((deal for deal in profile.deals if deal.deal_id == deal_id), None)
+    if deal is None:  # one of the oldest deals, beyond the profile's bound
+        return []
+    tellings = [
+        facts.DealTelling(name, deal.properties.get(name), at, by) for name, (at, by) in deal.properties_set.items()
+    ]
+    association = profile.association_with(deal)
+    if association is not None:
+        at, by, on = association
+        tellings.append(facts.DealTelling(facts.ASSOCIATED, str(on).lower(), at, by))
+    return facts.deal_facts(profile.customer_id, deal_id, tellings)
+
+
+def unlinked_facts(profile: Profile, event: CanonicalEvent) -> list[Fact]:
+    """The customer's deals that the CRM record the event unlinked was their only association with: theirs no more
+    as of the deletion, as the profile now says."""
+    at, by = stamp_of(event.occurred_at, event.event_id)
+    return [
+        fact
+        for deal in profile.deals
+        if deal.contacts and profile.association_with(deal) is None
+        for fact in facts.deal_facts(
+            profile.customer_id, deal.deal_id, [facts.DealTelling(facts.ASSOCIATED, "false", at, by)]
+        )
+    ]
 
 
 def _contacts_of(holder: Profile, event: CanonicalEvent) -> list[str]:
@@ -87,11 +142,6 @@ def _contacts_of(holder: Profile, event: CanonicalEvent) -> list[str]:
     item_id = event.line_item.line_item_id if event.line_item is not None else None
     touched = [deal for deal in holder.deals if deal.deal_id == deal_id or item_id in deal.line_items]
     return sorted({contact for deal in touched for contact in deal.contacts})
-
-
-def _holders_of(contacts: list[str], exclude: list[str]) -> list[str]:
-    """The customers holding `contacts` now (not deleted in the CRM nor erased), but for those in `exclude`."""
-    return sorted(set(store.owners(_contact_key(contact) for contact in contacts if contact not in exclude).values()))
 
 
 def _contact_key(contact_id: str) -> str:

@@ -133,27 +133,12 @@ def recorded_facts(event: CanonicalEvent, update: ProfileUpdate) -> list[Fact]:
     if event.ticket is not None:
         found.append(facts.ticket_fact(event, customer_id))
     if event.deal is not None:
-        found += deal_facts(customer_id, profile, event.deal.deal_id)
+        from omnijourney.app.crm_deals import deal_facts  # lazy: only a CRM deal's event tells of a deal
+
+        found += deal_facts(profile, event.deal.deal_id)
     retried = not update.changed and event.event_id in profile.recent_events
     merged = profile.merged_from if retried else update.absorbed
     return found + facts.merge_facts(customer_id, merged, event.occurred_at)
-
-
-def deal_facts(customer_id: str, profile: Profile, deal_id: str) -> list[Fact]:
-    """The customer's copy of the deal as the facts tell it: each property of its value as its latest event told it,
-    and the customer's association with it (by their own contact ids)."""
-    deal = next((deal for deal in profile.deals if deal.deal_id == deal_id), None)
-    if deal is None:  # one of the oldest deals, beyond the profile's bound
-        return []
-    tellings = [
-        facts.DealTelling(name, deal.properties.get(name), at, event_id)
-        for name, (at, event_id) in deal.properties_set.items()
-    ]
-    association = profile.association_with(deal)
-    if association is not None:
-        at, event_id, on = association
-        tellings.append(facts.DealTelling(facts.ASSOCIATED, str(on).lower(), at, event_id))
-    return facts.deal_facts(customer_id, deal_id, tellings)
 
 
 def recorded_on_profile(event: CanonicalEvent, joined: Callable[[Profile], Profile] | None = None) -> dict[str, Any]:
@@ -182,13 +167,13 @@ def recorded_on_profile(event: CanonicalEvent, joined: Callable[[Profile], Profi
 def recorded_on_deal(event: CanonicalEvent) -> list[dict[str, Any]]:
     """A CRM deal's event on its holder, then on the contacts it names, and the deal's copy on its other contacts
     (app.crm_deals); the outcomes of the contacts it names."""
-    from omnijourney.app.crm_deals import shared  # lazy: only a CRM's deal events are shared
+    from omnijourney.app.crm_deals import deal_facts, shared  # lazy: only a CRM's deal events are shared
 
     deal = shared(event)
     outcomes = [recorded_on_profile(told, deal.joined) for told in deal.told]
-    copies = deal.copied_to_others()
+    copies = deal.copied()
     if event.deal is not None:
-        stream.emit(*(fact for copy in copies for fact in deal_facts(copy.customer_id, copy, event.deal.deal_id)))
+        stream.emit(*(fact for copy in copies for fact in deal_facts(copy, event.deal.deal_id)))
     return outcomes
 
 

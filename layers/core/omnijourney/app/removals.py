@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from omnijourney.analytics import stream
+from omnijourney.app.crm_deals import unlinked_facts
 from omnijourney.app.erasure import erase_profile
 from omnijourney.events import CanonicalEvent, EventType
 from omnijourney.platform import clock
@@ -21,6 +23,10 @@ def removed(event: CanonicalEvent) -> dict[str, Any]:
     but by an erasure's own stop). An identifier nobody holds changes nothing."""
     if event.type is EventType.identifier_removed:
         customer_ids = service.unlink(event.identifiers)
+        # A deal the unlinked record was their only association with is theirs no more, in the lake as on the profile.
+        records = [record for customer_id in customer_ids if (record := store.load(customer_id)) is not None]
+        stream.emit(*(fact for record in records for fact in unlinked_facts(record.profile, event)))
+        stream.flush()
         return _outcome(customer_ids, unlinked=customer_ids)
     customer_ids, erased = _erase(event)
     return _outcome(customer_ids, erased=erased)

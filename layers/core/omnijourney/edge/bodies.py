@@ -140,7 +140,7 @@ class Deal(Body):
     owner: str | None = Field(description="The deal owner's HubSpot id (hubspot_owner_id)")
     line_items: list[DealLineItem]
     associated_at: str | None = Field(
-        description="When the deal was associated with the customer (its amount counts for who has it longest)"
+        description="When the deal was associated with the customer (its amount counts for whoever has it longest)"
     )
 
 

@@ -56,7 +56,8 @@ later cannot bring it back.
   the holder's deals and line items (app/crm_deals.py). Each contact's association with the deal is stamped like a
   line item's; a deal is a customer's (shown, a purchase, revenue) while the latest association event among the
   customer's own contact ids left it on, so a rep's correction takes it off. Its amount counts once: for the
-  customer associated with it earliest (then by customer id) among those it is on, in the report as in the SQL.
+  customer whose current association is the oldest (then by customer id) among those it is on, in the report as in
+  the SQL.
 - Stored before stamps were kept (profiles written by earlier versions): traits, the timezone and open
   tickets count as set at the profile's `updated_at`, the latest they can have been set, fixed when the
   profile is loaded (so the same stored profile always gives the same answers).
@@ -141,8 +142,9 @@ MAX_OFFERS = 20
 MAX_ACTIONS_DONE = 4 * MAX_NOTES
 MAX_DEALS = 50
 MAX_DEAL_LINE_ITEMS = 200
-# Contacts per deal, the latest association events kept: a deal's buying committee, not a mailing list.
-MAX_DEAL_CONTACTS = 20
+# Contacts per deal on its holder: a deal's buying committee, not a mailing list. Those taken off go first, then the
+# earliest associated (a contact's own copy keeps its own association whatever the holder drops).
+MAX_DEAL_CONTACTS = 100
 # The stage HubSpot's default pipeline closes a won deal in; custom pipelines' stages are ids, and HubSpot's own
 # `hs_is_closed_won` says which of them is won.
 WON_STAGE = "closedwon"
@@ -509,6 +511,8 @@ class Profile(Record):
     # By first seen, the newest last; their line items by id.
     deals: tuple[Deal, ...] = ()
     deal_line_items: tuple[DealLineItem, ...] = ()
+    # A CRM deal's holder (app.crm_deals): it keeps a deal's events and is nobody, whatever it lists.
+    crm_holder: bool = False
     lifecycle_stage: str = ""
     # The event that moved the profile into its stage: a retried event still knows it entered the stage.
     stage_entered_by: str | None = None
@@ -589,11 +593,6 @@ class Profile(Record):
         """What the customer bought (for "already bought"): test and voided orders are no purchases; a won deal is one
         of its line items."""
         return {sku for order in self.orders if order.is_purchase for sku in order.skus} | self.won_deal_skus()
-
-    @property
-    def is_crm_holder(self) -> bool:
-        """A CRM deal's holder (app.crm_deals): it keeps deals and line items and names nobody."""
-        return not self.identifiers and bool(self.deals or self.deal_line_items)
 
     @property
     def own_deals(self) -> tuple[Deal, ...]:
@@ -1104,7 +1103,8 @@ def _joined_associations(one: dict[str, Association], other: dict[str, Associati
 
 
 def _latest_associations(associations: dict[str, Association], count: int) -> dict[str, Association]:
-    kept = sorted(associations.items(), key=lambda pair: (pair[1], pair[0]), reverse=True)[:count]
+    """The `count` associations still on with the latest events, then those taken off."""
+    kept = sorted(associations.items(), key=lambda pair: (pair[1][2], pair[1], pair[0]), reverse=True)[:count]
     return dict(sorted(kept))
 
 
@@ -1173,9 +1173,14 @@ def _associations(added: Iterable[str], removed: Iterable[str], stamp: Stamp) ->
 
 def with_holders_deals(profile: Profile, holder: Profile) -> Profile:
     """The profile with a copy of the holder's deals that name any of its contact ids, on or off (the holder keeps
-    a deal's events: its events name only the deal), and of their line items."""
-    contact_ids = profile.identifiers.get(IdentifierKind.hubspot_contact_id, ())
-    shared = [deal for deal in holder.deals if deal.association(contact_ids) is not None]
+    a deal's events: its events name only the deal), with its own associations only (the deal's other contacts are
+    other customers), and of their line items."""
+    contact_ids = set(profile.identifiers.get(IdentifierKind.hubspot_contact_id, ()))
+    shared = [
+        deal.model_copy(update={"contacts": {key: on for key, on in deal.contacts.items() if key in contact_ids}})
+        for deal in holder.deals
+        if deal.association(contact_ids) is not None
+    ]
     item_ids = {item for deal in shared for item in deal.line_items}
     items = [item for item in holder.deal_line_items if item.line_item_id in item_ids]
     deals = _joined_deals((*profile.deals, *shared))
@@ -1183,6 +1188,11 @@ def with_holders_deals(profile: Profile, holder: Profile) -> Profile:
     if (deals, line_items) == (profile.deals, profile.deal_line_items):
         return profile
     return profile.model_copy(update={"deals": deals, "deal_line_items": line_items})
+
+
+def as_crm_holder(before: Profile | None, after: Profile, event: CanonicalEvent) -> Profile:
+    """A profile recording a CRM deal's events as its holder (a `derive` of profiles.service.record_event)."""
+    return after if after.crm_holder else after.model_copy(update={"crm_holder": True})
 
 
 def without_deal_contacts(holder: Profile, contact_ids: Iterable[str]) -> Profile:

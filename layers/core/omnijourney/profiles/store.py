@@ -292,7 +292,7 @@ def live_profiles() -> Iterator[Profile]:
     """Every live customer's profile (not merged away, nor a CRM deal's holder, which is nobody), in the table's
     order: one scan, for a scheduled journey's audience and the segments' daily turn."""
     for record in ProfileRecord.scan(ProfileRecord.merged_into.does_not_exist()):
-        if not record.profile.is_crm_holder:
+        if not record.profile.crm_holder:
             yield record.profile
 
 
