@@ -63,10 +63,10 @@ class Harness:
         return self.backend.call_http("profile_api", http_event("DELETE", f"/profiles/{customer_id}"))
 
     def live_profiles(self) -> list[Any]:
-        from omnijourney.profiles.store import ProfileRecord
+        from omnijourney.profiles import store
 
-        # A CRM deal's holder names nobody and is nobody's: not a customer (app.crm_deals).
-        return [record for record in ProfileRecord.scan() if not record.merged_into and not record.profile.crm_holder]
+        # Customers only: a CRM deal's holder is nobody (app.crm_deals).
+        return list(store.live_records())
 
 
 @pytest.fixture

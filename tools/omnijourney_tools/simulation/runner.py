@@ -195,10 +195,8 @@ def delivery_of(line: DeliveryLine) -> Delivery:
 
 
 def live_profiles() -> list[ProfileRecord]:
-    """Every live customer's record (not merged away, nor a CRM deal's holder), by customer id."""
-
-    live = [record for record in store.ProfileRecord.scan() if not record.merged_into and not record.profile.crm_holder]
-    return sorted(live, key=lambda record: record.customer_id)
+    """Every live customer's record (store.live_records), by customer id."""
+    return sorted(store.live_records(), key=lambda record: record.customer_id)
 
 
 def live_customer_ids(live_records: list[ProfileRecord] | None = None) -> dict[str, str]:

@@ -56,7 +56,8 @@ class SharedDeal:
         """Each profile holding a contact of the deals the event changed, with its copy of the holder's deals as
         they are now: read again after the contacts the event told were recorded, so a contact made by it meanwhile
         misses no change another event made to the holder (that event looked for the contact before it existed)."""
-        record = store.load(self.holder.customer_id)
+        # Only a contact this event made can have missed another event's change; else the holder is as written.
+        record = store.load(self.holder.customer_id) if self.told else None
         holder = record.profile if record is not None else self.holder
         contacts = _contacts_of(holder, self.event)
         customers = sorted(set(store.owners(_contact_key(contact) for contact in contacts).values()))
@@ -87,7 +88,7 @@ def shared(event: CanonicalEvent) -> SharedDeal:
             "identifiers": [identifier for identifier in event.identifiers if identifier.kind in SHARED_CRM_RECORDS],
         }
     )
-    holder = service.record_event(held, as_crm_holder).profile
+    holder = service.record_event(held, as_crm_holder, history=False).profile
     added = event.deal.contacts_added if event.deal is not None else ()
     # The deal as the holder knows it is all a contact is told of it (the deal's id alone says which deal changed):
     # one source of stamps, so a contact's copy is the same whenever they were associated.

@@ -112,8 +112,8 @@ def quarantined(body: str, error: OmnijourneyError) -> dict[str, Any]:
 
 def recorded_facts(event: CanonicalEvent, update: ProfileUpdate) -> list[Fact]:
     """What recording `event` made true (docs/analytics.md): the event, the consents it set, its order, refund,
-    ticket or what it told of a deal's value, the offers its order closed, and the merges it made (on a retry, every
-    id the survivor holds)."""
+    ticket, the offers its order closed, and the merges it made (on a retry, every id the survivor holds); a deal's
+    value is told by recorded_on_deal, for every copy of the deal."""
     customer_id, profile = update.customer_id, update.profile
     found = [facts.event_fact(event, customer_id, known=profile.is_known)]
     for change in event.consent:
@@ -132,10 +132,6 @@ def recorded_facts(event: CanonicalEvent, update: ProfileUpdate) -> list[Fact]:
         found.append(facts.refund_fact(event, customer_id))
     if event.ticket is not None:
         found.append(facts.ticket_fact(event, customer_id))
-    if event.deal is not None:
-        from omnijourney.app.crm_deals import deal_facts  # lazy: only a CRM deal's event tells of a deal
-
-        found += deal_facts(profile, event.deal.deal_id)
     retried = not update.changed and event.event_id in profile.recent_events
     merged = profile.merged_from if retried else update.absorbed
     return found + facts.merge_facts(customer_id, merged, event.occurred_at)

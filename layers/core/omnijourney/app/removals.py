@@ -22,11 +22,11 @@ def removed(event: CanonicalEvent) -> dict[str, Any]:
     """The profile function's outcome of a removal (no journey reacts to one: nothing started, resumed or stopped
     but by an erasure's own stop). An identifier nobody holds changes nothing."""
     if event.type is EventType.identifier_removed:
-        customer_ids = service.unlink(event.identifiers)
+        profiles = service.unlink(event.identifiers)
         # A deal the unlinked record was their only association with is theirs no more, in the lake as on the profile.
-        records = [record for customer_id in customer_ids if (record := store.load(customer_id)) is not None]
-        stream.emit(*(fact for record in records for fact in unlinked_facts(record.profile, event)))
+        stream.emit(*(fact for profile in profiles for fact in unlinked_facts(profile, event)))
         stream.flush()
+        customer_ids = [profile.customer_id for profile in profiles]
         return _outcome(customer_ids, unlinked=customer_ids)
     customer_ids, erased = _erase(event)
     return _outcome(customer_ids, erased=erased)
@@ -43,11 +43,9 @@ def _erase(event: CanonicalEvent) -> tuple[list[str], list[str]]:
     from omnijourney.edge import quarantine  # lazy: as app.erasure's
 
     keys = [identifier.key for identifier in event.identifiers]
-    found = store.owners([*keys, *map(store.unlinked_key, keys)]).values()
-    unfinished = {
-        customer_id for tombstone in store.tombstones(keys).values() for customer_id in tombstone.erasing or ()
-    }
-    erasing = sorted({*found, *unfinished})
+    found = store.owners_unless_erased([*keys, *map(store.unlinked_key, keys)], keys)
+    unfinished = {customer_id for tombstone in found.erased.values() for customer_id in tombstone.erasing or ()}
+    erasing = sorted({*found.owners.values(), *unfinished})
     now = clock.now()
     # Before anything goes: a retry after a failure part way (the identities gone, the profile not yet) still knows
     # whom to erase, and from now on no event naming the record is recorded.

@@ -481,6 +481,10 @@ class Deal(StampedProperties):
         linked = ((at, by) for at, by, _ in (*self.line_items.values(), *self.contacts.values()))
         return max(super().latest, *linked, (self.first_seen, ""))
 
+    def with_contacts(self, keep: Callable[[str], bool]) -> Deal:
+        """The deal with the associations of the contacts `keep` keeps."""
+        return self.model_copy(update={"contacts": {key: on for key, on in self.contacts.items() if keep(key)}})
+
     def association(self, contact_ids: Iterable[str]) -> Association | None:
         """The latest association event among these contacts (a customer's own ids): whether the deal is theirs."""
         return max((self.contacts[contact] for contact in contact_ids if contact in self.contacts), default=None)
@@ -1176,11 +1180,7 @@ def with_holders_deals(profile: Profile, holder: Profile) -> Profile:
     a deal's events: its events name only the deal), with its own associations only (the deal's other contacts are
     other customers), and of their line items."""
     contact_ids = set(profile.identifiers.get(IdentifierKind.hubspot_contact_id, ()))
-    shared = [
-        deal.model_copy(update={"contacts": {key: on for key, on in deal.contacts.items() if key in contact_ids}})
-        for deal in holder.deals
-        if deal.association(contact_ids) is not None
-    ]
+    shared = [copy for deal in holder.deals if (copy := deal.with_contacts(contact_ids.__contains__)).contacts]
     item_ids = {item for deal in shared for item in deal.line_items}
     items = [item for item in holder.deal_line_items if item.line_item_id in item_ids]
     deals = _joined_deals((*profile.deals, *shared))
@@ -1198,10 +1198,7 @@ def as_crm_holder(before: Profile | None, after: Profile, event: CanonicalEvent)
 def without_deal_contacts(holder: Profile, contact_ids: Iterable[str]) -> Profile:
     """The holder's deals with no trace of these contacts (erased: their ids go everywhere)."""
     gone = set(contact_ids)
-    deals = tuple(
-        deal.model_copy(update={"contacts": {key: value for key, value in deal.contacts.items() if key not in gone}})
-        for deal in holder.deals
-    )
+    deals = tuple(deal.with_contacts(lambda contact: contact not in gone) for deal in holder.deals)
     return holder if deals == holder.deals else holder.model_copy(update={"deals": deals})
 
 

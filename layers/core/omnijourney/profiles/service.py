@@ -96,7 +96,7 @@ def _as_applied(before: Profile | None, after: Profile, event: CanonicalEvent) -
 
 
 def record_event(
-    event: CanonicalEvent, derive: Derive = _as_applied, keep_properties: Collection[str] = ()
+    event: CanonicalEvent, derive: Derive = _as_applied, keep_properties: Collection[str] = (), *, history: bool = True
 ) -> ProfileUpdate:
     """Apply the event to its customer's profile (and what `derive` adds, in the same write), retrying when a
     concurrent writer got there first; its history entry keeps the properties in `keep_properties`. An event naming
@@ -105,11 +105,12 @@ def record_event(
 
     The history entry is written before the profile: an event processed at the same time for the same customer
     then either sees it, or loses the profile write to this one and, computing again, sees it (segments count
-    the history). Written once per customer id an attempt writes to."""
+    the history). Written once per customer id an attempt writes to; none with `history` False (a profile that is
+    nobody's, which nothing reads the history of)."""
     written: set[str] = set()
 
     def remember(customer_id: str) -> None:
-        if customer_id not in written:
+        if history and customer_id not in written:
             store.append_history(customer_id, event, keep_properties)
             written.add(customer_id)
 
@@ -200,26 +201,28 @@ def _record_once(event: CanonicalEvent, derive: Derive, remember: Callable[[str]
     )
 
 
-def unlink(identifiers: Collection[Identifier]) -> list[str]:
+def unlink(identifiers: Collection[Identifier]) -> list[Profile]:
     """Unlink identifiers from whoever holds them (the CRM deleted the record they named: a duplicate contact); the
     customers stay, with everything else they are known by, and each identifier stays as an alias that only an erasure
-    naming it reads (store.unlinked_key). The customer ids they were unlinked from."""
+    naming it reads (store.unlinked_key). The profiles they were unlinked from, as they are now, by customer id."""
     keys = [identifier.key for identifier in identifiers]
 
-    def once(owner: str) -> str | None:
+    def once(owner: str) -> Profile | None:
         # Read again on each attempt: a merge meanwhile re-points the identity to the survivor.
         owned = {key: held_by for key, held_by in store.owners(keys).items() if held_by == owner}
         record = store.load(owner)
         if record is None or not owned:
             return None
-        store.unlink(record, without_identifiers(record.profile, identifiers), owned)
-        return record.customer_id
+        after = without_identifiers(record.profile, identifiers)
+        store.unlink(record, after, owned)
+        return after
 
     # A customer's own id and one merged into it may both hold some: one customer, listed once.
-    unlinked = {
+    unlinked = [
         _retrying(partial(once, owner), f"profile {owner}") for owner in dict.fromkeys(store.owners(keys).values())
-    }
-    return sorted(customer_id for customer_id in unlinked if customer_id is not None)
+    ]
+    by_customer = {profile.customer_id: profile for profile in unlinked if profile is not None}
+    return [by_customer[customer_id] for customer_id in sorted(by_customer)]
 
 
 def find(kind: IdentifierKind, value: str) -> store.ProfileRecord:

@@ -241,7 +241,7 @@ def owners(identifier_keys: Iterable[str]) -> dict[str, str]:
 
 class Owners(NamedTuple):
     owners: dict[str, str]  # identifier key → customer id, for those that are known
-    erased: list[str]  # those of the keys asked about that have a tombstone
+    erased: dict[str, IdentityRecord]  # identifier key → its tombstone, for those asked about that were erased
 
 
 def owners_unless_erased(identifier_keys: Iterable[str], erasable: Iterable[str]) -> Owners:
@@ -249,12 +249,12 @@ def owners_unless_erased(identifier_keys: Iterable[str], erasable: Iterable[str]
     keys = list(dict.fromkeys(identifier_keys))
     tombstoned = {tombstone_key(key): key for key in erasable}
     if not keys and not tombstoned:
-        return Owners({}, [])
+        return Owners({}, {})
     with classified():
         found = list(IdentityRecord.batch_get(list(dict.fromkeys([*keys, *tombstoned]))))
     return Owners(
         {record.identifier: record.customer_id for record in found if record.identifier not in tombstoned},
-        sorted(tombstoned[record.identifier] for record in found if record.identifier in tombstoned),
+        {tombstoned[record.identifier]: record for record in found if record.identifier in tombstoned},
     )
 
 
@@ -288,12 +288,18 @@ def named(first_name: str, last_name: str) -> list[ProfileRecord]:
     )
 
 
-def live_profiles() -> Iterator[Profile]:
-    """Every live customer's profile (not merged away, nor a CRM deal's holder, which is nobody), in the table's
-    order: one scan, for a scheduled journey's audience and the segments' daily turn."""
+def live_records() -> Iterator[ProfileRecord]:
+    """Every live customer's record (not merged away, nor a CRM deal's holder, which is nobody), in the table's
+    order: one scan."""
     for record in ProfileRecord.scan(ProfileRecord.merged_into.does_not_exist()):
         if not record.profile.crm_holder:
-            yield record.profile
+            yield record
+
+
+def live_profiles() -> Iterator[Profile]:
+    """Every live customer's profile: for a scheduled journey's audience and the segments' daily turn."""
+    for record in live_records():
+        yield record.profile
 
 
 def _identity_puts(tx: TransactWrite, customer_id: str, new_keys: Iterable[str], repoint: Iterable[str] = ()) -> None:
@@ -335,15 +341,6 @@ def unlink(record: ProfileRecord, profile: Profile, owned: dict[str, str]) -> No
         for key, owner in owned.items():
             tx.delete(IdentityRecord(key), condition=IdentityRecord.customer_id == owner)
             tx.save(IdentityRecord(unlinked_key(key), customer_id=record.customer_id))
-
-
-def tombstones(identifier_keys: Iterable[str]) -> dict[str, IdentityRecord]:
-    """identifier key → its tombstone, for those erased."""
-    wanted = {tombstone_key(key): key for key in identifier_keys}
-    if not wanted:
-        return {}
-    with classified():
-        return {wanted[record.identifier]: record for record in IdentityRecord.batch_get(list(wanted))}
 
 
 def entomb(identifier_keys: Iterable[str], erasing: Collection[str], erased_at: datetime) -> None:
