@@ -16,26 +16,15 @@ from omnijourney.profiles import service
 from omnijourney.profiles.store import IdentityRecord, ProfileRecord
 from tests.conftest import sample
 from tests.integration.conftest import Harness
-from tests.integration.test_hubspot import EMAIL, PHONE, hubspot
+from tests.integration.test_hubspot import EMAIL, PHONE, contact, hubspot
 
 LENA = 5101
 
 
 def changes(object_id: int, event_id: int, **properties: str) -> list[dict[str, Any]]:
     """HubSpot's property-change events for one contact, one per property, a second apart."""
-    [template] = sample("hubspot", "contact_creation")
-    return [
-        template
-        | {
-            "eventId": event_id + index,
-            "objectId": object_id,
-            "occurredAt": template["occurredAt"] + 1000 * (event_id + index),
-            "subscriptionType": "contact.propertyChange",
-            "propertyName": name,
-            "propertyValue": value,
-        }
-        for index, (name, value) in enumerate(properties.items())
-    ]
+    told = contact(object_id, event_id, **properties)
+    return [event | {"occurredAt": event["occurredAt"] + 1000 * event["eventId"]} for event in told]
 
 
 def gdpr_deletion(object_id: int, event_id: int) -> list[dict[str, Any]]:
